@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	clientapi "github.com/cilium/cilium/api/v1/client"
+	ciliumclient "github.com/cilium/cilium/pkg/client"
+	"github.com/go-openapi/strfmt"
+)
+
+// Timeouts bounds every call to the agent.
+type Timeouts struct {
+	// Call bounds short calls: config, IPAM, endpoint get, delete and label patch.
+	Call time.Duration
+	// Create bounds an endpoint create, which waits for the first BPF regeneration.
+	Create time.Duration
+}
+
+// DefaultTimeouts are used for zero fields.
+var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second}
+
+// Client talks to one cilium-agent.
+type Client struct {
+	addr     string
+	api      *clientapi.CiliumAPI
+	timeouts Timeouts
+}
+
+// New returns a client for the agent API at addr (for example unix:///var/run/cilium/cilium.sock).
+// It does not contact the agent: the agent may come up later.
+func New(addr string, t Timeouts) (*Client, error) {
+	rt, err := ciliumclient.NewRuntime(ciliumclient.WithHost(addr))
+	if err != nil {
+		return nil, fmt.Errorf("cilium-agent address %q: %w", addr, err)
+	}
+	if t.Call <= 0 {
+		t.Call = DefaultTimeouts.Call
+	}
+	if t.Create <= 0 {
+		t.Create = DefaultTimeouts.Create
+	}
+	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t}, nil
+}
+
+// Addr is the agent address this client talks to.
+func (c *Client) Addr() string { return c.addr }
+
+// do runs call under a deadline of at most d, retrying rate-limit answers (429) and 503 with jittered
+// exponential backoff while the deadline allows.
+func (c *Client) do(ctx context.Context, d time.Duration, op string, call func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	backoff := 50 * time.Millisecond
+	for {
+		err := call(ctx)
+		code := statusCode(err)
+		if err == nil || (code != 429 && code != 503) {
+			return c.classify(op, err)
+		}
+		wait := backoff/2 + rand.N(backoff)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return c.classify(op, err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return c.classify(op, err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}

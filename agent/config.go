@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/cilium/cilium/api/v1/client/daemon"
+	"github.com/cilium/cilium/api/v1/models"
+)
+
+// Family is the agent's addressing for one IP family.
+type Family struct {
+	Enabled bool
+	// Range is the node's allocation range (the agent's --ipv4-range).
+	Range netip.Prefix
+	// Router is the cilium_host address: the containers' gateway and next hop.
+	Router netip.Addr
+}
+
+// Config is what the plugin needs from the agent's configuration.
+type Config struct {
+	IPv4, IPv6   Family
+	RouteMTU     int
+	DatapathMode string
+}
+
+// Config reads the agent's configuration (GET /config).
+func (c *Client) Config(ctx context.Context) (*Config, error) {
+	var st *models.DaemonConfigurationStatus
+	err := c.do(ctx, c.timeouts.Call, "get config", func(ctx context.Context) error {
+		resp, err := c.api.Daemon.GetConfig(daemon.NewGetConfigParamsWithContext(ctx))
+		if err != nil {
+			return err
+		}
+		if resp.Payload == nil || resp.Payload.Status == nil {
+			return fmt.Errorf("empty configuration")
+		}
+		st = resp.Payload.Status
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(st)
+}
+
+func parseConfig(st *models.DaemonConfigurationStatus) (*Config, error) {
+	cfg := &Config{RouteMTU: int(st.RouteMTU), DatapathMode: string(st.DatapathMode)}
+	if st.Addressing == nil {
+		return nil, fmt.Errorf("agent configuration has no addressing")
+	}
+	var err error
+	if cfg.IPv4, err = parseFamily("ipv4", st.Addressing.IPv4); err != nil {
+		return nil, err
+	}
+	if cfg.IPv6, err = parseFamily("ipv6", st.Addressing.IPv6); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func parseFamily(name string, e *models.NodeAddressingElement) (Family, error) {
+	if e == nil || !e.Enabled {
+		return Family{}, nil
+	}
+	r, err := netip.ParsePrefix(e.AllocRange)
+	if err != nil {
+		return Family{}, fmt.Errorf("agent %s alloc-range %q: %w", name, e.AllocRange, err)
+	}
+	ip, err := netip.ParseAddr(e.IP)
+	if err != nil {
+		return Family{}, fmt.Errorf("agent %s router address %q: %w", name, e.IP, err)
+	}
+	return Family{Enabled: true, Range: r.Masked(), Router: ip}, nil
+}

@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/cilium/cilium/api/v1/client/ipam"
+)
+
+// pool is the only pool the agent has in cluster-pool/kubernetes-less mode; releases need it named.
+const pool = "default"
+
+// Allocation is an address the agent handed out.
+type Allocation struct {
+	IP netip.Addr
+	// ExpirationUUID stops the agent's expiration timer when sent in the endpoint create.
+	ExpirationUUID string
+}
+
+// Allocate asks the agent for a free address of the family (POST /ipam). With expire set the agent
+// frees the address again after its expiration time unless an endpoint create claims it, so an
+// address whose container never started cannot leak.
+func (c *Client) Allocate(ctx context.Context, v6 bool, owner string, expire bool) (Allocation, error) {
+	family := "ipv4"
+	if v6 {
+		family = "ipv6"
+	}
+	var out Allocation
+	err := c.do(ctx, c.timeouts.Call, "allocate "+family+" address", func(ctx context.Context) error {
+		p := ipam.NewPostIpamParamsWithContext(ctx).WithFamily(&family).WithOwner(&owner).WithExpiration(&expire)
+		resp, err := c.api.Ipam.PostIpam(p)
+		if err != nil {
+			return err
+		}
+		a := resp.Payload
+		if a == nil {
+			return fmt.Errorf("empty answer")
+		}
+		r := a.IPv4
+		if v6 {
+			r = a.IPv6
+		}
+		if r == nil {
+			return fmt.Errorf("answer has no %s address", family)
+		}
+		ip, err := netip.ParseAddr(r.IP)
+		if err != nil {
+			return fmt.Errorf("address %q: %w", r.IP, err)
+		}
+		out = Allocation{IP: ip, ExpirationUUID: r.ExpirationUUID}
+		return nil
+	})
+	return out, err
+}
+
+// Claim allocates exactly ip (POST /ipam/{ip}); errors.Is(err, ErrConflict) when it is taken.
+func (c *Client) Claim(ctx context.Context, ip netip.Addr, owner string) error {
+	p := pool
+	return c.do(ctx, c.timeouts.Call, fmt.Sprintf("claim address %s", ip), func(ctx context.Context) error {
+		_, err := c.api.Ipam.PostIpamIP(ipam.NewPostIpamIPParamsWithContext(ctx).
+			WithIP(ip.String()).WithOwner(&owner).WithPool(&p))
+		return err
+	})
+}
+
+// Release frees ip (DELETE /ipam/{ip}?pool=default). An address that is already free is success.
+func (c *Client) Release(ctx context.Context, ip netip.Addr) error {
+	p := pool
+	return c.do(ctx, c.timeouts.Call, fmt.Sprintf("release address %s", ip), func(ctx context.Context) error {
+		_, err := c.api.Ipam.DeleteIpamIP(ipam.NewDeleteIpamIPParamsWithContext(ctx).WithIP(ip.String()).WithPool(&p))
+		if statusCode(err) == 404 {
+			return nil
+		}
+		return err
+	})
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+// envPrefix + the flag name in upper snake case sets a flag from the environment (the command line wins).
+const envPrefix = "CILIUM_DOCKER_"
+
+// Config is the plugin's validated configuration.
+type Config struct {
+	CiliumAPI, DockerHost, PluginDir string
+	Debug                            bool
+	LogFormat                        string
+	AgentTimeout, EndpointTimeout    time.Duration
+	DockerTimeout, KernelTimeout     time.Duration
+	Labels                           endpoint.LabelPolicy
+}
+
+// SocketPath is where Docker finds the plugin: the file name is the driver name.
+func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, "cilium.sock") }
+
+func parseConfig(args []string, stderr io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("cilium-docker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.CiliumAPI, "cilium-api", "unix:///var/run/cilium/cilium.sock", "cilium-agent API address")
+	fs.StringVar(&c.DockerHost, "docker-host-path", "unix:///var/run/docker.sock", "Docker API address")
+	fs.StringVar(&c.PluginDir, "docker-plugins", "/run/docker/plugins", "directory of Docker's plugin sockets")
+	fs.BoolVar(&c.Debug, "debug", false, "log every request")
+	fs.BoolVar(&c.Debug, "D", false, "short for --debug")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.AgentTimeout, "agent-timeout", 10*time.Second, "deadline of each cilium-agent call")
+	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath")
+	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
+	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
+	exclude := fs.String("label-exclude", strings.Join(endpoint.DefaultLabelExclude, ","),
+		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
+	include := fs.String("label-include", strings.Join(endpoint.DefaultLabelInclude, ","),
+		"labels kept although --label-exclude matches them")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs); err != nil {
+		return nil, err
+	}
+	c.Labels = endpoint.LabelPolicy{Exclude: splitList(*exclude), Include: splitList(*include)}
+	return c, c.Validate()
+}
+
+// applyEnv sets every flag not given on the command line from its environment variable.
+func applyEnv(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !given[f.Name] && len(f.Name) > 1 {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate checks the configuration before anything starts.
+func (c *Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"--cilium-api": c.CiliumAPI, "--docker-host-path": c.DockerHost} {
+		u, err := url.Parse(addr)
+		if err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "http") {
+			errs = append(errs, fmt.Errorf("%s %q: want unix:///path or tcp://host:port", name, addr))
+		}
+	}
+	if !filepath.IsAbs(c.PluginDir) {
+		errs = append(errs, fmt.Errorf("--docker-plugins %q: want an absolute path", c.PluginDir))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	for name, d := range map[string]time.Duration{"--agent-timeout": c.AgentTimeout, "--endpoint-timeout": c.EndpointTimeout,
+		"--docker-timeout": c.DockerTimeout, "--kernel-timeout": c.KernelTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

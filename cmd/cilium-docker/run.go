@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/dockerapi"
+	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// configTTL is how long the agent's addressing and MTU are reused before they are read again.
+const configTTL = 30 * time.Second
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintln(stdout, "cilium-docker", version)
+		return nil
+	}
+	cfg, err := parseConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout})
+	if err != nil {
+		return err
+	}
+	ag := agent.NewCached(ac, configTTL)
+	dc, err := dockerapi.New(cfg.DockerHost, cfg.DockerTimeout)
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+
+	book := ipam.NewBook()
+	srv := server.New(log.WithField("subsys", "server"))
+	ipam.Register(srv, ipam.New(ag, book))
+	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, endpoint.NewVeths(cfg.KernelTimeout), dc, book, cfg.Labels))
+	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		labels.Run(ctx)
+	}()
+	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
+	err = srv.Serve(ctx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
+	cancel()
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg *Config, out io.Writer) *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(out)
+	if cfg.LogFormat == "json" {
+		l.SetFormatter(&logrus.JSONFormatter{})
+	}
+	if cfg.Debug {
+		l.SetLevel(logrus.DebugLevel)
+	}
+	return logrus.NewEntry(l)
+}

@@ -1,0 +1,118 @@
+package driver
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+// macOption is Docker's per-endpoint MAC option: base64 of the six bytes.
+const macOption = "com.docker.network.endpoint.macaddress"
+
+// CreateArgs is a validated CreateEndpoint request.
+type CreateArgs struct {
+	NetworkID, EndpointID string
+	IPv4, IPv6            netip.Addr
+	MAC                   net.HardwareAddr // nil when Docker chose none
+}
+
+// ParseCreate validates a CreateEndpoint request before anything touches the kernel.
+func ParseCreate(nid, eid, addr4, addr6, mac string, opts map[string]any) (CreateArgs, error) {
+	a := CreateArgs{NetworkID: nid, EndpointID: eid}
+	if err := validateIDs(nid, eid); err != nil {
+		return a, err
+	}
+	var err error
+	if a.IPv4, err = parseIfaceAddr(addr4); err != nil {
+		return a, err
+	}
+	if a.IPv6, err = parseIfaceAddr(addr6); err != nil {
+		return a, err
+	}
+	if !a.IPv4.IsValid() && !a.IPv6.IsValid() {
+		return a, fmt.Errorf("endpoint %s has no address: the network must use the cilium IPAM driver (--ipam-driver cilium)", eid)
+	}
+	if a.MAC, err = parseMAC(mac, opts); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// CreateEndpoint makes the endpoint's veth pair. It does not call the agent: dockerd serialises
+// CreateEndpoint per network, so it must stay short. It returns the container-side MAC when Docker
+// chose none, so that docker inspect shows it.
+func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.HardwareAddr, error) {
+	cfg, err := d.agent.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DatapathMode != "" && cfg.DatapathMode != "veth" {
+		return nil, fmt.Errorf("cilium-agent datapath mode %q is not supported: this plugin needs veth", cfg.DatapathMode)
+	}
+	link, err := d.links.Create(ctx, endpoint.Spec{EndpointID: a.EndpointID, NetworkID: a.NetworkID,
+		MTU: cfg.RouteMTU, ContainerMAC: a.MAC, IPv4: a.IPv4, IPv6: a.IPv6})
+	if err != nil {
+		return nil, err
+	}
+	if a.MAC != nil {
+		return nil, nil // never echo what Docker sent
+	}
+	return link.ContainerMAC, nil
+}
+
+// DeleteEndpoint removes the endpoint's veth pair; one that is gone is success.
+func (d *Driver) DeleteEndpoint(ctx context.Context, nid, eid string) error {
+	if err := validateIDs(nid, eid); err != nil {
+		return err
+	}
+	return d.links.Delete(ctx, eid)
+}
+
+func validateIDs(nid, eid string) error {
+	if err := endpoint.ValidateID(nid); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	if err := endpoint.ValidateID(eid); err != nil {
+		return fmt.Errorf("endpoint: %w", err)
+	}
+	return nil
+}
+
+func parseIfaceAddr(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("interface address %q: %w", s, err)
+	}
+	return p.Addr(), nil
+}
+
+// parseMAC takes the MAC from the interface or, failing that, from Docker's base64 option.
+func parseMAC(s string, opts map[string]any) (net.HardwareAddr, error) {
+	if s != "" {
+		m, err := net.ParseMAC(s)
+		if err != nil || len(m) != 6 {
+			return nil, fmt.Errorf("mac address %q: not a 6-byte MAC", s)
+		}
+		return m, nil
+	}
+	v, ok := opts[macOption]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	b64, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("option %s: want a base64 string, got %T", macOption, v)
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(b) != 6 {
+		return nil, fmt.Errorf("option %s %q: not a base64 6-byte MAC", macOption, b64)
+	}
+	return net.HardwareAddr(b), nil
+}

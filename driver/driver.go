@@ -1,0 +1,57 @@
+package driver
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/cilium/cilium/api/v1/models"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/dockerapi"
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+// Agent is what the driver needs from cilium-agent.
+type Agent interface {
+	Config(ctx context.Context) (*agent.Config, error)
+	CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error)
+	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
+	Endpoints(ctx context.Context) ([]*models.Endpoint, error)
+	DeleteEndpoint(ctx context.Context, id string) error
+	SetLabels(ctx context.Context, id string, labels []string) error
+}
+
+// Links is the kernel side: the veth pair of each endpoint.
+type Links interface {
+	Create(ctx context.Context, s endpoint.Spec) (*endpoint.Link, error)
+	Get(ctx context.Context, endpointID string) (*endpoint.Link, error)
+	Delete(ctx context.Context, endpointID string) error
+}
+
+// Docker finds the container behind an endpoint at Join.
+type Docker interface {
+	JoiningContainer(ctx context.Context, networkID, endpointID string) (dockerapi.Container, error)
+}
+
+// Addresses is the IPAM's record of who frees each address.
+type Addresses interface {
+	ExpirationUUID(ip netip.Addr) string
+	Bound(ip netip.Addr)
+	FreedByAgent(ip netip.Addr)
+}
+
+// Driver is the NetworkDriver's logic with typed arguments.
+type Driver struct {
+	log    *logrus.Entry
+	agent  Agent
+	links  Links
+	docker Docker
+	addrs  Addresses
+	labels endpoint.LabelPolicy
+}
+
+// New returns the driver core.
+func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p endpoint.LabelPolicy) *Driver {
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, labels: p}
+}

@@ -1,0 +1,115 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/server"
+)
+
+type empty struct{}
+
+// portmapOption carries docker run -p; the cilium network cannot publish ports.
+const portmapOption = "com.docker.network.portmap"
+
+// Register adds the NetworkDriver methods to s.
+func Register(s *server.Server, d *Driver) {
+	server.Handle(s, "NetworkDriver.GetCapabilities", func(context.Context, *empty) (*network.CapabilitiesResponse, error) {
+		return &network.CapabilitiesResponse{Scope: "local", ConnectivityScope: "local"}, nil
+	})
+	server.Handle(s, "NetworkDriver.CreateNetwork", func(_ context.Context, r *network.CreateNetworkRequest) (*empty, error) {
+		return nil, validateNetwork(r.NetworkID)
+	})
+	server.Handle(s, "NetworkDriver.DeleteNetwork", func(_ context.Context, r *network.DeleteNetworkRequest) (*empty, error) {
+		return nil, validateNetwork(r.NetworkID)
+	})
+	server.Handle(s, "NetworkDriver.CreateEndpoint", func(ctx context.Context, r *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error) {
+		var addr4, addr6, mac string
+		if r.Interface != nil {
+			addr4, addr6, mac = r.Interface.Address, r.Interface.AddressIPv6, r.Interface.MacAddress
+		}
+		a, err := ParseCreate(r.NetworkID, r.EndpointID, addr4, addr6, mac, r.Options)
+		if err != nil {
+			return nil, err
+		}
+		m, err := d.CreateEndpoint(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			return &network.CreateEndpointResponse{}, nil
+		}
+		return &network.CreateEndpointResponse{Interface: &network.EndpointInterface{MacAddress: m.String()}}, nil
+	})
+	server.Handle(s, "NetworkDriver.DeleteEndpoint", func(ctx context.Context, r *network.DeleteEndpointRequest) (*empty, error) {
+		return nil, d.DeleteEndpoint(ctx, r.NetworkID, r.EndpointID)
+	})
+	server.Handle(s, "NetworkDriver.EndpointOperInfo", func(_ context.Context, r *network.InfoRequest) (*network.InfoResponse, error) {
+		if err := validateIDs(r.NetworkID, r.EndpointID); err != nil {
+			return nil, err
+		}
+		return &network.InfoResponse{Value: map[string]string{}}, nil
+	})
+	server.Handle(s, "NetworkDriver.Join", func(ctx context.Context, r *network.JoinRequest) (*joinResponse, error) {
+		j, err := d.Join(ctx, r.NetworkID, r.EndpointID, r.SandboxKey)
+		if err != nil {
+			return nil, err
+		}
+		return encodeJoin(j), nil
+	})
+	server.Handle(s, "NetworkDriver.Leave", func(ctx context.Context, r *network.LeaveRequest) (*empty, error) {
+		return nil, d.Leave(ctx, r.NetworkID, r.EndpointID)
+	})
+	server.Handle(s, "NetworkDriver.ProgramExternalConnectivity", func(_ context.Context, r *network.ProgramExternalConnectivityRequest) (*empty, error) {
+		if err := validateIDs(r.NetworkID, r.EndpointID); err != nil {
+			return nil, err
+		}
+		if pm, ok := r.Options[portmapOption].([]any); ok && len(pm) > 0 {
+			return nil, fmt.Errorf("publishing ports (-p) is not supported on a cilium network: reach the container by its address, or publish through a second network")
+		}
+		return nil, nil
+	})
+	server.Handle(s, "NetworkDriver.RevokeExternalConnectivity", func(context.Context, *network.RevokeExternalConnectivityRequest) (*empty, error) {
+		return nil, nil
+	})
+	server.Handle(s, "NetworkDriver.DiscoverNew", func(context.Context, *network.DiscoveryNotification) (*empty, error) { return nil, nil })
+	server.Handle(s, "NetworkDriver.DiscoverDelete", func(context.Context, *network.DiscoveryNotification) (*empty, error) { return nil, nil })
+}
+
+func validateNetwork(nid string) error {
+	if err := endpoint.ValidateID(nid); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	return nil
+}
+
+// joinResponse is the library's JoinResponse without empty gateway fields.
+type joinResponse struct {
+	InterfaceName         network.InterfaceName
+	Gateway               string `json:",omitempty"`
+	GatewayIPv6           string `json:",omitempty"`
+	StaticRoutes          []*network.StaticRoute
+	DisableGatewayService bool
+}
+
+func encodeJoin(j *Joined) *joinResponse {
+	out := &joinResponse{InterfaceName: network.InterfaceName{SrcName: j.SrcName, DstPrefix: "eth"},
+		DisableGatewayService: true}
+	if j.Gateway.IsValid() {
+		out.Gateway = j.Gateway.String()
+	}
+	if j.GatewayIPv6.IsValid() {
+		out.GatewayIPv6 = j.GatewayIPv6.String()
+	}
+	for _, r := range j.Routes {
+		sr := &network.StaticRoute{Destination: r.Dst.String(), RouteType: 1}
+		if r.NextHop.IsValid() {
+			sr.RouteType, sr.NextHop = 0, r.NextHop.String()
+		}
+		out.StaticRoutes = append(out.StaticRoutes, sr)
+	}
+	return out
+}

@@ -1,0 +1,173 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cilium/cilium/api/v1/models"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/dockerapi"
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+// cleanupTimeout bounds the removal of a half-made agent endpoint after a failed Join.
+const cleanupTimeout = 10 * time.Second
+
+// Route is a static route for the container.
+type Route struct {
+	Dst     netip.Prefix
+	NextHop netip.Addr // invalid: directly connected
+}
+
+// Joined is what Docker needs to finish the join.
+type Joined struct {
+	SrcName       string // the container-side veth, which Docker moves into the sandbox
+	Gateway       netip.Addr
+	GatewayIPv6   netip.Addr
+	Routes        []Route
+	LabelsPending bool // Docker could not tell the labels yet: the label sync applies them
+}
+
+// Join creates the agent endpoint for the container behind eid, under the container's labels, and
+// returns after the agent has built its datapath. If anything fails the half-made endpoint is removed
+// again: after a failed Join Docker calls DeleteEndpoint and ReleaseAddress, not Leave.
+func (d *Driver) Join(ctx context.Context, nid, eid, sandboxKey string) (*Joined, error) {
+	if err := validateIDs(nid, eid); err != nil {
+		return nil, err
+	}
+	if sandboxKey == "" || !filepath.IsAbs(sandboxKey) || filepath.Clean(sandboxKey) != sandboxKey {
+		return nil, fmt.Errorf("sandbox key %q is not a clean absolute path", sandboxKey)
+	}
+	link, err := d.links.Get(ctx, eid)
+	if errors.Is(err, endpoint.ErrNotFound) {
+		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if link.NetworkID != nid {
+		return nil, fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
+	}
+	cfg, err := d.agent.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	att := endpoint.Attachment{EndpointID: eid, NetworkID: nid, Link: link,
+		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
+	ct, lerr := d.docker.JoiningContainer(ctx, nid, eid)
+	if lerr == nil {
+		att.ContainerID, att.Container = ct.ID, ct.Name
+		att.Labels = d.convertLabels(ct)
+	}
+	if _, err := d.agent.CreateEndpoint(ctx, att.ChangeRequest()); err != nil {
+		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
+	}
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			d.addrs.Bound(ip)
+		}
+	}
+	j := &Joined{SrcName: link.Container, LabelsPending: lerr != nil}
+	if lerr != nil {
+		d.log.WithError(lerr).WithField("endpoint", eid).
+			Warn("container labels not known at join; the endpoint starts without them and gets them when the container starts")
+	}
+	if link.IPv4.IsValid() {
+		j.Gateway = cfg.IPv4.Router
+		j.Routes = append(j.Routes, routesVia(cfg.IPv4)...)
+	}
+	if link.IPv6.IsValid() {
+		j.GatewayIPv6 = cfg.IPv6.Router
+		j.Routes = append(j.Routes, routesVia(cfg.IPv6)...)
+	}
+	return j, nil
+}
+
+// routesVia makes the router reachable on the link and routes the node's range through it, so that
+// containers on this network reach each other even when another network holds the default route.
+// The default route itself comes from Docker through the Gateway answer, only when this network is
+// the container's gateway network, so a second network does not collide with it.
+func routesVia(f agent.Family) []Route {
+	return []Route{
+		{Dst: netip.PrefixFrom(f.Router, f.Router.BitLen())},
+		{Dst: f.Range, NextHop: f.Router},
+	}
+}
+
+func (d *Driver) convertLabels(ct dockerapi.Container) []string {
+	out, dropped := d.labels.Convert(ct.Labels)
+	for _, dr := range dropped {
+		if dr.Reason != "excluded" {
+			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).
+				Warn("container label left out of the identity")
+		}
+	}
+	return out
+}
+
+// Leave deletes the agent endpoint; one that is gone (or never made: Leave after a failed Join) is
+// success.
+func (d *Driver) Leave(ctx context.Context, nid, eid string) error {
+	if err := validateIDs(nid, eid); err != nil {
+		return err
+	}
+	return d.deleteAgentEndpoint(ctx, eid)
+}
+
+// removeAgentEndpoint undoes a failed endpoint create, on a context of its own: the request's may be
+// what ran out.
+func (d *Driver) removeAgentEndpoint(eid string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := d.deleteAgentEndpoint(ctx, eid); err != nil {
+		return fmt.Errorf("remove half-made endpoint: %w", err)
+	}
+	return nil
+}
+
+// deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, and records
+// that the agent freed its addresses.
+func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid string) error {
+	ep, err := d.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+	if errors.Is(err, agent.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := d.agent.DeleteEndpoint(ctx, strconv.FormatInt(ep.ID, 10)); err != nil {
+		return err
+	}
+	for _, ip := range endpointIPs(ep) {
+		d.addrs.FreedByAgent(ip)
+	}
+	return nil
+}
+
+func endpointIPs(ep *models.Endpoint) []netip.Addr {
+	var out []netip.Addr
+	if ep.Status == nil || ep.Status.Networking == nil {
+		return nil
+	}
+	for _, p := range ep.Status.Networking.Addressing {
+		for _, s := range []string{p.IPv4, p.IPv6} {
+			if ip, err := netip.ParseAddr(s); err == nil {
+				out = append(out, ip)
+			}
+		}
+	}
+	return out
+}
+
+func uuidOf(a Addresses, ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return a.ExpirationUUID(ip)
+}

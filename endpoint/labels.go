@@ -1,0 +1,129 @@
+package endpoint
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// LabelSource is the Cilium label source of every container label: policies select container:<key>.
+const LabelSource = "container"
+
+// MaxLabels caps the labels one container contributes to its identity.
+const MaxLabels = 64
+
+// DefaultLabelExclude lists the labels that would give each replica, config change or image build its
+// own identity. A pattern ending in "*" is a prefix.
+var DefaultLabelExclude = []string{
+	"com.docker.compose.*",
+	"org.opencontainers.image.*",
+	"org.label-schema.*",
+	"com.docker.desktop.*",
+	"desktop.docker.io/*",
+	"maintainer",
+}
+
+// DefaultLabelInclude lists labels kept although an exclude pattern matches them.
+var DefaultLabelInclude = []string{"com.docker.compose.project", "com.docker.compose.service"}
+
+// reservedKeyPrefixes can never come from a container: they would let a container pose as a
+// Kubernetes pod, namespace or Cilium-managed entity in selectors written with the any: source.
+var reservedKeyPrefixes = []string{
+	"reserved", "io.kubernetes", "io.cilium", "k8s.", "k8s-", "kubernetes.io", "k8s.io", "cilium.io",
+	"io.x-k8s", "pod-template-", "controller-", "annotation.", "etcd_node",
+}
+
+var (
+	// keyName and value follow Kubernetes label syntax, which policy selectors are validated against:
+	// a label outside it could never be selected and would only split identities.
+	keyName  = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$`)
+	keyPfx   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	valueRe  = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+	maxValue = 63
+)
+
+// LabelPolicy turns Docker container labels into Cilium identity labels.
+type LabelPolicy struct {
+	// Exclude drops matching keys ("prefix*" or an exact key); Include keeps a key Exclude matched.
+	Exclude, Include []string
+}
+
+// DefaultLabelPolicy excludes the volatile labels of compose and image builders.
+func DefaultLabelPolicy() LabelPolicy {
+	return LabelPolicy{Exclude: DefaultLabelExclude, Include: DefaultLabelInclude}
+}
+
+// Dropped is a label left out of the identity, and why.
+type Dropped struct {
+	Key, Reason string
+}
+
+// Convert returns the sorted Cilium labels ("container:key=value") for the container labels in, and
+// the labels it dropped. Labels the policy excludes are dropped silently (Reason "excluded"); labels
+// Cilium or its selectors would reject, and reserved keys, are dropped with their reason.
+func (p LabelPolicy) Convert(in map[string]string) (out []string, dropped []Dropped) {
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := in[k]
+		if reason := checkLabel(k, v); reason != "" {
+			dropped = append(dropped, Dropped{Key: k, Reason: reason})
+			continue
+		}
+		if matchAny(p.Exclude, k) && !matchAny(p.Include, k) {
+			dropped = append(dropped, Dropped{Key: k, Reason: "excluded"})
+			continue
+		}
+		if len(out) == MaxLabels {
+			dropped = append(dropped, Dropped{Key: k, Reason: fmt.Sprintf("more than %d labels", MaxLabels)})
+			continue
+		}
+		out = append(out, LabelSource+":"+k+"="+v)
+	}
+	return out, dropped
+}
+
+// checkLabel returns why a label cannot be an identity label, or "".
+func checkLabel(k, v string) string {
+	lk := strings.ToLower(k)
+	for _, p := range reservedKeyPrefixes {
+		if strings.HasPrefix(lk, p) {
+			return "reserved key prefix " + p
+		}
+	}
+	if strings.Contains(lk, ".kubernetes.io") || strings.Contains(lk, ".k8s.io") {
+		return "reserved Kubernetes key"
+	}
+	name := k
+	if i := strings.LastIndexByte(k, '/'); i >= 0 {
+		prefix := k[:i]
+		name = k[i+1:]
+		if len(prefix) > 253 || !keyPfx.MatchString(prefix) {
+			return "key prefix is not a DNS subdomain"
+		}
+	}
+	if !keyName.MatchString(name) {
+		return "key is not a valid label name (alphanumerics, '-', '_', '.', at most 63)"
+	}
+	if len(v) > maxValue || !valueRe.MatchString(v) {
+		return "value is not a valid label value (alphanumerics, '-', '_', '.', at most 63)"
+	}
+	return ""
+}
+
+func matchAny(patterns []string, k string) bool {
+	for _, p := range patterns {
+		if pre, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(k, pre) {
+				return true
+			}
+		} else if p == k {
+			return true
+		}
+	}
+	return false
+}

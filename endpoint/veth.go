@@ -1,0 +1,276 @@
+package endpoint
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotFound is wrapped by Get when the endpoint has no host link.
+var ErrNotFound = errors.New("link not found")
+
+// DefaultTimeout bounds each operation of a Veths built with a non-positive timeout.
+const DefaultTimeout = 5 * time.Second
+
+// Veths creates, reads and deletes the veth pairs of Docker endpoints in one network namespace.
+// Its methods are safe for concurrent use; each operation opens its own netlink socket.
+type Veths struct {
+	ns      netns.NsHandle          // target netns; not open = the calling thread's netns
+	timeout time.Duration           // bounds each operation, on top of the caller's context
+	hook    func(step string) error // nil outside tests: fails Create after the named step
+}
+
+// NewVeths works in the process's current netns (the node's, where dockerd and cilium-agent run).
+// timeout bounds every operation on top of its context; ≤ 0 means DefaultTimeout.
+func NewVeths(timeout time.Duration) *Veths {
+	return NewVethsAt(netns.None(), timeout)
+}
+
+// NewVethsAt works in the netns ns, which the caller keeps open while the Veths is in use.
+// timeout bounds every operation on top of its context; ≤ 0 means DefaultTimeout.
+func NewVethsAt(ns netns.NsHandle, timeout time.Duration) *Veths {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &Veths{ns: ns, timeout: timeout}
+}
+
+// Create makes the veth pair of s.EndpointID, leaving the container side down for Docker to move and
+// configure. Equivalent to:
+//
+//	ip link add $host mtu $mtu address $hostmac type veth peer name $container mtu $mtu address $mac
+//	ip link set dev $host alias "cilium-docker/v1 net=$net ipv4=$ipv4 ipv6=$ipv6 mac=$mac"
+//	ip link set dev $host up
+//
+// Create is idempotent: a pair that already matches s is returned as it is (brought up if down); a
+// differing one, left by a crash or an earlier spec, is deleted and created anew, as is a stray link
+// holding the container-side name. On error nothing Create made is left behind.
+func (v *Veths) Create(ctx context.Context, s Spec) (*Link, error) {
+	if err := s.validate(); err != nil {
+		return nil, fmt.Errorf("create veth: %w", err)
+	}
+	n := NamesFor(s.EndpointID)
+	l, err := v.create(ctx, n, s)
+	if err != nil {
+		return nil, fmt.Errorf("create veth %q: %w", n.Host, err)
+	}
+	return l, nil
+}
+
+func (v *Veths) create(ctx context.Context, n Names, s Spec) (_ *Link, err error) {
+	o, err := v.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer o.close()
+
+	st := s.state()
+	host, err := o.lookup(n.Host)
+	if err != nil {
+		return nil, err
+	}
+	if host != nil {
+		ok, err := o.matches(host, n, s, st)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if host.Attrs().Flags&net.FlagUp == 0 {
+				if err := o.setUp(host); err != nil {
+					return nil, err
+				}
+			}
+			return linkFrom(host, st), nil
+		}
+	}
+	if err := o.remove(n); err != nil {
+		return nil, fmt.Errorf("remove stale pair: %w", err)
+	}
+
+	// One undo for the pair: deleting the host side takes the peer with it. It runs on its own
+	// bounded operation, since o's deadline may be what failed.
+	mayExist := true
+	defer func() {
+		if err != nil && mayExist {
+			if uerr := v.remove(context.WithoutCancel(ctx), n); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("roll back: %w", uerr))
+			}
+		}
+	}()
+	veth := s.veth(n)
+	if err := o.add(veth); err != nil {
+		mayExist = !errors.Is(err, unix.EEXIST) // EEXIST: someone else's, not ours to undo
+		return nil, err
+	}
+	if err := v.step("add"); err != nil {
+		return nil, err
+	}
+	if err := o.setAlias(veth, st.String()); err != nil {
+		return nil, err
+	}
+	if err := v.step("alias"); err != nil {
+		return nil, err
+	}
+	if err := o.setUp(veth); err != nil {
+		return nil, err
+	}
+	if err := v.step("up"); err != nil {
+		return nil, err
+	}
+	got, err := o.lookup(n.Host) // read back what the kernel chose: ifindex, default MTU
+	if err != nil {
+		return nil, err
+	}
+	if got == nil {
+		return nil, fmt.Errorf("link %q vanished after creation", n.Host)
+	}
+	return linkFrom(got, st), nil
+}
+
+// step runs the test hook after a Create step.
+func (v *Veths) step(name string) error {
+	if v.hook == nil {
+		return nil
+	}
+	return v.hook(name)
+}
+
+// matches reports whether host and its peer are exactly the pair Create would make for s: a veth with
+// the derived host MAC, the requested MTU (any, when s.MTU is 0) and alias, whose peer sits in this
+// netns under the container-side name with the expected MAC and the same MTU.
+func (o *op) matches(host netlink.Link, n Names, s Spec, st aliasState) (bool, error) {
+	a := host.Attrs()
+	if _, ok := host.(*netlink.Veth); !ok || a.NetNsID != -1 || a.Alias != st.String() ||
+		!bytes.Equal(a.HardwareAddr, MACFor(s.EndpointID, "host")) || (s.MTU != 0 && a.MTU != s.MTU) {
+		return false, nil
+	}
+	peer, err := o.lookup(n.Container)
+	if err != nil || peer == nil {
+		return false, err
+	}
+	p := peer.Attrs()
+	return p.Index == a.ParentIndex && p.ParentIndex == a.Index &&
+		bytes.Equal(p.HardwareAddr, st.ContainerMAC) && p.MTU == a.MTU, nil
+}
+
+// Get returns the pair of endpointID as the kernel has it; the container MAC, network and addresses
+// come from the host link's alias, so Get works after Docker moved the container side away. It wraps
+// ErrNotFound when there is no host link. Equivalent to: `ip -d link show dev $host`.
+func (v *Veths) Get(ctx context.Context, endpointID string) (*Link, error) {
+	if err := ValidateID(endpointID); err != nil {
+		return nil, fmt.Errorf("get veth: %w", err)
+	}
+	n := NamesFor(endpointID)
+	l, err := v.get(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("get veth %q: %w", n.Host, err)
+	}
+	return l, nil
+}
+
+func (v *Veths) get(ctx context.Context, n Names) (*Link, error) {
+	o, err := v.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer o.close()
+	host, err := o.lookup(n.Host)
+	if err != nil {
+		return nil, err
+	}
+	if host == nil {
+		return nil, ErrNotFound
+	}
+	if _, ok := host.(*netlink.Veth); !ok {
+		return nil, fmt.Errorf("link %q is a %q, not a veth", n.Host, host.Type())
+	}
+	st, err := parseAlias(host.Attrs().Alias)
+	if err != nil {
+		return nil, err
+	}
+	return linkFrom(host, st), nil
+}
+
+// Delete removes the pair of endpointID: the host link (its peer goes with it) and, when the host link
+// is gone, a stray container-side link Docker moved back into this netns. Absent links are success.
+// Equivalent to: `ip link del dev $host; ip link del dev $container`.
+func (v *Veths) Delete(ctx context.Context, endpointID string) error {
+	if err := ValidateID(endpointID); err != nil {
+		return fmt.Errorf("delete veth: %w", err)
+	}
+	n := NamesFor(endpointID)
+	if err := v.remove(ctx, n); err != nil {
+		return fmt.Errorf("delete veth %q: %w", n.Host, err)
+	}
+	return nil
+}
+
+// remove runs o.remove on an operation of its own.
+func (v *Veths) remove(ctx context.Context, n Names) error {
+	o, err := v.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	return o.remove(n)
+}
+
+// remove deletes the links called n.Host and n.Container, if present.
+func (o *op) remove(n Names) error {
+	for _, name := range []string{n.Host, n.Container} {
+		l, err := o.lookup(name)
+		if err != nil {
+			return err
+		}
+		if l == nil {
+			continue
+		}
+		if err := o.del(l); err != nil && !isNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListOwned returns every host link in the netns whose alias marks it as this plugin's, in ifindex
+// order, for leak checks and GC. Links with a malformed alias are left out and named in the returned
+// error, next to the links that parsed. Equivalent to: `ip link show | grep 'alias cilium-docker/v1 '`.
+func (v *Veths) ListOwned(ctx context.Context) ([]Link, error) {
+	o, err := v.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list owned veths: %w", err)
+	}
+	defer o.close()
+	all, err := o.list()
+	if err != nil {
+		return nil, fmt.Errorf("list owned veths: %w", err)
+	}
+	var (
+		owned []Link
+		errs  []error
+	)
+	for _, l := range all {
+		a := l.Attrs()
+		if !strings.HasPrefix(a.Alias, aliasPrefix) {
+			continue
+		}
+		st, err := parseAlias(a.Alias)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("link %q: %w", a.Name, err))
+			continue
+		}
+		owned = append(owned, *linkFrom(l, st))
+	}
+	if len(errs) > 0 {
+		return owned, fmt.Errorf("list owned veths: %w", errors.Join(errs...))
+	}
+	return owned, nil
+}

@@ -1,0 +1,114 @@
+package ipam
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// state says who frees an address.
+type state int
+
+const (
+	// allocated: handed to Docker, no agent endpoint holds it yet. Docker's ReleaseAddress frees it.
+	allocated state = iota + 1
+	// bound: an agent endpoint holds it. The agent frees it when that endpoint is deleted.
+	bound
+	// freedByAgent: its endpoint was deleted, so the agent freed it. Docker's coming ReleaseAddress is a
+	// no-op: the address may already belong to another container.
+	freedByAgent
+)
+
+// tombstoneTTL bounds how long a freedByAgent entry waits for Docker's ReleaseAddress.
+const tombstoneTTL = 10 * time.Minute
+
+type entry struct {
+	state state
+	// uuid stops the agent's expiration timer when the endpoint that takes the address is created.
+	uuid string
+	at   time.Time
+}
+
+// Book records every address this plugin process handed out, so that each address is freed by
+// exactly one party, once: the plugin frees addresses no endpoint took; the agent frees the address
+// of an endpoint it deletes; addresses the plugin lost track of (it restarted) are freed by the
+// agent's expiration timer, never by a guess.
+type Book struct {
+	mu      sync.Mutex
+	entries map[netip.Addr]*entry // guarded by mu
+	now     func() time.Time
+}
+
+// NewBook returns an empty book.
+func NewBook() *Book {
+	return &Book{entries: map[netip.Addr]*entry{}, now: time.Now}
+}
+
+func (b *Book) allocated(ip netip.Addr, uuid string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pruneLocked()
+	b.entries[ip] = &entry{state: allocated, uuid: uuid, at: b.now()}
+}
+
+// releasable reports whether Docker's ReleaseAddress of ip must free it at the agent, and forgets ip
+// when the answer is final.
+func (b *Book) releasable(ip netip.Addr) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.entries[ip]
+	if !ok {
+		return false
+	}
+	switch e.state {
+	case allocated:
+		return true
+	case freedByAgent:
+		delete(b.entries, ip)
+	}
+	return false
+}
+
+// forget drops ip after the plugin freed it.
+func (b *Book) forget(ip netip.Addr) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.entries[ip]; ok && e.state == allocated {
+		delete(b.entries, ip)
+	}
+}
+
+// ExpirationUUID returns the agent's expiration UUID of an address this process allocated, if any.
+func (b *Book) ExpirationUUID(ip netip.Addr) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.entries[ip]; ok && e.state == allocated {
+		return e.uuid
+	}
+	return ""
+}
+
+// Bound records that an agent endpoint now holds ip: from now on the agent frees it.
+func (b *Book) Bound(ip netip.Addr) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.entries[ip] = &entry{state: bound, at: b.now()}
+}
+
+// FreedByAgent records that the endpoint holding ip was deleted, so the agent freed ip.
+func (b *Book) FreedByAgent(ip netip.Addr) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pruneLocked()
+	b.entries[ip] = &entry{state: freedByAgent, at: b.now()}
+}
+
+// pruneLocked drops tombstones Docker never consumed (its ReleaseAddress got lost).
+func (b *Book) pruneLocked() {
+	now := b.now()
+	for ip, e := range b.entries {
+		if e.state == freedByAgent && now.Sub(e.at) > tombstoneTTL {
+			delete(b.entries, ip)
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+)
+
+// Pool IDs: one pool per family, backed by the agent's node range.
+const (
+	PoolV4 = "CiliumPoolv4"
+	PoolV6 = "CiliumPoolv6"
+	// Owner marks this plugin's allocations in the agent (visible in its healthz IPAM allocations).
+	Owner = "cilium-docker"
+	// gatewayKey is Docker's key for the gateway, in RequestPool Data and RequestAddress options.
+	gatewayKey = "com.docker.network.gateway"
+)
+
+// Agent is what the IPAM core needs from cilium-agent.
+type Agent interface {
+	Config(ctx context.Context) (*agent.Config, error)
+	Allocate(ctx context.Context, v6 bool, owner string, expire bool) (agent.Allocation, error)
+	Claim(ctx context.Context, ip netip.Addr, owner string) error
+	Release(ctx context.Context, ip netip.Addr) error
+}
+
+// Core is the IpamDriver's logic with typed arguments.
+type Core struct {
+	agent Agent
+	book  *Book
+}
+
+// New returns the IPAM core.
+func New(a Agent, b *Book) *Core { return &Core{agent: a, book: b} }
+
+// Pool is the answer to a pool request.
+type Pool struct {
+	ID      string
+	Prefix  netip.Prefix
+	Gateway netip.Prefix
+}
+
+// RequestPool returns the pool of the family: the agent's node range, or requested when the user gave
+// --subnet, which must cover the agent's range. The gateway is the agent's router address, so Docker
+// does not spend an address on it.
+func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) (Pool, error) {
+	if sub != "" {
+		return Pool{}, fmt.Errorf("--ip-range %q is not supported: addresses come from cilium-agent's node range", sub)
+	}
+	fam, id, err := c.family(ctx, v6)
+	if err != nil {
+		return Pool{}, err
+	}
+	prefix := fam.Range
+	if requested != "" {
+		p, err := netip.ParsePrefix(requested)
+		if err != nil {
+			return Pool{}, fmt.Errorf("subnet %q: %w", requested, err)
+		}
+		p = p.Masked()
+		if p.Bits() > fam.Range.Bits() || !p.Contains(fam.Range.Addr()) {
+			return Pool{}, fmt.Errorf("subnet %s does not cover cilium-agent's node range %s: use --subnet %s or omit --subnet",
+				p, fam.Range, fam.Range)
+		}
+		prefix = p
+	}
+	return Pool{ID: id, Prefix: prefix, Gateway: netip.PrefixFrom(fam.Router, prefix.Bits())}, nil
+}
+
+// family returns the agent's addressing for the family and its pool ID.
+func (c *Core) family(ctx context.Context, v6 bool) (agent.Family, string, error) {
+	cfg, err := c.agent.Config(ctx)
+	if err != nil {
+		return agent.Family{}, "", err
+	}
+	if v6 {
+		if !cfg.IPv6.Enabled {
+			return agent.Family{}, "", errors.New("IPv6 was requested but cilium-agent has IPv6 disabled: create the network without --ipv6 or enable IPv6 in the agent")
+		}
+		return cfg.IPv6, PoolV6, nil
+	}
+	if !cfg.IPv4.Enabled {
+		return agent.Family{}, "", errors.New("cilium-agent has IPv4 disabled")
+	}
+	return cfg.IPv4, PoolV4, nil
+}
+
+// ReleasePool accepts any pool: pools are views of the agent's range and hold nothing.
+func (c *Core) ReleasePool(context.Context, string) error { return nil }
+
+// RequestAddress allocates an address from the agent. With want set (docker run --ip, an aux address
+// or a replay) it claims exactly want or fails. A gateway request gets the agent's router address.
+func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Addr, gateway bool) (netip.Prefix, error) {
+	v6, err := poolFamily(poolID)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	fam, _, err := c.family(ctx, v6)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	host := func(ip netip.Addr) netip.Prefix { return netip.PrefixFrom(ip, ip.BitLen()) }
+	switch {
+	case gateway:
+		if want.IsValid() && want != fam.Router {
+			return netip.Prefix{}, fmt.Errorf("gateway %s is not cilium-agent's router address %s: omit --gateway", want, fam.Router)
+		}
+		return host(fam.Router), nil
+	case want.IsValid():
+		if !fam.Range.Contains(want) {
+			return netip.Prefix{}, fmt.Errorf("address %s is outside cilium-agent's node range %s", want, fam.Range)
+		}
+		if want == fam.Router {
+			return netip.Prefix{}, fmt.Errorf("address %s is cilium-agent's router address", want)
+		}
+		if err := c.agent.Claim(ctx, want, Owner); err != nil {
+			if errors.Is(err, agent.ErrConflict) {
+				return netip.Prefix{}, fmt.Errorf("address %s is already in use", want)
+			}
+			return netip.Prefix{}, err
+		}
+		c.book.allocated(want, "")
+		return host(want), nil
+	}
+	a, err := c.agent.Allocate(ctx, v6, Owner, true)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	c.book.allocated(a.IP, a.ExpirationUUID)
+	return host(a.IP), nil
+}
+
+// ReleaseAddress frees ip only when this plugin allocated it and no endpoint took it; every other
+// case (router address, address freed by the agent with its endpoint, unknown or already released
+// address) is success without touching the agent.
+func (c *Core) ReleaseAddress(ctx context.Context, poolID string, ip netip.Addr) error {
+	if _, err := poolFamily(poolID); err != nil {
+		return err
+	}
+	if !c.book.releasable(ip) {
+		return nil
+	}
+	if err := c.agent.Release(ctx, ip); err != nil {
+		return err
+	}
+	c.book.forget(ip)
+	return nil
+}
+
+func poolFamily(id string) (v6 bool, err error) {
+	switch id {
+	case PoolV4:
+		return false, nil
+	case PoolV6:
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown pool %q: this plugin's pools are %s and %s", id, PoolV4, PoolV6)
+}

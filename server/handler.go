@@ -1,0 +1,100 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// MaxBody is the largest request body accepted; Docker's requests are a few kilobytes.
+const MaxBody = 1 << 20
+
+// contentType is what go-plugins-helpers and Docker's own plugins answer with; Docker ignores it.
+const contentType = "application/vnd.docker.plugins.v1.2+json"
+
+// Manifest is the Plugin.Activate answer: both protocols on this one socket.
+const Manifest = `{"Implements":["NetworkDriver","IpamDriver"]}`
+
+// errorBody is Docker's error shape. Docker reads "Err" from a non-200 answer for both protocols.
+type errorBody struct {
+	Err string
+}
+
+// ids are the fields logged with every request, when the request has them.
+type ids struct {
+	NetworkID, EndpointID, PoolID, Address string
+}
+
+// Handle registers fn for POST /<method> (for example "NetworkDriver.Join"). The body is read up to
+// MaxBody, an empty body decodes as {}, unknown fields are ignored, and fn's result is encoded as the
+// answer or, on error, HTTP 500 with {"Err": ...}.
+func Handle[Req, Resp any](s *Server, method string, fn func(ctx context.Context, req *Req) (*Resp, error)) {
+	s.mux.HandleFunc("POST /"+method, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		body, err := readBody(w, r)
+		var req Req
+		if err == nil && len(body) > 0 {
+			if derr := json.Unmarshal(body, &req); derr != nil {
+				err = fmt.Errorf("decode %s request: %w", method, derr)
+			}
+		}
+		if err != nil {
+			s.reply(w, method, body, start, http.StatusBadRequest, nil, err)
+			return
+		}
+		resp, err := fn(r.Context(), &req)
+		if err != nil {
+			s.reply(w, method, body, start, http.StatusInternalServerError, nil, err)
+			return
+		}
+		s.reply(w, method, body, start, http.StatusOK, resp, nil)
+	})
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, fmt.Errorf("request body exceeds %d bytes", MaxBody)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	return bytes.TrimSpace(body), nil
+}
+
+// reply writes the answer and logs the request once.
+func (s *Server) reply(w http.ResponseWriter, method string, body []byte, start time.Time, code int, resp any, err error) {
+	var out any = resp
+	if err != nil {
+		out = errorBody{Err: err.Error()}
+	} else if resp == nil {
+		out = struct{}{}
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(code)
+	if werr := json.NewEncoder(w).Encode(out); werr != nil {
+		err = errors.Join(err, fmt.Errorf("write answer: %w", werr))
+	}
+	log := s.log.WithFields(logrus.Fields{"method": method, "duration": time.Since(start).Round(time.Microsecond)})
+	var id ids
+	if json.Unmarshal(body, &id) == nil {
+		for k, v := range map[string]string{"network": id.NetworkID, "endpoint": id.EndpointID, "pool": id.PoolID, "address": id.Address} {
+			if v != "" {
+				log = log.WithField(k, v)
+			}
+		}
+	}
+	if err != nil {
+		log.WithError(err).Warn("request failed")
+		return
+	}
+	log.Debug("request served")
+}
