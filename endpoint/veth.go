@@ -106,23 +106,23 @@ func (v *Veths) create(ctx context.Context, n Names, s Spec) (_ *Link, err error
 		}
 	}()
 	veth := s.veth(n)
-	if err := o.add(veth); err != nil {
+	if err = o.add(veth); err != nil {
 		mayExist = !errors.Is(err, unix.EEXIST) // EEXIST: someone else's, not ours to undo
 		return nil, err
 	}
-	if err := v.step("add"); err != nil {
+	if err = v.step("add"); err != nil {
 		return nil, err
 	}
-	if err := o.setAlias(veth, st.String()); err != nil {
+	if err = o.setAlias(veth, st.String()); err != nil {
 		return nil, err
 	}
-	if err := v.step("alias"); err != nil {
+	if err = v.step("alias"); err != nil {
 		return nil, err
 	}
-	if err := o.setUp(veth); err != nil {
+	if err = o.setUp(veth); err != nil {
 		return nil, err
 	}
-	if err := v.step("up"); err != nil {
+	if err = v.step("up"); err != nil {
 		return nil, err
 	}
 	got, err := o.lookup(n.Host) // read back what the kernel chose: ifindex, default MTU

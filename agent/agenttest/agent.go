@@ -1,0 +1,270 @@
+package agenttest
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/cilium/cilium/api/v1/models"
+)
+
+// Config is the agent configuration the fake reports in GET /v1/config.
+type Config struct {
+	IPv4Range  netip.Prefix // invalid: IPv4 disabled
+	IPv4Router netip.Addr
+	IPv6Range  netip.Prefix // invalid: IPv6 disabled
+	IPv6Router netip.Addr
+	RouteMTU   int
+	// DatapathMode is "veth" on the agents this plugin supports.
+	DatapathMode string
+}
+
+// DefaultConfig is what the test bed's agent reports: IPv4 only, VXLAN MTU, veth datapath.
+func DefaultConfig() Config {
+	return Config{
+		IPv4Range:    netip.MustParsePrefix("10.77.0.0/16"),
+		IPv4Router:   netip.MustParseAddr("10.77.18.133"),
+		RouteMTU:     1450,
+		DatapathMode: "veth",
+	}
+}
+
+// HostEndpointID is the ID of the host endpoint every agent lists in GET /v1/endpoint.
+const HostEndpointID = 1
+
+// Request is one request the fake received.
+type Request struct {
+	Route  string // the Route* constant it matched
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+}
+
+// Agent is a fake cilium-agent. Its methods are safe for concurrent use.
+type Agent struct {
+	dir, path string
+
+	mu             sync.Mutex
+	cfg            Config                     // guarded by mu
+	freeIPOnDelete bool                       // guarded by mu
+	faults         map[string]*Fault          // guarded by mu
+	allocated      map[netip.Addr]string      // IP -> owner; guarded by mu
+	expiring       map[netip.Addr]string      // IP -> expiration UUID whose timer runs; guarded by mu
+	cursor         map[bool]netip.Addr        // last address handed out, per family (true = v6); guarded by mu
+	endpoints      map[int64]*models.Endpoint // guarded by mu
+	changes        []*models.EndpointChangeRequest
+	nextID         int64            // guarded by mu
+	identities     map[string]int64 // sorted label set -> identity; guarded by mu
+	requests       []Request        // guarded by mu
+	srv            *http.Server     // nil while stopped; guarded by mu
+	stop           chan struct{}    // closed by Stop; guarded by mu
+	served         chan struct{}    // closed when the serving goroutine returns; guarded by mu
+}
+
+// New starts a fake agent on a unix socket in a fresh temporary directory; it stops when the test
+// ends.
+func New(t testing.TB) *Agent {
+	t.Helper()
+	a := NewStopped(t)
+	if err := a.Start(); err != nil {
+		t.Fatalf("start fake cilium-agent: %v", err)
+	}
+	return a
+}
+
+// NewStopped returns a fake agent whose socket path is chosen but not yet listened on, for tests of
+// an agent that comes up later: call Start.
+func NewStopped(t testing.TB) *Agent {
+	t.Helper()
+	// A short directory: t.TempDir() paths can exceed the 108-byte limit of a socket path.
+	dir, err := os.MkdirTemp("", "fa")
+	if err != nil {
+		t.Fatalf("fake cilium-agent: %v", err)
+	}
+	a := &Agent{
+		dir:            dir,
+		path:           filepath.Join(dir, "cilium.sock"),
+		cfg:            DefaultConfig(),
+		freeIPOnDelete: true,
+		faults:         map[string]*Fault{},
+		allocated:      map[netip.Addr]string{},
+		expiring:       map[netip.Addr]string{},
+		cursor:         map[bool]netip.Addr{},
+		endpoints:      map[int64]*models.Endpoint{},
+		nextID:         1000,
+		identities:     map[string]int64{},
+	}
+	a.endpoints[HostEndpointID] = hostEndpoint(a.cfg)
+	t.Cleanup(func() {
+		a.Stop()
+		os.RemoveAll(dir)
+	})
+	return a
+}
+
+// Path is the socket's file path.
+func (a *Agent) Path() string { return a.path }
+
+// Addr is the agent address in the form the plugin's --cilium-api takes: unix:///path.
+func (a *Agent) Addr() string { return "unix://" + a.path }
+
+// Start listens on the socket path (again, after Stop) and serves until Stop. State (allocations,
+// endpoints) survives a Stop/Start, as an agent restores it from its state directory.
+func (a *Agent) Start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.srv != nil {
+		return errors.New("fake cilium-agent already started")
+	}
+	if err := os.Remove(a.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	l, err := net.Listen("unix", a.path)
+	if err != nil {
+		return fmt.Errorf("listen on %q: %w", a.path, err)
+	}
+	a.srv = &http.Server{Handler: a.mux()}
+	a.stop = make(chan struct{})
+	a.served = make(chan struct{})
+	go func(srv *http.Server, done chan struct{}) {
+		defer close(done)
+		_ = srv.Serve(l) // returns ErrServerClosed after Stop
+	}(a.srv, a.served)
+	return nil
+}
+
+// Stop closes the socket and every connection, ends hanging requests and removes the socket file, so
+// that clients see an agent that is down. It is a no-op on a stopped agent.
+func (a *Agent) Stop() {
+	a.mu.Lock()
+	srv, stop, served := a.srv, a.stop, a.served
+	a.srv = nil
+	a.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	close(stop)
+	_ = srv.Close()
+	<-served
+	_ = os.Remove(a.path)
+}
+
+// Close is Stop.
+func (a *Agent) Close() { a.Stop() }
+
+// SetConfig replaces the configuration GET /v1/config reports.
+func (a *Agent) SetConfig(c Config) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg = c
+}
+
+// Config returns the configuration GET /v1/config reports.
+func (a *Agent) Config() Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
+}
+
+// SetFreeIPOnDelete sets whether DELETE /v1/endpoint/{id} frees the endpoint's addresses, as the
+// agent's source does for endpoints without external IPAM (the default, true).
+func (a *Agent) SetFreeIPOnDelete(free bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.freeIPOnDelete = free
+}
+
+// Allocated returns the allocated addresses with their owners.
+func (a *Agent) Allocated() map[netip.Addr]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.allocated)
+}
+
+// Allocate marks ip as allocated to owner, as if another client had taken it.
+func (a *Agent) Allocate(ip netip.Addr, owner string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.allocated[ip] = owner
+}
+
+// Expiring returns the addresses whose expiration timer runs, with the timer's UUID: allocated with
+// the header "expiration: true" and not yet claimed by an endpoint create.
+func (a *Agent) Expiring() map[netip.Addr]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.expiring)
+}
+
+// Expire fires every running expiration timer now: their addresses are freed.
+func (a *Agent) Expire() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for ip := range a.expiring {
+		delete(a.allocated, ip)
+		delete(a.expiring, ip)
+	}
+}
+
+// Endpoints returns the endpoints created through the API (not the host endpoint), by ID.
+func (a *Agent) Endpoints() []*models.Endpoint {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.listLocked(false)
+}
+
+// ChangeRequests returns the bodies of every endpoint create (PUT /v1/endpoint/{id}), including
+// rejected ones, in arrival order.
+func (a *Agent) ChangeRequests() []*models.EndpointChangeRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*models.EndpointChangeRequest, len(a.changes))
+	for i, c := range a.changes {
+		out[i] = deepCopy(c)
+	}
+	return out
+}
+
+// Requests returns every request received, in arrival order.
+func (a *Agent) Requests() []Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.requests)
+}
+
+// RequestsTo returns the requests that matched route (a Route* constant).
+func (a *Agent) RequestsTo(route string) []Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []Request
+	for _, r := range a.requests {
+		if r.Route == route {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (a *Agent) listLocked(withHost bool) []*models.Endpoint {
+	ids := slices.Sorted(maps.Keys(a.endpoints))
+	out := make([]*models.Endpoint, 0, len(ids))
+	for _, id := range ids {
+		if id == HostEndpointID && !withHost {
+			continue
+		}
+		out = append(out, deepCopy(a.endpoints[id]))
+	}
+	return out
+}

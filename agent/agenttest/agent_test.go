@@ -1,0 +1,190 @@
+package agenttest_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/cilium/api/v1/models"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+)
+
+func newClient(t *testing.T, a *agenttest.Agent, call time.Duration) *agent.Client {
+	t.Helper()
+	c, err := agent.New(a.Addr(), agent.Timeouts{Call: call, Create: call})
+	if err != nil {
+		t.Fatalf("agent.New: %v", err)
+	}
+	return c
+}
+
+// raw sends one request to the fake over its socket, bypassing the typed client.
+func raw(t *testing.T, a *agenttest.Agent, method, path string) (int, string) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", a.Path())
+	}}}
+	req, err := http.NewRequest(method, "http://localhost"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestConfig(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, 5*time.Second)
+	cfg, err := c.Config(context.Background())
+	if err != nil {
+		t.Fatalf("Config: %v", err)
+	}
+	want := agent.Config{IPv4: agent.Family{Enabled: true, Range: netip.MustParsePrefix("10.77.0.0/16"),
+		Router: netip.MustParseAddr("10.77.18.133")}, RouteMTU: 1450, DatapathMode: "veth"}
+	if *cfg != want {
+		t.Errorf("Config() = %+v, want %+v", *cfg, want)
+	}
+}
+
+func TestReleaseNeedsPool(t *testing.T) {
+	a := agenttest.New(t)
+	if code, body := raw(t, a, http.MethodDelete, "/v1/ipam/10.77.0.9"); code != 500 ||
+		!strings.Contains(body, "no IPAM pool provided for IP release of 10.77.0.9") {
+		t.Errorf("DELETE without pool: got %d %s, want 500 no IPAM pool provided", code, body)
+	}
+	for range 2 { // already free is success too
+		if code, body := raw(t, a, http.MethodDelete, "/v1/ipam/10.77.0.9?pool=default"); code != 200 {
+			t.Errorf("DELETE with pool: got %d %s, want 200", code, body)
+		}
+	}
+}
+
+func TestAllocateClaimRelease(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, 5*time.Second)
+	ctx := context.Background()
+	al, err := c.Allocate(ctx, false, "me", true)
+	if err != nil {
+		t.Fatalf("Allocate: %v", err)
+	}
+	if got := a.Allocated()[al.IP]; got != "me" {
+		t.Errorf("owner of %s: got %q, want me", al.IP, got)
+	}
+	if al.ExpirationUUID == "" || a.Expiring()[al.IP] != al.ExpirationUUID {
+		t.Errorf("expiration: got uuid %q, fake records %q", al.ExpirationUUID, a.Expiring()[al.IP])
+	}
+	if err := c.Claim(ctx, al.IP, "other"); !errors.Is(err, agent.ErrConflict) {
+		t.Errorf("Claim of a held address: got %v, want ErrConflict", err)
+	}
+	if err := c.Release(ctx, al.IP); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if _, held := a.Allocated()[al.IP]; held {
+		t.Errorf("%s still allocated after Release", al.IP)
+	}
+	if _, err := c.Allocate(ctx, true, "me", false); err == nil || !strings.Contains(err.Error(), "ipv6") {
+		t.Errorf("Allocate v6 on an IPv4-only agent: got %v, want an ipv6 error", err)
+	}
+}
+
+func TestEndpointLifecycle(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, 5*time.Second)
+	ctx := context.Background()
+	state := models.EndpointStateWaitingDashForDashIdentity
+	req := &models.EndpointChangeRequest{ContainerID: "c1", ContainerInterfaceName: "tmp1",
+		DockerEndpointID: "e1", Addressing: &models.AddressPair{IPv4: "10.77.0.5"},
+		Labels: []string{"container:a=b"}, State: &state}
+	a.Allocate(netip.MustParseAddr("10.77.0.5"), "me")
+	ep, err := c.CreateEndpoint(ctx, req)
+	if err != nil {
+		t.Fatalf("CreateEndpoint: %v", err)
+	}
+	if ep.ID == 0 || *ep.Status.State != models.EndpointStateReady || ep.Status.Identity.ID == 0 {
+		t.Errorf("created endpoint: got id %d state %s identity %+v", ep.ID, *ep.Status.State, ep.Status.Identity)
+	}
+	if _, err := c.CreateEndpoint(ctx, req); err == nil || !strings.Contains(err.Error(), "endpoint for CNI attachment ID c1:tmp1 already exists") {
+		t.Errorf("duplicate create: got %v, want attachment exists", err)
+	}
+	for _, id := range []string{"1001", "cilium-local:1001", "docker-endpoint:e1", "ipv4:10.77.0.5"} {
+		if got, err := c.Endpoint(ctx, id); err != nil || got.ID != ep.ID {
+			t.Errorf("Endpoint(%q): got %v, %v, want id %d", id, got, err, ep.ID)
+		}
+	}
+	if _, err := c.Endpoint(ctx, "container-name:x"); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("Endpoint(unknown form): got %v, want ErrNotFound", err)
+	}
+	if err := c.SetLabels(ctx, "1001", []string{"container:x=y"}); err != nil {
+		t.Fatalf("SetLabels: %v", err)
+	}
+	if got := a.Endpoints()[0].Status.Labels.Realized.User; len(got) != 1 || got[0] != "container:x=y" {
+		t.Errorf("labels after patch: got %v, want [container:x=y]", got)
+	}
+	eps, err := c.Endpoints(ctx)
+	if err != nil || len(eps) != 2 || eps[0].ID != agenttest.HostEndpointID {
+		t.Errorf("Endpoints: got %d endpoints, %v; want the host endpoint and ours", len(eps), err)
+	}
+	if code, _ := raw(t, a, http.MethodDelete, "/v1/endpoint/1001"); code != 200 {
+		t.Errorf("first DELETE: got %d, want 200", code)
+	}
+	if code, _ := raw(t, a, http.MethodDelete, "/v1/endpoint/1001"); code != 404 {
+		t.Errorf("second DELETE: got %d, want 404", code)
+	}
+	if _, held := a.Allocated()[netip.MustParseAddr("10.77.0.5")]; held {
+		t.Error("endpoint delete left its address allocated")
+	}
+}
+
+func TestFaults(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, 5*time.Second)
+	ctx := context.Background()
+
+	a.SetFault(agenttest.RouteConfig, agenttest.Fault{Status: 429, Times: 2})
+	if _, err := c.Config(ctx); err != nil {
+		t.Errorf("Config after two 429: got %v, want success through the client's retry", err)
+	}
+	if n := len(a.RequestsTo(agenttest.RouteConfig)); n != 3 {
+		t.Errorf("config requests: got %d, want 3", n)
+	}
+
+	a.SetFault(agenttest.RouteConfig, agenttest.Fault{Hang: true})
+	short := newClient(t, a, 100*time.Millisecond)
+	start := time.Now()
+	if _, err := short.Config(ctx); err == nil || !strings.Contains(err.Error(), "did not answer") {
+		t.Errorf("Config on a hanging agent: got %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Config on a hanging agent took %v, want about 100ms", d)
+	}
+
+	a.SetFault(agenttest.RouteConfig, agenttest.Fault{Disconnect: true})
+	if _, err := c.Config(ctx); err == nil {
+		t.Error("Config on a dropped connection: got success, want an error")
+	}
+	a.ClearFaults()
+
+	a.Stop()
+	if _, err := c.Config(ctx); !errors.Is(err, agent.ErrUnreachable) {
+		t.Errorf("Config on a stopped agent: got %v, want ErrUnreachable", err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatalf("Start again: %v", err)
+	}
+	if _, err := c.Config(ctx); err != nil {
+		t.Errorf("Config after restart: got %v, want success", err)
+	}
+}

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSingleNode is the one-node walkthrough against the real engine and agent. Its steps share one
+// network and build on each other, in the order a user takes them.
+func TestSingleNode(t *testing.T) {
+	nd := upNode(t, 1)
+	fam := nd.agentRange(t)
+	net := "cilium-net"
+	nd.network(t, net)
+
+	t.Run("network inspect shows the cilium driver and the agent's pool", func(t *testing.T) {
+		out := nd.must(t, "network", "inspect", "-f", "{{.Driver}} {{.IPAM.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", net)
+		want := fmt.Sprintf("cilium cilium %s %s", fam.Range, fam.Router)
+		if out != want {
+			t.Fatalf("network inspect: got %q, want %q", out, want)
+		}
+	})
+
+	t.Run("endpoint is ready under its labels when docker run returns", func(t *testing.T) {
+		nd.run(t, "app1", "-l", "name=app1", "--net", net, image, "sleep", "100000")
+		ep := nd.endpointOf(t, "app1", net) // read right after docker run returned
+		if got := state(ep); got != "ready" {
+			t.Fatalf("endpoint state right after docker run: got %q, want ready", got)
+		}
+		labels := identityLabels(ep)
+		if !hasLabel(labels, "container:name=app1") || hasPrefix(labels, "reserved:") {
+			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
+		}
+		for _, l := range ep.Status.Log {
+			if strings.Contains(l.Message, "reserved:init") {
+				t.Fatalf("endpoint went through reserved:init: %q", l.Message)
+			}
+		}
+		ip := nd.containerIP(t, "app1", net)
+		if !fam.Range.Contains(ip) {
+			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
+		}
+		mac := nd.must(t, "exec", "app1", "cat", "/sys/class/net/eth0/address")
+		if ep.Status.Networking == nil || ep.Status.Networking.Mac != mac {
+			t.Fatalf("container MAC %q, agent endpoint mac %+v", mac, ep.Status.Networking)
+		}
+		if ep.Status.Networking.Addressing[0].IPv4 != ip.String() {
+			t.Fatalf("agent endpoint address %q, container address %s", ep.Status.Networking.Addressing[0].IPv4, ip)
+		}
+	})
+
+	nd.run(t, "app2", "-l", "name=app2", "--net", net, image, "sh", "-c",
+		"while true; do echo pong | nc -l -p 8080; done")
+	nd.run(t, "app3", "-l", "name=app3", "--net", net, image, "sleep", "100000")
+	app2 := nd.containerIP(t, "app2", net).String()
+
+	t.Run("app1 reaches app2 by ping and TCP", func(t *testing.T) {
+		nd.must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
+		eventually(t, 10*time.Second, "tcp app1 -> app2", func() error { return tcp(nd, t, "app1", app2) })
+	})
+
+	t.Run("a label-selected policy blocks app1 and admits app3, removal restores app1", func(t *testing.T) {
+		dir := nd.env["POLICY_DIR"]
+		writeAtomic(t, dir, "app2-from-app3-only.yaml", policyApp2FromApp3)
+		eventually(t, 15*time.Second, "policy blocks app1 -> app2", func() error {
+			if tcp(nd, t, "app1", app2) == nil {
+				return fmt.Errorf("app1 still reaches app2")
+			}
+			return nil
+		})
+		if err := tcp(nd, t, "app3", app2); err != nil {
+			t.Fatalf("app3 -> app2 under the policy: %v", err)
+		}
+		if err := os.Remove(filepath.Join(dir, "app2-from-app3-only.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, "app1 -> app2 after the policy is removed", func() error { return tcp(nd, t, "app1", app2) })
+	})
+
+	t.Run("container on a cilium network and the default bridge starts", func(t *testing.T) {
+		nd.must(t, "create", "--pull", "never", "--init", "--name", "multi", "-l", "name=multi", "--net", net, image, "sleep", "100000")
+		t.Cleanup(func() { nd.docker(t, "rm", "-f", "multi") })
+		nd.must(t, "network", "connect", "bridge", "multi")
+		nd.must(t, "start", "multi")
+		nd.must(t, "exec", "multi", "ping", "-c", "1", "-W", "2", app2)
+		routes := nd.must(t, "exec", "multi", "ip", "route")
+		if strings.Count(routes, "default") != 1 {
+			t.Fatalf("want exactly one default route, got:\n%s", routes)
+		}
+	})
+}
+
+// tcp sends a line from container from to addr:8080 and expects "pong" back.
+func tcp(nd *node, t testing.TB, from, addr string) error {
+	out, err := nd.docker(t, "exec", from, "sh", "-c", "echo ping | nc -w 2 "+addr+" 8080")
+	if err != nil || !strings.Contains(out, "pong") {
+		return fmt.Errorf("nc %s -> %s:8080: %v %q", from, addr, err, out)
+	}
+	return nil
+}
+
+// writeAtomic writes a policy file beside dir and renames it in, as the agent needs.
+func writeAtomic(t testing.TB, dir, name, content string) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(dir), "."+name)
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(dir, name)) })
+}
+
+const policyApp2FromApp3 = `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: app2-from-app3-only}
+spec:
+  endpointSelector: {matchLabels: {"container:name": app2}}
+  ingress:
+  - fromEndpoints:
+    - matchLabels: {"container:name": app3}
+      matchExpressions:
+      - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
+      - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
+`

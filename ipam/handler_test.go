@@ -1,0 +1,172 @@
+package ipam_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/server"
+)
+
+// plugin serves the IpamDriver over core on a unix socket until the test ends and returns a client
+// that posts to it as dockerd does.
+func plugin(t *testing.T, core *ipam.Core) func(method, body string) (int, map[string]any) {
+	t.Helper()
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	s := server.New(logrus.NewEntry(l))
+	ipam.Register(s, core)
+	dir, err := os.MkdirTemp("", "ip") // short: socket paths are limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cilium.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, path, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		os.RemoveAll(dir)
+	})
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("socket %s did not appear", path)
+		}
+		<-time.After(5 * time.Millisecond)
+	}
+	return func(method, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := hc.Post("http://plugin/"+method, "application/json", bytes.NewReader([]byte(body)))
+		if err != nil {
+			t.Fatalf("POST /%s: %v", method, err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("answer of /%s is not a JSON object: %v", method, err)
+		}
+		return resp.StatusCode, out
+	}
+}
+
+func TestAdapter(t *testing.T) {
+	a := agenttest.New(t)
+	core, _ := newCore(t, a, 5*time.Second)
+	call := plugin(t, core)
+
+	t.Run("RequestPool", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","Pool":"","SubPool":"","Options":{},"V6":false}`)
+		want := map[string]any{"PoolID": "CiliumPoolv4", "Pool": "10.77.0.0/16",
+			"Data": map[string]any{"com.docker.network.gateway": "10.77.18.133/16"}}
+		if code != 200 || !jsonEqual(got, want) {
+			t.Errorf("got %d %v, want 200 %v", code, got, want)
+		}
+	})
+	t.Run("RequestPool compose null options", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","Pool":"10.77.0.0/16","Options":null,"V6":false}`)
+		if code != 200 || got["Pool"] != "10.77.0.0/16" {
+			t.Errorf("got %d %v, want 200 with Pool 10.77.0.0/16", code, got)
+		}
+	})
+	t.Run("RequestPool IPv6", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","V6":true}`)
+		if code != 500 || len(got) != 1 || !strings.Contains(str(got["Err"]), "IPv6") {
+			t.Errorf("got %d %v, want 500 {\"Err\": ...IPv6...}", code, got)
+		}
+	})
+
+	var addr string
+	t.Run("RequestAddress", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestAddress", `{"PoolID":"CiliumPoolv4","Address":"","Options":null}`)
+		addr = str(got["Address"])
+		p, err := netip.ParsePrefix(addr)
+		if code != 200 || err != nil || p.Bits() != 32 || !agentRange.Contains(p.Addr()) {
+			t.Fatalf("got %d %v, want 200 with a /32 Address in %s", code, got, agentRange)
+		}
+		if _, ok := got["Err"]; ok {
+			t.Errorf("success answer carries Err: %v", got)
+		}
+	})
+	t.Run("RequestAddress gateway", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestAddress",
+			`{"PoolID":"CiliumPoolv4","Address":"","Options":{"RequestAddressType":"com.docker.network.gateway"}}`)
+		if code != 200 || got["Address"] != "10.77.18.133/32" {
+			t.Errorf("got %d %v, want 200 Address 10.77.18.133/32", code, got)
+		}
+	})
+	t.Run("RequestAddress taken", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestAddress", `{"PoolID":"CiliumPoolv4","Address":"`+strings.TrimSuffix(addr, "/32")+`"}`)
+		if code != 500 || !strings.Contains(str(got["Err"]), "already in use") {
+			t.Errorf("got %d %v, want 500 {\"Err\": ...already in use}", code, got)
+		}
+	})
+	t.Run("RequestAddress bad address", func(t *testing.T) {
+		code, got := call("IpamDriver.RequestAddress", `{"PoolID":"CiliumPoolv4","Address":"10.77.0.300"}`)
+		if code != 500 || !strings.Contains(str(got["Err"]), `address "10.77.0.300"`) {
+			t.Errorf("got %d %v, want 500 naming the address", code, got)
+		}
+	})
+	t.Run("ReleaseAddress", func(t *testing.T) {
+		ip := strings.TrimSuffix(addr, "/32")
+		code, got := call("IpamDriver.ReleaseAddress", `{"PoolID":"CiliumPoolv4","Address":"`+ip+`"}`)
+		if code != 200 || len(got) != 0 {
+			t.Errorf("got %d %v, want 200 {}", code, got)
+		}
+		if _, held := a.Allocated()[netip.MustParseAddr(ip)]; held {
+			t.Errorf("%s still allocated at the agent", ip)
+		}
+	})
+	t.Run("ReleaseAddress gateway", func(t *testing.T) {
+		before := len(a.RequestsTo(agenttest.RouteRelease))
+		code, got := call("IpamDriver.ReleaseAddress", `{"PoolID":"CiliumPoolv4","Address":"10.77.18.133"}`)
+		if code != 200 || len(got) != 0 || len(a.RequestsTo(agenttest.RouteRelease)) != before {
+			t.Errorf("got %d %v, want 200 {} without an agent call", code, got)
+		}
+	})
+	t.Run("ReleaseAddress without address", func(t *testing.T) {
+		code, got := call("IpamDriver.ReleaseAddress", `{"PoolID":"CiliumPoolv4"}`)
+		if code != 500 || str(got["Err"]) == "" {
+			t.Errorf("got %d %v, want 500 with Err", code, got)
+		}
+	})
+	t.Run("ReleasePool", func(t *testing.T) {
+		code, got := call("IpamDriver.ReleasePool", `{"PoolID":"CiliumPoolv4"}`)
+		if code != 200 || len(got) != 0 {
+			t.Errorf("got %d %v, want 200 {}", code, got)
+		}
+	})
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}

@@ -1,0 +1,232 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/server"
+)
+
+func testLog() *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return logrus.NewEntry(l)
+}
+
+// sockDir returns a short temporary directory: socket paths are limited to 108 bytes.
+func sockDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// unixClient talks HTTP to the socket at path.
+func unixClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+}
+
+// post sends a plugin call as dockerd does and returns the status and body.
+func post(t *testing.T, c *http.Client, method string, body []byte) (int, []byte) {
+	t.Helper()
+	resp, err := c.Post("http://plugin.moby.localhost/"+method, "application/vnd.docker.plugins.v1.2+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST /%s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read answer of /%s: %v", method, err)
+	}
+	return resp.StatusCode, b
+}
+
+// serve runs s on a socket in a fresh directory until the test ends and returns the socket path.
+func serve(t *testing.T, s *server.Server) string {
+	t.Helper()
+	path := filepath.Join(sockDir(t), "cilium.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, path, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	waitFor(t, time.Second, func() bool { _, err := os.Stat(path); return err == nil }, "socket "+path)
+	return path
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		<-tick.C
+	}
+}
+
+// plugin is the server as the binary builds it; the capability handlers need no agent.
+func plugin() *server.Server {
+	s := server.New(testLog())
+	ipam.Register(s, ipam.New(nil, ipam.NewBook()))
+	driver.Register(s, driver.New(testLog(), nil, nil, nil, nil, endpoint.DefaultLabelPolicy()))
+	return s
+}
+
+func TestActivationAndCapabilities(t *testing.T) {
+	c := unixClient(serve(t, plugin()))
+	tests := []struct {
+		method string
+		body   string
+		want   string
+	}{
+		{"Plugin.Activate", "", `{"Implements":["NetworkDriver","IpamDriver"]}`},
+		{"NetworkDriver.GetCapabilities", "", `{"Scope":"local","ConnectivityScope":"local"}`},
+		{"IpamDriver.GetCapabilities", "", `{"RequiresMACAddress":false,"RequiresRequestReplay":false}`},
+		{"IpamDriver.GetDefaultAddressSpaces", "", `{"LocalDefaultAddressSpace":"CiliumLocal","GlobalDefaultAddressSpace":"CiliumGlobal"}`},
+		{"IpamDriver.GetCapabilities", " \n", `{"RequiresMACAddress":false,"RequiresRequestReplay":false}`},
+		{"NetworkDriver.GetCapabilities", "{}", `{"Scope":"local","ConnectivityScope":"local"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			code, body := post(t, c, tt.method, []byte(tt.body))
+			if code != http.StatusOK {
+				t.Fatalf("status: got %d (%s), want 200", code, body)
+			}
+			if got := strings.TrimSpace(string(body)); got != tt.want {
+				t.Errorf("answer: got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	s := server.New(testLog())
+	type req struct{ NetworkID string }
+	server.Handle(s, "NetworkDriver.CreateNetwork", func(_ context.Context, r *req) (*struct{}, error) {
+		return nil, nil
+	})
+	c := unixClient(serve(t, s))
+	tests := []struct {
+		name     string
+		method   string
+		body     []byte
+		wantCode int
+		wantErr  string // "" = no JSON Err expected
+	}{
+		{"unknown method", "NetworkDriver.Frobnicate", []byte(`{}`), http.StatusNotFound, ""},
+		{"unknown interface", "VolumeDriver.Create", nil, http.StatusNotFound, ""},
+		{"malformed JSON", "NetworkDriver.CreateNetwork", []byte(`{"NetworkID":`), http.StatusBadRequest, "decode"},
+		{"wrong type", "NetworkDriver.CreateNetwork", []byte(`{"NetworkID":7}`), http.StatusBadRequest, "decode"},
+		{"body over 1 MiB", "NetworkDriver.CreateNetwork", bytes.Repeat([]byte(" "), server.MaxBody+1), http.StatusBadRequest, "request body exceeds 1048576 bytes"},
+		{"unknown fields ignored", "NetworkDriver.CreateNetwork", []byte(`{"NetworkID":"n","Future":true}`), http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := post(t, c, tt.method, tt.body)
+			if code != tt.wantCode {
+				t.Errorf("status: got %d (%s), want %d", code, body, tt.wantCode)
+			}
+			if tt.wantErr == "" {
+				return
+			}
+			var e struct{ Err string }
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("answer %q is not {\"Err\": ...}: %v", body, err)
+			}
+			if !strings.Contains(e.Err, tt.wantErr) {
+				t.Errorf("Err: got %q, want it to contain %q", e.Err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestHandlerError(t *testing.T) {
+	s := server.New(testLog())
+	server.Handle(s, "IpamDriver.RequestPool", func(context.Context, *struct{}) (*struct{}, error) {
+		return nil, errFixed("pool %d%% gone") // a % in the message must survive verbatim
+	})
+	code, body := post(t, unixClient(serve(t, s)), "IpamDriver.RequestPool", nil)
+	if code != http.StatusInternalServerError || strings.TrimSpace(string(body)) != `{"Err":"pool %d%% gone"}` {
+		t.Errorf("got %d %s, want 500 {\"Err\":\"pool %%d%%%% gone\"}", code, body)
+	}
+}
+
+type errFixed string
+
+func (e errFixed) Error() string { return string(e) }
+
+func TestServeShutdown(t *testing.T) {
+	s := server.New(testLog())
+	entered, release := make(chan struct{}), make(chan struct{})
+	server.Handle(s, "NetworkDriver.Join", func(ctx context.Context, _ *struct{}) (*struct{ Done bool }, error) {
+		close(entered)
+		<-release
+		return &struct{ Done bool }{Done: ctx.Err() == nil}, nil
+	})
+	path := filepath.Join(sockDir(t), "cilium.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, path, 5*time.Second) }()
+	waitFor(t, time.Second, func() bool { _, err := os.Stat(path); return err == nil }, "the socket")
+
+	type result struct {
+		code int
+		body []byte
+	}
+	answered := make(chan result, 1)
+	c := unixClient(path)
+	go func() {
+		resp, err := c.Post("http://plugin/NetworkDriver.Join", "", nil)
+		if err != nil {
+			answered <- result{code: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answered <- result{resp.StatusCode, b}
+	}()
+	<-entered
+	cancel()
+	waitFor(t, 2*time.Second, func() bool { _, err := os.Lstat(path); return os.IsNotExist(err) }, "the socket to be removed")
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned (%v) while a request was in flight", err)
+	default:
+	}
+	close(release)
+	r := <-answered
+	if r.code != http.StatusOK || strings.TrimSpace(string(r.body)) != `{"Done":true}` {
+		t.Errorf("in-flight request: got %d %s, want 200 {\"Done\":true}", r.code, r.body)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: got %v, want nil", err)
+	}
+}
