@@ -58,15 +58,9 @@ func (d *Driver) Join(ctx context.Context, nid, eid, sandboxKey string) (*Joined
 	if err != nil {
 		return nil, err
 	}
-	att := endpoint.Attachment{EndpointID: eid, NetworkID: nid, Link: link,
-		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
-	ct, lerr := d.docker.JoiningContainer(ctx, nid, eid)
-	if lerr == nil {
-		att.ContainerID, att.Container = ct.ID, ct.Name
-		att.Labels = d.convertLabels(ct)
-	}
-	if _, err := d.agent.CreateEndpoint(ctx, att.ChangeRequest()); err != nil {
-		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
+	lerr, err := d.ensureAgentEndpoint(ctx, nid, eid, link)
+	if err != nil {
+		return nil, err
 	}
 	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
 		if ip.IsValid() {
@@ -87,6 +81,30 @@ func (d *Driver) Join(ctx context.Context, nid, eid, sandboxKey string) (*Joined
 		j.Routes = append(j.Routes, routesVia(cfg.IPv6)...)
 	}
 	return j, nil
+}
+
+// ensureAgentEndpoint creates the agent endpoint of eid unless it exists already: dockerd repeats a
+// Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
+// same attachment or address. It returns why the container's labels are unknown, if they are.
+func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid, eid string, link *endpoint.Link) (labelErr, err error) {
+	_, err = d.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, agent.ErrNotFound) {
+		return nil, err
+	}
+	att := endpoint.Attachment{EndpointID: eid, NetworkID: nid, Link: link,
+		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
+	ct, lerr := d.docker.JoiningContainer(ctx, nid, eid)
+	if lerr == nil {
+		att.ContainerID, att.Container = ct.ID, ct.Name
+		att.Labels = d.convertLabels(ct)
+	}
+	if _, err := d.agent.CreateEndpoint(ctx, att.ChangeRequest()); err != nil {
+		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
+	}
+	return lerr, nil
 }
 
 // routesVia makes the router reachable on the link and routes the node's range through it, so that

@@ -124,8 +124,8 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, ep *models.Endpoint) {
 	want, _ := s.policy.Convert(ct.Labels)
 	have := userLabels(ep)
-	slices.Sort(have)
-	if slices.Equal(want, have) {
+	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
+	if slices.Equal(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(have))) {
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})

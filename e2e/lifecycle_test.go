@@ -24,6 +24,13 @@ func TestStaticIPAndCleanup(t *testing.T) {
 		want = want.Next()
 	}
 
+	t.Run("network inspect shows the agent's pool", func(t *testing.T) {
+		out := nd.must(t, "network", "inspect", "-f", "{{.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", net)
+		if want := fmt.Sprintf("cilium %s %s", fam.Range, fam.Router); out != want {
+			t.Fatalf("network inspect: got %q, want %q", out, want)
+		}
+	})
+
 	t.Run("docker run --ip gets exactly that address", func(t *testing.T) {
 		nd.run(t, "fixed1", "--net", net, "--ip", want.String(), image, "sleep", "100000")
 		if got := nd.containerIP(t, "fixed1", net); got != want {

@@ -17,17 +17,17 @@ func TestSingleNode(t *testing.T) {
 	net := "cilium-net"
 	nd.network(t, net)
 
-	t.Run("network inspect shows the cilium driver and the agent's pool", func(t *testing.T) {
+	t.Run("network inspect shows the cilium driver and the agent router as gateway", func(t *testing.T) {
 		out := nd.must(t, "network", "inspect", "-f", "{{.Driver}} {{.IPAM.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", net)
-		want := fmt.Sprintf("cilium cilium %s %s", fam.Range, fam.Router)
+		want := fmt.Sprintf("cilium cilium 0.0.0.0/0 %s", fam.Router)
 		if out != want {
 			t.Fatalf("network inspect: got %q, want %q", out, want)
 		}
 	})
 
+	nd.run(t, "app1", "-l", "name=app1", "--net", net, image, "sleep", "100000")
+	ep := nd.endpointOf(t, "app1", net) // read right after docker run returned
 	t.Run("endpoint is ready under its labels when docker run returns", func(t *testing.T) {
-		nd.run(t, "app1", "-l", "name=app1", "--net", net, image, "sleep", "100000")
-		ep := nd.endpointOf(t, "app1", net) // read right after docker run returned
 		if got := state(ep); got != "ready" {
 			t.Fatalf("endpoint state right after docker run: got %q, want ready", got)
 		}

@@ -10,6 +10,10 @@ import (
 // LabelSource is the Cilium label source of every container label: policies select container:<key>.
 const LabelSource = "container"
 
+// UnlabelledLabel is the identity label of a container that contributes no label of its own: without
+// any label the agent keeps the endpoint at reserved:init, which passes no traffic.
+const UnlabelledLabel = LabelSource + ":cilium-docker/unlabelled=true"
+
 // MaxLabels caps the labels one container contributes to its identity.
 const MaxLabels = 64
 
@@ -60,7 +64,7 @@ type Dropped struct {
 }
 
 // Convert returns the sorted Cilium labels ("container:key=value") for the container labels in, and
-// the labels it dropped. Labels the policy excludes are dropped silently (Reason "excluded"); labels
+// the labels it dropped; a container left with none gets UnlabelledLabel. Labels the policy excludes are dropped silently (Reason "excluded"); labels
 // Cilium or its selectors would reject, and reserved keys, are dropped with their reason.
 func (p LabelPolicy) Convert(in map[string]string) (out []string, dropped []Dropped) {
 	keys := make([]string, 0, len(in))
@@ -83,6 +87,9 @@ func (p LabelPolicy) Convert(in map[string]string) (out []string, dropped []Drop
 			continue
 		}
 		out = append(out, LabelSource+":"+k+"="+v)
+	}
+	if len(out) == 0 {
+		out = []string{UnlabelledLabel}
 	}
 	return out, dropped
 }

@@ -27,6 +27,9 @@ type entry struct {
 	// uuid stops the agent's expiration timer when the endpoint that takes the address is created.
 	uuid string
 	at   time.Time
+	// stale: the address was handed out again while a freedByAgent tombstone still waited for
+	// Docker's release of the old container; that release, when it comes, is not this entry's.
+	stale bool
 }
 
 // Book records every address this plugin process handed out, so that each address is freed by
@@ -48,32 +51,41 @@ func (b *Book) allocated(ip netip.Addr, uuid string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pruneLocked()
-	b.entries[ip] = &entry{state: allocated, uuid: uuid, at: b.now()}
+	e := &entry{state: allocated, uuid: uuid, at: b.now()}
+	if old, ok := b.entries[ip]; ok && old.state == freedByAgent {
+		e.stale = true
+	}
+	b.entries[ip] = e
 }
 
 // releasable reports whether Docker's ReleaseAddress of ip must free it at the agent, and forgets ip
-// when the answer is final.
-func (b *Book) releasable(ip netip.Addr) bool {
+// when the answer is final. A true answer comes with the entry to hand to forget.
+func (b *Book) releasable(ip netip.Addr) (*entry, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.entries[ip]
 	if !ok {
-		return false
+		return nil, false
 	}
 	switch e.state {
 	case allocated:
-		return true
+		if e.stale { // the old container's release: the address is the new one's now
+			e.stale = false
+			return nil, false
+		}
+		return e, true
 	case freedByAgent:
 		delete(b.entries, ip)
 	}
-	return false
+	return nil, false
 }
 
-// forget drops ip after the plugin freed it.
-func (b *Book) forget(ip netip.Addr) {
+// forget drops e, the entry of ip, after the plugin freed ip; an entry made since (the agent handed
+// ip out again while it was being freed) stays.
+func (b *Book) forget(ip netip.Addr, e *entry) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if e, ok := b.entries[ip]; ok && e.state == allocated {
+	if b.entries[ip] == e {
 		delete(b.entries, ip)
 	}
 }

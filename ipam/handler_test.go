@@ -79,16 +79,18 @@ func TestAdapter(t *testing.T) {
 
 	t.Run("RequestPool", func(t *testing.T) {
 		code, got := call("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","Pool":"","SubPool":"","Options":{},"V6":false}`)
-		want := map[string]any{"PoolID": "CiliumPoolv4", "Pool": "10.77.0.0/16",
-			"Data": map[string]any{"com.docker.network.gateway": "10.77.18.133/16"}}
+		want := map[string]any{"PoolID": "CiliumPoolv4", "Pool": "0.0.0.0/0",
+			"Data": map[string]any{"com.docker.network.gateway": "10.77.18.133/32"}}
 		if code != 200 || !jsonEqual(got, want) {
 			t.Errorf("got %d %v, want 200 %v", code, got, want)
 		}
 	})
 	t.Run("RequestPool compose null options", func(t *testing.T) {
 		code, got := call("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","Pool":"10.77.0.0/16","Options":null,"V6":false}`)
-		if code != 200 || got["Pool"] != "10.77.0.0/16" {
-			t.Errorf("got %d %v, want 200 with Pool 10.77.0.0/16", code, got)
+		want := map[string]any{"PoolID": "CiliumPoolv4", "Pool": "10.77.0.0/16",
+			"Data": map[string]any{"com.docker.network.gateway": "10.77.18.133/16"}}
+		if code != 200 || !jsonEqual(got, want) {
+			t.Errorf("got %d %v, want 200 %v", code, got, want)
 		}
 	})
 	t.Run("RequestPool IPv6", func(t *testing.T) {

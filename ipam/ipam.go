@@ -43,8 +43,8 @@ type Pool struct {
 	Gateway netip.Prefix
 }
 
-// RequestPool returns the pool of the family: the agent's node range, or requested when the user gave
-// --subnet, which must cover the agent's range. The gateway is the agent's router address, so Docker
+// RequestPool returns the pool of the family: the all-zero prefix, or requested when the user gave
+// --subnet, which must cover the agent's node range. The gateway is the agent's router address, so Docker
 // does not spend an address on it.
 func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) (Pool, error) {
 	if sub != "" {
@@ -54,7 +54,14 @@ func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) 
 	if err != nil {
 		return Pool{}, err
 	}
-	prefix := fam.Range
+	// Without --subnet the pool is 0.0.0.0/0 (::/0): the agent routes its own range to cilium_host
+	// in the node, and Docker's overlap check against host routes would otherwise ask for another pool
+	// forever. Docker skips that check for the all-zero pool. The addresses still come from the
+	// agent's range, and --subnet <range> shows it in docker network inspect.
+	prefix := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	if v6 {
+		prefix = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
 	if requested != "" {
 		p, err := netip.ParsePrefix(requested)
 		if err != nil {
@@ -67,7 +74,11 @@ func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) 
 		}
 		prefix = p
 	}
-	return Pool{ID: id, Prefix: prefix, Gateway: netip.PrefixFrom(fam.Router, prefix.Bits())}, nil
+	gw := netip.PrefixFrom(fam.Router, fam.Router.BitLen())
+	if prefix.Bits() > 0 {
+		gw = netip.PrefixFrom(fam.Router, prefix.Bits())
+	}
+	return Pool{ID: id, Prefix: prefix, Gateway: gw}, nil
 }
 
 // family returns the agent's addressing for the family and its pool ID.
@@ -140,13 +151,14 @@ func (c *Core) ReleaseAddress(ctx context.Context, poolID string, ip netip.Addr)
 	if _, err := poolFamily(poolID); err != nil {
 		return err
 	}
-	if !c.book.releasable(ip) {
+	e, ok := c.book.releasable(ip)
+	if !ok {
 		return nil
 	}
 	if err := c.agent.Release(ctx, ip); err != nil {
 		return err
 	}
-	c.book.forget(ip)
+	c.book.forget(ip, e)
 	return nil
 }
 

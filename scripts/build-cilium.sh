@@ -13,6 +13,14 @@ STAMP="$OUT/.built"
 
 log() { echo "build-cilium: $*" >&2; }
 
+# One build at a time: a concurrent caller waits here, then finds the cache ready.
+mkdir -p "$CACHE_ROOT"
+exec 8>"$CACHE_ROOT/.build.lock"
+if ! flock -n 8; then
+  log "another build holds $CACHE_ROOT/.build.lock, waiting"
+  flock 8
+fi
+
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CILIUM_VERSION" ] &&
    [ -x "$OUT/bin/cilium-agent" ] && [ -x "$OUT/bin/cilium-dbg" ] && [ -d "$OUT/lib/bpf" ]; then
   log "cached v$CILIUM_VERSION in $OUT"
@@ -33,7 +41,7 @@ dir=$(cd "$OUT" && go mod download -json "github.com/cilium/cilium@v$CILIUM_VERS
 [ -d "$dir" ] || { log "module download failed"; exit 1; }
 
 src="$OUT/src"
-rm -rf "$src" "$OUT/bin" "$OUT/lib" "$STAMP"
+rm -rf "$src" "${OUT:?}/bin" "${OUT:?}/lib" "$STAMP"
 cp -r "$dir" "$src"
 chmod -R u+w "$src"
 mkdir -p "$OUT/bin" "$OUT/lib"

@@ -24,6 +24,13 @@
 #   CILIUM_DOCKER_CACHE / XDG_CACHE_HOME  cache root, as scripts/build-cilium.sh
 #   DOCKERD_LOG_LEVEL (default debug); TESTBED_KEEP_ON_FAIL=1 keeps a node whose `up` failed
 #   TESTBED_PURGE=1 makes `down` delete the node directory (logs included)
+#   AGENT_TIMEOUT DOCKERD_TIMEOUT PLUGIN_TIMEOUT ETCD_TIMEOUT STOP_TIMEOUT  deadlines in seconds
+#
+# Notes: netns names are global, so one test bed per host; commands are serialised by a lock. Each agent
+# gets K8S_NODE_NAME=cdnodeN (else every node is named after the hostname and they collide in etcd).
+# /proc/sys/kernel is read-only inside a node, so the agent cannot set kernel.timer_migration or
+# kernel.unprivileged_bpf_disabled (it logs a warning and goes on); timer_migration is also recorded at
+# the first `up` and restored at the last `down`. Mounts live only in the node's mount namespace.
 set -euo pipefail
 
 PROG=testbed
@@ -274,7 +281,7 @@ remove_node_cgroups() { # empty cgroups named after the node, in every hierarchy
 
 cilium_dir() {
   local d
-  d=$(flock "$CACHE_ROOT/.build.lock" "$SCRIPT_DIR/build-cilium.sh" | tail -n1)
+  d=$("$SCRIPT_DIR/build-cilium.sh" 9>&- | tail -n1)
   if [ ! -x "$d/bin/cilium-agent" ] || [ ! -x "$d/bin/cilium-dbg" ] || [ ! -d "$d/lib/bpf" ]; then
     die "cilium cache incomplete in '$d'"
   fi
@@ -315,7 +322,7 @@ wait_for() { # LABEL TIMEOUT PIDNAME CHECK...: poll CHECK until it succeeds; fai
   deadline=$((SECONDS + timeout))
   until "$@" >/dev/null 2>&1; do
     if [ -n "$pidname" ] && ! recorded_pid "$pidname" >/dev/null; then
-      die "$label: ${pidname}[n$NODE] exited (see $NODE_DIR/$pidname.log)"
+      die "$label: process exited (see $NODE_DIR/$pidname.log)"
     fi
     [ "$SECONDS" -lt "$deadline" ] || die "$label: not ready after ${timeout}s"
     sleep 0.1
@@ -347,7 +354,7 @@ dockerd_ok() {
 node_prepare_dir() {
   if grep -q " ${NODE_DIR}[/ ]" /proc/self/mountinfo; then die "host mounts under $NODE_DIR remain"; fi
   rm -rf "$NODE_DIR"
-  mkdir -p "$NODE_DIR"/{plugins,cilium-run,cgsave,cgroup2,policies,lib,bin,etcd}
+  mkdir -p "$NODE_DIR"/{plugins,cilium-run,cgsave,cgroup2,policies,lib,bin}
   echo '{}' >"$NODE_DIR/daemon.json"
 }
 
@@ -423,6 +430,7 @@ write_node_bin() { # `docker` and `cilium` for `exec`
 exec "$CILIUM_DIR/bin/cilium-dbg" -H "unix://$NODE_DIR/cilium-run/cilium.sock" "\$@"
 EOF
   chmod +x "$NODE_DIR/bin/cilium"
+  ln -sf cilium "$NODE_DIR/bin/cilium-dbg"
 }
 
 start_etcd() {
@@ -444,7 +452,9 @@ start_agent() {
   fi
   cp -r "$CILIUM_DIR/lib/bpf" "$NODE_DIR/lib/bpf"
   read -ra extra <<<"$AGENT_ARGS"
-  launch agent env "PATH=$LLVM_BIN:$PATH" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2" \
+  # Node name: hostname by default, the same for every node here; K8S_NODE_NAME is only a name while
+  # enable-k8s=false (pkg/k8s/client IsEnabled checks EnableK8s first).
+  launch agent env "PATH=$LLVM_BIN:$PATH" "K8S_NODE_NAME=$NODE_NS" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2" \
     "$CILIUM_DIR/bin/cilium-agent" \
     --config-dir="$AGENT_CONFIG_DIR" \
     --ipv4-node="$NODE_IP" --ipv4-range="$POD_RANGE" --devices=eth0 \
@@ -491,6 +501,7 @@ write_env() {
   cat >"$NODE_DIR/env" <<EOF
 NODE=$NODE
 NODE_NS=$NODE_NS
+NODE_NAME=$NODE_NS
 NODE_DIR=$NODE_DIR
 NODE_IP=$NODE_IP
 POD_RANGE=$POD_RANGE
@@ -605,7 +616,9 @@ sweep_node() { # kill what is left after the recorded daemons stopped, except th
   local holder pid pids=()
   holder=$(holder_pid) || holder=none
   while read -r pid; do
-    if [ -n "$pid" ] && [ "$pid" != $$ ] && [ "$pid" != "$holder" ]; then pids+=("$pid"); fi
+    if [ -z "$pid" ] || [ "$pid" = $$ ] || [ "$pid" = "$holder" ]; then continue; fi
+    [ "$(proc_field "$pid" 3 2>/dev/null)" != Z ] || continue   # zombies wait for their reaper
+    pids+=("$pid")
   done < <(node_processes)
   [ "${#pids[@]}" -gt 0 ] || return 0
   log "killing leftover processes of node $NODE: ${pids[*]}"

@@ -21,7 +21,6 @@ func (a *Agent) getConfig(*http.Request, []byte) answer {
 		Status: &models.DaemonConfigurationStatus{
 			Addressing:   nodeAddressing(a.cfg),
 			RouteMTU:     int64(a.cfg.RouteMTU),
-			DeviceMTU:    int64(a.cfg.RouteMTU),
 			DatapathMode: models.DatapathMode(a.cfg.DatapathMode),
 		},
 	}}

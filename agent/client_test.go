@@ -1,0 +1,113 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+)
+
+func newClient(t *testing.T, a *agenttest.Agent, to agent.Timeouts) *agent.Client {
+	t.Helper()
+	c, err := agent.New(a.Addr(), to)
+	if err != nil {
+		t.Fatalf("agent.New: %v", err)
+	}
+	return c
+}
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    agenttest.Fault
+		wantErr  string // "" = success
+		wantReqs int    // 0 = do not check
+	}{
+		{"429 twice", agenttest.Fault{Status: 429, Times: 2}, "", 3},
+		{"503 once", agenttest.Fault{Status: 503, Times: 1}, "", 2},
+		{"429 until the deadline", agenttest.Fault{Status: 429}, "429", 0},
+		{"500 is final", agenttest.Fault{Status: 500}, "status 500", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := agenttest.New(t)
+			c := newClient(t, a, agent.Timeouts{Call: 500 * time.Millisecond})
+			a.SetFault(agenttest.RouteConfig, tt.fault)
+			start := time.Now()
+			_, err := c.Config(context.Background())
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Config took %v, want it bounded by the 500ms deadline", d)
+			}
+			if tt.wantErr == "" && err != nil {
+				t.Errorf("Config: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Config: got %v, want an error containing %q", err, tt.wantErr)
+			}
+			if n := len(a.RequestsTo(agenttest.RouteConfig)); tt.wantReqs != 0 && n != tt.wantReqs {
+				t.Errorf("requests: got %d, want %d", n, tt.wantReqs)
+			}
+		})
+	}
+}
+
+func TestErrorsClassified(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, agent.Timeouts{})
+	ctx := context.Background()
+	if _, err := c.Endpoint(ctx, agent.DockerEndpointID("nope")); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("Endpoint(unknown): got %v, want ErrNotFound", err)
+	}
+	if err := c.DeleteEndpoint(ctx, "4242"); err != nil {
+		t.Errorf("DeleteEndpoint(gone): got %v, want success", err)
+	}
+	ip := netip.MustParseAddr("10.77.4.4")
+	a.Allocate(ip, "other")
+	if err := c.Claim(ctx, ip, "me"); !errors.Is(err, agent.ErrConflict) {
+		t.Errorf("Claim(held): got %v, want ErrConflict", err)
+	}
+	if err := c.Release(ctx, netip.MustParseAddr("10.77.5.5")); err != nil {
+		t.Errorf("Release(free): got %v, want success", err)
+	}
+	if reqs := a.RequestsTo(agenttest.RouteRelease); len(reqs) != 1 || reqs[0].Query.Get("pool") != "default" {
+		t.Errorf("release request: got %+v, want one with pool=default", reqs)
+	}
+	a.Stop()
+	_, err := c.Config(ctx)
+	if !errors.Is(err, agent.ErrUnreachable) || !strings.Contains(err.Error(), "cilium-agent not reachable at "+a.Addr()) {
+		t.Errorf("Config(agent down): got %v, want cilium-agent not reachable at %s", err, a.Addr())
+	}
+}
+
+func TestCachedConfig(t *testing.T) {
+	a := agenttest.New(t)
+	c := agent.NewCached(newClient(t, a, agent.Timeouts{}), time.Hour)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.Config(ctx); err != nil {
+			t.Fatalf("Config: %v", err)
+		}
+	}
+	if n := len(a.RequestsTo(agenttest.RouteConfig)); n != 1 {
+		t.Errorf("config requests: got %d, want 1 (cached)", n)
+	}
+
+	stale := agent.NewCached(newClient(t, a, agent.Timeouts{}), time.Nanosecond)
+	if _, err := stale.Config(ctx); err != nil {
+		t.Fatalf("Config: %v", err)
+	}
+	a.Stop()
+	cfg, err := stale.Config(ctx)
+	if err != nil || cfg.RouteMTU != 1450 {
+		t.Errorf("Config with the agent down after a first read: got %+v, %v; want the stale configuration", cfg, err)
+	}
+	fresh := agent.NewCached(newClient(t, a, agent.Timeouts{}), time.Hour)
+	if _, err := fresh.Config(ctx); !errors.Is(err, agent.ErrUnreachable) {
+		t.Errorf("first Config with the agent down: got %v, want ErrUnreachable", err)
+	}
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+)
+
+// syncBuffer is a bytes.Buffer the plugin's goroutines can log into while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// shortDir returns a fresh temporary directory with a short path: socket paths are limited to 108
+// bytes.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// waitFor polls cond until it holds or d has passed since start.
+func waitFor(t *testing.T, start time.Time, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		<-tick.C
+	}
+}
+
+// started is a plugin process run in the test.
+type started struct {
+	sock   string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start calls run with args plus a fresh --docker-plugins directory and an unreachable Docker, and
+// waits until the socket is there.
+func start(t *testing.T, args ...string) *started {
+	t.Helper()
+	dir := shortDir(t)
+	args = append([]string{"--docker-plugins", dir, "--docker-host-path", "unix://" + dir + "/docker.sock"}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &started{sock: filepath.Join(dir, "cilium.sock"), stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	t0 := time.Now()
+	go func() { p.done <- run(ctx, args, io.Discard, p.stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		<-p.done
+	})
+	waitFor(t, t0, 200*time.Millisecond, "the plugin socket", func() bool {
+		fi, err := os.Stat(p.sock)
+		return err == nil && fi.Mode()&os.ModeSocket != 0
+	})
+	return p
+}
+
+// stop cancels run's context and returns what run returned.
+func (p *started) stop(t *testing.T) error {
+	t.Helper()
+	p.cancel()
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10s of its context ending")
+		return nil
+	}
+}
+
+func (p *started) post(t *testing.T, method, body string) (int, map[string]any) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", p.sock)
+	}}}
+	resp, err := hc.Post("http://plugin/"+method, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST /%s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("answer of /%s: %v", method, err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestRunAgentComesUpLater(t *testing.T) {
+	a := agenttest.NewStopped(t)
+	p := start(t, "--cilium-api", a.Addr())
+
+	const pool = `{"AddressSpace":"CiliumLocal","Pool":"","SubPool":"","Options":{},"V6":false}`
+	t0 := time.Now()
+	code, out := p.post(t, "IpamDriver.RequestPool", pool)
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("RequestPool with the agent down took %v, want < 2s", d)
+	}
+	if err, _ := out["Err"].(string); code != http.StatusInternalServerError || !strings.Contains(err, "cilium-agent not reachable at "+a.Addr()) {
+		t.Errorf("RequestPool with the agent down: got %d %v, want 500 cilium-agent not reachable at %s", code, out, a.Addr())
+	}
+
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	code, out = p.post(t, "IpamDriver.RequestPool", pool)
+	if data, _ := out["Data"].(map[string]any); code != http.StatusOK || out["PoolID"] != "CiliumPoolv4" ||
+		!strings.HasPrefix(fmt.Sprint(data["com.docker.network.gateway"]), "10.77.18.133/") {
+		t.Errorf("RequestPool once the agent is up: got %d %v, want 200 with the agent's router as gateway", code, out)
+	}
+
+	if err := p.stop(t); err != nil {
+		t.Errorf("run: got %v, want nil", err)
+	}
+	if _, err := os.Lstat(p.sock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket after run returned: got %v, want it removed", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out syncBuffer
+	if err := run(context.Background(), []string{"version"}, &out, io.Discard); err != nil {
+		t.Fatalf("run version: %v", err)
+	}
+	if got, want := out.String(), "cilium-docker "+version+"\n"; got != want {
+		t.Errorf("run version printed %q, want %q", got, want)
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      string // CILIUM_DOCKER_LOG_FORMAT; "" = unset
+		args     []string
+		wantJSON bool
+	}{
+		{"default", "", nil, false},
+		{"flag", "", []string{"--log-format", "json"}, true},
+		{"environment", "json", nil, true},
+		{"flag wins over environment", "json", []string{"--log-format=text"}, false},
+		{"flag wins over a bad environment", "xml", []string{"--log-format", "json"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("CILIUM_DOCKER_LOG_FORMAT", tt.env)
+			}
+			a := agenttest.NewStopped(t)
+			p := start(t, append([]string{"--cilium-api", a.Addr()}, tt.args...)...)
+			waitFor(t, time.Now(), 5*time.Second, "the first log line", func() bool { return strings.Contains(p.stderr.String(), "\n") })
+			line, _, _ := strings.Cut(p.stderr.String(), "\n")
+			var entry map[string]any
+			isJSON := json.Unmarshal([]byte(line), &entry) == nil
+			if isJSON != tt.wantJSON {
+				t.Errorf("first log line %q: JSON %v, want %v", line, isJSON, tt.wantJSON)
+			}
+			if isJSON && entry["msg"] != "starting" {
+				t.Errorf("first log line %q: want msg starting", line)
+			}
+			if err := p.stop(t); err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+}
+
+func TestBadConfiguration(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr []string
+	}{
+		{"bad log format in environment", map[string]string{"CILIUM_DOCKER_LOG_FORMAT": "xml"}, nil, []string{"log-format", `"xml"`}},
+		{"bad log format flag", nil, []string{"--log-format", "yaml"}, []string{"log-format", `"yaml"`}},
+		{"bad bool in environment", map[string]string{"CILIUM_DOCKER_DEBUG": "perhaps"}, nil, []string{"CILIUM_DOCKER_DEBUG", "perhaps"}},
+		{"bad duration in environment", map[string]string{"CILIUM_DOCKER_AGENT_TIMEOUT": "soon"}, nil, []string{"CILIUM_DOCKER_AGENT_TIMEOUT"}},
+		{"non-positive timeout", nil, []string{"--agent-timeout", "0s"}, []string{"--agent-timeout"}},
+		{"relative plugin dir", nil, []string{"--docker-plugins", "run/plugins"}, []string{"--docker-plugins", "absolute"}},
+		{"bad agent address", nil, []string{"--cilium-api", "/var/run/cilium/cilium.sock"}, []string{"--cilium-api", "unix:///path"}},
+		{"unknown flag", nil, []string{"--frobnicate"}, []string{"frobnicate"}},
+		{"stray argument", nil, []string{"serve"}, []string{`unexpected argument "serve"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			dir := shortDir(t)
+			args := append([]string{"--docker-plugins", dir}, tt.args...)
+			err := run(context.Background(), args, io.Discard, io.Discard)
+			if err == nil {
+				t.Fatal("run: got nil, want an error")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("run: got %q, want it to contain %q", err, w)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "cilium.sock")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a bad configuration still created the socket")
+			}
+		})
+	}
+}
+
+func TestRunRefusesLiveSocket(t *testing.T) {
+	a := agenttest.NewStopped(t)
+	p := start(t, "--cilium-api", a.Addr())
+	err := run(context.Background(), []string{"--docker-plugins", filepath.Dir(p.sock), "--cilium-api", a.Addr()}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "another process is already serving") {
+		t.Errorf("second run on the same socket: got %v, want another process is already serving", err)
+	}
+	if code, _ := p.post(t, "Plugin.Activate", ""); code != http.StatusOK {
+		t.Errorf("first plugin after the refused second one: Activate got %d, want 200", code)
+	}
+}

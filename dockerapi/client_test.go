@@ -1,0 +1,134 @@
+package dockerapi_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/dockerapi"
+	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
+)
+
+const (
+	nid = "1111111111111111111111111111111111111111111111111111111111111111"
+	eid = "2222222222222222222222222222222222222222222222222222222222222222"
+	cid = "3333333333333333333333333333333333333333333333333333333333333333"
+)
+
+func newClient(t *testing.T, d *dockertest.Docker, timeout time.Duration) *dockerapi.Client {
+	t.Helper()
+	c, err := dockerapi.New(d.Host(), timeout)
+	if err != nil {
+		t.Fatalf("dockerapi.New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestJoiningContainer(t *testing.T) {
+	d := dockertest.New(t)
+	c := newClient(t, d, 2*time.Second)
+	labels := map[string]string{"app": "web"}
+	d.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: labels, Networks: map[string]string{nid: eid}})
+	// Names the name filter's regexp would also match without anchors.
+	d.AddContainer(dockertest.Container{ID: strings.Repeat("4", 64), Name: "web-10", Running: true})
+	d.AddContainer(dockertest.Container{ID: strings.Repeat("5", 64), Name: "xweb-1", Running: true})
+
+	got, err := c.JoiningContainer(context.Background(), nid, eid)
+	if err != nil {
+		t.Fatalf("JoiningContainer: %v", err)
+	}
+	if got.ID != cid || got.Name != "web-1" || !maps.Equal(got.Labels, labels) {
+		t.Errorf("JoiningContainer: got %+v, want %s web-1 %v", got, cid, labels)
+	}
+	if n := d.Calls(dockertest.RouteInspect); n != 0 {
+		t.Errorf("JoiningContainer inspected the container %d times: that deadlocks dockerd", n)
+	}
+	if _, err := c.JoiningContainer(context.Background(), nid, strings.Repeat("9", 64)); !errors.Is(err, dockerapi.ErrNotFound) {
+		t.Errorf("JoiningContainer(unknown endpoint): got %v, want ErrNotFound", err)
+	}
+}
+
+func TestJoiningContainerDeadline(t *testing.T) {
+	for _, route := range []string{dockertest.RouteNetwork, dockertest.RouteContainers, dockertest.RoutePing} {
+		t.Run(route, func(t *testing.T) {
+			d := dockertest.New(t)
+			c := newClient(t, d, 200*time.Millisecond)
+			d.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Networks: map[string]string{nid: eid}})
+			d.SetFault(route, dockertest.Fault{Hang: true})
+			start := time.Now()
+			if _, err := c.JoiningContainer(context.Background(), nid, eid); err == nil {
+				t.Error("JoiningContainer on a hanging Docker: got success, want an error")
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("JoiningContainer on a hanging Docker took %v, want about 200ms", el)
+			}
+		})
+	}
+}
+
+func TestInspectAndRunning(t *testing.T) {
+	d := dockertest.New(t)
+	c := newClient(t, d, 2*time.Second)
+	d.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: map[string]string{"a": "b"}, Running: true,
+		Networks: map[string]string{nid: eid}})
+	d.AddContainer(dockertest.Container{ID: strings.Repeat("4", 64), Name: "starting"})
+
+	got, err := c.Inspect(context.Background(), cid)
+	if err != nil {
+		t.Fatalf("Inspect: %v", err)
+	}
+	if got.ID != cid || got.Name != "web-1" || got.Labels["a"] != "b" || got.Endpoints[nid] != eid {
+		t.Errorf("Inspect: got %+v, want web-1 with endpoint %s on %s", got, eid, nid)
+	}
+	if _, err := c.Inspect(context.Background(), strings.Repeat("9", 64)); !errors.Is(err, dockerapi.ErrNotFound) {
+		t.Errorf("Inspect(unknown): got %v, want ErrNotFound", err)
+	}
+	running, err := c.Running(context.Background())
+	if err != nil {
+		t.Fatalf("Running: %v", err)
+	}
+	if len(running) != 1 || running[0].Name != "web-1" || running[0].Endpoints[nid] != eid {
+		t.Errorf("Running: got %+v, want only web-1 with its endpoint", running)
+	}
+}
+
+func TestStarts(t *testing.T) {
+	d := dockertest.New(t)
+	c := newClient(t, d, 2*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ids, errs := c.Starts(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for d.EventStreams() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the event stream did not open")
+		}
+		<-time.After(5 * time.Millisecond)
+	}
+	d.AddContainer(dockertest.Container{ID: cid, Name: "web-1"})
+	d.StartContainer(cid)
+	select {
+	case id := <-ids:
+		if id != cid {
+			t.Errorf("start event: got %s, want %s", id, cid)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no start event within 5s")
+	}
+	d.BreakEvents()
+	select {
+	case _, ok := <-ids:
+		if ok {
+			t.Error("got an event after the stream broke")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the id channel stayed open after the stream broke")
+	}
+	if err := <-errs; err == nil {
+		t.Error("broken stream: got a nil error, want why")
+	}
+}

@@ -1,0 +1,180 @@
+package dockertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+)
+
+func (d *Docker) ping(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Api-Version", APIVersion)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprint(w, "OK")
+}
+
+// network answers GET /networks/{id}. A starting container is listed under "ep-<endpoint ID>", a
+// running one under its container ID, as dockerd does.
+func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	nw := network.Inspect{ID: id, Name: id[:min(12, len(id))], Driver: "cilium", Scope: "local",
+		Containers: map[string]network.EndpointResource{}}
+	for _, c := range d.containers {
+		eid, ok := c.Networks[id]
+		if !ok {
+			continue
+		}
+		key := "ep-" + eid
+		if c.Running {
+			key = c.ID
+		}
+		nw.Containers[key] = network.EndpointResource{Name: c.Name, EndpointID: eid}
+	}
+	writeJSON(w, http.StatusOK, nw)
+}
+
+// list answers GET /containers/json, honouring all and the name filter (a regexp on "/name").
+func (d *Docker) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	args, err := filters.FromJSON(q.Get("filters"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	all, _ := strconv.ParseBool(q.Get("all"))
+	var names []*regexp.Regexp
+	for _, n := range args.Get("name") {
+		re, err := regexp.Compile(n)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		names = append(names, re)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []container.Summary{}
+	for _, id := range slices.Sorted(maps.Keys(d.containers)) {
+		c := d.containers[id]
+		if !c.Running && !all {
+			continue
+		}
+		if len(names) > 0 && !slices.ContainsFunc(names, func(re *regexp.Regexp) bool { return re.MatchString("/" + c.Name) }) {
+			continue
+		}
+		s := container.Summary{ID: c.ID, Names: []string{"/" + c.Name}, Labels: c.Labels, State: state(c),
+			NetworkSettings: &container.NetworkSettingsSummary{Networks: endpointSettings(c)}}
+		out = append(out, s)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// inspect answers GET /containers/{id}/json (by ID or name).
+func (d *Docker) inspect(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.containers {
+		if c.ID != id && c.Name != id {
+			continue
+		}
+		writeJSON(w, http.StatusOK, container.InspectResponse{
+			ContainerJSONBase: &container.ContainerJSONBase{ID: c.ID, Name: "/" + c.Name,
+				State: &container.State{Status: state(c), Running: c.Running}},
+			Config:          &container.Config{Labels: c.Labels},
+			NetworkSettings: &container.NetworkSettings{Networks: endpointSettings(c)},
+		})
+		return
+	}
+	writeError(w, http.StatusNotFound, "No such container: "+id)
+}
+
+// events streams container start events until the client leaves, BreakEvents or the fake stops.
+func (d *Docker) events(w http.ResponseWriter, r *http.Request) {
+	ch, brk := make(chan events.Message, 64), make(chan struct{})
+	d.mu.Lock()
+	d.streams[ch] = brk
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.streams, ch)
+		d.mu.Unlock()
+	}()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		fl.Flush()
+	}
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case m := <-ch:
+			if err := enc.Encode(m); err != nil {
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		case <-brk:
+			breakConn(w)
+			return
+		case <-r.Context().Done():
+			return
+		case <-d.stop:
+			return
+		}
+	}
+}
+
+// breakConn drops the connection mid-stream, so the client's decoder fails.
+func breakConn(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+		}
+	}
+}
+
+func state(c *Container) container.ContainerState {
+	if c.Running {
+		return container.StateRunning
+	}
+	return container.StateCreated
+}
+
+func endpointSettings(c *Container) map[string]*network.EndpointSettings {
+	out := map[string]*network.EndpointSettings{}
+	for nid, eid := range c.Networks {
+		out["net-"+nid[:min(12, len(nid))]] = &network.EndpointSettings{NetworkID: nid, EndpointID: eid}
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Api-Version", APIVersion)
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}

@@ -1,0 +1,196 @@
+package driver_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+func TestCreateEndpointRejectsBadIDs(t *testing.T) {
+	good := hexID("x")
+	tests := []struct {
+		name, nid, eid, wantErr string
+	}{
+		{"empty endpoint", good, "", "endpoint: invalid id"},
+		{"short endpoint", good, "abc123", "endpoint: invalid id"},
+		{"uppercase endpoint", good, strings.ToUpper(good), "endpoint: invalid id"},
+		{"path in endpoint", good, "../../../../etc/passwd" + good[22:], "endpoint: invalid id"},
+		{"long endpoint", good, good + "0", "endpoint: invalid id"},
+		{"bad network", "net1", good, "network: invalid id"},
+	}
+	e := newEnv(t, defaultTimeouts)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := e.call(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": tt.nid, "EndpointID": tt.eid,
+				"Interface": map[string]string{"Address": "10.77.0.5/32"}})
+			if code != http.StatusInternalServerError || !strings.Contains(out["Err"].(string), tt.wantErr) {
+				t.Errorf("got %d %v, want 500 with Err containing %q", code, out, tt.wantErr)
+			}
+			for _, m := range []string{"NetworkDriver.Join", "NetworkDriver.Leave", "NetworkDriver.DeleteEndpoint"} {
+				if code, out := e.call(t, m, map[string]any{"NetworkID": tt.nid, "EndpointID": tt.eid,
+					"SandboxKey": "/var/run/docker/netns/x"}); code != http.StatusInternalServerError {
+					t.Errorf("%s: got %d %v, want 500", m, code, out)
+				}
+			}
+		})
+	}
+	if calls := e.links.Calls(); len(calls) != 0 {
+		t.Errorf("bad IDs reached the kernel: %q", calls)
+	}
+	if n := len(e.agent.Requests()); n != 0 {
+		t.Errorf("bad IDs reached the agent: %d requests", n)
+	}
+}
+
+func TestCreateEndpointMAC(t *testing.T) {
+	nid := hexID("net")
+	tests := []struct {
+		name      string
+		mac       string         // Interface.MacAddress
+		opts      map[string]any // Options
+		wantMAC   string         // MAC of the container side
+		wantReply bool           // the answer carries the MAC
+		wantErr   string
+	}{
+		{name: "docker sent none", wantReply: true},
+		{name: "interface MAC", mac: "02:42:0a:c8:05:05", wantMAC: "02:42:0a:c8:05:05",
+			opts: map[string]any{"com.docker.network.endpoint.macaddress": "AkIKyAUF"}},
+		{name: "base64 option only", wantMAC: "02:42:0a:c8:05:05",
+			opts: map[string]any{"com.docker.network.endpoint.macaddress": "AkIKyAUF"}},
+		{name: "bad interface MAC", mac: "02:42:0a", wantErr: `mac address "02:42:0a"`},
+		{name: "bad option", opts: map[string]any{"com.docker.network.endpoint.macaddress": "!!"}, wantErr: "not a base64 6-byte MAC"},
+		{name: "option of the wrong type", opts: map[string]any{"com.docker.network.endpoint.macaddress": 7}, wantErr: "want a base64 string"},
+	}
+	e := newEnv(t, defaultTimeouts)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eid := hexID(tt.name)
+			before := len(e.links.Calls())
+			code, out := e.call(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid,
+				"Interface": map[string]string{"Address": "10.77.0.5/32", "AddressIPv6": "", "MacAddress": tt.mac},
+				"Options":   tt.opts})
+			if tt.wantErr != "" {
+				if code != http.StatusInternalServerError || !strings.Contains(out["Err"].(string), tt.wantErr) {
+					t.Errorf("got %d %v, want 500 with Err containing %q", code, out, tt.wantErr)
+				}
+				if calls := e.links.Calls()[before:]; len(calls) != 0 {
+					t.Errorf("a bad MAC reached the kernel: %q", calls)
+				}
+				return
+			}
+			if code != http.StatusOK {
+				t.Fatalf("got %d %v, want 200", code, out)
+			}
+			l := e.links.link(eid)
+			if l == nil {
+				t.Fatal("no veth pair made")
+			}
+			want := tt.wantMAC
+			if want == "" {
+				want = endpoint.MACFor(eid, "container").String()
+			}
+			if got := l.ContainerMAC.String(); got != want {
+				t.Errorf("container MAC: got %s, want %s", got, want)
+			}
+			iface, _ := out["Interface"].(map[string]any)
+			if !tt.wantReply {
+				if iface != nil && iface["MacAddress"] != "" {
+					t.Errorf("answer echoes Docker's MAC: %v", out)
+				}
+				return
+			}
+			if iface == nil || iface["MacAddress"] != want {
+				t.Errorf("answer: got %v, want Interface.MacAddress %s", out, want)
+			}
+			if iface["Address"] != "" || iface["AddressIPv6"] != "" {
+				t.Errorf("answer echoes addresses: %v", iface)
+			}
+		})
+	}
+}
+
+func TestCreateEndpointSpec(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid := hexID("net"), hexID("ep")
+	ip := e.createEndpoint(t, nid, eid)
+	l := e.links.link(eid)
+	if l == nil {
+		t.Fatal("no veth pair made")
+	}
+	if l.MTU != 1450 || l.NetworkID != nid || l.IPv4 != ip || l.Names != endpoint.NamesFor(eid) {
+		t.Errorf("veth: got %+v, want MTU 1450 (agent routeMTU), network %s, address %s, names %+v", l, nid, ip, endpoint.NamesFor(eid))
+	}
+	if n := len(e.agent.RequestsTo("PUT /v1/endpoint/{id}")); n != 0 {
+		t.Errorf("CreateEndpoint created %d agent endpoints, want 0 (Join does)", n)
+	}
+}
+
+func TestCreateEndpointErrors(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid := hexID("net")
+	code, out := e.call(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": hexID("a"),
+		"Interface": map[string]string{}})
+	if code != 500 || !strings.Contains(out["Err"].(string), "--ipam-driver cilium") {
+		t.Errorf("no address: got %d %v, want 500 naming --ipam-driver cilium", code, out)
+	}
+	cfg := e.agent.Config()
+	cfg.DatapathMode = "netkit"
+	e.agent.SetConfig(cfg)
+	code, out = e.call(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": hexID("b"),
+		"Interface": map[string]string{"Address": "10.77.0.5/32"}})
+	if code != 500 || !strings.Contains(out["Err"].(string), `datapath mode "netkit"`) {
+		t.Errorf("netkit agent: got %d %v, want 500 naming the datapath mode", code, out)
+	}
+	if calls := e.links.Calls(); len(calls) != 0 {
+		t.Errorf("failed creates reached the kernel: %q", calls)
+	}
+}
+
+func TestDeleteEndpointTwice(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid := hexID("net"), hexID("ep")
+	e.createEndpoint(t, nid, eid)
+	for i := range 2 {
+		if out := e.mustCall(t, "NetworkDriver.DeleteEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid}); len(out) != 0 {
+			t.Errorf("DeleteEndpoint #%d: got %v, want {}", i+1, out)
+		}
+	}
+	if e.links.has(eid) {
+		t.Error("veth pair left after DeleteEndpoint")
+	}
+}
+
+func TestExternalConnectivity(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid := hexID("net"), hexID("ep")
+	portmap := []any{map[string]any{"Proto": 6, "IP": "", "Port": 80, "HostIP": "127.0.0.1", "HostPort": 18080, "HostPortEnd": 18080}}
+	tests := []struct {
+		name    string
+		opts    map[string]any
+		wantErr string
+	}{
+		{"no ports", map[string]any{"com.docker.network.endpoint.exposedports": []any{}, "com.docker.network.portmap": []any{}}, ""},
+		{"no options", nil, ""},
+		{"exposed only", map[string]any{"com.docker.network.endpoint.exposedports": []any{map[string]any{"Proto": 6, "Port": 8080}}}, ""},
+		{"published port", map[string]any{"com.docker.network.portmap": portmap}, "publishing ports (-p) is not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := e.call(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid, "Options": tt.opts})
+			if tt.wantErr == "" {
+				if code != 200 || len(out) != 0 {
+					t.Errorf("got %d %v, want 200 {}", code, out)
+				}
+				return
+			}
+			if code != 500 || !strings.Contains(out["Err"].(string), tt.wantErr) {
+				t.Errorf("got %d %v, want 500 with Err containing %q", code, out, tt.wantErr)
+			}
+		})
+	}
+	if out := e.mustCall(t, "NetworkDriver.RevokeExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid}); len(out) != 0 {
+		t.Errorf("RevokeExternalConnectivity: got %v, want {}", out)
+	}
+}

@@ -1,0 +1,209 @@
+package driver_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/dockerapi"
+	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
+	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/server"
+)
+
+// The driver runs on the real agent and Docker clients and on the IPAM's book.
+var (
+	_ driver.Agent     = (*agent.Client)(nil)
+	_ driver.Agent     = (*agent.Cached)(nil)
+	_ driver.Docker    = (*dockerapi.Client)(nil)
+	_ driver.Events    = (*dockerapi.Client)(nil)
+	_ driver.Addresses = (*ipam.Book)(nil)
+)
+
+var (
+	router     = netip.MustParseAddr("10.77.18.133")
+	agentRange = netip.MustParsePrefix("10.77.0.0/16")
+)
+
+// hexID makes a Docker-style 64-hex ID from a readable name.
+func hexID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])
+}
+
+// timeouts bounds the clients of one test environment.
+type timeouts struct {
+	call, create, docker time.Duration
+}
+
+var defaultTimeouts = timeouts{call: 5 * time.Second, create: 5 * time.Second, docker: 2 * time.Second}
+
+// env is the driver wired as the binary wires it, with fakes for the agent, Docker and the kernel.
+type env struct {
+	agent  *agenttest.Agent
+	docker *dockertest.Docker
+	links  *fakeLinks
+	book   *ipam.Book
+	ipam   *ipam.Core
+	drv    *driver.Driver
+	sync   *driver.LabelSync
+	ac     *agent.Client
+	dc     *dockerapi.Client
+	sock   string
+	hc     *http.Client
+}
+
+func newEnv(t *testing.T, to timeouts) *env {
+	t.Helper()
+	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), book: ipam.NewBook()}
+	var err error
+	if e.ac, err = agent.New(e.agent.Addr(), agent.Timeouts{Call: to.call, Create: to.create}); err != nil {
+		t.Fatal(err)
+	}
+	if e.dc, err = dockerapi.New(e.docker.Host(), to.docker); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.dc.Close() })
+	e.ipam = ipam.New(e.ac, e.book)
+	policy := endpoint.DefaultLabelPolicy()
+	e.drv = driver.New(testLog(), e.ac, e.links, e.dc, e.book, policy)
+	e.sync = driver.NewLabelSync(testLog(), e.ac, e.dc, policy)
+
+	s := server.New(testLog())
+	driver.Register(s, e.drv)
+	ipam.Register(s, e.ipam)
+	dir, err := os.MkdirTemp("", "dr") // short: socket paths are limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sock = filepath.Join(dir, "cilium.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, e.sock, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		os.RemoveAll(dir)
+	})
+	e.hc = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", e.sock)
+	}}}
+	waitFor(t, 2*time.Second, "the plugin socket", func() bool { _, err := os.Stat(e.sock); return err == nil })
+	return e
+}
+
+func testLog() *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return logrus.NewEntry(l)
+}
+
+// call posts a plugin call as dockerd does; body is JSON-encoded unless it is a string.
+func (e *env) call(t *testing.T, method string, body any) (int, map[string]any) {
+	t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := e.hc.Post("http://plugin/"+method, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("POST /%s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("answer of /%s is not a JSON object: %v", method, err)
+	}
+	return resp.StatusCode, out
+}
+
+// mustCall is call that fails the test unless the answer is 200.
+func (e *env) mustCall(t *testing.T, method string, body any) map[string]any {
+	t.Helper()
+	code, out := e.call(t, method, body)
+	if code != http.StatusOK {
+		t.Fatalf("%s: got %d %v, want 200", method, code, out)
+	}
+	return out
+}
+
+// allocate requests an address from the IPAM, as Docker does before CreateEndpoint.
+func (e *env) allocate(t *testing.T) netip.Addr {
+	t.Helper()
+	p, err := e.ipam.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{}, false)
+	if err != nil {
+		t.Fatalf("RequestAddress: %v", err)
+	}
+	return p.Addr()
+}
+
+// createEndpoint runs Docker's RequestAddress + CreateEndpoint and returns the address.
+func (e *env) createEndpoint(t *testing.T, nid, eid string) netip.Addr {
+	t.Helper()
+	ip := e.allocate(t)
+	e.mustCall(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid,
+		"Interface": map[string]string{"Address": ip.String() + "/32", "AddressIPv6": "", "MacAddress": ""},
+		"Options":   map[string]any{"com.docker.network.endpoint.exposedports": []any{}, "com.docker.network.portmap": []any{}}})
+	return ip
+}
+
+func joinRequest(nid, eid string) map[string]any {
+	return map[string]any{"NetworkID": nid, "EndpointID": eid, "SandboxKey": "/var/run/docker/netns/c26d8586dc1b",
+		"Options": map[string]any{"com.docker.network.endpoint.exposedports": []any{}, "com.docker.network.portmap": []any{}}}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		<-tick.C
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	return bytes.Equal(mustJSON(a), mustJSON(b))
+}
+
+// mustJSON encodes v, going through a generic value so that structs and maps compare equal.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	var g any
+	if err := json.Unmarshal(b, &g); err != nil {
+		panic(err)
+	}
+	b, _ = json.Marshal(g)
+	return b
+}

@@ -1,0 +1,88 @@
+package driver_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
+)
+
+// userLabels returns the realized user labels of the agent endpoint of Docker endpoint eid.
+func (e *env) userLabels(eid string) []string {
+	for _, ep := range e.agent.Endpoints() {
+		if ep.Status.ExternalIdentifiers.DockerEndpointID == eid {
+			return ep.Status.Labels.Realized.User
+		}
+	}
+	return nil
+}
+
+func TestLabelSyncRun(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid, cid := hexID("net"), hexID("ep"), hexID("c")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- e.sync.Run(ctx) }()
+	waitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+
+	// Join cannot learn the labels: the container is not listed yet.
+	e.createEndpoint(t, nid, eid)
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
+	if got := e.userLabels(eid); len(got) != 0 {
+		t.Fatalf("labels after Join: got %v, want none", got)
+	}
+
+	// The container starts: its start event brings the labels.
+	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: composeLabels, Networks: map[string]string{nid: eid}})
+	e.docker.StartContainer(cid)
+	waitFor(t, 5*time.Second, "the start event's labels", func() bool { return slices.Equal(e.userLabels(eid), wantComposeLabels) })
+
+	// The stream breaks while a label changes: the resync on reconnect applies it.
+	labels := map[string]string{"tier": "backend"}
+	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: labels, Running: true, Networks: map[string]string{nid: eid}})
+	e.docker.BreakEvents()
+	waitFor(t, 10*time.Second, "the resync's labels", func() bool {
+		return slices.Equal(e.userLabels(eid), []string{"container:tier=backend"})
+	})
+	waitFor(t, 10*time.Second, "the label sync to resubscribe", func() bool { return e.docker.EventStreams() == 1 })
+
+	cancel()
+	if err := <-ran; err != nil {
+		t.Errorf("Run: got %v, want nil", err)
+	}
+}
+
+// TestResyncStable checks that a resync of labels that are already right changes nothing, whatever
+// order the agent and the label policy list them in.
+func TestResyncStable(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"none", nil},
+		{"one", map[string]string{"app": "web"}},
+		{"prefix keys", map[string]string{"app": "web", "app.tier": "front", "app-x": "1", "app_y": "2"}},
+		{"compose", composeLabels},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, defaultTimeouts)
+			nid, eid, cid := hexID("net"), hexID("ep"), hexID("c")
+			e.docker.AddContainer(dockertest.Container{ID: cid, Name: "c", Labels: tt.labels, Networks: map[string]string{nid: eid}})
+			e.createEndpoint(t, nid, eid)
+			e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
+			e.docker.StartContainer(cid)
+			for range 2 {
+				if err := e.sync.Resync(context.Background()); err != nil {
+					t.Fatalf("Resync: %v", err)
+				}
+			}
+			if p := e.agent.RequestsTo(agenttest.RoutePatchLabels); len(p) != 0 {
+				t.Errorf("resync of unchanged labels patched them %d times, first with %s", len(p), p[0].Body)
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+package endpoint
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestConvertLabels(t *testing.T) {
+	long := strings.Repeat("a", 63)
+	tests := []struct {
+		name    string
+		policy  LabelPolicy
+		in      map[string]string
+		want    []string
+		dropped map[string]string // key -> substring of the reason
+	}{
+		{name: "nil", in: nil},
+		{name: "plain", in: map[string]string{"app": "web", "tier": "front"},
+			want: []string{"container:app=web", "container:tier=front"}},
+		{name: "empty value", in: map[string]string{"canary": ""}, want: []string{"container:canary="}},
+		{name: "prefixed key", in: map[string]string{"example.com/team": "net"}, want: []string{"container:example.com/team=net"}},
+		{name: "reserved colon keys", in: map[string]string{
+			"reserved:host": "", "reserved:world": "x", "reserved.x": "y", "k8s:app": "x", "any:app": "x", "container:app": "x",
+		}, dropped: map[string]string{
+			"reserved:host": "reserved key prefix reserved", "reserved:world": "reserved key prefix reserved",
+			"reserved.x": "reserved key prefix reserved", "k8s:app": "not a valid label name",
+			"any:app": "not a valid label name", "container:app": "not a valid label name",
+		}},
+		{name: "kubernetes and cilium keys", in: map[string]string{
+			"io.kubernetes.pod.namespace": "kube-system", "IO.KUBERNETES.POD.NAMESPACE": "kube-system",
+			"io.cilium.k8s.policy.cluster": "default", "io.cilium.k8s.namespace.labels": "x",
+			"k8s.app": "x", "k8s-app": "x", "kubernetes.io/name": "x", "app.kubernetes.io/name": "x",
+			"cilium.io/x": "y", "pod-template-hash": "1", "controller-revision-hash": "2", "annotation.x": "y",
+		}, dropped: map[string]string{
+			"io.kubernetes.pod.namespace": "io.kubernetes", "IO.KUBERNETES.POD.NAMESPACE": "io.kubernetes",
+			"io.cilium.k8s.policy.cluster": "io.cilium", "io.cilium.k8s.namespace.labels": "io.cilium",
+			"k8s.app": "k8s.", "k8s-app": "k8s-", "kubernetes.io/name": "kubernetes.io",
+			"app.kubernetes.io/name": "reserved Kubernetes key", "cilium.io/x": "cilium.io",
+			"pod-template-hash": "pod-template-", "controller-revision-hash": "controller-", "annotation.x": "annotation.",
+		}},
+		{name: "invalid syntax", in: map[string]string{
+			"$app": "x", "-app": "x", "app-": "x", "a b": "x", "": "x", "Bad.Prefix/x": "y",
+			"desc": "hello world", "quote": `"x"`, "dash": "-x", "nl": "a\nb",
+		}, dropped: map[string]string{
+			"$app": "not a valid label name", "-app": "not a valid label name", "app-": "not a valid label name",
+			"a b": "not a valid label name", "": "not a valid label name", "Bad.Prefix/x": "not a DNS subdomain",
+			"desc": "not a valid label value", "quote": "not a valid label value", "dash": "not a valid label value",
+			"nl": "not a valid label value",
+		}},
+		{name: "length limits", in: map[string]string{
+			long: long, long + "b": "x", "v": long + "b", "example.com/" + long: "ok",
+		}, want: []string{"container:" + long + "=" + long, "container:example.com/" + long + "=ok"},
+			dropped: map[string]string{long + "b": "at most 63", "v": "at most 63"}},
+		{name: "compose and image labels", policy: DefaultLabelPolicy(), in: map[string]string{
+			"com.docker.compose.project": "shop", "com.docker.compose.service": "web",
+			"com.docker.compose.container-number": "1", "com.docker.compose.config-hash": "0a1b",
+			"com.docker.compose.oneoff": "False", "com.docker.compose.version": "2.20.2",
+			"org.opencontainers.image.title": "nginx", "org.opencontainers.image.version": "1.25",
+			"org.label-schema.name": "x", "maintainer": "someone", "maintainers": "kept",
+		}, want: []string{
+			"container:com.docker.compose.project=shop", "container:com.docker.compose.service=web",
+			"container:maintainers=kept",
+		}, dropped: map[string]string{
+			"com.docker.compose.container-number": "excluded", "com.docker.compose.config-hash": "excluded",
+			"com.docker.compose.oneoff": "excluded", "com.docker.compose.version": "excluded",
+			"org.opencontainers.image.title": "excluded", "org.opencontainers.image.version": "excluded",
+			"org.label-schema.name": "excluded", "maintainer": "excluded",
+		}},
+		{name: "include overrides exclude", policy: LabelPolicy{Exclude: []string{"team*", "env"}, Include: []string{"team.name", "env"}},
+			in:      map[string]string{"team.name": "net", "team.id": "7", "env": "prod", "teams": "x"},
+			want:    []string{"container:env=prod", "container:team.name=net"},
+			dropped: map[string]string{"team.id": "excluded", "teams": "excluded"}},
+		{name: "include does not admit reserved keys", policy: LabelPolicy{Include: []string{"io.kubernetes.pod.namespace"}},
+			in:      map[string]string{"io.kubernetes.pod.namespace": "kube-system"},
+			dropped: map[string]string{"io.kubernetes.pod.namespace": "reserved key prefix"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dropped := tt.policy.Convert(tt.in)
+			want, kept := tt.want, len(got)
+			if len(want) == 0 { // a container left without labels still gets an identity of its own
+				want, kept = []string{UnlabelledLabel}, 0
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("labels:\ngot  %q\nwant %q", got, want)
+			}
+			gotDropped := map[string]string{}
+			for _, d := range dropped {
+				gotDropped[d.Key] = d.Reason
+			}
+			for k, reason := range tt.dropped {
+				if got, ok := gotDropped[k]; !ok || !strings.Contains(got, reason) {
+					t.Errorf("dropped %q: got reason %q (dropped: %v), want one containing %q", k, got, ok, reason)
+				}
+			}
+			if len(gotDropped) != len(tt.dropped) {
+				t.Errorf("dropped: got %v, want exactly the keys of %v", gotDropped, tt.dropped)
+			}
+			if kept+len(dropped) != len(tt.in) {
+				t.Errorf("kept %d + dropped %d labels of %d", kept, len(dropped), len(tt.in))
+			}
+		})
+	}
+}
+
+func TestConvertLabelsCap(t *testing.T) {
+	in := map[string]string{}
+	for i := range MaxLabels + 6 {
+		in[fmt.Sprintf("l%03d", i)] = "v"
+	}
+	// Excluded labels do not count against the cap.
+	for i := range 10 {
+		in[fmt.Sprintf("org.opencontainers.image.x%d", i)] = "v"
+	}
+	got, dropped := DefaultLabelPolicy().Convert(in)
+	if len(got) != MaxLabels {
+		t.Fatalf("kept %d labels, want %d", len(got), MaxLabels)
+	}
+	if got[0] != "container:l000=v" || got[MaxLabels-1] != fmt.Sprintf("container:l%03d=v", MaxLabels-1) {
+		t.Errorf("kept %q ... %q, want the first %d keys in order", got[0], got[MaxLabels-1], MaxLabels)
+	}
+	var capped []string
+	for _, d := range dropped {
+		if d.Reason == fmt.Sprintf("more than %d labels", MaxLabels) {
+			capped = append(capped, d.Key)
+		}
+	}
+	want := []string{"l064", "l065", "l066", "l067", "l068", "l069"}
+	if !slices.Equal(capped, want) {
+		t.Errorf("dropped over the cap: got %q, want %q", capped, want)
+	}
+}
+
+func TestConvertLabelsStable(t *testing.T) {
+	in := map[string]string{}
+	for _, k := range []string{"zeta", "alpha", "app", "app.tier", "app-x", "app_y", "b", "com.docker.compose.service", "Mixed", "9lives"} {
+		in[k] = "v"
+	}
+	in["reserved:host"] = ""
+	in["bad key"] = "v"
+	first, firstDropped := DefaultLabelPolicy().Convert(in)
+	key := func(l string) string { return strings.SplitN(strings.TrimPrefix(l, LabelSource+":"), "=", 2)[0] }
+	if !slices.IsSortedFunc(first, func(a, b string) int { return strings.Compare(key(a), key(b)) }) {
+		t.Errorf("labels not in key order: %q", first)
+	}
+	if !slices.IsSortedFunc(firstDropped, func(a, b Dropped) int { return strings.Compare(a.Key, b.Key) }) {
+		t.Errorf("dropped labels not in key order: %v", firstDropped)
+	}
+	for range 20 { // map iteration order differs between runs
+		got, dropped := DefaultLabelPolicy().Convert(in)
+		if !slices.Equal(got, first) || !slices.Equal(dropped, firstDropped) {
+			t.Fatalf("Convert is not stable:\ngot  %q %v\nwant %q %v", got, dropped, first, firstDropped)
+		}
+	}
+	for _, l := range first {
+		if !strings.HasPrefix(l, "container:") {
+			t.Errorf("label %q lacks the container source", l)
+		}
+	}
+}
+
+func TestUnlabelledLabel(t *testing.T) {
+	k, v, ok := strings.Cut(strings.TrimPrefix(UnlabelledLabel, LabelSource+":"), "=")
+	if !strings.HasPrefix(UnlabelledLabel, LabelSource+":") || !ok {
+		t.Fatalf("UnlabelledLabel %q is not %s:key=value", UnlabelledLabel, LabelSource)
+	}
+	if reason := checkLabel(k, v); reason != "" {
+		t.Errorf("UnlabelledLabel %q fails the plugin's own label rules: %s", UnlabelledLabel, reason)
+	}
+	got, _ := DefaultLabelPolicy().Convert(map[string]string{"app": "web"})
+	if slices.Contains(got, UnlabelledLabel) {
+		t.Errorf("a labelled container got %q: %q", UnlabelledLabel, got)
+	}
+}
+
+func TestDefaultLabelPolicy(t *testing.T) {
+	p := DefaultLabelPolicy()
+	if !slices.Equal(p.Exclude, DefaultLabelExclude) || !slices.Equal(p.Include, DefaultLabelInclude) {
+		t.Errorf("DefaultLabelPolicy() = %+v, want the default exclude and include lists", p)
+	}
+	if _, dropped := (LabelPolicy{}).Convert(map[string]string{"com.docker.compose.container-number": "1"}); len(dropped) != 0 {
+		t.Errorf("an empty policy dropped %v, want nothing excluded", dropped)
+	}
+}
