@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"net/netip"
 
 	"github.com/cilium/cilium/api/v1/client/ipam"
@@ -54,14 +56,20 @@ func (c *Client) Allocate(ctx context.Context, v6 bool, owner string, expire boo
 	return out, err
 }
 
-// Claim allocates exactly ip (POST /ipam/{ip}); errors.Is(err, ErrConflict) when it is taken.
+// Claim allocates exactly ip (POST /ipam/{ip}); errors.Is(err, ErrConflict) when it is taken. The
+// API documents 409 for that; a v1.19.3 agent answers 500 "provided IP is already allocated".
 func (c *Client) Claim(ctx context.Context, ip netip.Addr, owner string) error {
 	p := pool
-	return c.do(ctx, c.timeouts.Call, fmt.Sprintf("claim address %s", ip), func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, fmt.Sprintf("claim address %s", ip), func(ctx context.Context) error {
 		_, err := c.api.Ipam.PostIpamIP(ipam.NewPostIpamIPParamsWithContext(ctx).
 			WithIP(ip.String()).WithOwner(&owner).WithPool(&p))
 		return err
 	})
+	var failure *ipam.PostIpamIPFailure
+	if errors.As(err, &failure) && strings.Contains(string(failure.Payload), "already allocated") {
+		return fmt.Errorf("claim address %s: %w", ip, ErrConflict)
+	}
+	return err
 }
 
 // Release frees ip (DELETE /ipam/{ip}?pool=default). An address that is already free is success.

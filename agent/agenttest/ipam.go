@@ -119,8 +119,9 @@ func (a *Agent) freeLocked(v6 bool, rng netip.Prefix) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// postIPAMIP allocates exactly the address (POST /v1/ipam/{ip}?owner=&pool=): 200, 409 when it is
-// taken, 400 when it is not an address, 500 when it is outside the node's range.
+// postIPAMIP allocates exactly the address (POST /v1/ipam/{ip}?owner=&pool=): 200; a taken address
+// gets 500 "provided IP is already allocated" as from a real v1.19.3 agent (the API documents 409);
+// 500 without pool, 400 when it is not an address, 500 when it is outside the node's range.
 func (a *Agent) postIPAMIP(r *http.Request, _ []byte) answer {
 	ip, err := netip.ParseAddr(r.PathValue("ip"))
 	if err != nil {
@@ -139,8 +140,11 @@ func (a *Agent) postIPAMIP(r *http.Request, _ []byte) answer {
 	case !rng.Contains(ip) || ip == a.cfg.IPv4Router || ip == a.cfg.IPv6Router:
 		return errorAnswer(http.StatusInternalServerError, fmt.Sprintf("IP %s not in range %s", ip, rng))
 	}
+	if r.URL.Query().Get("pool") == "" {
+		return errorAnswer(http.StatusInternalServerError, fmt.Sprintf("unable to restore IP %s for %q: pool name must be provided", ip, owner))
+	}
 	if _, taken := a.allocated[ip]; taken {
-		return errorAnswer(http.StatusConflict, fmt.Sprintf("IP %s already allocated", ip))
+		return errorAnswer(http.StatusInternalServerError, "provided IP is already allocated")
 	}
 	a.allocated[ip] = owner
 	return answer{code: http.StatusOK}
