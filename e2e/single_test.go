@@ -65,7 +65,7 @@ func TestSingleNode(t *testing.T) {
 
 	t.Run("a label-selected policy blocks app1 and admits app3, removal restores app1", func(t *testing.T) {
 		dir := nd.env["POLICY_DIR"]
-		writeAtomic(t, dir, "app2-from-app3-only.yaml", policyApp2FromApp3)
+		writeAtomic(t, dir, "app2-from-app3-only.yaml", policyOnlyFrom("app2", "app3"))
 		eventually(t, 15*time.Second, "policy blocks app1 -> app2", func() error {
 			if tcp(nd, t, "app1", app2) == nil {
 				return fmt.Errorf("app1 still reaches app2")
@@ -116,15 +116,20 @@ func writeAtomic(t testing.TB, dir, name, content string) {
 	t.Cleanup(func() { os.Remove(filepath.Join(dir, name)) })
 }
 
-const policyApp2FromApp3 = `apiVersion: cilium.io/v2
+// policyOnlyFrom is a CiliumClusterwideNetworkPolicy admitting ingress to name=subject only from
+// name=peer. Container endpoints carry neither a Kubernetes namespace nor a cluster label, and the agent
+// adds both to every peer selector, so the peer selector must say they do not exist.
+func policyOnlyFrom(subject, peer string) string {
+	return fmt.Sprintf(`apiVersion: cilium.io/v2
 kind: CiliumClusterwideNetworkPolicy
-metadata: {name: app2-from-app3-only}
+metadata: {name: %[1]s-from-%[2]s-only}
 spec:
-  endpointSelector: {matchLabels: {"container:name": app2}}
+  endpointSelector: {matchLabels: {"container:name": %[1]s}}
   ingress:
   - fromEndpoints:
-    - matchLabels: {"container:name": app3}
+    - matchLabels: {"container:name": %[2]s}
       matchExpressions:
       - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
       - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
-`
+`, subject, peer)
+}

@@ -33,18 +33,7 @@ func TestTwoNodes(t *testing.T) {
 	eventually(t, 10*time.Second, "tcp node1/xapp1 -> node2/xapp2", func() error { return tcp(n1, t, "xapp1", app2) })
 
 	dir := n2.env["POLICY_DIR"]
-	writeAtomic(t, dir, "xapp2.yaml", `apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata: {name: xapp2-from-xapp3-only}
-spec:
-  endpointSelector: {matchLabels: {"container:name": xapp2}}
-  ingress:
-  - fromEndpoints:
-    - matchLabels: {"container:name": xapp3}
-      matchExpressions:
-      - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
-      - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
-`)
+	writeAtomic(t, dir, "xapp2.yaml", policyOnlyFrom("xapp2", "xapp3"))
 	eventually(t, 20*time.Second, "policy on node 2 blocks node1/xapp1", func() error {
 		if tcp(n1, t, "xapp1", app2) == nil {
 			return fmt.Errorf("xapp1 still reaches xapp2")
