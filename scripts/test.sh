@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 say() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
 
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (the test bed creates network namespaces)" >&2; exit 1; }
-export GOFLAGS=${GOFLAGS:--mod=mod}
 
 say "install packages"
 scripts/install-deps.sh
