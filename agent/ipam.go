@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"net/netip"
+	"strings"
 
 	"github.com/cilium/cilium/api/v1/client/ipam"
 )

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cilium/cilium/api/v1/models"
@@ -120,18 +121,30 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 	return nil
 }
 
-// apply sets the endpoint's user labels to the container's when they differ.
+// apply makes the endpoint's identity labels the container's. The agent keeps reserved:init beside the
+// labels a PATCH adds to an endpoint created without labels, and drops it only on a PATCH that changes
+// no label: an endpoint in that state gets the same labels a second time.
 func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, ep *models.Endpoint) {
 	want, _ := s.policy.Convert(ct.Labels)
-	have := userLabels(ep)
+	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
-	if slices.Equal(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(have))) {
+	same := slices.Equal(slices.Sorted(slices.Values(want)), have)
+	if same && !init {
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})
-	if err := s.agent.SetLabels(ctx, strconv.FormatInt(ep.ID, 10), want); err != nil {
-		log.WithError(err).Warn("apply container labels")
-		return
+	id := strconv.FormatInt(ep.ID, 10)
+	if !same {
+		if err := s.agent.SetLabels(ctx, id, want); err != nil {
+			log.WithError(err).Warn("apply container labels")
+			return
+		}
+	}
+	if init {
+		if err := s.agent.SetLabels(ctx, id, want); err != nil {
+			log.WithError(err).Warn("apply container labels: drop reserved:init")
+			return
+		}
 	}
 	log.Info("applied container labels")
 }
@@ -143,9 +156,28 @@ func dockerEndpointID(ep *models.Endpoint) string {
 	return ep.Status.ExternalIdentifiers.DockerEndpointID
 }
 
-func userLabels(ep *models.Endpoint) []string {
-	if ep.Status == nil || ep.Status.Labels == nil || ep.Status.Labels.Realized == nil {
-		return nil
+// identityLabels returns the endpoint's container labels, sorted, and whether it still carries
+// reserved:init. Its security-relevant labels hold the labels given at create as well as those
+// patched in later; its realized user labels only the latter.
+func identityLabels(ep *models.Endpoint) (labels []string, init bool) {
+	if ep.Status == nil || ep.Status.Labels == nil {
+		return nil, false
 	}
-	return slices.Clone(ep.Status.Labels.Realized.User)
+	all := slices.Clone(ep.Status.Labels.SecurityRelevant)
+	if r := ep.Status.Labels.Realized; r != nil {
+		all = append(all, r.User...)
+	}
+	for _, l := range all {
+		switch {
+		case l == initLabel:
+			init = true
+		case strings.HasPrefix(l, endpoint.LabelSource+":"):
+			labels = append(labels, l)
+		}
+	}
+	slices.Sort(labels)
+	return slices.Compact(labels), init
 }
+
+// initLabel marks an endpoint the agent created without labels.
+const initLabel = "reserved:init"

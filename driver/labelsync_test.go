@@ -10,11 +10,11 @@ import (
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 )
 
-// userLabels returns the realized user labels of the agent endpoint of Docker endpoint eid.
+// userLabels returns the identity labels of the agent endpoint of Docker endpoint eid.
 func (e *env) userLabels(eid string) []string {
 	for _, ep := range e.agent.Endpoints() {
 		if ep.Status.ExternalIdentifiers.DockerEndpointID == eid {
-			return ep.Status.Labels.Realized.User
+			return ep.Status.Identity.Labels
 		}
 	}
 	return nil
@@ -31,8 +31,8 @@ func TestLabelSyncRun(t *testing.T) {
 	// Join cannot learn the labels: the container is not listed yet.
 	e.createEndpoint(t, nid, eid)
 	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
-	if got := e.userLabels(eid); len(got) != 0 {
-		t.Fatalf("labels after Join: got %v, want none", got)
+	if got := e.userLabels(eid); !slices.Equal(got, []string{"reserved:init"}) {
+		t.Fatalf("labels after Join: got %v, want [reserved:init]", got)
 	}
 
 	// The container starts: its start event brings the labels.

@@ -65,12 +65,13 @@ type Agent struct {
 	cursor         map[bool]netip.Addr        // last address handed out, per family (true = v6); guarded by mu
 	endpoints      map[int64]*models.Endpoint // guarded by mu
 	changes        []*models.EndpointChangeRequest
-	nextID         int64            // guarded by mu
-	identities     map[string]int64 // sorted label set -> identity; guarded by mu
-	requests       []Request        // guarded by mu
-	srv            *http.Server     // nil while stopped; guarded by mu
-	stop           chan struct{}    // closed by Stop; guarded by mu
-	served         chan struct{}    // closed when the serving goroutine returns; guarded by mu
+	nextID         int64               // guarded by mu
+	identities     map[string]int64    // sorted label set -> identity; guarded by mu
+	labels         map[int64]*opLabels // endpoint ID -> its identity labels; guarded by mu
+	requests       []Request           // guarded by mu
+	srv            *http.Server        // nil while stopped; guarded by mu
+	stop           chan struct{}       // closed by Stop; guarded by mu
+	served         chan struct{}       // closed when the serving goroutine returns; guarded by mu
 }
 
 // New starts a fake agent on a unix socket in a fresh temporary directory; it stops when the test
@@ -105,6 +106,7 @@ func NewStopped(t testing.TB) *Agent {
 		endpoints:      map[int64]*models.Endpoint{},
 		nextID:         1000,
 		identities:     map[string]int64{},
+		labels:         map[int64]*opLabels{},
 	}
 	a.endpoints[HostEndpointID] = hostEndpoint(a.cfg)
 	t.Cleanup(func() {

@@ -3,10 +3,12 @@ package agenttest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +148,57 @@ func TestEndpointLifecycle(t *testing.T) {
 	if _, held := a.Allocated()[netip.MustParseAddr("10.77.0.5")]; held {
 		t.Error("endpoint delete left its address allocated")
 	}
+}
+
+// TestLabelPatches pins the fake to what a v1.19.3 agent showed: labels given at create are not in
+// the realized user labels, and an endpoint created without labels keeps reserved:init beside patched
+// labels until a patch that changes nothing.
+func TestLabelPatches(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, 5*time.Second)
+	ctx := context.Background()
+	state := models.EndpointStateWaitingDashForDashIdentity
+	create := func(eid, ip string, labels ...string) string {
+		t.Helper()
+		a.Allocate(netip.MustParseAddr(ip), "me")
+		ep, err := c.CreateEndpoint(ctx, &models.EndpointChangeRequest{ContainerID: "c" + eid, DockerEndpointID: eid,
+			Addressing: &models.AddressPair{IPv4: ip}, Labels: labels, State: &state})
+		if err != nil {
+			t.Fatalf("CreateEndpoint: %v", err)
+		}
+		return fmt.Sprint(ep.ID)
+	}
+	check := func(id string, user, identity []string) {
+		t.Helper()
+		ep, err := c.Endpoint(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ep.Status.Labels.Realized.User; !slices.Equal(got, user) {
+			t.Errorf("endpoint %s realized user labels: got %v, want %v", id, got, user)
+		}
+		if got := ep.Status.Identity.Labels; !slices.Equal(got, identity) {
+			t.Errorf("endpoint %s identity labels: got %v, want %v", id, got, identity)
+		}
+	}
+	patch := func(id string, labels ...string) {
+		t.Helper()
+		if err := c.SetLabels(ctx, id, labels); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	withLabels := create("e1", "10.77.0.5", "container:a=b")
+	check(withLabels, nil, []string{"container:a=b"})
+	patch(withLabels, "container:a=b")
+	check(withLabels, nil, []string{"container:a=b"})
+
+	bare := create("e2", "10.77.0.6")
+	check(bare, nil, []string{"reserved:init"})
+	patch(bare, "container:a=b")
+	check(bare, []string{"container:a=b"}, []string{"container:a=b", "reserved:init"})
+	patch(bare, "container:a=b")
+	check(bare, []string{"container:a=b"}, []string{"container:a=b"})
 }
 
 func TestFaults(t *testing.T) {

@@ -177,19 +177,68 @@ func (a *Agent) newEndpointLocked(id int64, req *models.EndpointChangeRequest) *
 				HostMac:                req.HostMac,
 			},
 		}}
-	a.setLabelsLocked(ep, req.Labels)
+	orch := slices.Compact(slices.Sorted(slices.Values(req.Labels)))
+	if len(orch) == 0 {
+		orch = []string{initLabel}
+	}
+	a.labels[id] = &opLabels{orch: orch}
+	a.realizeLabelsLocked(ep)
 	return ep
 }
 
-// setLabelsLocked makes lbls the endpoint's user labels and gives it their identity.
-func (a *Agent) setLabelsLocked(ep *models.Endpoint, lbls []string) {
-	lbls = slices.Sorted(slices.Values(lbls))
+// initLabel is the agent's label of an endpoint created without labels.
+const initLabel = "reserved:init"
+
+// opLabels are an endpoint's identity labels kept as the agent keeps them (pkg/labels.OpLabels):
+// orch holds the labels given at create, or reserved:init when there were none; custom holds the
+// labels a PATCH added. Both are sorted sets.
+type opLabels struct{ orch, custom []string }
+
+// patch applies a PATCH of the user labels as the agent does (SplitUserLabelChanges, then
+// ModifyIdentityLabels): labels not in custom are added (to orch when they are there already, else
+// to custom), custom labels not in user are removed from both; a PATCH that adds and removes nothing
+// drops reserved:init.
+func (o *opLabels) patch(user []string) {
+	var add, del []string
+	for _, l := range user {
+		if !slices.Contains(o.custom, l) {
+			add = append(add, l)
+		}
+	}
+	for _, l := range o.custom {
+		if !slices.Contains(user, l) {
+			del = append(del, l)
+		}
+	}
+	drop := func(set []string, l string) []string {
+		return slices.DeleteFunc(set, func(s string) bool { return s == l })
+	}
+	for _, l := range del {
+		o.orch, o.custom = drop(o.orch, l), drop(o.custom, l)
+	}
+	for _, l := range add {
+		if !slices.Contains(o.orch, l) {
+			o.custom = append(o.custom, l)
+		}
+	}
+	slices.Sort(o.custom)
+	if len(add) == 0 && len(del) == 0 && slices.Contains(o.orch, initLabel) {
+		o.orch = drop(append(o.orch, o.custom...), initLabel)
+		o.orch = slices.Compact(slices.Sorted(slices.Values(o.orch)))
+	}
+}
+
+// realizeLabelsLocked shows the endpoint's labels as the agent does (realized user labels: custom;
+// security-relevant: all identity labels) and gives it the identity of its labels.
+func (a *Agent) realizeLabelsLocked(ep *models.Endpoint) {
+	o := a.labels[ep.ID]
+	lbls := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(o.orch), o.custom...))))
 	ep.Status.Labels = &models.LabelConfigurationStatus{
-		Realized:         &models.LabelConfigurationSpec{User: lbls},
+		Realized:         &models.LabelConfigurationSpec{User: slices.Clone(o.custom)},
 		SecurityRelevant: lbls,
 	}
-	if len(lbls) == 0 {
-		ep.Status.Identity = &models.Identity{ID: identityInit, Labels: []string{"reserved:init"}}
+	if slices.Equal(lbls, []string{initLabel}) {
+		ep.Status.Identity = &models.Identity{ID: identityInit, Labels: lbls}
 		return
 	}
 	key := strings.Join(lbls, ";")
@@ -227,6 +276,7 @@ func (a *Agent) deleteEndpoint(r *http.Request, _ []byte) answer {
 		return errorAnswer(http.StatusNotFound, "endpoint not found")
 	}
 	delete(a.endpoints, ep.ID)
+	delete(a.labels, ep.ID)
 	if a.freeIPOnDelete {
 		for _, p := range ep.Status.Networking.Addressing {
 			for _, s := range []string{p.IPv4, p.IPv6} {
@@ -240,8 +290,9 @@ func (a *Agent) deleteEndpoint(r *http.Request, _ []byte) answer {
 	return answer{code: http.StatusOK}
 }
 
-// patchLabels replaces the endpoint's user labels (PATCH /v1/endpoint/{id}/labels, body
-// {"user":[...]}): 200; 404 without the endpoint; 500 for reserved labels, as the agent answers.
+// patchLabels sets the endpoint's user labels (PATCH /v1/endpoint/{id}/labels, body {"user":[...]})
+// as opLabels.patch describes: 200; 404 without the endpoint; 500 for reserved labels, as the agent
+// answers.
 func (a *Agent) patchLabels(r *http.Request, body []byte) answer {
 	var spec models.LabelConfigurationSpec
 	if err := json.Unmarshal(body, &spec); err != nil {
@@ -258,7 +309,12 @@ func (a *Agent) patchLabels(r *http.Request, body []byte) answer {
 	if ep == nil {
 		return errorAnswer(http.StatusNotFound, fmt.Sprintf("Endpoint ID %s not found", r.PathValue("id")))
 	}
-	a.setLabelsLocked(ep, spec.User)
+	o := a.labels[ep.ID]
+	if o == nil { // the host endpoint
+		return errorAnswer(http.StatusBadRequest, "endpoint may not be associated reserved labels")
+	}
+	o.patch(slices.Compact(slices.Sorted(slices.Values(spec.User))))
+	a.realizeLabelsLocked(ep)
 	return answer{code: http.StatusOK}
 }
 
