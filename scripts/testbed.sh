@@ -13,6 +13,9 @@
 #   exec NODE CMD...        run CMD in the node's net+mount namespaces, DOCKER_HOST set, `docker` = the 20.10
 #                           CLI, `cilium` = cilium-dbg talking to the node's agent; NODE=peer: the peer netns
 #   restart-plugin NODE     stop the plugin by PID and start it again with the same arguments
+#   restart-agent NODE      stop cilium-agent by PID, start it again with the same arguments, wait for healthz Ok
+#   stop-agent NODE         stop cilium-agent by PID (start-agent NODE starts it again, waits for healthz Ok)
+#   restart-dockerd NODE    stop dockerd by PID (it stops its containers), start it again, wait for its API
 #
 # Layout: 192.168.77.0/24 on bridge br0 in netns cdfab; cdpeer = 192.168.77.1 (default gateway, "outside");
 # node N = netns cdnodeN, eth0 192.168.77.(1+N), pod range 10.7N.0.0/16; etcd at 192.168.77.2:2379.
@@ -20,6 +23,10 @@
 # Environment:
 #   TESTBED_DIR  state root (default /tmp/cdtb; node dir $TESTBED_DIR/nN; keep it short: socket paths)
 #   PLUGIN_BIN   plugin binary (default <repo>/bin/cilium-docker); PLUGIN_ARGS extra plugin args
+#   PLUGIN_MODE  process (default) or container: `up` starts etcd, agent and dockerd, builds the plugin
+#                image from PLUGIN_BIN on the node's dockerd (scripts/image.sh) and runs the cilium-docker
+#                service of compose/node1.yml (node2.yml for N>1) there with docker-compose, overridden by
+#                COMPOSE_OVERRIDE (default <repo>/e2e/testdata/compose-testbed.yml) for the node's paths
 #   AGENT_ARGS   extra cilium-agent args; AGENT_CONFIG_DIR shared agent flags (default <repo>/compose/agent-config)
 #   CILIUM_DOCKER_CACHE / XDG_CACHE_HOME  cache root, as scripts/build-cilium.sh
 #   DOCKERD_LOG_LEVEL (default debug); TESTBED_KEEP_ON_FAIL=1 keeps a node whose `up` failed
@@ -42,6 +49,9 @@ CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}
 PLUGIN_BIN=${PLUGIN_BIN:-$REPO_DIR/bin/cilium-docker}
 PLUGIN_ARGS=${PLUGIN_ARGS:-}
+PLUGIN_MODE=${PLUGIN_MODE:-process}
+COMPOSE_OVERRIDE=${COMPOSE_OVERRIDE:-$REPO_DIR/e2e/testdata/compose-testbed.yml}
+PLUGIN_CONTAINER=cilium-docker   # container_name of the compose service
 AGENT_ARGS=${AGENT_ARGS:-}
 DOCKERD_LOG_LEVEL=${DOCKERD_LOG_LEVEL:-debug}
 LLVM_BIN=/usr/lib/llvm-19/bin
@@ -418,7 +428,7 @@ cmd__agent() { # CGDIR MNT AGENT ARGS...
 }
 
 cmd__agent2() { # MNT AGENT ARGS...
-  mount -t cgroup2 none "$1"
+  mountpoint -q "$1" || mount -t cgroup2 none "$1"   # mounted already by an earlier start of this node's agent
   shift
   exec "$@"
 }
@@ -454,14 +464,26 @@ start_agent() {
   read -ra extra <<<"$AGENT_ARGS"
   # Node name: hostname by default, the same for every node here; K8S_NODE_NAME is only a name while
   # enable-k8s=false (pkg/k8s/client IsEnabled checks EnableK8s first).
-  launch agent env "PATH=$LLVM_BIN:$PATH" "K8S_NODE_NAME=$NODE_NS" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2" \
-    "$CILIUM_DIR/bin/cilium-agent" \
-    --config-dir="$AGENT_CONFIG_DIR" \
-    --ipv4-node="$NODE_IP" --ipv4-range="$POD_RANGE" --devices=eth0 \
-    --kvstore-opt=etcd.address="$ETCD_URL" \
-    --lib-dir="$NODE_DIR/lib" --state-dir=/var/run/cilium --bpf-root=/sys/fs/bpf \
-    --cgroup-root="$NODE_DIR/cgroup2" --static-cnp-path="$NODE_DIR/policies" \
-    "${extra[@]}"
+  local argv=(env "PATH=$LLVM_BIN:$PATH" "K8S_NODE_NAME=$NODE_NS" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2"
+    "$CILIUM_DIR/bin/cilium-agent"
+    --config-dir="$AGENT_CONFIG_DIR"
+    --ipv4-node="$NODE_IP" --ipv4-range="$POD_RANGE" --devices=eth0
+    --kvstore-opt=etcd.address="$ETCD_URL"
+    --lib-dir="$NODE_DIR/lib" --state-dir=/var/run/cilium --bpf-root=/sys/fs/bpf
+    --cgroup-root="$NODE_DIR/cgroup2" --static-cnp-path="$NODE_DIR/policies"
+    "${extra[@]}")
+  printf '%s\0' "${argv[@]}" >"$NODE_DIR/agent.argv"   # for restart-agent / start-agent
+  launch agent "${argv[@]}"
+}
+
+start_agent_again() { # the recorded argv; the agent restores its endpoints from its state dir
+  local argv=()
+  [ -f "$NODE_DIR/agent.argv" ] || die "node $NODE has no recorded agent command"
+  recorded_pid agent >/dev/null && die "cilium-agent[n$NODE] is running"
+  mapfile -d '' argv <"$NODE_DIR/agent.argv"
+  echo "==== testbed: agent started again at $(date -Is) ====" >>"$NODE_DIR/agent.log"
+  launch agent "${argv[@]}"
+  wait_for "cilium-agent[n$NODE]" "$AGENT_TIMEOUT" agent agent_ok
 }
 
 start_plugin() { # argv saved NUL-separated for restart-plugin
@@ -475,11 +497,57 @@ start_plugin() { # argv saved NUL-separated for restart-plugin
 
 restart_plugin_process() {
   local argv=()
+  if [ -f "$NODE_DIR/plugin.container" ]; then restart_plugin_container; return; fi
   [ -f "$NODE_DIR/plugin.argv" ] || die "node $NODE has no recorded plugin command"
   mapfile -d '' argv <"$NODE_DIR/plugin.argv"
   stop_recorded plugin
   echo "==== testbed: plugin restarted at $(date -Is) ====" >>"$NODE_DIR/plugin.log"
   launch plugin "${argv[@]}"
+  wait_for "plugin[n$NODE]" "$PLUGIN_TIMEOUT" plugin plugin_ok
+}
+
+# ---- PLUGIN_MODE=container: the plugin is compose/nodeN.yml's cilium-docker service on the node's dockerd,
+# built from PLUGIN_BIN; its main process is recorded as the plugin, its log followed into plugin.log.
+
+plugin_compose() { # ARGS...: docker-compose on the node's dockerd: the node's compose file + COMPOSE_OVERRIDE
+  local file=node1.yml
+  [ "$NODE" = 1 ] || file=node2.yml
+  env DOCKER_HOST="unix://$NODE_DIR/docker.sock" NODE_DIR="$NODE_DIR" NODE_NAME="$NODE_NS" NODE_IP="$NODE_IP" \
+    NODE_DEVICE=eth0 POD_RANGE="$POD_RANGE" ETCD_ADDRESS="$ETCD_URL" CILIUM_DOCKER_VERSION="$1" \
+    docker-compose -p cdtb --env-file "$REPO_DIR/compose/.env.example" \
+    -f "$REPO_DIR/compose/$file" -f "$COMPOSE_OVERRIDE" "${@:2}"
+}
+
+start_plugin_container() {
+  local image t0
+  t0=$(now)
+  image=$(DOCKER="$(docker_cli)" DOCKER_HOST="unix://$NODE_DIR/docker.sock" PLUGIN_BIN="$PLUGIN_BIN" \
+          "$SCRIPT_DIR/image.sh" 9>&- | tail -n1) || die "scripts/image.sh failed"
+  log "built $image on dockerd[n$NODE] in $(elapsed "$t0")s"
+  plugin_compose "${image#*:}" up -d --no-deps "$PLUGIN_CONTAINER" >>"$NODE_DIR/plugin.log" 2>&1 9>&- ||
+    die "docker-compose up $PLUGIN_CONTAINER failed (see $NODE_DIR/plugin.log)"
+  echo "$image" >"$NODE_DIR/plugin.container"
+  record_plugin_container 0
+}
+
+record_plugin_container() { # SINCE: record the container's process as the plugin, follow its log from SINCE
+  local dk pid
+  dk=$(docker_cli)
+  pid=$("$dk" -H "unix://$NODE_DIR/docker.sock" inspect -f '{{.State.Pid}}' "$PLUGIN_CONTAINER") || pid=0
+  [ "$pid" != 0 ] || die "container ${PLUGIN_CONTAINER} of node $NODE is not running"
+  record_pid plugin "$pid"
+  log "plugin[n$NODE] is container $PLUGIN_CONTAINER ($(cat "$NODE_DIR/plugin.container")), pid $pid"
+  # shellcheck disable=SC2016  # expanded by sh -c
+  launch plugin-logs sh -c 'exec "$0" -H "$1" logs -f --since "$2" "$3" >>"$4" 2>&1' \
+    "$dk" "unix://$NODE_DIR/docker.sock" "$1" "$PLUGIN_CONTAINER" "$NODE_DIR/plugin.log"
+}
+
+restart_plugin_container() {
+  local since
+  since=$(date +%s)
+  echo "==== testbed: plugin container restarted at $(date -Is) ====" >>"$NODE_DIR/plugin.log"
+  "$(docker_cli)" -H "unix://$NODE_DIR/docker.sock" restart -t "$STOP_TIMEOUT" "$PLUGIN_CONTAINER" >/dev/null
+  record_plugin_container "$since"
   wait_for "plugin[n$NODE]" "$PLUGIN_TIMEOUT" plugin plugin_ok
 }
 
@@ -512,6 +580,7 @@ PLUGIN_SOCK=$NODE_DIR/plugins/cilium.sock
 POLICY_DIR=$NODE_DIR/policies
 ETCD_URL=$ETCD_URL
 TEST_IMAGE=$TEST_IMAGE
+PLUGIN_MODE=$PLUGIN_MODE
 CILIUM_DBG=$CILIUM_DIR/bin/cilium-dbg
 MNT_HOLDER_PID=$(holder_pid)
 EOF
@@ -541,6 +610,7 @@ cmd_up() {
   take_lock
   if node_is_up; then
     log "node $NODE already up"
+    grep -qx "PLUGIN_MODE=$PLUGIN_MODE" "$NODE_DIR/env" || log "WARNING: node $NODE is up, not in PLUGIN_MODE=$PLUGIN_MODE"
     cat "$NODE_DIR/env"
     return 0
   fi
@@ -549,6 +619,7 @@ cmd_up() {
   fi
   [ -x "$PLUGIN_BIN" ] || die "plugin binary $PLUGIN_BIN missing (set PLUGIN_BIN, e.g. to the cached cilium-docker-upstream)"
   [ -d "$AGENT_CONFIG_DIR" ] || die "agent config dir $AGENT_CONFIG_DIR missing"
+  [[ "$PLUGIN_MODE" =~ ^(process|container)$ ]] || die "PLUGIN_MODE must be process or container"
   CILIUM_DIR=$(cilium_dir)
   node_down_quiet
   local t0
@@ -568,10 +639,11 @@ cmd_up() {
     wait_for "etcd at $ETCD_URL from $NODE_NS" "$ETCD_TIMEOUT" "" etcd_healthy "$ETCD_URL"
   fi
   start_agent
-  start_plugin
+  [ "$PLUGIN_MODE" = container ] || start_plugin
   start_dockerd
   wait_for "dockerd[n$NODE]" "$DOCKERD_TIMEOUT" dockerd dockerd_ok
   import_image
+  [ "$PLUGIN_MODE" != container ] || start_plugin_container
   wait_for "cilium-agent[n$NODE]" "$AGENT_TIMEOUT" agent agent_ok
   wait_for "plugin[n$NODE]" "$PLUGIN_TIMEOUT" plugin plugin_ok
   write_env
@@ -585,7 +657,9 @@ cmd_up() {
 docker_cleanup() { # containers, then cilium networks (else the next dockerd start waits for the plugin)
   local dk=(timeout 60 "$(docker_cli)" -H "unix://$NODE_DIR/docker.sock") ids nets
   dockerd_ok || return 0
-  ids=$("${dk[@]}" ps -aq 2>/dev/null | tr '\n' ' ') || true
+  local keep=none   # PLUGIN_MODE=container: the plugin container goes last, after the networks
+  [ -f "$NODE_DIR/plugin.container" ] && keep=$PLUGIN_CONTAINER
+  ids=$("${dk[@]}" ps -a --format '{{.Names}}' 2>/dev/null | grep -vx "$keep" | tr '\n' ' ') || true
   if [ -n "${ids// /}" ]; then
     # shellcheck disable=SC2086
     "${dk[@]}" rm -f $ids >/dev/null || log "docker rm -f failed"
@@ -597,6 +671,7 @@ docker_cleanup() { # containers, then cilium networks (else the next dockerd sta
     "${dk[@]}" network rm $nets >/dev/null || log "docker network rm failed"
     log "removed cilium networks: $nets"
   fi
+  if [ "$keep" != none ]; then "${dk[@]}" rm -f "$keep" >/dev/null || log "docker rm -f $keep failed"; fi
 }
 
 node_processes() { # PIDs in the node's mount ns, netns or cgroups (children of our daemons, test execs)
@@ -739,6 +814,32 @@ cmd_restart_plugin() {
   restart_plugin_process
 }
 
+cmd_agent() { # restart|stop|start NODE
+  local op=$1
+  shift
+  [ $# -eq 1 ] || die "usage: $op-agent NODE"
+  node_vars "$1"
+  take_lock
+  holder_pid >/dev/null || die "node $NODE is not up"
+  [ "$op" = stop ] || [ -f "$NODE_DIR/agent.argv" ] || die "node $NODE has no recorded agent command (up before restart-agent existed?)"
+  case "$op" in
+    restart) stop_recorded agent; start_agent_again ;;
+    stop) stop_recorded agent ;;
+    start) start_agent_again ;;
+  esac
+}
+
+cmd_restart_dockerd() {
+  [ $# -eq 1 ] || die "usage: restart-dockerd NODE"
+  node_vars "$1"
+  take_lock
+  holder_pid >/dev/null || die "node $NODE is not up"
+  stop_recorded dockerd
+  echo "==== testbed: dockerd restarted at $(date -Is) ====" >>"$NODE_DIR/dockerd.log"
+  start_dockerd
+  wait_for "dockerd[n$NODE]" "$DOCKERD_TIMEOUT" dockerd dockerd_ok
+}
+
 # ---------------------------------------------------------------- main
 
 take_lock() {
@@ -764,6 +865,8 @@ main() {
     logs) cmd_logs "$@" ;;
     exec) cmd_exec "$@" ;;
     restart-plugin) cmd_restart_plugin "$@" ;;
+    restart-agent|stop-agent|start-agent) cmd_agent "${cmd%-agent}" "$@" ;;
+    restart-dockerd) cmd_restart_dockerd "$@" ;;
     _mounts) cmd__mounts "$@" ;;
     _agent) cmd__agent "$@" ;;
     _agent2) cmd__agent2 "$@" ;;

@@ -1,0 +1,589 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/cilium-docker/cilium-docker/ipam"
+)
+
+// The deployment files (compose/, Dockerfile, contrib/systemd) are what users run; these tests prove them:
+// the compose files resolve with the documented .env, the agent flags cannot drift from the ones the test
+// bed runs, the systemd unit verifies, and the plugin image runs as the compose service on a real node.
+
+// composeConfig runs `docker-compose config` on compose/<file> with compose/.env.example and returns the
+// resolved project. DOCKER_HOST points nowhere: `config` must not need a Docker engine.
+func composeConfig(t *testing.T, file string) map[string]any {
+	t.Helper()
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		t.Skip("docker-compose not installed (scripts/install-deps.sh installs Debian's)")
+	}
+	root := repoRoot()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker-compose", "--env-file", filepath.Join(root, "compose", ".env.example"),
+		"-f", filepath.Join(root, "compose", file), "config")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DOCKER_HOST=unix:///nonexistent/docker.sock"}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("docker-compose -f %s config: %v\n%s", file, err, stderr.String())
+	}
+	// An unset variable is only a warning ("The X variable is not set. Defaulting to a blank string.").
+	if strings.Contains(stderr.String(), "not set") {
+		t.Fatalf("docker-compose -f %s config with .env.example: %s", file, stderr.String())
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(stdout.Bytes(), &cfg); err != nil {
+		t.Fatalf("decode docker-compose config output: %v\n%s", err, stdout.String())
+	}
+	return cfg
+}
+
+// envExample reads compose/.env.example.
+func envExample(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repoRoot(), "compose", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+func service(t *testing.T, cfg map[string]any, name string) map[string]any {
+	t.Helper()
+	svcs, _ := cfg["services"].(map[string]any)
+	svc, ok := svcs[name].(map[string]any)
+	if !ok {
+		t.Fatalf("no service %q in %v", name, slices.Sorted(maps.Keys(svcs)))
+	}
+	return svc
+}
+
+// strs returns a list field of a service as strings.
+func strs(svc map[string]any, key string) []string {
+	l, _ := svc[key].([]any)
+	out := make([]string, 0, len(l))
+	for _, v := range l {
+		out = append(out, fmt.Sprint(v))
+	}
+	return out
+}
+
+func wantField(t *testing.T, svcName string, svc map[string]any, key string, want any) {
+	t.Helper()
+	if got := svc[key]; !reflect.DeepEqual(got, want) {
+		t.Errorf("service %s: %s = %#v, want %#v", svcName, key, got, want)
+	}
+}
+
+func wantAll(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("%s: %q missing from %q", what, w, got)
+		}
+	}
+}
+
+// flagNames returns the names of the --flags in args ("--a=b", "--c" -> a, c), sorted.
+func flagNames(args []string) []string {
+	var names []string
+	for _, a := range args {
+		if name, ok := strings.CutPrefix(a, "--"); ok {
+			name, _, _ = strings.Cut(name, "=")
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestComposeFilesValid resolves compose/node1.yml and node2.yml with compose/.env.example and checks
+// what users deploy: the images, the host network, the mounts, the plugin's capabilities, the
+// node-specific agent flags, and that node2.yml is node1.yml without etcd. No Docker engine needed.
+func TestComposeFilesValid(t *testing.T) {
+	env := envExample(t)
+	for _, k := range []string{"NODE_NAME", "NODE_IP", "NODE_DEVICE", "POD_RANGE", "ETCD_ADDRESS"} {
+		if env[k] == "" {
+			t.Errorf("compose/.env.example does not set %s", k)
+		}
+	}
+	root := repoRoot()
+	node1 := composeConfig(t, "node1.yml")
+	node2 := composeConfig(t, "node2.yml")
+
+	t.Run("node1.yml services", func(t *testing.T) {
+		svcs := slices.Sorted(maps.Keys(node1["services"].(map[string]any)))
+		if want := []string{"cilium-agent", "cilium-docker", "etcd"}; !slices.Equal(svcs, want) {
+			t.Fatalf("services %v, want %v", svcs, want)
+		}
+		for _, name := range svcs {
+			svc := service(t, node1, name)
+			wantField(t, name, svc, "network_mode", "host")
+			wantField(t, name, svc, "restart", "always")
+			wantField(t, name, svc, "container_name", map[string]string{
+				"etcd": "cilium-etcd", "cilium-agent": "cilium-agent", "cilium-docker": "cilium-docker"}[name])
+		}
+		etcd := service(t, node1, "etcd")
+		if img := fmt.Sprint(etcd["image"]); !strings.HasPrefix(img, "quay.io/coreos/etcd:v3.5.") {
+			t.Errorf("etcd image %q, want quay.io/coreos/etcd:v3.5.x", img)
+		}
+		wantAll(t, "etcd command", strs(etcd, "command"), []string{
+			"--listen-client-urls=http://127.0.0.1:2379,http://" + env["NODE_IP"] + ":2379",
+			"--advertise-client-urls=http://" + env["NODE_IP"] + ":2379",
+		})
+		if want := "http://" + env["NODE_IP"] + ":2379"; env["ETCD_ADDRESS"] != want {
+			t.Errorf(".env.example: ETCD_ADDRESS %q, want node 1's etcd %q", env["ETCD_ADDRESS"], want)
+		}
+	})
+
+	t.Run("cilium-agent service", func(t *testing.T) {
+		agent := service(t, node1, "cilium-agent")
+		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v1.19.3")
+		wantField(t, "cilium-agent", agent, "privileged", true)
+		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
+		wantAll(t, "cilium-agent volumes", strs(agent, "volumes"), []string{
+			"/sys/fs/bpf:/sys/fs/bpf:rw",
+			"/sys/fs/cgroup:/host/sys/fs/cgroup:rw",
+			"/var/run/cilium:/var/run/cilium:rw",
+			"/lib/modules:/lib/modules:ro",
+			"/run/xtables.lock:/run/xtables.lock:rw",
+			filepath.Join(root, "compose", "agent-config") + ":/etc/cilium/agent-config:ro",
+			filepath.Join(root, "compose", "policies") + ":/etc/cilium/policies:ro",
+		})
+		cmd := strs(agent, "command")
+		if len(cmd) == 0 || cmd[0] != "cilium-agent" {
+			t.Fatalf("cilium-agent command %q does not start with cilium-agent", cmd)
+		}
+		wantAll(t, "cilium-agent command", cmd, []string{
+			"--config-dir=/etc/cilium/agent-config",
+			"--static-cnp-path=/etc/cilium/policies",
+			"--cgroup-root=/host/sys/fs/cgroup",
+			"--ipv4-node=" + env["NODE_IP"],
+			"--ipv4-range=" + env["POD_RANGE"],
+			"--devices=" + env["NODE_DEVICE"],
+			"--kvstore-opt=etcd.address=" + env["ETCD_ADDRESS"],
+		})
+		if names := flagNames(cmd); len(names) != len(slices.Compact(slices.Clone(names))) {
+			t.Errorf("cilium-agent command repeats a flag: %v", names)
+		}
+	})
+
+	t.Run("cilium-docker service", func(t *testing.T) {
+		plugin := service(t, node1, "cilium-docker")
+		wantField(t, "cilium-docker", plugin, "image", "cilium-docker:latest")
+		if _, ok := plugin["privileged"]; ok {
+			t.Errorf("cilium-docker must not be privileged: %v", plugin["privileged"])
+		}
+		wantField(t, "cilium-docker", plugin, "cap_add", []any{"NET_ADMIN"})
+		wantField(t, "cilium-docker", plugin, "cap_drop", []any{"ALL"})
+		wantField(t, "cilium-docker", plugin, "read_only", true)
+		wantField(t, "cilium-docker", plugin, "security_opt", []any{"no-new-privileges:true"})
+		vols := strs(plugin, "volumes")
+		sort.Strings(vols)
+		want := []string{
+			"/run/docker/plugins:/run/docker/plugins:rw",
+			"/var/run/cilium:/var/run/cilium:ro",
+			"/var/run/docker.sock:/var/run/docker.sock:ro",
+		}
+		if !slices.Equal(vols, want) {
+			t.Errorf("cilium-docker volumes %q, want %q", vols, want)
+		}
+		if _, ok := plugin["command"]; ok {
+			t.Errorf("cilium-docker command %v: the defaults match the mounts, keep the image's", plugin["command"])
+		}
+	})
+
+	t.Run("node2.yml is node1.yml without etcd", func(t *testing.T) {
+		svcs := slices.Sorted(maps.Keys(node2["services"].(map[string]any)))
+		if want := []string{"cilium-agent", "cilium-docker"}; !slices.Equal(svcs, want) {
+			t.Fatalf("node2.yml services %v, want %v", svcs, want)
+		}
+		for _, name := range svcs {
+			one := maps.Clone(service(t, node1, name))
+			delete(one, "depends_on")
+			if two := service(t, node2, name); !reflect.DeepEqual(one, two) {
+				t.Errorf("service %s differs:\nnode1.yml %v\nnode2.yml %v", name, one, two)
+			}
+		}
+	})
+
+	t.Run("policy files", func(t *testing.T) {
+		// The agent reads *.yaml files named as DNS subdomains in --static-cnp-path, not subdirectories,
+		// and exits on a file it cannot parse.
+		dns := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+		entries, err := os.ReadDir(filepath.Join(root, "compose", "policies"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || filepath.Ext(e.Name()) != ".yaml" || !dns.MatchString(e.Name()) {
+				t.Errorf("compose/policies/%s: the agent ignores it (only *.yaml files with lowercase DNS names)", e.Name())
+				continue
+			}
+			var p struct {
+				Kind     string
+				Metadata struct{ Name, Namespace string }
+			}
+			b, _ := os.ReadFile(filepath.Join(root, "compose", "policies", e.Name()))
+			if err := yaml.Unmarshal(b, &p); err != nil || p.Kind != "CiliumClusterwideNetworkPolicy" || p.Metadata.Name == "" || p.Metadata.Namespace != "" {
+				t.Errorf("compose/policies/%s: %v; want a named CiliumClusterwideNetworkPolicy without namespace, got %+v", e.Name(), err, p)
+			}
+		}
+		tls, err := os.ReadFile(filepath.Join(root, "compose", "policy-examples", "tls-termination.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(tls, &v); err != nil {
+			t.Fatalf("policy-examples/tls-termination.yaml: %v", err)
+		}
+		for _, s := range []string{"UNTESTED", "terminatingTLS", "originatingTLS", "toFQDNs", "enable-l7-proxy"} {
+			if !bytes.Contains(tls, []byte(s)) {
+				t.Errorf("policy-examples/tls-termination.yaml does not mention %s", s)
+			}
+		}
+	})
+
+	t.Run("agent flags match the test bed", func(t *testing.T) {
+		agentFlagsMatchTestBed(t, strs(service(t, node1, "cilium-agent"), "command"))
+	})
+}
+
+// agentFlagsMatchTestBed compares the flags the test bed gives cilium-agent (start_agent in
+// scripts/testbed.sh) with the compose service's: the same flags, except paths only the bed moves, and
+// the node-specific ones fed from the same node values; both read the shared flags from
+// compose/agent-config, whose files must all be agent flags.
+func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
+	root := repoRoot()
+	src, err := os.ReadFile(filepath.Join(root, "scripts", "testbed.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := regexp.MustCompile(`(?ms)^start_agent\(\) \{\n(.*?)\n\}\n`).FindSubmatch(src)
+	if fn == nil {
+		t.Fatal("scripts/testbed.sh: no start_agent function")
+	}
+	body := string(fn[1])
+	var bedArgs []string
+	for _, m := range regexp.MustCompile(`--[a-z0-9][a-z0-9-]*(=\S*)?`).FindAllString(body, -1) {
+		bedArgs = append(bedArgs, strings.Trim(m, `"`))
+	}
+	// The bed's own paths: BPF sources from the cache (the image has them at the default /var/lib/cilium),
+	// and the defaults spelled out.
+	bedOnly := map[string]string{"lib-dir": `"$NODE_DIR/lib"`, "state-dir": "/var/run/cilium", "bpf-root": "/sys/fs/bpf"}
+	var bed []string
+	for _, name := range flagNames(bedArgs) {
+		if _, ok := bedOnly[name]; !ok {
+			bed = append(bed, name)
+		}
+	}
+	for name, val := range bedOnly {
+		if !strings.Contains(body, "--"+name+"="+val) {
+			t.Errorf("testbed.sh start_agent: want --%s=%s", name, val)
+		}
+	}
+	if compose := flagNames(composeCmd); !slices.Equal(bed, compose) {
+		t.Errorf("cilium-agent flags drifted:\n  scripts/testbed.sh start_agent: %v (+ %v)\n  compose/node1.yml:              %v",
+			bed, slices.Sorted(maps.Keys(bedOnly)), compose)
+	}
+	// Node-specific values: the compose file takes them from .env, the bed from its node variables.
+	raw, err := os.ReadFile(filepath.Join(root, "compose", "node1.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for flag, vars := range map[string][2]string{
+		"--ipv4-node=":                {"${NODE_IP}", `"$NODE_IP"`},
+		"--ipv4-range=":               {"${POD_RANGE}", `"$POD_RANGE"`},
+		"--devices=":                  {"${NODE_DEVICE}", "eth0"},
+		"--kvstore-opt=etcd.address=": {"${ETCD_ADDRESS}", `"$ETCD_URL"`},
+	} {
+		if !bytes.Contains(raw, []byte(flag+vars[0])) {
+			t.Errorf("compose/node1.yml: want %s%s", flag, vars[0])
+		}
+		if !strings.Contains(body, flag+vars[1]) {
+			t.Errorf("testbed.sh start_agent: want %s%s", flag, vars[1])
+		}
+	}
+	if !bytes.Contains(raw, []byte("K8S_NODE_NAME: ${NODE_NAME}")) || !strings.Contains(body, `"K8S_NODE_NAME=$NODE_NS"`) {
+		t.Errorf("K8S_NODE_NAME: compose/node1.yml must set it from ${NODE_NAME}, the bed from $NODE_NS")
+	}
+	// The shared flags: the bed's default --config-dir is the directory the compose file mounts.
+	if !strings.Contains(body, `--config-dir="$AGENT_CONFIG_DIR"`) ||
+		!bytes.Contains(src, []byte("AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}")) {
+		t.Errorf("testbed.sh: the agent must read --config-dir from compose/agent-config by default")
+	}
+	// Every file in agent-config is read as a flag: check they are all flags of the agent we run.
+	entries, err := os.ReadDir(filepath.Join(root, "compose", "agent-config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := flagNames(composeCmd)
+	for _, e := range entries {
+		if !regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`).MatchString(e.Name()) || e.IsDir() {
+			t.Errorf("compose/agent-config/%s: not a flag file (every file there is read as a flag)", e.Name())
+		}
+		names = append(names, e.Name())
+	}
+	help, err := agentHelp()
+	if err != nil {
+		t.Logf("flag names not checked against cilium-agent --help: %v", err)
+		return
+	}
+	for _, name := range names {
+		if !strings.Contains(help, "--"+name+" ") {
+			t.Errorf("--%s is not a flag of cilium-agent v1.19.3", name)
+		}
+	}
+}
+
+// agentHelp returns `cilium-agent --help` of the cached agent (scripts/build-cilium.sh), if built.
+func agentHelp() (string, error) {
+	cache := os.Getenv("CILIUM_DOCKER_CACHE")
+	if cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, _ := os.UserHomeDir()
+			base = filepath.Join(home, ".cache")
+		}
+		cache = filepath.Join(base, "cilium-docker")
+	}
+	bin := filepath.Join(cache, "cilium-v1.19.3", "bin", "cilium-agent")
+	if _, err := os.Stat(bin); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
+	return string(out), err
+}
+
+// TestSystemdUnit verifies contrib/systemd/cilium-docker.service with systemd-analyze (with ExecStart
+// pointed at an existing file, which verify requires) and checks its ordering and hardening lines.
+func TestSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile(filepath.Join(repoRoot(), "contrib", "systemd", "cilium-docker.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{
+		"Before=docker.service", "After=cilium.service", "Wants=cilium.service",
+		"ExecStart=/usr/local/bin/cilium-docker", "Restart=on-failure",
+		"CapabilityBoundingSet=CAP_NET_ADMIN", "NoNewPrivileges=yes",
+		"ProtectSystem=strict", "ReadWritePaths=/run/docker/plugins",
+	} {
+		if !slices.Contains(strings.Split(string(unit), "\n"), l) {
+			t.Errorf("cilium-docker.service lacks the line %q", l)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze not installed")
+	}
+	bin, err := os.Executable() // any existing executable: verify only checks that it exists
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	patched := strings.Replace(string(unit), "ExecStart=/usr/local/bin/cilium-docker", "ExecStart="+bin, 1)
+	path := filepath.Join(dir, "cilium-docker.service")
+	if err := os.WriteFile(path, []byte(patched), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("systemd-analyze", "verify", "--man=no", path).CombinedOutput()
+	// verify exits 0 on unknown keys and bad values and only prints them: any output is a failure.
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestPluginAsContainer runs the plugin the way compose/node1.yml deploys it: the image built by
+// scripts/image.sh on node 1's dockerd, started by docker-compose as the cilium-docker service (with
+// e2e/testdata/compose-testbed.yml pointing the Docker socket at the node's), and walks through one node
+// with it: labelled containers ready under their identity, connectivity, the shipped example policy
+// enforced, and cleanup without leaks. Node 1 is brought down before (the other nodes use its etcd, so
+// everything goes down) and after, so other tests get a node with the plugin as a process.
+func TestPluginAsContainer(t *testing.T) {
+	skipUnlessBed(t)
+	if out, err := testbed(5*time.Minute, "down-all"); err != nil {
+		t.Fatalf("testbed down-all: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := testbed(5*time.Minute, "down", "1"); err != nil {
+			t.Errorf("testbed down 1: %v\n%s", err, out)
+		}
+	})
+	t.Setenv("PLUGIN_MODE", "container")
+	start := time.Now()
+	nd := upNode(t, 1)
+	t.Logf("node 1 up with the plugin as a container in %s", time.Since(start).Round(10*time.Millisecond))
+	if nd.env["PLUGIN_MODE"] != "container" {
+		t.Fatalf("node 1 env: PLUGIN_MODE=%q, want container", nd.env["PLUGIN_MODE"])
+	}
+
+	t.Run("the plugin is the compose service's container with only CAP_NET_ADMIN", func(t *testing.T) {
+		var cs []struct {
+			Config struct{ Image string }
+			State  struct {
+				Running bool
+				Pid     int
+			}
+			HostConfig struct {
+				NetworkMode     string
+				Privileged      bool
+				CapAdd, CapDrop []string
+				ReadonlyRootfs  bool
+				SecurityOpt     []string
+				RestartPolicy   struct{ Name string }
+			}
+			Mounts []struct {
+				Source, Destination string
+				RW                  bool
+			}
+		}
+		if err := json.Unmarshal([]byte(nd.must(t, "inspect", "--type", "container", "cilium-docker")), &cs); err != nil || len(cs) != 1 {
+			t.Fatalf("docker inspect cilium-docker: %v %d", err, len(cs))
+		}
+		c := cs[0]
+		version, err := exec.Command(pluginBin(), "version").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(version)), "cilium-docker"))
+		if want := "cilium-docker:" + tag; c.Config.Image != want || !c.State.Running {
+			t.Errorf("container image %q running %v, want %q running", c.Config.Image, c.State.Running, want)
+		}
+		tags := strings.Fields(nd.must(t, "images", "cilium-docker", "--format", "{{.Tag}}"))
+		wantAll(t, "cilium-docker image tags", tags, []string{tag, "latest"})
+		h := c.HostConfig
+		if h.NetworkMode != "host" || h.Privileged || !slices.Equal(h.CapAdd, []string{"NET_ADMIN"}) ||
+			!slices.Equal(h.CapDrop, []string{"ALL"}) || !h.ReadonlyRootfs || h.RestartPolicy.Name != "always" ||
+			!slices.Contains(h.SecurityOpt, "no-new-privileges:true") {
+			t.Errorf("host config %+v, want compose/node1.yml's", h)
+		}
+		mounts := map[string]string{}
+		for _, m := range c.Mounts {
+			mounts[m.Destination] = fmt.Sprintf("%s rw=%v", m.Source, m.RW)
+		}
+		want := map[string]string{
+			"/run/docker/plugins":  "/run/docker/plugins rw=true",
+			"/var/run/cilium":      "/var/run/cilium rw=false",
+			"/var/run/docker.sock": nd.env["NODE_DIR"] + "/docker.sock rw=false",
+		}
+		if !maps.Equal(mounts, want) {
+			t.Errorf("mounts %v, want %v", mounts, want)
+		}
+		// The kernel's view of the process serving the socket: capabilities (CAP_NET_ADMIN = bit 12)
+		// and no_new_privs.
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.State.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []string{"CapEff:\t0000000000001000", "CapBnd:\t0000000000001000", "NoNewPrivs:\t1"} {
+			if !strings.Contains(string(status), l+"\n") {
+				t.Errorf("plugin process %d: want %q in /proc status:\n%s", c.State.Pid, l, status)
+			}
+		}
+	})
+
+	fam := nd.agentRange(t)
+	net := "cilium-net"
+	nd.network(t, net)
+	nd.run(t, "app1", "-l", "name=app1", "--net", net, image, "sleep", "100000")
+	ep := nd.endpointOf(t, "app1", net) // read right after docker run returned
+	t.Run("endpoint is ready under its labels when docker run returns", func(t *testing.T) {
+		if got := state(ep); got != "ready" {
+			t.Fatalf("endpoint state right after docker run: got %q, want ready", got)
+		}
+		if labels := identityLabels(ep); !hasLabel(labels, "container:name=app1") || hasPrefix(labels, "reserved:") {
+			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
+		}
+		if ip := nd.containerIP(t, "app1", net); !fam.Range.Contains(ip) {
+			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
+		}
+	})
+
+	nd.run(t, "app2", "-l", "name=app2", "--net", net, image, "sh", "-c",
+		"while true; do echo pong | nc -l -p 8080; done")
+	nd.run(t, "app3", "-l", "name=app3", "--net", net, image, "sleep", "100000")
+	app2 := nd.containerIP(t, "app2", net).String()
+	t.Run("app1 reaches app2 by ping and TCP", func(t *testing.T) {
+		nd.must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
+		eventually(t, 10*time.Second, "tcp app1 -> app2", func() error { return tcp(nd, t, "app1", app2) })
+	})
+
+	t.Run("the shipped compose/policies example admits app3 and blocks app1", func(t *testing.T) {
+		policy, err := os.ReadFile(filepath.Join(repoRoot(), "compose", "policies", "app2-from-app3.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := nd.env["POLICY_DIR"]
+		writeAtomic(t, dir, "app2-from-app3.yaml", string(policy))
+		eventually(t, 15*time.Second, "policy blocks app1 -> app2", func() error {
+			if tcp(nd, t, "app1", app2) == nil {
+				return fmt.Errorf("app1 still reaches app2")
+			}
+			return nil
+		})
+		if err := tcp(nd, t, "app3", app2); err != nil {
+			t.Fatalf("app3 -> app2 under the policy: %v", err)
+		}
+		if err := os.Remove(filepath.Join(dir, "app2-from-app3.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, "app1 -> app2 after the policy is removed", func() error { return tcp(nd, t, "app1", app2) })
+	})
+
+	t.Run("removing the containers and the network leaves nothing behind", func(t *testing.T) {
+		nd.must(t, "rm", "-f", "app1", "app2", "app3")
+		nd.must(t, "network", "rm", net)
+		if eps := nd.ourEndpoints(t); len(eps) != 0 {
+			t.Fatalf("agent still has %d container endpoints", len(eps))
+		}
+		// healthz IPAM data is cached for about 5 s: poll past that.
+		eventually(t, 20*time.Second, "no address owned by the plugin", func() error {
+			var left []string
+			for ip, owner := range nd.allocations(t) {
+				if strings.Contains(owner, ipam.Owner) || strings.Contains(owner, "docker") {
+					left = append(left, ip+"="+owner)
+				}
+			}
+			if len(left) > 0 {
+				return fmt.Errorf("allocations left: %v", left)
+			}
+			return nil
+		})
+		for _, l := range strings.Split(nd.inNode(t, "ip", "-o", "link", "show"), "\n") {
+			if strings.Contains(l, ": lxc") && !strings.Contains(l, "lxc_health") || strings.Contains(l, ": tmp") {
+				t.Fatalf("link left behind: %s", l)
+			}
+		}
+		if out := nd.must(t, "inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "cilium-docker"); out != "true 0" {
+			t.Fatalf("plugin container: running/restarts %q, want \"true 0\"", out)
+		}
+	})
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the cilium-docker image from the local binary (`make build`), offline: the Dockerfile is
+# FROM scratch, so no registry is contacted. Uses whatever dockerd DOCKER_HOST points at (a test-bed
+# node's in the tests). Tags cilium-docker:<version> (the version the binary reports) and :latest, and
+# prints the versioned reference on its last line.
+#
+# Environment: PLUGIN_BIN binary to package (default <repo>/bin/cilium-docker); DOCKER the docker CLI
+# (default: docker on PATH); IMAGE_NAME (default cilium-docker).
+set -euo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PLUGIN_BIN=${PLUGIN_BIN:-$REPO_DIR/bin/cilium-docker}
+DOCKER=${DOCKER:-docker}
+IMAGE_NAME=${IMAGE_NAME:-cilium-docker}
+
+log() { echo "image: $*" >&2; }
+
+[ -x "$PLUGIN_BIN" ] || { log "no binary at $PLUGIN_BIN: run make build"; exit 1; }
+# The image has no libc: refuse a dynamically linked binary instead of shipping one that cannot start.
+if command -v file >/dev/null && file -L "$PLUGIN_BIN" | grep -q 'dynamically linked'; then
+  log "$PLUGIN_BIN is dynamically linked; build it with CGO_ENABLED=0 (make build)"
+  exit 1
+fi
+
+# "cilium-docker 1.2.3" -> 1.2.3; a Docker tag allows [A-Za-z0-9_.-], at most 128, not leading . or -.
+version=$("$PLUGIN_BIN" version | awk '{print $NF}')
+tag=$(printf '%s' "$version" | tr -c 'A-Za-z0-9_.-' '-' | sed 's/^[.-]*//' | cut -c1-128)
+[ -n "$tag" ] || tag=dev
+
+# A context with only the Dockerfile and the binary, wherever PLUGIN_BIN lives.
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+mkdir -p "$ctx/bin"
+cp "$REPO_DIR/Dockerfile" "$ctx/Dockerfile"
+cp "$PLUGIN_BIN" "$ctx/bin/cilium-docker"
+
+log "building $IMAGE_NAME:$tag and $IMAGE_NAME:latest from $PLUGIN_BIN"
+id=$("$DOCKER" build --quiet \
+  --label "org.opencontainers.image.title=cilium-docker" \
+  --label "org.opencontainers.image.version=$version" \
+  -t "$IMAGE_NAME:$tag" -t "$IMAGE_NAME:latest" "$ctx")
+log "built ${id#sha256:}"
+echo "$IMAGE_NAME:$tag"
