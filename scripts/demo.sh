@@ -6,11 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
 
-bold=$(tput bold 2>/dev/null || true); norm=$(tput sgr0 2>/dev/null || true)
+bold=; norm=
+if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true); norm=$(tput sgr0 2>/dev/null || true); fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$norm"; }
-show() { printf '%s$ %s%s\n' "$bold" "$*" "$norm"; }
+show() { # the command as one would type it
+  local out="" a
+  for a in "$@"; do case $a in *[[:space:]\|\'\"]*) out+=" '$a'" ;; *) out+=" $a" ;; esac; done
+  printf '%s$%s%s\n' "$bold" "$out" "$norm"
+}
 node() { scripts/testbed.sh exec 1 "$@"; }
-run() { show "$*"; node "$@"; }
+run() { show "$@"; node "$@"; }
 
 step "Preparing: packages (apt), cilium-agent v1.19.3 (built once into the cache, ~15 min cold), the plugin"
 scripts/install-deps.sh
@@ -29,9 +34,10 @@ step "Creating a Docker network backed by Cilium"
 run docker network create --driver cilium --ipam-driver cilium cilium-net
 
 step "Starting two labelled containers"
-run docker run -d --pull never --init --name app1 -l name=app1 --net cilium-net "$TEST_IMAGE" sleep 1d >/dev/null
-run docker run -d --pull never --init --name app2 -l name=app2 --net cilium-net "$TEST_IMAGE" \
-  sh -c 'while true; do echo "hello from app2" | nc -l -p 8080; done' >/dev/null
+quiet() { show "$@"; node "$@" >/dev/null; }
+quiet docker run -d --pull never --init --name app1 -l name=app1 --net cilium-net "$TEST_IMAGE" sleep 1d
+quiet docker run -d --pull never --init --name app2 -l name=app2 --net cilium-net "$TEST_IMAGE" \
+  sh -c 'while true; do echo "hello from app2" | nc -l -p 8080; done'
 app2=$(node docker inspect -f '{{(index .NetworkSettings.Networks "cilium-net").IPAddress}}' app2)
 
 step "Cilium's endpoints: each container is ready under an identity made of its labels"
@@ -41,7 +47,7 @@ step "app1 -> app2 ($app2:8080): allowed, no policy yet"
 run docker exec app1 sh -c "echo hi | nc -w 2 $app2 8080"
 
 step "Applying a policy: only containers labelled name=app3 may reach name=app2"
-cat <<'YAML' | tee /dev/stderr >"$POLICY_DIR/.app2.yaml.tmp"
+cat <<'YAML' >"$POLICY_DIR/.app2.yaml.tmp"
 apiVersion: cilium.io/v2
 kind: CiliumClusterwideNetworkPolicy
 metadata: {name: app2-from-app3-only}
@@ -54,7 +60,8 @@ spec:
       - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
       - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
 YAML
-mv "$POLICY_DIR/.app2.yaml.tmp" "$POLICY_DIR/app2.yaml"
+cat "$POLICY_DIR/.app2.yaml.tmp"
+mv "$POLICY_DIR/.app2.yaml.tmp" "$POLICY_DIR/app2.yaml"   # atomically: the agent must never see half a file
 for _ in $(seq 50); do   # the agent picks the file up within a second
   node cilium policy get 2>/dev/null | grep -q app2-from-app3-only && break
   sleep 0.2
@@ -70,4 +77,8 @@ echo "(no answer: blocked)"
 step "app3 -> app2: admitted by the same policy"
 run docker run --rm --pull never --name app3 -l name=app3 --net cilium-net "$TEST_IMAGE" sh -c "echo hi | nc -w 2 $app2 8080"
 
-step "Done. The node's tools stay usable while it is up: scripts/testbed.sh exec 1 docker ps | cilium endpoint list"
+if [ "${KEEP:-0}" = 1 ]; then
+  step "Done. The node stays up: scripts/testbed.sh exec 1 docker ps (or cilium endpoint list); scripts/testbed.sh down-all"
+else
+  step "Done."
+fi
