@@ -19,8 +19,6 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
-
-	"github.com/cilium-docker/cilium-docker/ipam"
 )
 
 // The deployment files (compose/, Dockerfile, contrib/systemd) are what users run; these tests prove them:
@@ -541,47 +539,13 @@ func TestPluginAsContainer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir := nd.env["POLICY_DIR"]
-		writeAtomic(t, dir, "app2-from-app3.yaml", string(policy))
-		eventually(t, 15*time.Second, "policy blocks app1 -> app2", func() error {
-			if tcp(nd, t, "app1", app2) == nil {
-				return fmt.Errorf("app1 still reaches app2")
-			}
-			return nil
-		})
-		if err := tcp(nd, t, "app3", app2); err != nil {
-			t.Fatalf("app3 -> app2 under the policy: %v", err)
-		}
-		if err := os.Remove(filepath.Join(dir, "app2-from-app3.yaml")); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 15*time.Second, "app1 -> app2 after the policy is removed", func() error { return tcp(nd, t, "app1", app2) })
+		enforce(t, nd, nd.env["POLICY_DIR"], "app2-from-app3.yaml", string(policy), "app1", "app3", app2)
 	})
 
 	t.Run("removing the containers and the network leaves nothing behind", func(t *testing.T) {
 		nd.must(t, "rm", "-f", "app1", "app2", "app3")
 		nd.must(t, "network", "rm", net)
-		if eps := nd.ourEndpoints(t); len(eps) != 0 {
-			t.Fatalf("agent still has %d container endpoints", len(eps))
-		}
-		// healthz IPAM data is cached for about 5 s: poll past that.
-		eventually(t, 20*time.Second, "no address owned by the plugin", func() error {
-			var left []string
-			for ip, owner := range nd.allocations(t) {
-				if strings.Contains(owner, ipam.Owner) || strings.Contains(owner, "docker") {
-					left = append(left, ip+"="+owner)
-				}
-			}
-			if len(left) > 0 {
-				return fmt.Errorf("allocations left: %v", left)
-			}
-			return nil
-		})
-		for _, l := range strings.Split(nd.inNode(t, "ip", "-o", "link", "show"), "\n") {
-			if strings.Contains(l, ": lxc") && !strings.Contains(l, "lxc_health") || strings.Contains(l, ": tmp") {
-				t.Fatalf("link left behind: %s", l)
-			}
-		}
+		nd.assertClean(t)
 		if out := nd.must(t, "inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "cilium-docker"); out != "true 0" {
 			t.Fatalf("plugin container: running/restarts %q, want \"true 0\"", out)
 		}

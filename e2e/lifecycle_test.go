@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/cilium-docker/cilium-docker/ipam"
 )
 
 // TestStaticIPAndCleanup covers docker run --ip and proves that removing every container and the
@@ -58,28 +55,7 @@ func TestStaticIPAndCleanup(t *testing.T) {
 	})
 
 	t.Run("no endpoint, address or link is left", func(t *testing.T) {
-		if eps := nd.ourEndpoints(t); len(eps) != 0 {
-			t.Fatalf("agent still has %d container endpoints", len(eps))
-		}
-		// healthz IPAM data is cached for about 5 s: poll past that.
-		eventually(t, 20*time.Second, "no address owned by the plugin", func() error {
-			var left []string
-			for ip, owner := range nd.allocations(t) {
-				if strings.Contains(owner, ipam.Owner) || strings.Contains(owner, "docker") {
-					left = append(left, ip+"="+owner)
-				}
-			}
-			if len(left) > 0 {
-				return fmt.Errorf("allocations left: %v", left)
-			}
-			return nil
-		})
-		links := nd.inNode(t, "ip", "-o", "link", "show")
-		for _, l := range strings.Split(links, "\n") {
-			if strings.Contains(l, ": lxc") && !strings.Contains(l, "lxc_health") || strings.Contains(l, ": tmp") {
-				t.Fatalf("link left behind: %s", l)
-			}
-		}
+		nd.assertClean(t)
 	})
 }
 

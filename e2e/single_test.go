@@ -64,21 +64,7 @@ func TestSingleNode(t *testing.T) {
 	})
 
 	t.Run("a label-selected policy blocks app1 and admits app3, removal restores app1", func(t *testing.T) {
-		dir := nd.env["POLICY_DIR"]
-		writeAtomic(t, dir, "app2-from-app3-only.yaml", policyOnlyFrom("app2", "app3"))
-		eventually(t, 15*time.Second, "policy blocks app1 -> app2", func() error {
-			if tcp(nd, t, "app1", app2) == nil {
-				return fmt.Errorf("app1 still reaches app2")
-			}
-			return nil
-		})
-		if err := tcp(nd, t, "app3", app2); err != nil {
-			t.Fatalf("app3 -> app2 under the policy: %v", err)
-		}
-		if err := os.Remove(filepath.Join(dir, "app2-from-app3-only.yaml")); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 15*time.Second, "app1 -> app2 after the policy is removed", func() error { return tcp(nd, t, "app1", app2) })
+		enforce(t, nd, nd.env["POLICY_DIR"], "app2-from-app3-only.yaml", policyOnlyFrom("app2", "app3"), "app1", "app3", app2)
 	})
 
 	t.Run("container on a cilium network and the default bridge starts", func(t *testing.T) {
