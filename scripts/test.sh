@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
 
+export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (the test bed creates network namespaces)" >&2; exit 1; }
 
 say "install packages"
