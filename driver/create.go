@@ -43,7 +43,8 @@ func ParseCreate(nid, eid, addr4, addr6, mac string, opts map[string]any) (Creat
 }
 
 // CreateEndpoint makes the endpoint's veth pair. It does not call the agent: dockerd serialises
-// CreateEndpoint per network, so it must stay short. It returns the container-side MAC when Docker
+// CreateEndpoint per network, so it must stay short. The MTU comes from the configuration cache, which
+// the IPAM's RequestAddress refreshed a moment before under the same per-network lock. It returns the container-side MAC when Docker
 // chose none, so that docker inspect shows it.
 func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.HardwareAddr, error) {
 	cfg, err := d.agent.Config(ctx)
