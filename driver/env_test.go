@@ -6,16 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
@@ -25,6 +19,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/server"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 // The driver runs on the real agent and Docker clients and on the IPAM's book.
@@ -82,38 +77,15 @@ func newEnv(t *testing.T, to timeouts) *env {
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
 	policy := endpoint.DefaultLabelPolicy()
-	e.drv = driver.New(testLog(), e.ac, e.links, e.dc, e.book, policy)
-	e.sync = driver.NewLabelSync(testLog(), e.ac, e.dc, policy)
+	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.book, policy)
+	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
-	s := server.New(testLog())
+	s := server.New(servertest.Log())
 	driver.Register(s, e.drv)
 	ipam.Register(s, e.ipam)
-	dir, err := os.MkdirTemp("", "dr") // short: socket paths are limited to 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sock = filepath.Join(dir, "cilium.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, e.sock, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		os.RemoveAll(dir)
-	})
-	e.hc = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", e.sock)
-	}}}
-	waitFor(t, 2*time.Second, "the plugin socket", func() bool { _, err := os.Stat(e.sock); return err == nil })
+	e.sock = servertest.Serve(t, s)
+	e.hc = servertest.Client(e.sock)
 	return e
-}
-
-func testLog() *logrus.Entry {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	return logrus.NewEntry(l)
 }
 
 // call posts a plugin call as dockerd does; body is JSON-encoded unless it is a string.
@@ -129,16 +101,7 @@ func (e *env) call(t *testing.T, method string, body any) (int, map[string]any) 
 			t.Fatal(err)
 		}
 	}
-	resp, err := e.hc.Post("http://plugin/"+method, "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("POST /%s: %v", method, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("answer of /%s is not a JSON object: %v", method, err)
-	}
-	return resp.StatusCode, out
+	return servertest.PostJSON(t, e.hc, method, b)
 }
 
 // mustCall is call that fails the test unless the answer is 200.

@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 // TestBinaryLifecycle runs the built binary: it listens within 200 ms of exec with nothing else up,
@@ -29,11 +27,7 @@ func TestBinaryLifecycle(t *testing.T) {
 		t.Fatalf("plugin binary: %v (run make build)", err)
 	}
 	fake := agenttest.New(t)
-	dir, err := os.MkdirTemp("", "cdbin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := servertest.ShortDir(t)
 	sock := filepath.Join(dir, "cilium.sock")
 
 	var logs bytes.Buffer
@@ -71,9 +65,7 @@ func TestBinaryLifecycle(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o660 {
 		t.Fatalf("socket mode: %v %v, want 0660", fi.Mode(), err)
 	}
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	client := servertest.Client(sock)
 	post := func(method, body string) (int, string, error) {
 		resp, err := client.Post("http://plugin/"+method, "application/json", strings.NewReader(body))
 		if err != nil {

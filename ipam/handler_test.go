@@ -2,73 +2,28 @@ package ipam_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"net"
-	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/server"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 // plugin serves the IpamDriver over core on a unix socket until the test ends and returns a client
 // that posts to it as dockerd does.
 func plugin(t *testing.T, core *ipam.Core) func(method, body string) (int, map[string]any) {
 	t.Helper()
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	s := server.New(logrus.NewEntry(l))
+	s := server.New(servertest.Log())
 	ipam.Register(s, core)
-	dir, err := os.MkdirTemp("", "ip") // short: socket paths are limited to 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "cilium.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, path, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		os.RemoveAll(dir)
-	})
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", path)
-	}}}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("socket %s did not appear", path)
-		}
-		<-time.After(5 * time.Millisecond)
-	}
+	hc := servertest.Client(servertest.Serve(t, s))
 	return func(method, body string) (int, map[string]any) {
 		t.Helper()
-		resp, err := hc.Post("http://plugin/"+method, "application/json", bytes.NewReader([]byte(body)))
-		if err != nil {
-			t.Fatalf("POST /%s: %v", method, err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatalf("answer of /%s is not a JSON object: %v", method, err)
-		}
-		return resp.StatusCode, out
+		return servertest.PostJSON(t, hc, method, []byte(body))
 	}
 }
 

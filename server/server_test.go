@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,57 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/server"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
-
-func testLog() *logrus.Entry {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	return logrus.NewEntry(l)
-}
-
-// sockDir returns a short temporary directory: socket paths are limited to 108 bytes.
-func sockDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "sv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-// unixClient talks HTTP to the socket at path.
-func unixClient(path string) *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", path)
-	}}}
-}
-
-// post sends a plugin call as dockerd does and returns the status and body.
-func post(t *testing.T, c *http.Client, method string, body []byte) (int, []byte) {
-	t.Helper()
-	resp, err := c.Post("http://plugin.moby.localhost/"+method, "application/vnd.docker.plugins.v1.2+json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST /%s: %v", method, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read answer of /%s: %v", method, err)
-	}
-	return resp.StatusCode, b
-}
 
 // serve runs s on a socket in a fresh directory until the test ends and returns the socket path.
 func serve(t *testing.T, s *server.Server) string {
 	t.Helper()
-	path := filepath.Join(sockDir(t), "cilium.sock")
+	path := filepath.Join(servertest.ShortDir(t), "cilium.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, path, 5*time.Second) }()
@@ -93,14 +52,14 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
 
 // plugin is the server as the binary builds it; the capability handlers need no agent.
 func plugin() *server.Server {
-	s := server.New(testLog())
+	s := server.New(servertest.Log())
 	ipam.Register(s, ipam.New(nil, ipam.NewBook()))
-	driver.Register(s, driver.New(testLog(), nil, nil, nil, nil, endpoint.DefaultLabelPolicy()))
+	driver.Register(s, driver.New(servertest.Log(), nil, nil, nil, nil, endpoint.DefaultLabelPolicy()))
 	return s
 }
 
 func TestActivationAndCapabilities(t *testing.T) {
-	c := unixClient(serve(t, plugin()))
+	c := servertest.Client(serve(t, plugin()))
 	tests := []struct {
 		method string
 		body   string
@@ -115,7 +74,7 @@ func TestActivationAndCapabilities(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
-			code, body := post(t, c, tt.method, []byte(tt.body))
+			code, body := servertest.Post(t, c, tt.method, []byte(tt.body))
 			if code != http.StatusOK {
 				t.Fatalf("status: got %d (%s), want 200", code, body)
 			}
@@ -127,12 +86,12 @@ func TestActivationAndCapabilities(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	s := server.New(testLog())
+	s := server.New(servertest.Log())
 	type req struct{ NetworkID string }
 	server.Handle(s, "NetworkDriver.CreateNetwork", func(_ context.Context, r *req) (*struct{}, error) {
 		return nil, nil
 	})
-	c := unixClient(serve(t, s))
+	c := servertest.Client(serve(t, s))
 	tests := []struct {
 		name     string
 		method   string
@@ -149,7 +108,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := post(t, c, tt.method, tt.body)
+			code, body := servertest.Post(t, c, tt.method, tt.body)
 			if code != tt.wantCode {
 				t.Errorf("status: got %d (%s), want %d", code, body, tt.wantCode)
 			}
@@ -168,11 +127,11 @@ func TestErrors(t *testing.T) {
 }
 
 func TestHandlerError(t *testing.T) {
-	s := server.New(testLog())
+	s := server.New(servertest.Log())
 	server.Handle(s, "IpamDriver.RequestPool", func(context.Context, *struct{}) (*struct{}, error) {
 		return nil, errFixed("pool %d%% gone") // a % in the message must survive verbatim
 	})
-	code, body := post(t, unixClient(serve(t, s)), "IpamDriver.RequestPool", nil)
+	code, body := servertest.Post(t, servertest.Client(serve(t, s)), "IpamDriver.RequestPool", nil)
 	if code != http.StatusInternalServerError || strings.TrimSpace(string(body)) != `{"Err":"pool %d%% gone"}` {
 		t.Errorf("got %d %s, want 500 {\"Err\":\"pool %%d%%%% gone\"}", code, body)
 	}
@@ -183,14 +142,14 @@ type errFixed string
 func (e errFixed) Error() string { return string(e) }
 
 func TestServeShutdown(t *testing.T) {
-	s := server.New(testLog())
+	s := server.New(servertest.Log())
 	entered, release := make(chan struct{}), make(chan struct{})
 	server.Handle(s, "NetworkDriver.Join", func(ctx context.Context, _ *struct{}) (*struct{ Done bool }, error) {
 		close(entered)
 		<-release
 		return &struct{ Done bool }{Done: ctx.Err() == nil}, nil
 	})
-	path := filepath.Join(sockDir(t), "cilium.sock")
+	path := filepath.Join(servertest.ShortDir(t), "cilium.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
@@ -202,7 +161,7 @@ func TestServeShutdown(t *testing.T) {
 		body []byte
 	}
 	answered := make(chan result, 1)
-	c := unixClient(path)
+	c := servertest.Client(path)
 	go func() {
 		resp, err := c.Post("http://plugin/NetworkDriver.Join", "", nil)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cilium-docker/cilium-docker/server"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 func TestListen(t *testing.T) {
@@ -90,7 +91,7 @@ func TestListen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(sockDir(t), "plugins", "cilium.sock")
+			path := filepath.Join(servertest.ShortDir(t), "plugins", "cilium.sock")
 			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				t.Fatal(err)
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 func newClient(t *testing.T, a *agenttest.Agent, call time.Duration) *agent.Client {
@@ -31,9 +31,7 @@ func newClient(t *testing.T, a *agenttest.Agent, call time.Duration) *agent.Clie
 // raw sends one request to the fake over its socket, bypassing the typed client.
 func raw(t *testing.T, a *agenttest.Agent, method, path string) (int, string) {
 	t.Helper()
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", a.Path())
-	}}}
+	hc := servertest.Client(a.Path())
 	req, err := http.NewRequest(method, "http://localhost"+path, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 )
@@ -35,18 +36,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// shortDir returns a fresh temporary directory with a short path: socket paths are limited to 108
-// bytes.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "cd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }
 
 // waitFor polls cond until it holds or d has passed since start.
@@ -74,7 +63,7 @@ type started struct {
 // waits until the socket is there.
 func start(t *testing.T, args ...string) *started {
 	t.Helper()
-	dir := shortDir(t)
+	dir := servertest.ShortDir(t)
 	args = append([]string{"--docker-plugins", dir, "--docker-host-path", "unix://" + dir + "/docker.sock"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &started{sock: filepath.Join(dir, "cilium.sock"), stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
@@ -107,19 +96,7 @@ func (p *started) stop(t *testing.T) error {
 
 func (p *started) post(t *testing.T, method, body string) (int, map[string]any) {
 	t.Helper()
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", p.sock)
-	}}}
-	resp, err := hc.Post("http://plugin/"+method, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST /%s: %v", method, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("answer of /%s: %v", method, err)
-	}
-	return resp.StatusCode, out
+	return servertest.PostJSON(t, servertest.Client(p.sock), method, []byte(body))
 }
 
 func TestRunAgentComesUpLater(t *testing.T) {
@@ -222,7 +199,7 @@ func TestBadConfiguration(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			dir := shortDir(t)
+			dir := servertest.ShortDir(t)
 			args := append([]string{"--docker-plugins", dir}, tt.args...)
 			err := run(context.Background(), args, io.Discard, io.Discard)
 			if err == nil {
