@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 // userLabels returns the identity labels of the agent endpoint of Docker endpoint eid.
@@ -26,7 +27,7 @@ func TestLabelSyncRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- e.sync.Run(ctx) }()
-	waitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+	servertest.WaitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
 
 	// Join cannot learn the labels: the container is not listed yet.
 	e.createEndpoint(t, nid, eid)
@@ -38,16 +39,16 @@ func TestLabelSyncRun(t *testing.T) {
 	// The container starts: its start event brings the labels.
 	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: composeLabels, Networks: map[string]string{nid: eid}})
 	e.docker.StartContainer(cid)
-	waitFor(t, 5*time.Second, "the start event's labels", func() bool { return slices.Equal(e.userLabels(eid), wantComposeLabels) })
+	servertest.WaitFor(t, 5*time.Second, "the start event's labels", func() bool { return slices.Equal(e.userLabels(eid), wantComposeLabels) })
 
 	// The stream breaks while a label changes: the resync on reconnect applies it.
 	labels := map[string]string{"tier": "backend"}
 	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: labels, Running: true, Networks: map[string]string{nid: eid}})
 	e.docker.BreakEvents()
-	waitFor(t, 10*time.Second, "the resync's labels", func() bool {
+	servertest.WaitFor(t, 10*time.Second, "the resync's labels", func() bool {
 		return slices.Equal(e.userLabels(eid), []string{"container:tier=backend"})
 	})
-	waitFor(t, 10*time.Second, "the label sync to resubscribe", func() bool { return e.docker.EventStreams() == 1 })
+	servertest.WaitFor(t, 10*time.Second, "the label sync to resubscribe", func() bool { return e.docker.EventStreams() == 1 })
 
 	cancel()
 	if err := <-ran; err != nil {

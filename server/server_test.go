@@ -19,37 +19,6 @@ import (
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
-// serve runs s on a socket in a fresh directory until the test ends and returns the socket path.
-func serve(t *testing.T, s *server.Server) string {
-	t.Helper()
-	path := filepath.Join(servertest.ShortDir(t), "cilium.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, path, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	waitFor(t, time.Second, func() bool { _, err := os.Stat(path); return err == nil }, "socket "+path)
-	return path
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		<-tick.C
-	}
-}
-
 // plugin is the server as the binary builds it; the capability handlers need no agent.
 func plugin() *server.Server {
 	s := server.New(servertest.Log())
@@ -59,7 +28,7 @@ func plugin() *server.Server {
 }
 
 func TestActivationAndCapabilities(t *testing.T) {
-	c := servertest.Client(serve(t, plugin()))
+	c := servertest.Client(servertest.Serve(t, plugin()))
 	tests := []struct {
 		method string
 		body   string
@@ -91,7 +60,7 @@ func TestErrors(t *testing.T) {
 	server.Handle(s, "NetworkDriver.CreateNetwork", func(_ context.Context, r *req) (*struct{}, error) {
 		return nil, nil
 	})
-	c := servertest.Client(serve(t, s))
+	c := servertest.Client(servertest.Serve(t, s))
 	tests := []struct {
 		name     string
 		method   string
@@ -131,7 +100,7 @@ func TestHandlerError(t *testing.T) {
 	server.Handle(s, "IpamDriver.RequestPool", func(context.Context, *struct{}) (*struct{}, error) {
 		return nil, errFixed("pool %d%% gone") // a % in the message must survive verbatim
 	})
-	code, body := servertest.Post(t, servertest.Client(serve(t, s)), "IpamDriver.RequestPool", nil)
+	code, body := servertest.Post(t, servertest.Client(servertest.Serve(t, s)), "IpamDriver.RequestPool", nil)
 	if code != http.StatusInternalServerError || strings.TrimSpace(string(body)) != `{"Err":"pool %d%% gone"}` {
 		t.Errorf("got %d %s, want 500 {\"Err\":\"pool %%d%%%% gone\"}", code, body)
 	}
@@ -154,7 +123,7 @@ func TestServeShutdown(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, path, 5*time.Second) }()
-	waitFor(t, time.Second, func() bool { _, err := os.Stat(path); return err == nil }, "the socket")
+	servertest.WaitFor(t, time.Second, "the socket", func() bool { _, err := os.Stat(path); return err == nil })
 
 	type result struct {
 		code int
@@ -174,7 +143,7 @@ func TestServeShutdown(t *testing.T) {
 	}()
 	<-entered
 	cancel()
-	waitFor(t, 2*time.Second, func() bool { _, err := os.Lstat(path); return os.IsNotExist(err) }, "the socket to be removed")
+	servertest.WaitFor(t, 2*time.Second, "the socket to be removed", func() bool { _, err := os.Lstat(path); return os.IsNotExist(err) })
 	select {
 	case err := <-served:
 		t.Fatalf("Serve returned (%v) while a request was in flight", err)

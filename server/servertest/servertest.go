@@ -86,14 +86,20 @@ func Serve(t testing.TB, s *server.Server) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
+	WaitFor(t, 2*time.Second, "socket "+path, func() bool { _, err := os.Stat(path); return err == nil })
+	return path
+}
+
+// WaitFor polls cond until it holds, and fails the test when d passes first.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("socket %s did not appear", path)
+			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
-		time.Sleep(5 * time.Millisecond) // poll interval inside a deadline loop
+		<-tick.C
 	}
 }
