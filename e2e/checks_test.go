@@ -57,3 +57,18 @@ func (nd *node) assertClean(t testing.TB) {
 		}
 	}
 }
+
+// startPeers starts the walkthrough's app2 (answers "pong" on TCP 8080) and app3 on net, proves that
+// app1 reaches app2 by ping and TCP, and returns app2's address.
+func (nd *node) startPeers(t *testing.T, net string) string {
+	t.Helper()
+	nd.run(t, "app2", "-l", "name=app2", "--net", net, image, "sh", "-c",
+		"while true; do echo pong | nc -l -p 8080; done")
+	nd.run(t, "app3", "-l", "name=app3", "--net", net, image, "sleep", "100000")
+	app2 := nd.containerIP(t, "app2", net).String()
+	t.Run("app1 reaches app2 by ping and TCP", func(t *testing.T) {
+		nd.must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
+		eventually(t, 10*time.Second, "tcp app1 -> app2", func() error { return tcp(nd, t, "app1", app2) })
+	})
+	return app2
+}

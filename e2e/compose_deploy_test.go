@@ -525,14 +525,7 @@ func TestPluginAsContainer(t *testing.T) {
 		}
 	})
 
-	nd.run(t, "app2", "-l", "name=app2", "--net", net, image, "sh", "-c",
-		"while true; do echo pong | nc -l -p 8080; done")
-	nd.run(t, "app3", "-l", "name=app3", "--net", net, image, "sleep", "100000")
-	app2 := nd.containerIP(t, "app2", net).String()
-	t.Run("app1 reaches app2 by ping and TCP", func(t *testing.T) {
-		nd.must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
-		eventually(t, 10*time.Second, "tcp app1 -> app2", func() error { return tcp(nd, t, "app1", app2) })
-	})
+	app2 := nd.startPeers(t, net)
 
 	t.Run("the shipped compose/policies example admits app3 and blocks app1", func(t *testing.T) {
 		policy, err := os.ReadFile(filepath.Join(repoRoot(), "compose", "policies", "app2-from-app3.yaml"))

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestSingleNode is the one-node walkthrough against the real engine and agent. Its steps share one
@@ -53,15 +52,7 @@ func TestSingleNode(t *testing.T) {
 		}
 	})
 
-	nd.run(t, "app2", "-l", "name=app2", "--net", net, image, "sh", "-c",
-		"while true; do echo pong | nc -l -p 8080; done")
-	nd.run(t, "app3", "-l", "name=app3", "--net", net, image, "sleep", "100000")
-	app2 := nd.containerIP(t, "app2", net).String()
-
-	t.Run("app1 reaches app2 by ping and TCP", func(t *testing.T) {
-		nd.must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
-		eventually(t, 10*time.Second, "tcp app1 -> app2", func() error { return tcp(nd, t, "app1", app2) })
-	})
+	app2 := nd.startPeers(t, net)
 
 	t.Run("a label-selected policy blocks app1 and admits app3, removal restores app1", func(t *testing.T) {
 		enforce(t, nd, nd.env["POLICY_DIR"], "app2-from-app3-only.yaml", policyOnlyFrom("app2", "app3"), "app1", "app3", app2)
