@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
@@ -86,7 +87,7 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	r, err := c.c.ContainerInspect(ctx, id)
-	if dockerclient.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return Container{}, fmt.Errorf("inspect container %s: %w", id, ErrNotFound)
 	}
 	if err != nil {

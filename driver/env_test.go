@@ -31,11 +31,6 @@ var (
 	_ driver.Addresses = (*ipam.Book)(nil)
 )
 
-var (
-	router     = netip.MustParseAddr("10.77.18.133")
-	agentRange = netip.MustParsePrefix("10.77.0.0/16")
-)
-
 // hexID makes a Docker-style 64-hex ID from a readable name.
 func hexID(name string) string {
 	sum := sha256.Sum256([]byte(name))

@@ -119,6 +119,15 @@ func (nd *node) docker(t testing.TB, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), err
 }
 
+// bestEffort runs the Docker CLI where a failure fails nothing (cleanups, removing what may be gone
+// already) and logs it.
+func (nd *node) bestEffort(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := nd.docker(t, args...); err != nil {
+		t.Logf("docker %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
 // must runs the Docker CLI and fails the test on error.
 func (nd *node) must(t testing.TB, args ...string) string {
 	t.Helper()
@@ -160,7 +169,7 @@ func (nd *node) network(t *testing.T, name string, extra ...string) {
 	t.Helper()
 	args := append([]string{"network", "create", "--driver", "cilium", "--ipam-driver", "cilium"}, extra...)
 	nd.must(t, append(args, name)...)
-	t.Cleanup(func() { nd.docker(t, "network", "rm", name) })
+	t.Cleanup(func() { nd.bestEffort(t, "network", "rm", name) })
 }
 
 // run starts a detached busybox container removed at cleanup and returns its ID.
@@ -168,6 +177,6 @@ func (nd *node) run(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	base := []string{"run", "-d", "--pull", "never", "--init", "--name", name}
 	id := nd.must(t, append(base, args...)...)
-	t.Cleanup(func() { nd.docker(t, "rm", "-f", name) })
+	t.Cleanup(func() { nd.bestEffort(t, "rm", "-f", name) })
 	return id
 }

@@ -41,7 +41,9 @@ func TestBinaryLifecycle(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Errorf("kill the plugin: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("plugin log:\n%s", logs.String())
 		}

@@ -176,7 +176,7 @@ func TestAgentDownFailsFast(t *testing.T) {
 		}
 	})
 
-	t.Cleanup(func() { nd.docker(t, "rm", "-f", "down1") })
+	t.Cleanup(func() { nd.bestEffort(t, "rm", "-f", "down1") })
 	start := time.Now()
 	out, err := nd.docker(t, "run", "-d", "--pull", "never", "--init", "--name", "down1", "-l", "name=down1", "--net", net, image, "sleep", "100000")
 	took := time.Since(start)
@@ -193,7 +193,7 @@ func TestAgentDownFailsFast(t *testing.T) {
 	if extra := newLinks(base.links, nd.links(t)); len(extra) > 0 {
 		t.Fatalf("the failed run left links %v", extra)
 	}
-	nd.docker(t, "rm", "-f", "down1")
+	nd.bestEffort(t, "rm", "-f", "down1")
 
 	start = time.Now()
 	nd.bed(t, "start-agent")
@@ -246,9 +246,12 @@ func TestLabelsAppliedLater(t *testing.T) {
 	var eid string
 	eventually(t, 30*time.Second, "late1 running again", func() error {
 		out, err := nd.docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), "late1")
+		if err != nil {
+			return fmt.Errorf("inspect: %w: %q", err, out)
+		}
 		running, id, _ := strings.Cut(out, " ")
-		if err != nil || running != "true" || id == "" {
-			return fmt.Errorf("inspect: %v %q", err, out)
+		if running != "true" || id == "" {
+			return fmt.Errorf("inspect: %q", out)
 		}
 		eid = id
 		return nil

@@ -60,7 +60,7 @@ func TestSingleNode(t *testing.T) {
 
 	t.Run("container on a cilium network and the default bridge starts", func(t *testing.T) {
 		nd.must(t, "create", "--pull", "never", "--init", "--name", "multi", "-l", "name=multi", "--net", net, image, "sleep", "100000")
-		t.Cleanup(func() { nd.docker(t, "rm", "-f", "multi") })
+		t.Cleanup(func() { nd.bestEffort(t, "rm", "-f", "multi") })
 		nd.must(t, "network", "connect", "bridge", "multi")
 		nd.must(t, "start", "multi")
 		nd.must(t, "exec", "multi", "ping", "-c", "1", "-W", "2", app2)
@@ -74,8 +74,11 @@ func TestSingleNode(t *testing.T) {
 // tcp sends a line from container from to addr:8080 and expects "pong" back.
 func tcp(nd *node, t testing.TB, from, addr string) error {
 	out, err := nd.docker(t, "exec", from, "sh", "-c", "echo ping | nc -w 2 "+addr+" 8080")
-	if err != nil || !strings.Contains(out, "pong") {
-		return fmt.Errorf("nc %s -> %s:8080: %v %q", from, addr, err, out)
+	if err != nil {
+		return fmt.Errorf("nc %s -> %s:8080: %w %q", from, addr, err, out)
+	}
+	if !strings.Contains(out, "pong") {
+		return fmt.Errorf("nc %s -> %s:8080: no pong: %q", from, addr, out)
 	}
 	return nil
 }

@@ -10,7 +10,11 @@ import (
 func TestTwoNodes(t *testing.T) {
 	n1 := upNode(t, 1)
 	n2 := upNode(t, 2)
-	t.Cleanup(func() { testbed(2*time.Minute, "down", "2") })
+	t.Cleanup(func() {
+		if out, err := testbed(2*time.Minute, "down", "2"); err != nil {
+			t.Errorf("testbed down 2: %v\n%s", err, out)
+		}
+	})
 	net := "cilium-x"
 	n1.network(t, net)
 	n2.network(t, net)

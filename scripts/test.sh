@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's one test command (README: `make test`; CI: .ci/run). As root on Debian 12 it installs
-# what is missing, builds cilium-agent into the cache (about 15 minutes cold, skipped when cached),
-# then runs every tier: lint, unit (no root), privileged (throwaway netns) and end-to-end (real Docker
-# engine + real cilium-agent in test-bed namespaces).
+# what is missing, then runs the fast lane first (`make lint`, `make test-unit`: seconds once the
+# linter is cached), then builds cilium-agent into the cache (about 15 minutes cold, skipped when
+# cached) and runs the long tiers: privileged (throwaway netns) and end-to-end (real Docker engine +
+# real cilium-agent in test-bed namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
@@ -12,16 +13,15 @@ export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 
 say "install packages"
 scripts/install-deps.sh
+
+say "lint (make lint)"
+make lint
+
+say "unit tests, no root (make test-unit)"
+make test-unit
+
 say "build cilium-agent (cached)"
 scripts/build-cilium.sh >/dev/null
-
-say "lint"
-go vet ./...
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-[ -z "$unformatted" ] || { echo "not gofmt-formatted: $unformatted" >&2; exit 1; }
-
-say "unit tests (no root)"
-go test -short -race -count=1 ./...
 
 say "privileged tests (throwaway network namespaces)"
 go test -race -count=1 ./endpoint/...
