@@ -79,7 +79,7 @@ func (s *LabelSync) follow(ctx context.Context) error {
 				continue
 			}
 			for _, eid := range ct.Endpoints {
-				ep, err := s.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+				ep, err := s.agent.Endpoint(ctx, agentID(eid))
 				if errors.Is(err, agent.ErrNotFound) || eid == "" {
 					continue // not one of ours
 				}
@@ -149,11 +149,15 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, ep *model
 	log.Info("applied container labels")
 }
 
+// dockerEndpointID is the Docker endpoint an agent endpoint was created for: the container-id of its
+// CNI attachment, when the interface name is the one the plugin derives from that ID. Endpoints of
+// other creators (the host endpoint, a CNI plugin) answer "".
 func dockerEndpointID(ep *models.Endpoint) string {
-	if ep.Status == nil || ep.Status.ExternalIdentifiers == nil {
+	eid, ifName, ok := agent.Attachment(ep)
+	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
 		return ""
 	}
-	return ep.Status.ExternalIdentifiers.DockerEndpointID
+	return eid
 }
 
 // identityLabels returns the endpoint's container labels, sorted, and whether it still carries
