@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/cilium/cilium/api/v1/models"
@@ -159,7 +158,8 @@ func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid string) error {
 	if err != nil {
 		return err
 	}
-	if err := d.agent.DeleteEndpoint(ctx, strconv.FormatInt(ep.ID, 10)); err != nil {
+	// By attachment, not by the numeric ID just read: the agent may have reused it meanwhile.
+	if err := d.agent.DeleteEndpoint(ctx, agentID(eid)); err != nil {
 		return err
 	}
 	for _, ip := range endpointIPs(ep) {

@@ -95,7 +95,6 @@ type Agent struct {
 	cursor         map[bool]netip.Addr        // last address handed out, per family (true = v6); guarded by mu
 	endpoints      map[int64]*models.Endpoint // guarded by mu
 	changes        []*models.EndpointChangeRequest
-	nextID         int64               // guarded by mu
 	identities     map[string]int64    // sorted label set -> identity; guarded by mu
 	labels         map[int64]*opLabels // endpoint ID -> its identity labels; guarded by mu
 	k8s            map[int64][2]string // endpoint ID -> its k8s-namespace and k8s-pod-name; guarded by mu
@@ -135,7 +134,6 @@ func NewStopped(t testing.TB) *Agent {
 		expiring:       map[netip.Addr]string{},
 		cursor:         map[bool]netip.Addr{},
 		endpoints:      map[int64]*models.Endpoint{},
-		nextID:         1000,
 		identities:     map[string]int64{},
 		labels:         map[int64]*opLabels{},
 		k8s:            map[int64][2]string{},

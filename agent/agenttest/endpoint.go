@@ -15,6 +15,9 @@ import (
 // identityInit is the identity of an endpoint without labels (reserved:init).
 const identityInit = 5
 
+// firstEndpointID is the lowest endpoint ID the fake hands out.
+const firstEndpointID = 1001
+
 // firstIdentity is the first identity the fake hands to a label set.
 const firstIdentity = 30000
 
@@ -53,8 +56,9 @@ func (a *Agent) putEndpoint(r *http.Request, body []byte) answer {
 		return errorAnswer(http.StatusBadRequest, "state in body is required")
 	}
 	if id == 0 {
-		a.nextID++
-		id = a.nextID
+		// Like the agent, the lowest free ID: IDs of deleted endpoints are handed out again.
+		for id = firstEndpointID; a.endpoints[id] != nil; id++ {
+		}
 	} else if _, dup := a.endpoints[id]; dup {
 		return errorAnswer(http.StatusBadRequest, fmt.Sprintf("endpoint ID %d already exists", id))
 	}
