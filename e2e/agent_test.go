@@ -13,7 +13,18 @@ import (
 	"github.com/cilium/cilium/api/v1/models"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/endpoint"
 )
+
+// dockerEndpointOf is the Docker endpoint ID an agent endpoint was created for by the plugin (its CNI
+// attachment: container-id = the Docker endpoint ID, the interface name derived from it), or "".
+func dockerEndpointOf(ep *models.Endpoint) string {
+	eid, ifName, ok := agent.Attachment(ep)
+	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
+		return ""
+	}
+	return eid
+}
 
 // endpointOf returns the agent endpoint of container name on network net.
 func (nd *node) endpointOf(t testing.TB, name, net string) *models.Endpoint {
@@ -21,7 +32,7 @@ func (nd *node) endpointOf(t testing.TB, name, net string) *models.Endpoint {
 	eid := nd.must(t, "inspect", "-f", fmt.Sprintf("{{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ep, err := nd.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+	ep, err := nd.agent.Endpoint(ctx, agent.AttachmentID(eid, endpoint.NamesFor(eid).Container))
 	if err != nil {
 		t.Fatalf("agent endpoint of %s on %s (docker endpoint %s): %v", name, net, eid, err)
 	}
@@ -60,7 +71,7 @@ func (nd *node) ourEndpoints(t testing.TB) []*models.Endpoint {
 	}
 	var out []*models.Endpoint
 	for _, ep := range eps {
-		if ep.Status != nil && ep.Status.ExternalIdentifiers != nil && ep.Status.ExternalIdentifiers.DockerEndpointID != "" {
+		if dockerEndpointOf(ep) != "" {
 			out = append(out, ep)
 		}
 	}

@@ -308,7 +308,8 @@ func (nd *node) endpointID(t testing.TB, name, net string) string {
 	return nd.must(t, "inspect", "-f", fmt.Sprintf("{{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
 }
 
-// endpointsOn lists the agent's endpoints on Docker network nid.
+// endpointsOn lists the agent's endpoints the plugin made. Cilium 1.20 no longer reports an endpoint's
+// Docker network, so these are the endpoints of every cilium network: the tests use one at a time.
 func (nd *node) endpointsOn(nid string) ([]*models.Endpoint, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -318,7 +319,7 @@ func (nd *node) endpointsOn(nid string) ([]*models.Endpoint, error) {
 	}
 	var out []*models.Endpoint
 	for _, ep := range eps {
-		if x := ep.Status.ExternalIdentifiers; x != nil && x.DockerNetworkID == nid {
+		if dockerEndpointOf(ep) != "" {
 			out = append(out, ep)
 		}
 	}
@@ -336,7 +337,7 @@ func (nd *node) mustEndpointsOn(t testing.TB, nid string) []*models.Endpoint {
 
 func byDockerEndpoint(eps []*models.Endpoint, eid string) *models.Endpoint {
 	for _, ep := range eps {
-		if x := ep.Status.ExternalIdentifiers; x != nil && x.DockerEndpointID == eid {
+		if dockerEndpointOf(ep) == eid {
 			return ep
 		}
 	}
