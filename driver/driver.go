@@ -10,6 +10,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // Agent is what the driver needs from cilium-agent.
@@ -48,10 +49,10 @@ type Driver struct {
 	links  Links
 	docker Docker
 	addrs  Addresses
-	labels endpoint.LabelPolicy
+	policy labels.Policy
 }
 
 // New returns the driver core.
-func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p endpoint.LabelPolicy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, labels: p}
+func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/driver"
-	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/server"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -80,7 +80,7 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	}
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
-	policy := endpoint.DefaultLabelPolicy()
+	policy := labels.DefaultPolicy()
 	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.book, policy)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 

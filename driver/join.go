@@ -13,6 +13,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // cleanupTimeout bounds the removal of a half-made agent endpoint after a failed Join.
@@ -93,14 +94,14 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid, eid string, link 
 	if !errors.Is(err, agent.ErrNotFound) {
 		return nil, err
 	}
-	att := endpoint.Attachment{EndpointID: eid, NetworkID: nid, Link: link,
+	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid, eid)
 	if lerr == nil {
-		att.Container, att.Namespace = ct.Name, d.labels.Namespace(ct.Labels)
+		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(ct)
 	}
-	if _, err := d.agent.CreateEndpoint(ctx, att.ChangeRequest()); err != nil {
+	if _, err := d.agent.CreateEndpoint(ctx, att.changeRequest()); err != nil {
 		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
 	}
 	return lerr, nil
@@ -118,9 +119,9 @@ func routesVia(f agent.Family) []Route {
 }
 
 func (d *Driver) convertLabels(ct dockerapi.Container) []string {
-	out, dropped := d.labels.Convert(ct.Labels)
+	out, dropped := d.policy.Convert(ct.Labels)
 	for _, dr := range dropped {
-		if dr.Reason != "excluded" {
+		if dr.Reason != labels.Excluded {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).
 				Warn("container label left out of the identity")
 		}
@@ -184,7 +185,7 @@ func endpointIPs(ep *models.Endpoint) []netip.Addr {
 }
 
 // agentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
-// and container-interface-name it was created with (see endpoint.Attachment), both derived from eid.
+// and container-interface-name it was created with (see attachment.changeRequest), both derived from eid.
 // Never by the numeric endpoint ID across calls: the agent reuses those.
 func agentID(eid string) string {
 	return agent.AttachmentID(eid, endpoint.NamesFor(eid).Container)

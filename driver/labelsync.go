@@ -14,6 +14,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // Events is what the label sync needs from Docker.
@@ -30,11 +31,11 @@ type LabelSync struct {
 	log    *logrus.Entry
 	agent  Agent
 	docker Events
-	policy endpoint.LabelPolicy
+	policy labels.Policy
 }
 
 // NewLabelSync returns a label sync; Run starts it.
-func NewLabelSync(log *logrus.Entry, a Agent, d Events, p endpoint.LabelPolicy) *LabelSync {
+func NewLabelSync(log *logrus.Entry, a Agent, d Events, p labels.Policy) *LabelSync {
 	return &LabelSync{log: log, agent: a, docker: d, policy: p}
 }
 
@@ -164,7 +165,7 @@ func dockerEndpointID(ep *models.Endpoint) string {
 // identityLabels returns the endpoint's container labels, sorted, and whether it still carries
 // reserved:init. Its security-relevant labels hold the labels given at create as well as those
 // patched in later; its realized user labels only the latter.
-func identityLabels(ep *models.Endpoint) (labels []string, init bool) {
+func identityLabels(ep *models.Endpoint) (have []string, init bool) {
 	if ep.Status == nil || ep.Status.Labels == nil {
 		return nil, false
 	}
@@ -176,12 +177,12 @@ func identityLabels(ep *models.Endpoint) (labels []string, init bool) {
 		switch {
 		case l == initLabel:
 			init = true
-		case strings.HasPrefix(l, endpoint.LabelSource+":"):
-			labels = append(labels, l)
+		case strings.HasPrefix(l, labels.Source+":"):
+			have = append(have, l)
 		}
 	}
-	slices.Sort(labels)
-	return slices.Compact(labels), init
+	slices.Sort(have)
+	return slices.Compact(have), init
 }
 
 // initLabel marks an endpoint the agent created without labels.
