@@ -8,7 +8,8 @@ import (
 
 // attachment is one container attached to one Docker network: what the agent endpoint is made of.
 type attachment struct {
-	EndpointID, NetworkID string
+	EndpointID endpoint.ID
+	NetworkID  endpoint.NetworkID
 	// Container and Namespace name the container for Cilium (its k8s-pod-name and k8s-namespace, which
 	// Hubble shows as namespace/name on every node); empty when Docker could not tell yet.
 	Container, Namespace string
@@ -44,7 +45,7 @@ func (a attachment) changeRequest() *models.EndpointChangeRequest {
 		// changes. The interface name is the per-endpoint SrcName, distinct for a container on two
 		// cilium networks. container-name, docker-endpoint-id and docker-network-id are left out:
 		// 1.20 removed them (cilium/cilium#46709).
-		ContainerID:            a.EndpointID,
+		ContainerID:            a.EndpointID.String(),
 		ContainerInterfaceName: a.Link.Container,
 		InterfaceName:          a.Link.Host,
 		InterfaceIndex:         int64(a.Link.HostIndex),

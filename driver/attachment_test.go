@@ -13,8 +13,8 @@ import (
 )
 
 func TestChangeRequest(t *testing.T) {
-	eid := strings.Repeat("e", 64)
-	nid := strings.Repeat("a", 64)
+	eid := endpoint.MustParseID(strings.Repeat("e", 64))
+	nid := endpoint.MustParseNetworkID(strings.Repeat("a", 64))
 	names := endpoint.NamesFor(eid)
 	hostMAC := net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
 	ctrMAC := net.HardwareAddr{0x02, 0x42, 0x0a, 0xc8, 0x05, 0x05}
@@ -48,7 +48,7 @@ func TestChangeRequest(t *testing.T) {
 				t.Errorf("addressing: got %+v, want %+v", *r.Addressing, tt.want)
 			}
 			for _, f := range []struct{ name, got, want string }{
-				{"container-id", r.ContainerID, eid},
+				{"container-id", r.ContainerID, eid.String()},
 				{"container-interface-name", r.ContainerInterfaceName, names.Container},
 				{"k8s-namespace", r.K8sNamespace, "shop"},
 				{"k8s-pod-name", r.K8sPodName, "web-1"},
@@ -88,8 +88,8 @@ func TestChangeRequest(t *testing.T) {
 // TestChangeRequestUnknownContainer is the request of a Join that could not learn the container: the
 // attachment key all the same (container-id is the Docker endpoint ID), no name, no labels.
 func TestChangeRequestUnknownContainer(t *testing.T) {
-	eid := strings.Repeat("e", 64)
-	a := attachment{EndpointID: eid, NetworkID: strings.Repeat("a", 64), Namespace: "docker",
+	eid := endpoint.MustParseID(strings.Repeat("e", 64))
+	a := attachment{EndpointID: eid, NetworkID: endpoint.MustParseNetworkID(strings.Repeat("a", 64)), Namespace: "docker",
 		Link: &endpoint.Link{Names: endpoint.NamesFor(eid), HostIndex: 3, IPv4: netip.MustParseAddr("10.77.0.6")}}
 	b, err := json.Marshal(a.changeRequest())
 	if err != nil {
@@ -107,7 +107,7 @@ func TestChangeRequestUnknownContainer(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]any{
-		"container-id": eid, "container-interface-name": endpoint.NamesFor(eid).Container,
+		"container-id": eid.String(), "container-interface-name": endpoint.NamesFor(eid).Container,
 		"interface-name": endpoint.NamesFor(eid).Host, "interface-index": float64(3),
 		"state": "waiting-for-identity", "sync-build-endpoint": true,
 		"addressing": map[string]any{"ipv4": "10.77.0.6"},

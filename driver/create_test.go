@@ -91,7 +91,7 @@ func TestCreateEndpointMAC(t *testing.T) {
 			}
 			want := tt.wantMAC
 			if want == "" {
-				want = endpoint.MACFor(eid, "container").String()
+				want = endpoint.MACFor(endpoint.MustParseID(eid), endpoint.ContainerSide).String()
 			}
 			if got := l.ContainerMAC.String(); got != want {
 				t.Errorf("container MAC: got %s, want %s", got, want)
@@ -121,8 +121,9 @@ func TestCreateEndpointSpec(t *testing.T) {
 	if l == nil {
 		t.Fatal("no veth pair made")
 	}
-	if l.MTU != 1450 || l.NetworkID != nid || l.IPv4 != ip || l.Names != endpoint.NamesFor(eid) {
-		t.Errorf("veth: got %+v, want MTU 1450 (agent routeMTU), network %s, address %s, names %+v", l, nid, ip, endpoint.NamesFor(eid))
+	names := endpoint.NamesFor(endpoint.MustParseID(eid))
+	if l.MTU != 1450 || l.NetworkID.String() != nid || l.IPv4 != ip || l.Names != names {
+		t.Errorf("veth: got %+v, want MTU 1450 (agent routeMTU), network %s, address %s, names %+v", l, nid, ip, names)
 	}
 	if n := len(e.agent.RequestsTo("PUT /v1/endpoint/{id}")); n != 0 {
 		t.Errorf("CreateEndpoint created %d agent endpoints, want 0 (Join does)", n)

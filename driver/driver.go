@@ -26,8 +26,8 @@ type Agent interface {
 // Links is the kernel side: the veth pair of each endpoint.
 type Links interface {
 	Create(ctx context.Context, s endpoint.Spec) (*endpoint.Link, error)
-	Get(ctx context.Context, endpointID string) (*endpoint.Link, error)
-	Delete(ctx context.Context, endpointID string) error
+	Get(ctx context.Context, id endpoint.ID) (*endpoint.Link, error)
+	Delete(ctx context.Context, id endpoint.ID) error
 }
 
 // Docker finds the container behind an endpoint at Join.

@@ -121,7 +121,7 @@ func (e *env) mustCall(t *testing.T, method string, body any) map[string]any {
 // allocate requests an address from the IPAM, as Docker does before CreateEndpoint.
 func (e *env) allocate(t *testing.T) netip.Addr {
 	t.Helper()
-	p, err := e.ipam.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{}, false)
+	p, err := e.ipam.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{})
 	if err != nil {
 		t.Fatalf("RequestAddress: %v", err)
 	}

@@ -19,11 +19,25 @@ import (
 // dockerEndpointOf is the Docker endpoint ID an agent endpoint was created for by the plugin (its CNI
 // attachment: container-id = the Docker endpoint ID, the interface name derived from it), or "".
 func dockerEndpointOf(ep *models.Endpoint) string {
-	eid, ifName, ok := agent.Attachment(ep)
-	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
+	containerID, ifName, ok := agent.Attachment(ep)
+	if !ok {
 		return ""
 	}
-	return eid
+	eid, err := endpoint.ParseID(containerID)
+	if err != nil || endpoint.NamesFor(eid).Container != ifName {
+		return ""
+	}
+	return containerID
+}
+
+// namesOf returns the interface names of Docker endpoint eid.
+func namesOf(t testing.TB, eid string) endpoint.Names {
+	t.Helper()
+	id, err := endpoint.ParseID(eid)
+	if err != nil {
+		t.Fatalf("docker endpoint %q: %v", eid, err)
+	}
+	return endpoint.NamesFor(id)
 }
 
 // endpointOf returns the agent endpoint of container name on network net.
@@ -32,7 +46,7 @@ func (nd *node) endpointOf(t testing.TB, name, net string) *models.Endpoint {
 	eid := nd.must(t, "inspect", "-f", fmt.Sprintf("{{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ep, err := nd.agent.Endpoint(ctx, agent.AttachmentID(eid, endpoint.NamesFor(eid).Container))
+	ep, err := nd.agent.Endpoint(ctx, agent.AttachmentID(eid, namesOf(t, eid).Container))
 	if err != nil {
 		t.Fatalf("agent endpoint of %s on %s (docker endpoint %s): %v", name, net, eid, err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cilium/cilium/api/v1/models"
 
-	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 )
 
@@ -134,8 +133,8 @@ func TestPluginRestart(t *testing.T) {
 	if eps := nd.mustEndpointsOn(t, nid); len(eps) != 0 {
 		t.Fatalf("after docker stop the agent still has %d endpoints on %s", len(eps), net)
 	}
-	if links := nd.links(t); links[endpoint.NamesFor(eid1).Host] {
-		t.Fatalf("after docker stop the link %s is left", endpoint.NamesFor(eid1).Host)
+	if links := nd.links(t); links[namesOf(t, eid1).Host] {
+		t.Fatalf("after docker stop the link %s is left", namesOf(t, eid1).Host)
 	}
 	nd.must(t, "rm", "pr1")
 	t.Logf("docker stop + rm after the restart took %s", time.Since(start).Round(time.Millisecond))
@@ -434,7 +433,7 @@ func (nd *node) assertNoLeak(t testing.TB, nid string, base leak, ips []netip.Ad
 	})
 	links := nd.links(t)
 	for _, eid := range eids {
-		n := endpoint.NamesFor(eid)
+		n := namesOf(t, eid)
 		if links[n.Host] || links[n.Container] {
 			t.Fatalf("link of endpoint %s left: %s/%s", eid, n.Host, n.Container)
 		}
