@@ -27,7 +27,7 @@ func ParseCreate(nid, eid, addr4, addr6, mac string, opts map[string]any) (Creat
 		a   CreateArgs
 		err error
 	)
-	if a.NetworkID, a.EndpointID, err = ParseIDs(nid, eid); err != nil {
+	if a.NetworkID, a.EndpointID, err = parseIDs(nid, eid); err != nil {
 		return a, err
 	}
 	if a.IPv4, err = parseIfaceAddr(addr4); err != nil {
@@ -73,9 +73,9 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	return d.links.Delete(ctx, eid)
 }
 
-// ParseIDs parses the network and endpoint IDs of a request, once, where it arrives: every method below
+// parseIDs parses the network and endpoint IDs of a request, once, where it arrives: every method below
 // takes the types and checks them no more.
-func ParseIDs(nid, eid string) (endpoint.NetworkID, endpoint.ID, error) {
+func parseIDs(nid, eid string) (endpoint.NetworkID, endpoint.ID, error) {
 	n, err := endpoint.ParseNetworkID(nid)
 	if err != nil {
 		return endpoint.NetworkID{}, endpoint.ID{}, fmt.Errorf("network: %w", err)

@@ -46,20 +46,20 @@ func Register(s *server.Server, d *Driver) {
 		return &network.CreateEndpointResponse{Interface: &network.EndpointInterface{MacAddress: m.String()}}, nil
 	})
 	server.Handle(s, "NetworkDriver.DeleteEndpoint", func(ctx context.Context, r *network.DeleteEndpointRequest) (*empty, error) {
-		_, eid, err := ParseIDs(r.NetworkID, r.EndpointID)
+		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
 		if err != nil {
 			return nil, err
 		}
 		return nil, d.DeleteEndpoint(ctx, eid)
 	})
 	server.Handle(s, "NetworkDriver.EndpointOperInfo", func(_ context.Context, r *network.InfoRequest) (*network.InfoResponse, error) {
-		if _, _, err := ParseIDs(r.NetworkID, r.EndpointID); err != nil {
+		if _, _, err := parseIDs(r.NetworkID, r.EndpointID); err != nil {
 			return nil, err
 		}
 		return &network.InfoResponse{Value: map[string]string{}}, nil
 	})
 	server.Handle(s, "NetworkDriver.Join", func(ctx context.Context, r *network.JoinRequest) (*joinResponse, error) {
-		nid, eid, err := ParseIDs(r.NetworkID, r.EndpointID)
+		nid, eid, err := parseIDs(r.NetworkID, r.EndpointID)
 		if err != nil {
 			return nil, err
 		}
@@ -73,14 +73,14 @@ func Register(s *server.Server, d *Driver) {
 		return encodeJoin(j), nil
 	})
 	server.Handle(s, "NetworkDriver.Leave", func(ctx context.Context, r *network.LeaveRequest) (*empty, error) {
-		_, eid, err := ParseIDs(r.NetworkID, r.EndpointID)
+		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
 		if err != nil {
 			return nil, err
 		}
 		return nil, d.Leave(ctx, eid)
 	})
 	server.Handle(s, "NetworkDriver.ProgramExternalConnectivity", func(_ context.Context, r *network.ProgramExternalConnectivityRequest) (*empty, error) {
-		if _, _, err := ParseIDs(r.NetworkID, r.EndpointID); err != nil {
+		if _, _, err := parseIDs(r.NetworkID, r.EndpointID); err != nil {
 			return nil, err
 		}
 		if pm, ok := r.Options[portmapOption].([]any); ok && len(pm) > 0 {
