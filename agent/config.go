@@ -40,6 +40,10 @@ type Config struct {
 	IPv4, IPv6   Family
 	RouteMTU     int
 	DatapathMode string
+	// LabelPrefixes and LabelPrefixFile are the agent's identity label rules (--labels,
+	// --label-prefix-file); both empty: the agent's default rules. See NewLabelFilter.
+	LabelPrefixes   []string
+	LabelPrefixFile string
 }
 
 // Config reads the agent's configuration (GET /config).
@@ -74,6 +78,15 @@ func parseConfig(st *models.DaemonConfigurationStatus) (*Config, error) {
 	if cfg.IPv6, err = parseFamily("ipv6", st.Addressing.IPv6); err != nil {
 		return nil, err
 	}
+	// The agent reports its whole option.DaemonConfig in the configuration map, by field name.
+	if l, ok := st.DaemonConfigurationMap["Labels"].([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				cfg.LabelPrefixes = append(cfg.LabelPrefixes, s)
+			}
+		}
+	}
+	cfg.LabelPrefixFile, _ = st.DaemonConfigurationMap["LabelPrefixFile"].(string)
 	return cfg, nil
 }
 

@@ -23,6 +23,8 @@ var ErrNotFound = errors.New("container not found")
 type Container struct {
 	ID, Name string
 	Labels   map[string]string
+	// ImageLabels are the labels of the container's image, which dockerd copied into Labels.
+	ImageLabels map[string]string
 	// Endpoints maps network ID to the container's endpoint ID on that network (not known at Join).
 	Endpoints map[string]string
 }
@@ -33,6 +35,7 @@ type Client struct {
 	host       string
 	timeout    time.Duration
 	negotiated atomic.Bool
+	images     imageCache
 }
 
 // New returns a client for the Docker API at host (for example unix:///var/run/docker.sock). It
@@ -102,7 +105,11 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 	for _, s := range list {
 		for _, n := range s.Names {
 			if n == "/"+name {
-				return Container{ID: s.ID, Name: name, Labels: s.Labels}, nil
+				il, err := c.imageLabels(ctx, s.ImageID)
+				if err != nil {
+					return Container{}, err
+				}
+				return Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il}, nil
 			}
 		}
 	}
@@ -130,6 +137,11 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 	if r.Config != nil {
 		out.Labels = r.Config.Labels
 	}
+	if r.ContainerJSONBase != nil {
+		if out.ImageLabels, err = c.imageLabels(ctx, r.Image); err != nil {
+			return Container{}, err
+		}
+	}
 	if r.NetworkSettings != nil {
 		for _, es := range r.NetworkSettings.Networks {
 			if es != nil && es.NetworkID != "" {
@@ -153,7 +165,11 @@ func (c *Client) Running(ctx context.Context) ([]Container, error) {
 	}
 	out := make([]Container, 0, len(list))
 	for _, s := range list {
-		ct := Container{ID: s.ID, Labels: s.Labels, Endpoints: map[string]string{}}
+		il, err := c.imageLabels(ctx, s.ImageID)
+		if err != nil {
+			return nil, err
+		}
+		ct := Container{ID: s.ID, Labels: s.Labels, ImageLabels: il, Endpoints: map[string]string{}}
 		if len(s.Names) > 0 {
 			ct.Name = trimSlash(s.Names[0])
 		}

@@ -50,9 +50,10 @@ type Driver struct {
 	docker Docker
 	addrs  Addresses
 	policy labels.Policy
+	filter *agentFilter
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p}
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log}}
 }

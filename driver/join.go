@@ -51,7 +51,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if err != nil {
 		return nil, err
 	}
-	lerr, err := d.ensureAgentEndpoint(ctx, nid, eid, link)
+	lerr, err := d.ensureAgentEndpoint(ctx, cfg, nid, eid, link)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // ensureAgentEndpoint creates the agent endpoint of eid unless it exists already: dockerd repeats a
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment or address. It returns why the container's labels are unknown, if they are.
-func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
+func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
 	_, err = d.agent.Endpoint(ctx, agentID(eid))
 	if err == nil {
 		return nil, nil
@@ -92,7 +92,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	if lerr == nil {
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
-		att.Labels = d.convertLabels(ct)
+		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct)
 	}
 	if _, err := d.agent.CreateEndpoint(ctx, att.changeRequest()); err != nil {
 		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
@@ -111,10 +111,10 @@ func routesVia(f agent.Family) []Route {
 	}
 }
 
-func (d *Driver) convertLabels(ct dockerapi.Container) []string {
-	out, dropped := d.policy.Convert(ct.Labels)
+func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container) []string {
+	out, dropped := p.Convert(ct.Labels, ct.ImageLabels)
 	for _, dr := range dropped {
-		if dr.Reason != labels.Excluded {
+		if dr.Reason != labels.Excluded && dr.Reason != labels.FromImage {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).
 				Warn("container label left out of the identity")
 		}

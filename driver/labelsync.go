@@ -32,11 +32,12 @@ type LabelSync struct {
 	agent  Agent
 	docker Events
 	policy labels.Policy
+	filter *agentFilter
 }
 
 // NewLabelSync returns a label sync; Run starts it.
 func NewLabelSync(log *logrus.Entry, a Agent, d Events, p labels.Policy) *LabelSync {
-	return &LabelSync{log: log, agent: a, docker: d, policy: p}
+	return &LabelSync{log: log, agent: a, docker: d, policy: p, filter: &agentFilter{log: log}}
 }
 
 // Run follows Docker's container start events until ctx is done, reconnecting with backoff.
@@ -133,7 +134,12 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 // labels a PATCH adds to an endpoint created without labels, and drops it only on a PATCH that changes
 // no label: an endpoint in that state gets the same labels a second time.
 func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpoint.ID, ep *models.Endpoint) {
-	want, _ := s.policy.Convert(ct.Labels)
+	cfg, err := s.agent.Config(ctx)
+	if err != nil {
+		s.log.WithError(err).WithField("container", ct.Name).Warn("read agent configuration for label sync")
+		return
+	}
+	want, _ := s.filter.policy(s.policy, cfg).Convert(ct.Labels, ct.ImageLabels)
 	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
 	same := slices.Equal(slices.Sorted(slices.Values(want)), have)

@@ -29,6 +29,11 @@ type Config struct {
 	DatapathMode string
 	// Version is the agent line whose endpoint API the fake answers with.
 	Version Version
+	// LabelPrefixes and LabelPrefixFile are the agent's --labels and --label-prefix-file, reported in
+	// the configuration map. The fake filters labels as the agent does (pkg/labelsfilter) only with
+	// the default rules (both empty): the library's rules are set once per process.
+	LabelPrefixes   []string
+	LabelPrefixFile string
 }
 
 // Version is a cilium-agent release line whose endpoint API differs from the others'.

@@ -22,6 +22,8 @@ func (a *Agent) getConfig(*http.Request, []byte) answer {
 			Addressing:   nodeAddressing(a.cfg),
 			RouteMTU:     int64(a.cfg.RouteMTU),
 			DatapathMode: models.DatapathMode(a.cfg.DatapathMode),
+			DaemonConfigurationMap: map[string]any{"Labels": a.cfg.LabelPrefixes,
+				"LabelPrefixFile": a.cfg.LabelPrefixFile},
 		},
 	}}
 }

@@ -48,6 +48,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
 	include := fs.String("label-include", strings.Join(labels.DefaultInclude, ","),
 		"labels kept although --label-exclude matches them")
+	images := fs.String("image-labels", "",
+		"image labels admitted to the identity (comma list; 'prefix*', exact key, or '*' for all); by default a container label with its image's value is the image's and is left out")
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
 	if err := fs.Parse(args); err != nil {
@@ -59,7 +61,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	if err := applyEnv(fs); err != nil {
 		return nil, err
 	}
-	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace}
+	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), ImageLabels: splitList(*images),
+		DefaultNamespace: *namespace}
 	return c, c.Validate()
 }
 
