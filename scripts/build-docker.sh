@@ -55,7 +55,7 @@ inst '' "-s -w -X github.com/containerd/containerd/v2/version.Version=$container
   "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$containerd"
 inst 'seccomp urfave_cli_no_docs' "-s -w -X main.version=${runc#v}" "github.com/opencontainers/runc@$runc"
 cp /usr/bin/tini-static "$GOBIN/docker-init"
-rm -rf "$OUT/bin"
+rm -rf "${OUT:?}/bin"
 mv "$GOBIN" "$OUT/bin"
 echo "$want" >"$STAMP"
 log "done in $(( $(date +%s) - start ))s"
