@@ -21,16 +21,19 @@ case "$DOCKER_VERSION" in
 esac
 want="$DOCKER_VERSION moby@$moby containerd@$containerd runc@$runc"
 
+bins=(dockerd docker-proxy containerd containerd-shim-runc-v2 runc docker-init)
+cached() {
+  local b
+  for b in "${bins[@]}"; do [ -x "$OUT/bin/$b" ] || return 1; done
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]
+}
+# Cached: no lock (the stamp is written last), so another build does not hold this up.
+if cached; then log "cached $want in $OUT"; echo "$OUT"; exit 0; fi
+
 mkdir -p "$CACHE_ROOT"
 exec 8>"$CACHE_ROOT/.build-docker.lock"
 if ! flock -n 8; then log "another build holds $CACHE_ROOT/.build-docker.lock, waiting"; flock 8; fi
-
-bins=(dockerd docker-proxy containerd containerd-shim-runc-v2 runc docker-init)
-cached=1
-for b in "${bins[@]}"; do [ -x "$OUT/bin/$b" ] || cached=0; done
-if [ "$cached" = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-  log "cached $want in $OUT"; echo "$OUT"; exit 0
-fi
+if cached; then log "cached $want in $OUT"; echo "$OUT"; exit 0; fi
 
 command -v go >/dev/null || { log "go is required"; exit 1; }
 [ -f /usr/include/seccomp.h ] || { log "runc needs libseccomp-dev (scripts/install-deps.sh)"; exit 1; }
