@@ -60,7 +60,7 @@ func TestErrorsClassified(t *testing.T) {
 	a := agenttest.New(t)
 	c := newClient(t, a, agent.Timeouts{})
 	ctx := context.Background()
-	if _, err := c.Endpoint(ctx, agent.DockerEndpointID("nope")); !errors.Is(err, agent.ErrNotFound) {
+	if _, err := c.Endpoint(ctx, agent.AttachmentID("nope", "eth0")); !errors.Is(err, agent.ErrNotFound) {
 		t.Errorf("Endpoint(unknown): got %v, want ErrNotFound", err)
 	}
 	if err := c.DeleteEndpoint(ctx, "4242"); err != nil {

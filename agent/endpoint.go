@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/cilium/cilium/api/v1/client/endpoint"
 	"github.com/cilium/cilium/api/v1/models"
@@ -11,8 +12,39 @@ import (
 // newEndpointID asks the agent to choose the numeric endpoint ID.
 const newEndpointID = "cilium-local:0"
 
-// DockerEndpointID is the agent's lookup key for an endpoint created with docker-endpoint-id.
-func DockerEndpointID(id string) string { return "docker-endpoint:" + id }
+// attachmentPrefix is the endpoint ID prefix both Cilium 1.19 and 1.20 accept for an endpoint's CNI
+// attachment: its container-id and container-interface-name joined by ":". 1.20 removed the
+// docker-endpoint:, container-id:, container-name: and pod-name: prefixes (cilium/cilium#46810).
+const attachmentPrefix = "cni-attachment-id:"
+
+// AttachmentID is the agent's lookup key for the endpoint created with containerID and
+// containerIfName. Unlike the numeric endpoint ID, which the agent reuses, it names one attachment
+// for the endpoint's whole life, across agent restarts and upgrades.
+func AttachmentID(containerID, containerIfName string) string {
+	return attachmentPrefix + attachment(containerID, containerIfName)
+}
+
+func attachment(containerID, containerIfName string) string {
+	if containerIfName == "" {
+		return containerID
+	}
+	return containerID + ":" + containerIfName
+}
+
+// Attachment returns the container ID and interface name an endpoint was created with, read from the
+// CNI attachment ID that both 1.19 and 1.20 report in status.external-identifiers; ok is false
+// when the endpoint has none (the host endpoint, for one).
+func Attachment(ep *models.Endpoint) (containerID, containerIfName string, ok bool) {
+	if ep == nil || ep.Status == nil || ep.Status.ExternalIdentifiers == nil {
+		return "", "", false
+	}
+	id := ep.Status.ExternalIdentifiers.CniAttachmentID
+	if id == "" {
+		return "", "", false
+	}
+	containerID, containerIfName, _ = strings.Cut(id, ":")
+	return containerID, containerIfName, true
+}
 
 // CreateEndpoint creates an endpoint (PUT /endpoint/cilium-local:0) and returns the agent's model of it.
 func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error) {
@@ -29,8 +61,8 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 	return ep, err
 }
 
-// Endpoint returns the endpoint with the given ID in any of the agent's forms (numeric,
-// docker-endpoint:<id>, ...). errors.Is(err, ErrNotFound) when there is none.
+// Endpoint returns the endpoint with the given ID in any of the forms both agent versions accept
+// (numeric, AttachmentID, ipv4:<ip>, ...). errors.Is(err, ErrNotFound) when there is none.
 func (c *Client) Endpoint(ctx context.Context, id string) (*models.Endpoint, error) {
 	var ep *models.Endpoint
 	err := c.do(ctx, c.timeouts.Call, fmt.Sprintf("get endpoint %s", id), func(ctx context.Context) error {

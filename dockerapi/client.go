@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -27,13 +28,15 @@ type Container struct {
 
 // Client is a Docker Engine API client with a deadline on every call.
 type Client struct {
-	c       *dockerclient.Client
-	host    string
-	timeout time.Duration
+	c          *dockerclient.Client
+	host       string
+	timeout    time.Duration
+	negotiated atomic.Bool
 }
 
 // New returns a client for the Docker API at host (for example unix:///var/run/docker.sock). It
-// negotiates the API version on first use, so it works with Docker 20.10 and later.
+// negotiates the API version on first use, under that call's deadline, so it works with Docker 20.10
+// (API 1.41) up to the newest engines, which refuse old API versions.
 func New(host string, timeout time.Duration) (*Client, error) {
 	c, err := dockerclient.NewClientWithOpts(dockerclient.WithHost(host), dockerclient.WithAPIVersionNegotiation())
 	if err != nil {
@@ -45,6 +48,27 @@ func New(host string, timeout time.Duration) (*Client, error) {
 // Close releases the client's connections.
 func (c *Client) Close() error { return c.c.Close() }
 
+// ready negotiates the API version, once, under a deadline, before any call of the Docker library.
+// Left to itself the library negotiates inside the first call, pinging under a mutex with that call's
+// context: one call without a deadline (the event stream) against a dockerd that accepts connections
+// but does not answer yet (a dockerd restoring its containers at boot) would hold every other call
+// behind that mutex, Join's included, and Join's wait would keep dockerd from ever finishing its start.
+// Pinging here, outside the mutex, and handing the library the answer keeps every call bounded.
+func (c *Client) ready(ctx context.Context) error {
+	if c.negotiated.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	ping, err := c.c.Ping(ctx)
+	if err != nil {
+		return fmt.Errorf("docker api %s: negotiate api version: %w", c.host, err)
+	}
+	c.c.NegotiateAPIVersionPing(ping)
+	c.negotiated.Store(true)
+	return nil
+}
+
 // JoiningContainer finds the container that is joining networkID with endpointID. It must be safe to
 // call from Join, while dockerd holds the container's lock: it reads the network (which lists the
 // endpoint with the container's name) and then lists containers filtered by that exact name; it never
@@ -52,6 +76,9 @@ func (c *Client) Close() error { return c.c.Close() }
 func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID string) (Container, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if err := c.ready(ctx); err != nil {
+		return Container{}, err
+	}
 	nw, err := c.c.NetworkInspect(ctx, networkID, network.InspectOptions{})
 	if err != nil {
 		return Container{}, fmt.Errorf("docker api %s: inspect network %s: %w", c.host, networkID, err)
@@ -85,6 +112,9 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if err := c.ready(ctx); err != nil {
+		return Container{}, err
+	}
 	r, err := c.c.ContainerInspect(ctx, id)
 	if dockerclient.IsErrNotFound(err) {
 		return Container{}, fmt.Errorf("inspect container %s: %w", id, ErrNotFound)
@@ -113,6 +143,9 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 func (c *Client) Running(ctx context.Context) ([]Container, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	list, err := c.c.ContainerList(ctx, container.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("docker api %s: list containers: %w", c.host, err)
@@ -139,6 +172,12 @@ func (c *Client) Running(ctx context.Context) ([]Container, error) {
 // error channel then carries why. The caller resyncs after every (re)connect: events sent while the
 // stream was down are lost.
 func (c *Client) Starts(ctx context.Context) (<-chan string, <-chan error) {
+	if err := c.ready(ctx); err != nil {
+		ids, out := make(chan string), make(chan error, 1)
+		close(ids)
+		out <- err
+		return ids, out
+	}
 	msgs, errs := c.c.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", string(events.ActionStart)))})
 	ids := make(chan string)

@@ -132,3 +132,54 @@ func TestStarts(t *testing.T) {
 		t.Error("broken stream: got a nil error, want why")
 	}
 }
+
+// TestHangingDockerAtBoot is dockerd at boot with socket activation: it accepts connections but answers
+// nothing until it has restored its containers, and those containers' Joins must answer within their
+// deadline for it to get there. The label sync's event stream subscribes first, with no deadline;
+// neither it nor any later call may hold Join behind the API version negotiation.
+func TestHangingDockerAtBoot(t *testing.T) {
+	d := dockertest.New(t)
+	c := newClient(t, d, 200*time.Millisecond)
+	d.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Networks: map[string]string{nid: eid}})
+	d.SetFault(dockertest.RoutePing, dockertest.Fault{Hang: true})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ids, errs := c.Starts(ctx) // the label sync: no deadline of its own
+	select {
+	case err := <-errs:
+		if err == nil {
+			t.Error("event stream on a hanging Docker: got a nil error, want why it could not subscribe")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("event stream on a hanging Docker did not give up within 2s")
+	}
+	if _, open := <-ids; open {
+		t.Error("event stream on a hanging Docker: the ID channel is still open")
+	}
+
+	for i := range 3 { // each Join pings afresh: nothing was negotiated
+		start := time.Now()
+		_, err := c.JoiningContainer(context.Background(), nid, eid)
+		if err == nil {
+			t.Fatalf("join %d on a hanging Docker: got success, want an error", i)
+		}
+		if el := time.Since(start); el > time.Second {
+			t.Errorf("join %d on a hanging Docker took %v, want about the 200ms deadline", i, el)
+		}
+	}
+
+	// dockerd finishes starting: the next Join negotiates and finds the container.
+	d.SetFault(dockertest.RoutePing, dockertest.Fault{})
+	ct, err := c.JoiningContainer(context.Background(), nid, eid)
+	if err != nil || ct.ID != cid {
+		t.Fatalf("join after dockerd answers: got %+v, %v; want container %s", ct, err, cid)
+	}
+	pings := d.Calls(dockertest.RoutePing)
+	if _, err := c.Running(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Calls(dockertest.RoutePing); got != pings {
+		t.Errorf("pings after negotiation: got %d more, want none", got-pings)
+	}
+}

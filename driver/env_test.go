@@ -66,7 +66,16 @@ type env struct {
 
 func newEnv(t *testing.T, to timeouts) *env {
 	t.Helper()
+	return newEnvAt(t, to, agenttest.DefaultConfig().Version)
+}
+
+// newEnvAt is newEnv with a fake agent that answers as agent line v.
+func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
+	t.Helper()
 	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), book: ipam.NewBook()}
+	cfg := e.agent.Config()
+	cfg.Version = v
+	e.agent.SetConfig(cfg)
 	var err error
 	if e.ac, err = agent.New(e.agent.Addr(), agent.Timeouts{Call: to.call, Create: to.create}); err != nil {
 		t.Fatal(err)

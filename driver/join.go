@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/cilium/cilium/api/v1/models"
@@ -87,7 +86,7 @@ func (d *Driver) Join(ctx context.Context, nid, eid, sandboxKey string) (*Joined
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment or address. It returns why the container's labels are unknown, if they are.
 func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid, eid string, link *endpoint.Link) (labelErr, err error) {
-	_, err = d.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+	_, err = d.agent.Endpoint(ctx, agentID(eid))
 	if err == nil {
 		return nil, nil
 	}
@@ -98,7 +97,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid, eid string, link 
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid, eid)
 	if lerr == nil {
-		att.ContainerID, att.Container = ct.ID, ct.Name
+		att.Container, att.Namespace = ct.Name, d.labels.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(ct)
 	}
 	if _, err := d.agent.CreateEndpoint(ctx, att.ChangeRequest()); err != nil {
@@ -152,14 +151,15 @@ func (d *Driver) removeAgentEndpoint(eid string) error {
 // deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, and records
 // that the agent freed its addresses.
 func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid string) error {
-	ep, err := d.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+	ep, err := d.agent.Endpoint(ctx, agentID(eid))
 	if errors.Is(err, agent.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := d.agent.DeleteEndpoint(ctx, strconv.FormatInt(ep.ID, 10)); err != nil {
+	// By attachment, not by the numeric ID just read: the agent may have reused it meanwhile.
+	if err := d.agent.DeleteEndpoint(ctx, agentID(eid)); err != nil {
 		return err
 	}
 	for _, ip := range endpointIPs(ep) {
@@ -181,6 +181,13 @@ func endpointIPs(ep *models.Endpoint) []netip.Addr {
 		}
 	}
 	return out
+}
+
+// agentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
+// and container-interface-name it was created with (see endpoint.Attachment), both derived from eid.
+// Never by the numeric endpoint ID across calls: the agent reuses those.
+func agentID(eid string) string {
+	return agent.AttachmentID(eid, endpoint.NamesFor(eid).Container)
 }
 
 func uuidOf(a Addresses, ip netip.Addr) string {

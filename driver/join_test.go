@@ -34,8 +34,16 @@ var wantComposeLabels = []string{
 	"container:tier=frontend",
 }
 
+// TestJoin runs against each agent line: the endpoint is created, found again and labelled with the
+// lookups both accept.
 func TestJoin(t *testing.T) {
-	e := newEnv(t, defaultTimeouts)
+	for _, v := range agenttest.Versions {
+		t.Run(v.String(), func(t *testing.T) { testJoin(t, v) })
+	}
+}
+
+func testJoin(t *testing.T, v agenttest.Version) {
+	e := newEnvAt(t, defaultTimeouts, v)
 	nid, eid, cid := hexID("net"), hexID("ep"), hexID("ctr")
 	ip := e.createEndpoint(t, nid, eid)
 	uuid := e.book.ExpirationUUID(ip)
@@ -67,11 +75,10 @@ func TestJoin(t *testing.T) {
 	link := e.links.link(eid)
 	state := models.EndpointStateWaitingDashForDashIdentity
 	wantReq := &models.EndpointChangeRequest{
-		ContainerID:            cid,
-		ContainerName:          "web-1",
+		ContainerID:            eid,
 		ContainerInterfaceName: names.Container,
-		DockerEndpointID:       eid,
-		DockerNetworkID:        nid,
+		K8sNamespace:           "shop",
+		K8sPodName:             "web-1",
 		InterfaceName:          names.Host,
 		InterfaceIndex:         int64(link.HostIndex),
 		Mac:                    link.ContainerMAC.String(),
@@ -193,7 +200,7 @@ func TestJoinDockerUnavailable(t *testing.T) {
 				t.Errorf("Join waited %v for Docker", d)
 			}
 			reqs := e.agent.ChangeRequests()
-			if len(reqs) != 1 || len(reqs[0].Labels) != 0 || reqs[0].ContainerID != "" {
+			if len(reqs) != 1 || len(reqs[0].Labels) != 0 || reqs[0].K8sPodName != "" {
 				t.Fatalf("endpoint create: got %s, want one without labels or container", mustJSON(reqs))
 			}
 

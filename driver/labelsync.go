@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +78,7 @@ func (s *LabelSync) follow(ctx context.Context) error {
 				continue
 			}
 			for _, eid := range ct.Endpoints {
-				ep, err := s.agent.Endpoint(ctx, agent.DockerEndpointID(eid))
+				ep, err := s.agent.Endpoint(ctx, agentID(eid))
 				if errors.Is(err, agent.ErrNotFound) || eid == "" {
 					continue // not one of ours
 				}
@@ -87,7 +86,7 @@ func (s *LabelSync) follow(ctx context.Context) error {
 					s.log.WithError(err).WithField("container", ct.Name).Warn("read endpoint for label sync")
 					continue
 				}
-				s.apply(ctx, ct, ep)
+				s.apply(ctx, ct, eid, ep)
 			}
 		case err := <-errs:
 			return err
@@ -114,7 +113,7 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 	for _, ct := range cts {
 		for _, eid := range ct.Endpoints {
 			if ep, ok := byDocker[eid]; ok && eid != "" {
-				s.apply(ctx, ct, ep)
+				s.apply(ctx, ct, eid, ep)
 			}
 		}
 	}
@@ -124,7 +123,7 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 // apply makes the endpoint's identity labels the container's. The agent keeps reserved:init beside the
 // labels a PATCH adds to an endpoint created without labels, and drops it only on a PATCH that changes
 // no label: an endpoint in that state gets the same labels a second time.
-func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, ep *models.Endpoint) {
+func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid string, ep *models.Endpoint) {
 	want, _ := s.policy.Convert(ct.Labels)
 	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
@@ -133,7 +132,9 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, ep *model
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})
-	id := strconv.FormatInt(ep.ID, 10)
+	// By attachment, not by the numeric ID read above: the agent reuses numeric IDs, so a patch by a
+	// stale one could relabel another container's endpoint.
+	id := agentID(eid)
 	if !same {
 		if err := s.agent.SetLabels(ctx, id, want); err != nil {
 			log.WithError(err).Warn("apply container labels")
@@ -149,11 +150,15 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, ep *model
 	log.Info("applied container labels")
 }
 
+// dockerEndpointID is the Docker endpoint an agent endpoint was created for: the container-id of its
+// CNI attachment, when the interface name is the one the plugin derives from that ID. Endpoints of
+// other creators (the host endpoint, a CNI plugin) answer "".
 func dockerEndpointID(ep *models.Endpoint) string {
-	if ep.Status == nil || ep.Status.ExternalIdentifiers == nil {
+	eid, ifName, ok := agent.Attachment(ep)
+	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
 		return ""
 	}
-	return ep.Status.ExternalIdentifiers.DockerEndpointID
+	return eid
 }
 
 // identityLabels returns the endpoint's container labels, sorted, and whether it still carries

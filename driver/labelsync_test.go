@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
@@ -14,7 +15,7 @@ import (
 // userLabels returns the identity labels of the agent endpoint of Docker endpoint eid.
 func (e *env) userLabels(eid string) []string {
 	for _, ep := range e.agent.Endpoints() {
-		if ep.Status.ExternalIdentifiers.DockerEndpointID == eid {
+		if cid, _, _ := agent.Attachment(ep); cid == eid {
 			return ep.Status.Identity.Labels
 		}
 	}
@@ -22,7 +23,13 @@ func (e *env) userLabels(eid string) []string {
 }
 
 func TestLabelSyncRun(t *testing.T) {
-	e := newEnv(t, defaultTimeouts)
+	for _, v := range agenttest.Versions {
+		t.Run(v.String(), func(t *testing.T) { testLabelSyncRun(t, v) })
+	}
+}
+
+func testLabelSyncRun(t *testing.T, v agenttest.Version) {
+	e := newEnvAt(t, defaultTimeouts, v)
 	nid, eid, cid := hexID("net"), hexID("ep"), hexID("c")
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)

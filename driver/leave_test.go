@@ -1,10 +1,17 @@
 package driver_test
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/ipam"
 )
 
@@ -85,4 +92,78 @@ func TestLeaveAgentKeepsAddress(t *testing.T) {
 	if owner := e.agent.Allocated()[ip]; owner != "cilium-docker" {
 		t.Errorf("owner of %s: got %q, want cilium-docker (the agent kept it)", ip, owner)
 	}
+}
+
+// TestMutationsByAttachment: the agent hands a deleted endpoint's numeric ID to the next endpoint, so
+// every request that changes an endpoint addresses it by its CNI attachment, which names one
+// container's attachment for good; a numeric ID read earlier may name another container by then.
+func TestMutationsByAttachment(t *testing.T) {
+	for _, v := range agenttest.Versions {
+		t.Run(v.String(), func(t *testing.T) {
+			e := newEnvAt(t, defaultTimeouts, v)
+			nid, eidA, eidB := hexID("net"), hexID("a"), hexID("b")
+			e.createEndpoint(t, nid, eidA)
+			e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eidA))
+			idA := e.agent.Endpoints()[0].ID
+			// A's endpoint goes away behind the plugin's back; B's takes its numeric ID.
+			if code, _ := rawAgent(t, e, http.MethodDelete, fmt.Sprintf("/v1/endpoint/%d", idA)); code != http.StatusOK {
+				t.Fatalf("delete A's endpoint: got %d", code)
+			}
+			e.createEndpoint(t, nid, eidB)
+			e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eidB))
+			if eps := e.agent.Endpoints(); len(eps) != 1 || eps[0].ID != idA {
+				t.Fatalf("the fake did not reuse ID %d: %s", idA, mustJSON(eps))
+			}
+			// A's container starts: the label sync finds no endpoint for A and leaves B's alone.
+			e.docker.AddContainer(dockertest.Container{ID: hexID("ca"), Name: "a", Labels: map[string]string{"app": "a"},
+				Running: true, Networks: map[string]string{nid: eidA}})
+			e.docker.AddContainer(dockertest.Container{ID: hexID("cb"), Name: "b", Labels: map[string]string{"app": "b"},
+				Running: true, Networks: map[string]string{nid: eidB}})
+			if err := e.sync.Resync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.userLabels(eidB); !slices.Equal(got, []string{"container:app=b"}) {
+				t.Errorf("B's identity labels: got %v, want [container:app=b]", got)
+			}
+			// Leave of A is success and does not touch B's endpoint.
+			e.mustCall(t, "NetworkDriver.Leave", map[string]any{"NetworkID": nid, "EndpointID": eidA})
+			if eps := e.agent.Endpoints(); len(eps) != 1 {
+				t.Errorf("Leave of A's gone endpoint deleted B's: %s", mustJSON(eps))
+			}
+			e.mustCall(t, "NetworkDriver.Leave", map[string]any{"NetworkID": nid, "EndpointID": eidB})
+			var mutations []agenttest.Request
+			mutations = append(mutations, e.agent.RequestsTo(agenttest.RoutePatchLabels)...)
+			mutations = append(mutations, e.agent.RequestsTo(agenttest.RouteDeleteEndpoint)...)
+			for _, r := range mutations {
+				if r.Path == fmt.Sprintf("/v1/endpoint/%d", idA) { // the test's own delete
+					continue
+				}
+				if !strings.Contains(r.Path, "cni-attachment-id:") {
+					t.Errorf("%s %s: want the endpoint addressed by cni-attachment-id", r.Method, r.Path)
+				}
+			}
+			if len(mutations) < 3 {
+				t.Errorf("mutations: got %d, want the label patch and two deletes at least", len(mutations))
+			}
+		})
+	}
+}
+
+// rawAgent sends a request to the fake agent outside the plugin, as another client would.
+func rawAgent(t *testing.T, e *env, method, path string) (int, []byte) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", e.agent.Path())
+	}}}
+	req, err := http.NewRequest(method, "http://agent"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }

@@ -51,6 +51,9 @@ var (
 type LabelPolicy struct {
 	// Exclude drops matching keys ("prefix*" or an exact key); Include keeps a key Exclude matched.
 	Exclude, Include []string
+	// DefaultNamespace is the namespace of containers that compose or Nomad did not start (see
+	// Namespace); empty means DefaultNamespace.
+	DefaultNamespace string
 }
 
 // DefaultLabelPolicy excludes the volatile labels of compose and image builders.

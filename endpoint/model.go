@@ -6,11 +6,13 @@ import (
 
 // Attachment is one container attached to one Docker network: what the agent endpoint is made of.
 type Attachment struct {
-	EndpointID, NetworkID  string
-	ContainerID, Container string // container ID and name; empty when Docker could not tell yet
-	Link                   *Link
-	IPv4UUID, IPv6UUID     string // the agent's address expiration UUIDs, when this process allocated them
-	Labels                 []string
+	EndpointID, NetworkID string
+	// Container and Namespace name the container for Cilium (its k8s-pod-name and k8s-namespace, which
+	// Hubble shows as namespace/name on every node); empty when Docker could not tell yet.
+	Container, Namespace string
+	Link                 *Link
+	IPv4UUID, IPv6UUID   string // the agent's address expiration UUIDs, when this process allocated them
+	Labels               []string
 }
 
 // ChangeRequest is the agent's endpoint create request for the attachment. It asks the agent to
@@ -33,14 +35,15 @@ func (a Attachment) ChangeRequest() *models.EndpointChangeRequest {
 			addr.IPv6PoolName = "default"
 		}
 	}
-	return &models.EndpointChangeRequest{
-		ContainerID:   a.ContainerID,
-		ContainerName: a.Container,
-		// The agent keys attachments by container ID + interface name: a container on two cilium
-		// networks needs a distinct name per attachment.
+	r := &models.EndpointChangeRequest{
+		// The agent keys attachments by container-id + container-interface-name (cni-attachment-id,
+		// the one lookup key Cilium 1.19 and 1.20 share). The Docker endpoint ID goes in container-id:
+		// the plugin can derive both from the endpoint ID alone on every later call, and it never
+		// changes. The interface name is the per-endpoint SrcName, distinct for a container on two
+		// cilium networks. container-name, docker-endpoint-id and docker-network-id are left out:
+		// 1.20 removed them (cilium/cilium#46709).
+		ContainerID:            a.EndpointID,
 		ContainerInterfaceName: a.Link.Container,
-		DockerEndpointID:       a.EndpointID,
-		DockerNetworkID:        a.NetworkID,
 		InterfaceName:          a.Link.Host,
 		InterfaceIndex:         int64(a.Link.HostIndex),
 		Mac:                    a.Link.ContainerMAC.String(),
@@ -50,4 +53,8 @@ func (a Attachment) ChangeRequest() *models.EndpointChangeRequest {
 		State:                  &state,
 		SyncBuildEndpoint:      true,
 	}
+	if a.Container != "" && a.Namespace != "" {
+		r.K8sNamespace, r.K8sPodName = a.Namespace, a.Container
+	}
+	return r
 }

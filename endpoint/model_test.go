@@ -39,18 +39,20 @@ func TestChangeRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.att
 			a.EndpointID, a.NetworkID = eid, nid
-			a.ContainerID, a.Container = strings.Repeat("c", 64), "web-1"
+			a.Container, a.Namespace = "web-1", "shop"
 			a.Labels = []string{"container:app=web"}
 			r := a.ChangeRequest()
 			if *r.Addressing != tt.want {
 				t.Errorf("addressing: got %+v, want %+v", *r.Addressing, tt.want)
 			}
 			for _, f := range []struct{ name, got, want string }{
-				{"container-id", r.ContainerID, a.ContainerID},
-				{"container-name", r.ContainerName, "web-1"},
+				{"container-id", r.ContainerID, eid},
 				{"container-interface-name", r.ContainerInterfaceName, names.Container},
-				{"docker-endpoint-id", r.DockerEndpointID, eid},
-				{"docker-network-id", r.DockerNetworkID, nid},
+				{"k8s-namespace", r.K8sNamespace, "shop"},
+				{"k8s-pod-name", r.K8sPodName, "web-1"},
+				{"container-name (removed in 1.20)", r.ContainerName, ""},
+				{"docker-endpoint-id (removed in 1.20)", r.DockerEndpointID, ""},
+				{"docker-network-id (removed in 1.20)", r.DockerNetworkID, ""},
 				{"interface-name", r.InterfaceName, names.Host},
 				{"mac", r.Mac, "02:42:0a:c8:05:05"},
 				{"host-mac", r.HostMac, "02:00:00:00:00:01"},
@@ -74,18 +76,18 @@ func TestChangeRequest(t *testing.T) {
 			if r.DatapathConfiguration != nil {
 				t.Errorf("datapath-configuration: got %+v, want none (external-ipam must stay false)", r.DatapathConfiguration)
 			}
-			if r.ID != 0 || r.K8sPodName != "" || r.K8sNamespace != "" {
-				t.Errorf("unexpected fields: id %d, pod %q/%q", r.ID, r.K8sNamespace, r.K8sPodName)
+			if r.ID != 0 {
+				t.Errorf("unexpected field: id %d", r.ID)
 			}
 		})
 	}
 }
 
-// TestChangeRequestUnknownContainer is the request of a Join that could not learn the container:
-// no container ID (which the agent would key a duplicate check on), no name, no labels.
+// TestChangeRequestUnknownContainer is the request of a Join that could not learn the container: the
+// attachment key all the same (container-id is the Docker endpoint ID), no name, no labels.
 func TestChangeRequestUnknownContainer(t *testing.T) {
 	eid := strings.Repeat("e", 64)
-	a := Attachment{EndpointID: eid, NetworkID: strings.Repeat("a", 64),
+	a := Attachment{EndpointID: eid, NetworkID: strings.Repeat("a", 64), Namespace: "docker",
 		Link: &Link{Names: NamesFor(eid), HostIndex: 3, IPv4: netip.MustParseAddr("10.77.0.6")}}
 	b, err := json.Marshal(a.ChangeRequest())
 	if err != nil {
@@ -95,13 +97,16 @@ func TestChangeRequestUnknownContainer(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"container-id", "container-name", "labels", "datapath-configuration", "id"} {
+	// A namespace alone, without the container's name, is not sent.
+	for _, k := range []string{"container-name", "docker-endpoint-id", "docker-network-id", "k8s-namespace",
+		"k8s-pod-name", "labels", "datapath-configuration", "id"} {
 		if v, ok := got[k]; ok {
 			t.Errorf("request carries %q = %v, want it absent", k, v)
 		}
 	}
 	for k, want := range map[string]any{
-		"docker-endpoint-id": eid, "interface-name": NamesFor(eid).Host, "interface-index": float64(3),
+		"container-id": eid, "container-interface-name": NamesFor(eid).Container,
+		"interface-name": NamesFor(eid).Host, "interface-index": float64(3),
 		"state": "waiting-for-identity", "sync-build-endpoint": true,
 		"addressing": map[string]any{"ipv4": "10.77.0.6"},
 	} {

@@ -61,7 +61,10 @@ case "$CILIUM_VERSION" in
     # v1.20.2 pins a gobgp/v4 pseudo-version the module proxy does not serve; tag v4.7.0 contains that
     # commit (the 4 commits between touch BFD code only, which Cilium does not use).
     log "raising github.com/osrg/gobgp/v4 to v4.7.0 in the module copy"
-    (cd "$src" && go mod edit -require=github.com/osrg/gobgp/v4@v4.7.0 && go get github.com/osrg/gobgp/v4@v4.7.0)
+    # `go get` would load the whole graph, tools included, and fail on a replaced module the proxy
+    # does not serve (cilium/controller-tools); -mod=mod records only what the build needs in go.sum.
+    (cd "$src" && go mod edit -require=github.com/osrg/gobgp/v4@v4.7.0)
+    GOFLAGS="$GOFLAGS -mod=mod"
     ;;
 esac
 mkdir -p "$OUT/bin" "$OUT/lib"

@@ -27,6 +27,36 @@ type Config struct {
 	RouteMTU   int
 	// DatapathMode is "veth" on the agents this plugin supports.
 	DatapathMode string
+	// Version is the agent line whose endpoint API the fake answers with.
+	Version Version
+}
+
+// Version is a cilium-agent release line whose endpoint API differs from the others'.
+type Version int
+
+const (
+	// V1_20 answers as v1.20.2: endpoints are addressed only as cilium-local, cilium-global,
+	// cni-attachment-id, cep-name, ipv4 and ipv6 (any other prefix is a 400 "unknown endpoint ID
+	// prefix"), the create request's container-name, docker-endpoint-id and docker-network-id are
+	// ignored, and status.external-identifiers holds only cni-attachment-id (cilium/cilium#46709,
+	// #46810).
+	V1_20 Version = iota
+	// V1_19 answers as v1.19.7: also the legacy prefixes container-id, docker-endpoint,
+	// container-name and pod-name, and every identifier in status.external-identifiers.
+	V1_19
+)
+
+// Versions are the agent lines the plugin supports, for tests that run against each.
+var Versions = []Version{V1_19, V1_20}
+
+func (v Version) String() string {
+	switch v {
+	case V1_19:
+		return "v1.19"
+	case V1_20:
+		return "v1.20"
+	}
+	return fmt.Sprintf("Version(%d)", int(v))
 }
 
 // DefaultConfig is what the test bed's agent reports: IPv4 only, VXLAN MTU, veth datapath.
@@ -65,9 +95,9 @@ type Agent struct {
 	cursor         map[bool]netip.Addr        // last address handed out, per family (true = v6); guarded by mu
 	endpoints      map[int64]*models.Endpoint // guarded by mu
 	changes        []*models.EndpointChangeRequest
-	nextID         int64               // guarded by mu
 	identities     map[string]int64    // sorted label set -> identity; guarded by mu
 	labels         map[int64]*opLabels // endpoint ID -> its identity labels; guarded by mu
+	k8s            map[int64][2]string // endpoint ID -> its k8s-namespace and k8s-pod-name; guarded by mu
 	requests       []Request           // guarded by mu
 	srv            *http.Server        // nil while stopped; guarded by mu
 	stop           chan struct{}       // closed by Stop; guarded by mu
@@ -104,9 +134,9 @@ func NewStopped(t testing.TB) *Agent {
 		expiring:       map[netip.Addr]string{},
 		cursor:         map[bool]netip.Addr{},
 		endpoints:      map[int64]*models.Endpoint{},
-		nextID:         1000,
 		identities:     map[string]int64{},
 		labels:         map[int64]*opLabels{},
+		k8s:            map[int64][2]string{},
 	}
 	a.endpoints[HostEndpointID] = hostEndpoint(a.cfg)
 	t.Cleanup(func() {

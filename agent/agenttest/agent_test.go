@@ -101,13 +101,22 @@ func TestAllocateClaimRelease(t *testing.T) {
 }
 
 func TestEndpointLifecycle(t *testing.T) {
+	for _, v := range agenttest.Versions {
+		t.Run(v.String(), func(t *testing.T) { testEndpointLifecycle(t, v) })
+	}
+}
+
+func testEndpointLifecycle(t *testing.T, v agenttest.Version) {
 	a := agenttest.New(t)
+	cfg := a.Config()
+	cfg.Version = v
+	a.SetConfig(cfg)
 	c := newClient(t, a, 5*time.Second)
 	ctx := context.Background()
 	state := models.EndpointStateWaitingDashForDashIdentity
 	req := &models.EndpointChangeRequest{ContainerID: "c1", ContainerInterfaceName: "tmp1",
-		DockerEndpointID: "e1", Addressing: &models.AddressPair{IPv4: "10.77.0.5"},
-		Labels: []string{"container:a=b"}, State: &state}
+		DockerEndpointID: "e1", ContainerName: "web-1", K8sNamespace: "shop", K8sPodName: "web-1",
+		Addressing: &models.AddressPair{IPv4: "10.77.0.5"}, Labels: []string{"container:a=b"}, State: &state}
 	a.Allocate(netip.MustParseAddr("10.77.0.5"), "me")
 	ep, err := c.CreateEndpoint(ctx, req)
 	if err != nil {
@@ -119,13 +128,44 @@ func TestEndpointLifecycle(t *testing.T) {
 	if _, err := c.CreateEndpoint(ctx, req); err == nil || !strings.Contains(err.Error(), "endpoint for CNI attachment ID c1:tmp1 already exists") {
 		t.Errorf("duplicate create: got %v, want attachment exists", err)
 	}
-	for _, id := range []string{"1001", "cilium-local:1001", "docker-endpoint:e1", "ipv4:10.77.0.5"} {
+	if cid, ifName, ok := agent.Attachment(ep); !ok || cid != "c1" || ifName != "tmp1" {
+		t.Errorf("Attachment: got %q, %q, %v; want c1, tmp1", cid, ifName, ok)
+	}
+	// The forms both versions accept.
+	for _, id := range []string{"1001", "cilium-local:1001", agent.AttachmentID("c1", "tmp1"), "ipv4:10.77.0.5", "cep-name:shop/web-1"} {
 		if got, err := c.Endpoint(ctx, id); err != nil || got.ID != ep.ID {
 			t.Errorf("Endpoint(%q): got %v, %v, want id %d", id, got, err, ep.ID)
 		}
 	}
-	if _, err := c.Endpoint(ctx, "container-name:x"); !errors.Is(err, agent.ErrNotFound) {
-		t.Errorf("Endpoint(unknown form): got %v, want ErrNotFound", err)
+	x := ep.Status.ExternalIdentifiers
+	legacy := []string{"docker-endpoint:e1", "container-id:c1", "container-name:web-1", "pod-name:shop/web-1"}
+	switch v {
+	case agenttest.V1_19:
+		for _, id := range legacy {
+			if got, err := c.Endpoint(ctx, id); err != nil || got.ID != ep.ID {
+				t.Errorf("v1.19 Endpoint(%q): got %v, %v, want id %d", id, got, err, ep.ID)
+			}
+		}
+		if x.DockerEndpointID != "e1" || x.ContainerID != "c1" || x.ContainerName != "web-1" || x.PodName != "shop/web-1" {
+			t.Errorf("v1.19 external identifiers: got %+v, want all of them", x)
+		}
+		if _, err := c.Endpoint(ctx, "container-name:x"); !errors.Is(err, agent.ErrNotFound) {
+			t.Errorf("Endpoint(unknown name): got %v, want ErrNotFound", err)
+		}
+	case agenttest.V1_20:
+		for _, id := range legacy {
+			prefix, _, _ := strings.Cut(id, ":")
+			_, err := c.Endpoint(ctx, id)
+			if err == nil || errors.Is(err, agent.ErrNotFound) || !strings.Contains(err.Error(), `unknown endpoint ID prefix \"`+prefix+`\"`) {
+				t.Errorf("v1.20 Endpoint(%q): got %v, want the 400 unknown endpoint ID prefix", id, err)
+			}
+		}
+		if want := (models.EndpointIdentifiers{CniAttachmentID: "c1:tmp1"}); *x != want {
+			t.Errorf("v1.20 external identifiers: got %+v, want only cni-attachment-id", x)
+		}
+	}
+	if _, err := c.Endpoint(ctx, agent.AttachmentID("c1", "tmp2")); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("Endpoint(other attachment): got %v, want ErrNotFound", err)
 	}
 	if err := c.SetLabels(ctx, "1001", []string{"container:x=y"}); err != nil {
 		t.Fatalf("SetLabels: %v", err)
@@ -159,7 +199,7 @@ func TestLabelPatches(t *testing.T) {
 	create := func(eid, ip string, labels ...string) string {
 		t.Helper()
 		a.Allocate(netip.MustParseAddr(ip), "me")
-		ep, err := c.CreateEndpoint(ctx, &models.EndpointChangeRequest{ContainerID: "c" + eid, DockerEndpointID: eid,
+		ep, err := c.CreateEndpoint(ctx, &models.EndpointChangeRequest{ContainerID: eid, ContainerInterfaceName: "tmp",
 			Addressing: &models.AddressPair{IPv4: ip}, Labels: labels, State: &state})
 		if err != nil {
 			t.Fatalf("CreateEndpoint: %v", err)

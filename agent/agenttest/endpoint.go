@@ -15,6 +15,9 @@ import (
 // identityInit is the identity of an endpoint without labels (reserved:init).
 const identityInit = 5
 
+// firstEndpointID is the lowest endpoint ID the fake hands out.
+const firstEndpointID = 1001
+
 // firstIdentity is the first identity the fake hands to a label set.
 const firstIdentity = 30000
 
@@ -53,8 +56,9 @@ func (a *Agent) putEndpoint(r *http.Request, body []byte) answer {
 		return errorAnswer(http.StatusBadRequest, "state in body is required")
 	}
 	if id == 0 {
-		a.nextID++
-		id = a.nextID
+		// Like the agent, the lowest free ID: IDs of deleted endpoints are handed out again.
+		for id = firstEndpointID; a.endpoints[id] != nil; id++ {
+		}
 	} else if _, dup := a.endpoints[id]; dup {
 		return errorAnswer(http.StatusBadRequest, fmt.Sprintf("endpoint ID %d already exists", id))
 	}
@@ -158,16 +162,22 @@ func (a *Agent) newEndpointLocked(id int64, req *models.EndpointChangeRequest) *
 			ad.IPv6PoolName = pool
 		}
 	}
+	ext := &models.EndpointIdentifiers{CniAttachmentID: attachmentID(req.ContainerID, req.ContainerInterfaceName)}
+	if a.cfg.Version == V1_19 {
+		ext.ContainerID = req.ContainerID
+		ext.ContainerName = req.ContainerName
+		ext.DockerEndpointID = req.DockerEndpointID
+		ext.DockerNetworkID = req.DockerNetworkID
+		ext.K8sNamespace, ext.K8sPodName = req.K8sNamespace, req.K8sPodName
+		if req.K8sNamespace != "" && req.K8sPodName != "" {
+			ext.PodName = req.K8sNamespace + "/" + req.K8sPodName
+		}
+	}
+	a.k8s[id] = [2]string{req.K8sNamespace, req.K8sPodName}
 	ep := &models.Endpoint{ID: id, Spec: &models.EndpointConfigurationSpec{},
 		Status: &models.EndpointStatus{
-			State: &state,
-			ExternalIdentifiers: &models.EndpointIdentifiers{
-				CniAttachmentID:  attachmentID(req.ContainerID, req.ContainerInterfaceName),
-				ContainerID:      req.ContainerID,
-				ContainerName:    req.ContainerName,
-				DockerEndpointID: req.DockerEndpointID,
-				DockerNetworkID:  req.DockerNetworkID,
-			},
+			State:               &state,
+			ExternalIdentifiers: ext,
 			Networking: &models.EndpointNetworking{
 				Addressing:             []*models.AddressPair{ad},
 				ContainerInterfaceName: req.ContainerInterfaceName,
@@ -195,7 +205,10 @@ func (a *Agent) listEndpoints(*http.Request, []byte) answer {
 func (a *Agent) getEndpoint(r *http.Request, _ []byte) answer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ep := a.lookupLocked(r.PathValue("id"))
+	ep, err := a.lookupLocked(r.PathValue("id"))
+	if err != nil {
+		return errorAnswer(http.StatusBadRequest, err.Error())
+	}
 	if ep == nil {
 		return errorAnswer(http.StatusNotFound, "endpoint not found")
 	}
@@ -207,12 +220,16 @@ func (a *Agent) getEndpoint(r *http.Request, _ []byte) answer {
 func (a *Agent) deleteEndpoint(r *http.Request, _ []byte) answer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ep := a.lookupLocked(r.PathValue("id"))
+	ep, err := a.lookupLocked(r.PathValue("id"))
+	if err != nil {
+		return errorAnswer(http.StatusBadRequest, err.Error())
+	}
 	if ep == nil || ep.ID == HostEndpointID {
 		return errorAnswer(http.StatusNotFound, "endpoint not found")
 	}
 	delete(a.endpoints, ep.ID)
 	delete(a.labels, ep.ID)
+	delete(a.k8s, ep.ID)
 	if a.freeIPOnDelete {
 		for _, p := range ep.Status.Networking.Addressing {
 			for _, s := range []string{p.IPv4, p.IPv6} {
@@ -226,29 +243,64 @@ func (a *Agent) deleteEndpoint(r *http.Request, _ []byte) answer {
 	return answer{code: http.StatusOK}
 }
 
-// lookupLocked finds an endpoint by any of the ID forms 123, cilium-local:123,
-// docker-endpoint:<id> and ipv4:<ip> (ipv6:<ip>); nil when none matches.
-func (a *Agent) lookupLocked(id string) *models.Endpoint {
+// lookupLocked finds an endpoint by any of the ID forms the agent's version accepts: 123,
+// cilium-local:123, cni-attachment-id:<container-id>[:<ifname>], cep-name:<ns>/<pod>, ipv4:<ip>,
+// ipv6:<ip>, and on v1.19 also docker-endpoint:<id>, container-id:<id>, container-name:<name> and
+// pod-name:<ns>/<pod>. It answers nil, nil when none matches and an error (the agent's 400) for a
+// prefix the version does not know.
+func (a *Agent) lookupLocked(id string) (*models.Endpoint, error) {
 	if n, ok := numericID(id); ok {
-		return a.endpoints[n]
+		return a.endpoints[n], nil
 	}
 	prefix, val, ok := strings.Cut(id, ":")
 	if !ok {
-		return nil
+		return nil, fmt.Errorf("invalid endpoint ID %q", id)
 	}
-	switch prefix {
-	case "docker-endpoint":
+	match := func(f func(ep *models.Endpoint) bool) *models.Endpoint {
 		for _, ep := range a.endpoints {
-			if x := ep.Status.ExternalIdentifiers; x != nil && val != "" && x.DockerEndpointID == val {
+			if ep.ID != HostEndpointID && val != "" && f(ep) {
 				return ep
 			}
 		}
+		return nil
+	}
+	ext := func(ep *models.Endpoint) *models.EndpointIdentifiers {
+		if x := ep.Status.ExternalIdentifiers; x != nil {
+			return x
+		}
+		return &models.EndpointIdentifiers{}
+	}
+	cep := func(ep *models.Endpoint) string {
+		k := a.k8s[ep.ID]
+		if k[0] == "" || k[1] == "" {
+			return ""
+		}
+		return k[0] + "/" + k[1]
+	}
+	switch prefix {
+	case "cni-attachment-id":
+		return match(func(ep *models.Endpoint) bool { return ext(ep).CniAttachmentID == val }), nil
+	case "cep-name":
+		return match(func(ep *models.Endpoint) bool { return cep(ep) == val }), nil
 	case "ipv4", "ipv6":
 		if ip, err := netip.ParseAddr(val); err == nil {
-			return a.byIPLocked(ip)
+			return a.byIPLocked(ip), nil
+		}
+		return nil, nil
+	}
+	if a.cfg.Version == V1_19 {
+		switch prefix {
+		case "docker-endpoint":
+			return match(func(ep *models.Endpoint) bool { return ext(ep).DockerEndpointID == val }), nil
+		case "container-id":
+			return match(func(ep *models.Endpoint) bool { return ext(ep).ContainerID == val }), nil
+		case "container-name":
+			return match(func(ep *models.Endpoint) bool { return ext(ep).ContainerName == val }), nil
+		case "pod-name":
+			return match(func(ep *models.Endpoint) bool { return cep(ep) == val }), nil
 		}
 	}
-	return nil
+	return nil, fmt.Errorf("unknown endpoint ID prefix \"%s\"", prefix)
 }
 
 func (a *Agent) byIPLocked(ip netip.Addr) *models.Endpoint {

@@ -89,7 +89,10 @@ func (a *Agent) patchLabels(r *http.Request, body []byte) answer {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ep := a.lookupLocked(r.PathValue("id"))
+	ep, err := a.lookupLocked(r.PathValue("id"))
+	if err != nil {
+		return errorAnswer(http.StatusBadRequest, err.Error())
+	}
 	if ep == nil {
 		return errorAnswer(http.StatusNotFound, fmt.Sprintf("Endpoint ID %s not found", r.PathValue("id")))
 	}

@@ -48,6 +48,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
 	include := fs.String("label-include", strings.Join(endpoint.DefaultLabelInclude, ","),
 		"labels kept although --label-exclude matches them")
+	namespace := fs.String("default-namespace", endpoint.DefaultNamespace,
+		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -57,7 +59,7 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	if err := applyEnv(fs); err != nil {
 		return nil, err
 	}
-	c.Labels = endpoint.LabelPolicy{Exclude: splitList(*exclude), Include: splitList(*include)}
+	c.Labels = endpoint.LabelPolicy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace}
 	return c, c.Validate()
 }
 
