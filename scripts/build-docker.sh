@@ -15,7 +15,7 @@ STAMP="$OUT/.built"
 log() { echo "build-docker: $*" >&2; }
 
 case "$DOCKER_VERSION" in
-  20.10.*) log "engine $DOCKER_VERSION is Debian's docker.io; nothing to build"; echo "/usr"; exit 0 ;;
+  20.10|20.10.*) log "engine $DOCKER_VERSION is Debian's docker.io; nothing to build"; echo "/usr"; exit 0 ;;
   29.8.1) moby=v2.0.0-beta.24 containerd=v2.3.7 runc=v1.5.3 ;;
   *) log "no recipe for engine $DOCKER_VERSION (known: 20.10.x from Debian, 29.8.1)"; exit 2 ;;
 esac
