@@ -15,17 +15,23 @@ import (
 	"github.com/cilium/cilium/api/v1/models"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
-// ForDockerEndpoint reports whether the agent endpoint ep belongs to Docker endpoint eid, in the ways both
-// agent versions tell: Cilium 1.19 reports docker-endpoint-id; 1.20 reports only cni-attachment-id, which
-// is <container-id>:<interface> with the plugin's container-id.
-func ForDockerEndpoint(ep *models.Endpoint, eid string) bool {
-	if ep == nil || ep.Status == nil || ep.Status.ExternalIdentifiers == nil || eid == "" {
-		return false
+// DockerEndpointOf is the Docker endpoint ID an agent endpoint was created for by the plugin, or "". Both
+// agent versions report the endpoint's CNI attachment (cni-attachment-id), which the plugin makes of
+// container-id = the Docker endpoint ID and the interface name derived from it.
+func DockerEndpointOf(ep *models.Endpoint) string {
+	eid, ifName, ok := agent.Attachment(ep)
+	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
+		return ""
 	}
-	x := ep.Status.ExternalIdentifiers
-	return x.DockerEndpointID == eid || x.ContainerID == eid || strings.HasPrefix(x.CniAttachmentID, eid+":")
+	return eid
+}
+
+// ForDockerEndpoint reports whether the agent endpoint ep belongs to Docker endpoint eid.
+func ForDockerEndpoint(ep *models.Endpoint, eid string) bool {
+	return eid != "" && DockerEndpointOf(ep) == eid
 }
 
 // ByDockerEndpoint returns the endpoint of Docker endpoint eid among eps, or nil.
@@ -48,15 +54,17 @@ func ByIPv4(eps []*models.Endpoint, ip netip.Addr) *models.Endpoint {
 	return nil
 }
 
-// EndpointOf returns the agent endpoint of container name on network net, found by its Docker endpoint ID.
+// EndpointOf returns the agent endpoint of container name on network net, looked up by the key the
+// plugin uses: the CNI attachment of its Docker endpoint.
 func (nd *Node) EndpointOf(t testing.TB, name, net string) *models.Endpoint {
 	t.Helper()
 	eid := nd.EndpointID(t, name, net)
-	eps := nd.OurEndpoints(t)
-	ep := ByDockerEndpoint(eps, eid)
-	if ep == nil {
-		t.Fatalf("leg %s: no agent endpoint of %s on %s (docker endpoint %s) among %d container endpoints: %s",
-			nd.Leg, name, net, eid, len(eps), describe(eps))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ep, err := nd.Agent.Endpoint(ctx, agent.AttachmentID(eid, endpoint.NamesFor(eid).Container))
+	if err != nil {
+		t.Fatalf("leg %s: agent endpoint of %s on %s (docker endpoint %s): %v; container endpoints: %s",
+			nd.Leg, name, net, eid, err, describe(nd.OurEndpoints(t)))
 	}
 	return ep
 }
@@ -118,18 +126,9 @@ func HasPrefix(labels []string, p string) bool {
 	return slices.ContainsFunc(labels, func(s string) bool { return strings.HasPrefix(s, p) })
 }
 
-// isContainer reports whether ep is a container endpoint created by a Docker plugin (not the host or
-// health endpoint): it carries a Docker endpoint ID (Cilium 1.19) or a CNI attachment ID (1.20).
-func isContainer(ep *models.Endpoint) bool {
-	if ep.Status == nil || ep.Status.ExternalIdentifiers == nil {
-		return false
-	}
-	if HasLabel(IdentityLabels(ep), "reserved:health") || HasLabel(IdentityLabels(ep), "reserved:host") {
-		return false
-	}
-	x := ep.Status.ExternalIdentifiers
-	return x.DockerEndpointID != "" || x.CniAttachmentID != ""
-}
+// isContainer reports whether ep is a container endpoint this plugin created (not the host or health
+// endpoint).
+func isContainer(ep *models.Endpoint) bool { return DockerEndpointOf(ep) != "" }
 
 // OurEndpoints lists the agent's container endpoints (not the host or health endpoint).
 func (nd *Node) OurEndpoints(t testing.TB) []*models.Endpoint {
@@ -157,21 +156,11 @@ func (nd *Node) containerEndpoints() ([]*models.Endpoint, error) {
 	return out, nil
 }
 
-// EndpointsOn lists the agent's endpoints on Docker network nid. Cilium 1.20 no longer reports the
-// Docker network of an endpoint: there it lists every container endpoint of the node.
+// EndpointsOn lists the agent's endpoints the plugin made. Cilium 1.20 no longer reports an endpoint's
+// Docker network, so these are the endpoints of every cilium network (nid is not checked): the tests use
+// one network at a time.
 func (nd *Node) EndpointsOn(nid string) ([]*models.Endpoint, error) {
-	eps, err := nd.containerEndpoints()
-	if err != nil {
-		return nil, err
-	}
-	var out []*models.Endpoint
-	for _, ep := range eps {
-		x := ep.Status.ExternalIdentifiers
-		if x.DockerNetworkID == nid || x.DockerNetworkID == "" && x.DockerEndpointID == "" {
-			out = append(out, ep)
-		}
-	}
-	return out, nil
+	return nd.containerEndpoints()
 }
 
 // MustEndpointsOn is EndpointsOn, failing the test on error.
