@@ -89,21 +89,21 @@ PLUGIN_TIMEOUT=${PLUGIN_TIMEOUT:-60}
 ETCD_TIMEOUT=${ETCD_TIMEOUT:-30}
 STOP_TIMEOUT=${STOP_TIMEOUT:-20}
 
-# shellcheck source=testbed/common.sh
+# shellcheck source=SCRIPTDIR/testbed/common.sh
 . "$SCRIPT_DIR/testbed/common.sh"
-# shellcheck source=testbed/processes.sh
+# shellcheck source=SCRIPTDIR/testbed/processes.sh
 . "$SCRIPT_DIR/testbed/processes.sh"
-# shellcheck source=testbed/fabric.sh
+# shellcheck source=SCRIPTDIR/testbed/fabric.sh
 . "$SCRIPT_DIR/testbed/fabric.sh"
-# shellcheck source=testbed/hoststate.sh
+# shellcheck source=SCRIPTDIR/testbed/hoststate.sh
 . "$SCRIPT_DIR/testbed/hoststate.sh"
-# shellcheck source=testbed/node.sh
+# shellcheck source=SCRIPTDIR/testbed/node.sh
 . "$SCRIPT_DIR/testbed/node.sh"
-# shellcheck source=testbed/agent.sh
+# shellcheck source=SCRIPTDIR/testbed/agent.sh
 . "$SCRIPT_DIR/testbed/agent.sh"
-# shellcheck source=testbed/engine.sh
+# shellcheck source=SCRIPTDIR/testbed/engine.sh
 . "$SCRIPT_DIR/testbed/engine.sh"
-# shellcheck source=testbed/plugin.sh
+# shellcheck source=SCRIPTDIR/testbed/plugin.sh
 . "$SCRIPT_DIR/testbed/plugin.sh"
 
 # ---------------------------------------------------------------- commands
