@@ -7,7 +7,7 @@ test: ; scripts/test.sh
 test-unit: ; go test -short -race -count=1 ./...
 test-privileged: ; go test -race -count=1 ./endpoint/...
 test-e2e: build ; scripts/e2e.sh
-lint: ; go vet ./... && test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+lint: ; scripts/lint.sh
 demo: build ; scripts/demo.sh
 image: build ; scripts/image.sh
 clean: ; rm -rf bin

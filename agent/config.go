@@ -18,6 +18,23 @@ type Family struct {
 	Router netip.Addr
 }
 
+// IPFamily names an IP family in the agent's API; the zero value is IPv4.
+type IPFamily int
+
+// The IP families.
+const (
+	IPv4 IPFamily = iota
+	IPv6
+)
+
+// String is the family as the agent's API spells it.
+func (f IPFamily) String() string {
+	if f == IPv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
 // Config is what the plugin needs from the agent's configuration.
 type Config struct {
 	IPv4, IPv6   Family

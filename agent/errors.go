@@ -41,7 +41,7 @@ func (c *Client) classify(op string, err error) error {
 	case err == nil:
 		return nil
 	case isUnreachable(err):
-		return fmt.Errorf("%w at %s (%s): %v", ErrUnreachable, c.addr, op, unwrapOp(err))
+		return fmt.Errorf("%w at %s (%s): %w", ErrUnreachable, c.addr, op, unwrapOp(err))
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("cilium-agent at %s did not answer %s in time: %w", c.addr, op, err)
 	case errors.Is(err, context.Canceled):

@@ -23,11 +23,8 @@ type Allocation struct {
 // Allocate asks the agent for a free address of the family (POST /ipam). With expire set the agent
 // frees the address again after its expiration time unless an endpoint create claims it, so an
 // address whose container never started cannot leak.
-func (c *Client) Allocate(ctx context.Context, v6 bool, owner string, expire bool) (Allocation, error) {
-	family := "ipv4"
-	if v6 {
-		family = "ipv6"
-	}
+func (c *Client) Allocate(ctx context.Context, fam IPFamily, owner string, expire bool) (Allocation, error) {
+	family := fam.String()
 	var out Allocation
 	err := c.do(ctx, c.timeouts.Call, "allocate "+family+" address", func(ctx context.Context) error {
 		p := ipam.NewPostIpamParamsWithContext(ctx).WithFamily(&family).WithOwner(&owner).WithExpiration(&expire)
@@ -40,7 +37,7 @@ func (c *Client) Allocate(ctx context.Context, v6 bool, owner string, expire boo
 			return fmt.Errorf("empty answer")
 		}
 		r := a.IPv4
-		if v6 {
+		if fam == IPv6 {
 			r = a.IPv6
 		}
 		if r == nil {

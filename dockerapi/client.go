@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
@@ -116,7 +117,7 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 		return Container{}, err
 	}
 	r, err := c.c.ContainerInspect(ctx, id)
-	if dockerclient.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return Container{}, fmt.Errorf("inspect container %s: %w", id, ErrNotFound)
 	}
 	if err != nil {

@@ -15,18 +15,21 @@ const macOption = "com.docker.network.endpoint.macaddress"
 
 // CreateArgs is a validated CreateEndpoint request.
 type CreateArgs struct {
-	NetworkID, EndpointID string
-	IPv4, IPv6            netip.Addr
-	MAC                   net.HardwareAddr // nil when Docker chose none
+	NetworkID  endpoint.NetworkID
+	EndpointID endpoint.ID
+	IPv4, IPv6 netip.Addr
+	MAC        net.HardwareAddr // nil when Docker chose none
 }
 
 // ParseCreate validates a CreateEndpoint request before anything touches the kernel.
 func ParseCreate(nid, eid, addr4, addr6, mac string, opts map[string]any) (CreateArgs, error) {
-	a := CreateArgs{NetworkID: nid, EndpointID: eid}
-	if err := validateIDs(nid, eid); err != nil {
+	var (
+		a   CreateArgs
+		err error
+	)
+	if a.NetworkID, a.EndpointID, err = parseIDs(nid, eid); err != nil {
 		return a, err
 	}
-	var err error
 	if a.IPv4, err = parseIfaceAddr(addr4); err != nil {
 		return a, err
 	}
@@ -66,21 +69,22 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 }
 
 // DeleteEndpoint removes the endpoint's veth pair; one that is gone is success.
-func (d *Driver) DeleteEndpoint(ctx context.Context, nid, eid string) error {
-	if err := validateIDs(nid, eid); err != nil {
-		return err
-	}
+func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	return d.links.Delete(ctx, eid)
 }
 
-func validateIDs(nid, eid string) error {
-	if err := endpoint.ValidateID(nid); err != nil {
-		return fmt.Errorf("network: %w", err)
+// parseIDs parses the network and endpoint IDs of a request, once, where it arrives: every method below
+// takes the types and checks them no more.
+func parseIDs(nid, eid string) (endpoint.NetworkID, endpoint.ID, error) {
+	n, err := endpoint.ParseNetworkID(nid)
+	if err != nil {
+		return endpoint.NetworkID{}, endpoint.ID{}, fmt.Errorf("network: %w", err)
 	}
-	if err := endpoint.ValidateID(eid); err != nil {
-		return fmt.Errorf("endpoint: %w", err)
+	e, err := endpoint.ParseID(eid)
+	if err != nil {
+		return endpoint.NetworkID{}, endpoint.ID{}, fmt.Errorf("endpoint: %w", err)
 	}
-	return nil
+	return n, e, nil
 }
 
 func parseIfaceAddr(s string) (netip.Addr, error) {

@@ -1,6 +1,8 @@
 package driver_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,7 +91,7 @@ func TestCreateEndpointMAC(t *testing.T) {
 			}
 			want := tt.wantMAC
 			if want == "" {
-				want = endpoint.MACFor(eid, "container").String()
+				want = endpoint.MACFor(endpoint.MustParseID(eid), endpoint.ContainerSide).String()
 			}
 			if got := l.ContainerMAC.String(); got != want {
 				t.Errorf("container MAC: got %s, want %s", got, want)
@@ -119,8 +121,9 @@ func TestCreateEndpointSpec(t *testing.T) {
 	if l == nil {
 		t.Fatal("no veth pair made")
 	}
-	if l.MTU != 1450 || l.NetworkID != nid || l.IPv4 != ip || l.Names != endpoint.NamesFor(eid) {
-		t.Errorf("veth: got %+v, want MTU 1450 (agent routeMTU), network %s, address %s, names %+v", l, nid, ip, endpoint.NamesFor(eid))
+	names := endpoint.NamesFor(endpoint.MustParseID(eid))
+	if l.MTU != 1450 || l.NetworkID.String() != nid || l.IPv4 != ip || l.Names != names {
+		t.Errorf("veth: got %+v, want MTU 1450 (agent routeMTU), network %s, address %s, names %+v", l, nid, ip, names)
 	}
 	if n := len(e.agent.RequestsTo("PUT /v1/endpoint/{id}")); n != 0 {
 		t.Errorf("CreateEndpoint created %d agent endpoints, want 0 (Join does)", n)
@@ -192,5 +195,39 @@ func TestExternalConnectivity(t *testing.T) {
 	}
 	if out := e.mustCall(t, "NetworkDriver.RevokeExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid}); len(out) != 0 {
 		t.Errorf("RevokeExternalConnectivity: got %v, want {}", out)
+	}
+}
+
+// A kernel failure answers 500 with its cause and leaves no agent endpoint behind.
+func TestLinkFailuresAnswer500(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid := hexID("net"), hexID("ep")
+	want500 := func(method string, body map[string]any, cause string) {
+		t.Helper()
+		code, out := e.call(t, method, body)
+		if code != http.StatusInternalServerError || !strings.Contains(fmt.Sprint(out["Err"]), cause) {
+			t.Errorf("%s: got %d %v, want 500 with Err containing %q", method, code, out, cause)
+		}
+	}
+
+	e.links.failOn("create", errors.New("add link: operation not permitted"))
+	want500("NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid,
+		"Interface": map[string]string{"Address": "10.77.0.5/32"}}, "add link: operation not permitted")
+	e.links.failOn("create", nil)
+
+	e.createEndpoint(t, nid, eid)
+	e.links.failOn("get", errors.New("look up link: resource temporarily unavailable"))
+	want500("NetworkDriver.Join", joinRequest(nid, eid), "look up link: resource temporarily unavailable")
+	if eps := e.agent.Endpoints(); len(eps) != 0 {
+		t.Errorf("Join whose link lookup failed left agent endpoints: %s", mustJSON(eps))
+	}
+
+	e.links.failOn("delete", errors.New("delete link: device or resource busy"))
+	want500("NetworkDriver.DeleteEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid},
+		"delete link: device or resource busy")
+	e.links.failOn("delete", nil)
+	e.mustCall(t, "NetworkDriver.DeleteEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid})
+	if e.links.has(eid) {
+		t.Error("veth pair left after DeleteEndpoint")
 	}
 }

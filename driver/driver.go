@@ -10,6 +10,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // Agent is what the driver needs from cilium-agent.
@@ -25,8 +26,8 @@ type Agent interface {
 // Links is the kernel side: the veth pair of each endpoint.
 type Links interface {
 	Create(ctx context.Context, s endpoint.Spec) (*endpoint.Link, error)
-	Get(ctx context.Context, endpointID string) (*endpoint.Link, error)
-	Delete(ctx context.Context, endpointID string) error
+	Get(ctx context.Context, id endpoint.ID) (*endpoint.Link, error)
+	Delete(ctx context.Context, id endpoint.ID) error
 }
 
 // Docker finds the container behind an endpoint at Join.
@@ -48,10 +49,10 @@ type Driver struct {
 	links  Links
 	docker Docker
 	addrs  Addresses
-	labels endpoint.LabelPolicy
+	policy labels.Policy
 }
 
 // New returns the driver core.
-func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p endpoint.LabelPolicy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, labels: p}
+func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/driver"
-	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/server"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -29,11 +29,6 @@ var (
 	_ driver.Docker    = (*dockerapi.Client)(nil)
 	_ driver.Events    = (*dockerapi.Client)(nil)
 	_ driver.Addresses = (*ipam.Book)(nil)
-)
-
-var (
-	router     = netip.MustParseAddr("10.77.18.133")
-	agentRange = netip.MustParsePrefix("10.77.0.0/16")
 )
 
 // hexID makes a Docker-style 64-hex ID from a readable name.
@@ -85,7 +80,7 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	}
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
-	policy := endpoint.DefaultLabelPolicy()
+	policy := labels.DefaultPolicy()
 	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.book, policy)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
@@ -126,7 +121,7 @@ func (e *env) mustCall(t *testing.T, method string, body any) map[string]any {
 // allocate requests an address from the IPAM, as Docker does before CreateEndpoint.
 func (e *env) allocate(t *testing.T) netip.Addr {
 	t.Helper()
-	p, err := e.ipam.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{}, false)
+	p, err := e.ipam.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{})
 	if err != nil {
 		t.Fatalf("RequestAddress: %v", err)
 	}

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/docker/go-plugins-helpers/network"
 
@@ -45,26 +46,41 @@ func Register(s *server.Server, d *Driver) {
 		return &network.CreateEndpointResponse{Interface: &network.EndpointInterface{MacAddress: m.String()}}, nil
 	})
 	server.Handle(s, "NetworkDriver.DeleteEndpoint", func(ctx context.Context, r *network.DeleteEndpointRequest) (*empty, error) {
-		return nil, d.DeleteEndpoint(ctx, r.NetworkID, r.EndpointID)
+		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, d.DeleteEndpoint(ctx, eid)
 	})
 	server.Handle(s, "NetworkDriver.EndpointOperInfo", func(_ context.Context, r *network.InfoRequest) (*network.InfoResponse, error) {
-		if err := validateIDs(r.NetworkID, r.EndpointID); err != nil {
+		if _, _, err := parseIDs(r.NetworkID, r.EndpointID); err != nil {
 			return nil, err
 		}
 		return &network.InfoResponse{Value: map[string]string{}}, nil
 	})
 	server.Handle(s, "NetworkDriver.Join", func(ctx context.Context, r *network.JoinRequest) (*joinResponse, error) {
-		j, err := d.Join(ctx, r.NetworkID, r.EndpointID, r.SandboxKey)
+		nid, eid, err := parseIDs(r.NetworkID, r.EndpointID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSandboxKey(r.SandboxKey); err != nil {
+			return nil, err
+		}
+		j, err := d.Join(ctx, nid, eid)
 		if err != nil {
 			return nil, err
 		}
 		return encodeJoin(j), nil
 	})
 	server.Handle(s, "NetworkDriver.Leave", func(ctx context.Context, r *network.LeaveRequest) (*empty, error) {
-		return nil, d.Leave(ctx, r.NetworkID, r.EndpointID)
+		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, d.Leave(ctx, eid)
 	})
 	server.Handle(s, "NetworkDriver.ProgramExternalConnectivity", func(_ context.Context, r *network.ProgramExternalConnectivityRequest) (*empty, error) {
-		if err := validateIDs(r.NetworkID, r.EndpointID); err != nil {
+		if _, _, err := parseIDs(r.NetworkID, r.EndpointID); err != nil {
 			return nil, err
 		}
 		if pm, ok := r.Options[portmapOption].([]any); ok && len(pm) > 0 {
@@ -80,8 +96,16 @@ func Register(s *server.Server, d *Driver) {
 }
 
 func validateNetwork(nid string) error {
-	if err := endpoint.ValidateID(nid); err != nil {
+	if _, err := endpoint.ParseNetworkID(nid); err != nil {
 		return fmt.Errorf("network: %w", err)
+	}
+	return nil
+}
+
+// checkSandboxKey refuses a Join sandbox key that is not a clean absolute path.
+func checkSandboxKey(key string) error {
+	if key == "" || !filepath.IsAbs(key) || filepath.Clean(key) != key {
+		return fmt.Errorf("sandbox key %q is not a clean absolute path", key)
 	}
 	return nil
 }

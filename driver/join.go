@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"time"
 
 	"github.com/cilium/cilium/api/v1/models"
@@ -13,6 +12,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // cleanupTimeout bounds the removal of a half-made agent endpoint after a failed Join.
@@ -36,13 +36,7 @@ type Joined struct {
 // Join creates the agent endpoint for the container behind eid, under the container's labels, and
 // returns after the agent has built its datapath. If anything fails the half-made endpoint is removed
 // again: after a failed Join Docker calls DeleteEndpoint and ReleaseAddress, not Leave.
-func (d *Driver) Join(ctx context.Context, nid, eid, sandboxKey string) (*Joined, error) {
-	if err := validateIDs(nid, eid); err != nil {
-		return nil, err
-	}
-	if sandboxKey == "" || !filepath.IsAbs(sandboxKey) || filepath.Clean(sandboxKey) != sandboxKey {
-		return nil, fmt.Errorf("sandbox key %q is not a clean absolute path", sandboxKey)
-	}
+func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) (*Joined, error) {
 	link, err := d.links.Get(ctx, eid)
 	if errors.Is(err, endpoint.ErrNotFound) {
 		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
@@ -85,7 +79,7 @@ func (d *Driver) Join(ctx context.Context, nid, eid, sandboxKey string) (*Joined
 // ensureAgentEndpoint creates the agent endpoint of eid unless it exists already: dockerd repeats a
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment or address. It returns why the container's labels are unknown, if they are.
-func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid, eid string, link *endpoint.Link) (labelErr, err error) {
+func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
 	_, err = d.agent.Endpoint(ctx, agentID(eid))
 	if err == nil {
 		return nil, nil
@@ -93,14 +87,14 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid, eid string, link 
 	if !errors.Is(err, agent.ErrNotFound) {
 		return nil, err
 	}
-	att := endpoint.Attachment{EndpointID: eid, NetworkID: nid, Link: link,
+	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
-	ct, lerr := d.docker.JoiningContainer(ctx, nid, eid)
+	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	if lerr == nil {
-		att.Container, att.Namespace = ct.Name, d.labels.Namespace(ct.Labels)
+		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(ct)
 	}
-	if _, err := d.agent.CreateEndpoint(ctx, att.ChangeRequest()); err != nil {
+	if _, err := d.agent.CreateEndpoint(ctx, att.changeRequest()); err != nil {
 		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
 	}
 	return lerr, nil
@@ -118,9 +112,9 @@ func routesVia(f agent.Family) []Route {
 }
 
 func (d *Driver) convertLabels(ct dockerapi.Container) []string {
-	out, dropped := d.labels.Convert(ct.Labels)
+	out, dropped := d.policy.Convert(ct.Labels)
 	for _, dr := range dropped {
-		if dr.Reason != "excluded" {
+		if dr.Reason != labels.Excluded {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).
 				Warn("container label left out of the identity")
 		}
@@ -130,16 +124,13 @@ func (d *Driver) convertLabels(ct dockerapi.Container) []string {
 
 // Leave deletes the agent endpoint; one that is gone (or never made: Leave after a failed Join) is
 // success.
-func (d *Driver) Leave(ctx context.Context, nid, eid string) error {
-	if err := validateIDs(nid, eid); err != nil {
-		return err
-	}
+func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
 	return d.deleteAgentEndpoint(ctx, eid)
 }
 
 // removeAgentEndpoint undoes a failed endpoint create, on a context of its own: the request's may be
 // what ran out.
-func (d *Driver) removeAgentEndpoint(eid string) error {
+func (d *Driver) removeAgentEndpoint(eid endpoint.ID) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if err := d.deleteAgentEndpoint(ctx, eid); err != nil {
@@ -150,7 +141,7 @@ func (d *Driver) removeAgentEndpoint(eid string) error {
 
 // deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, and records
 // that the agent freed its addresses.
-func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid string) error {
+func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID) error {
 	ep, err := d.agent.Endpoint(ctx, agentID(eid))
 	if errors.Is(err, agent.ErrNotFound) {
 		return nil
@@ -184,10 +175,10 @@ func endpointIPs(ep *models.Endpoint) []netip.Addr {
 }
 
 // agentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
-// and container-interface-name it was created with (see endpoint.Attachment), both derived from eid.
+// and container-interface-name it was created with (see attachment.changeRequest), both derived from eid.
 // Never by the numeric endpoint ID across calls: the agent reuses those.
-func agentID(eid string) string {
-	return agent.AttachmentID(eid, endpoint.NamesFor(eid).Container)
+func agentID(eid endpoint.ID) string {
+	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
 }
 
 func uuidOf(a Addresses, ip netip.Addr) string {

@@ -54,7 +54,7 @@ func testJoin(t *testing.T, v agenttest.Version) {
 
 	out := e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
 
-	names := endpoint.NamesFor(eid)
+	names := endpoint.NamesFor(endpoint.MustParseID(eid))
 	want := map[string]any{
 		"InterfaceName": map[string]any{"SrcName": names.Container, "DstPrefix": "eth"},
 		"Gateway":       "10.77.18.133",

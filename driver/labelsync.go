@@ -14,6 +14,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // Events is what the label sync needs from Docker.
@@ -30,11 +31,11 @@ type LabelSync struct {
 	log    *logrus.Entry
 	agent  Agent
 	docker Events
-	policy endpoint.LabelPolicy
+	policy labels.Policy
 }
 
 // NewLabelSync returns a label sync; Run starts it.
-func NewLabelSync(log *logrus.Entry, a Agent, d Events, p endpoint.LabelPolicy) *LabelSync {
+func NewLabelSync(log *logrus.Entry, a Agent, d Events, p labels.Policy) *LabelSync {
 	return &LabelSync{log: log, agent: a, docker: d, policy: p}
 }
 
@@ -77,9 +78,13 @@ func (s *LabelSync) follow(ctx context.Context) error {
 				s.log.WithError(err).WithField("container", id).Debug("inspect started container")
 				continue
 			}
-			for _, eid := range ct.Endpoints {
+			for _, id := range ct.Endpoints {
+				eid, err := endpoint.ParseID(id)
+				if err != nil {
+					continue // not an endpoint (Docker reports "" for a network without one)
+				}
 				ep, err := s.agent.Endpoint(ctx, agentID(eid))
-				if errors.Is(err, agent.ErrNotFound) || eid == "" {
+				if errors.Is(err, agent.ErrNotFound) {
 					continue // not one of ours
 				}
 				if err != nil {
@@ -104,15 +109,19 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byDocker := map[string]*models.Endpoint{}
+	byDocker := map[endpoint.ID]*models.Endpoint{}
 	for _, ep := range eps {
-		if id := dockerEndpointID(ep); id != "" {
-			byDocker[id] = ep
+		if eid, ok := dockerEndpointID(ep); ok {
+			byDocker[eid] = ep
 		}
 	}
 	for _, ct := range cts {
-		for _, eid := range ct.Endpoints {
-			if ep, ok := byDocker[eid]; ok && eid != "" {
+		for _, id := range ct.Endpoints {
+			eid, err := endpoint.ParseID(id)
+			if err != nil {
+				continue
+			}
+			if ep, ok := byDocker[eid]; ok {
 				s.apply(ctx, ct, eid, ep)
 			}
 		}
@@ -123,7 +132,7 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 // apply makes the endpoint's identity labels the container's. The agent keeps reserved:init beside the
 // labels a PATCH adds to an endpoint created without labels, and drops it only on a PATCH that changes
 // no label: an endpoint in that state gets the same labels a second time.
-func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid string, ep *models.Endpoint) {
+func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpoint.ID, ep *models.Endpoint) {
 	want, _ := s.policy.Convert(ct.Labels)
 	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
@@ -152,19 +161,23 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid strin
 
 // dockerEndpointID is the Docker endpoint an agent endpoint was created for: the container-id of its
 // CNI attachment, when the interface name is the one the plugin derives from that ID. Endpoints of
-// other creators (the host endpoint, a CNI plugin) answer "".
-func dockerEndpointID(ep *models.Endpoint) string {
-	eid, ifName, ok := agent.Attachment(ep)
-	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
-		return ""
+// other creators (the host endpoint, a CNI plugin) answer false.
+func dockerEndpointID(ep *models.Endpoint) (endpoint.ID, bool) {
+	containerID, ifName, ok := agent.Attachment(ep)
+	if !ok {
+		return endpoint.ID{}, false
 	}
-	return eid
+	eid, err := endpoint.ParseID(containerID) // the agent's text: parsed like a request's
+	if err != nil || endpoint.NamesFor(eid).Container != ifName {
+		return endpoint.ID{}, false
+	}
+	return eid, true
 }
 
 // identityLabels returns the endpoint's container labels, sorted, and whether it still carries
 // reserved:init. Its security-relevant labels hold the labels given at create as well as those
 // patched in later; its realized user labels only the latter.
-func identityLabels(ep *models.Endpoint) (labels []string, init bool) {
+func identityLabels(ep *models.Endpoint) (have []string, init bool) {
 	if ep.Status == nil || ep.Status.Labels == nil {
 		return nil, false
 	}
@@ -176,12 +189,12 @@ func identityLabels(ep *models.Endpoint) (labels []string, init bool) {
 		switch {
 		case l == initLabel:
 			init = true
-		case strings.HasPrefix(l, endpoint.LabelSource+":"):
-			labels = append(labels, l)
+		case strings.HasPrefix(l, labels.Source+":"):
+			have = append(have, l)
 		}
 	}
-	slices.Sort(labels)
-	return slices.Compact(labels), init
+	slices.Sort(have)
+	return slices.Compact(have), init
 }
 
 // initLabel marks an endpoint the agent created without labels.

@@ -15,14 +15,14 @@ var _ driver.Links = (*fakeLinks)(nil)
 // each call as an `ip link` style line, and fails an operation on request.
 type fakeLinks struct {
 	mu    sync.Mutex
-	links map[string]*endpoint.Link // by endpoint ID; guarded by mu
-	calls []string                  // guarded by mu
-	fail  map[string]error          // op ("create", "get", "delete") -> error; guarded by mu
-	next  int                       // last ifindex handed out; guarded by mu
+	links map[endpoint.ID]*endpoint.Link // by endpoint ID; guarded by mu
+	calls []string                       // guarded by mu
+	fail  map[string]error               // op ("create", "get", "delete") -> error; guarded by mu
+	next  int                            // last ifindex handed out; guarded by mu
 }
 
 func newFakeLinks() *fakeLinks {
-	return &fakeLinks{links: map[string]*endpoint.Link{}, fail: map[string]error{}, next: 40}
+	return &fakeLinks{links: map[endpoint.ID]*endpoint.Link{}, fail: map[string]error{}, next: 40}
 }
 
 // failOn makes every later op fail with err; nil clears it.
@@ -51,17 +51,17 @@ func (f *fakeLinks) Create(_ context.Context, s endpoint.Spec) (*endpoint.Link, 
 	}
 	mac := s.ContainerMAC
 	if mac == nil {
-		mac = endpoint.MACFor(s.EndpointID, "container")
+		mac = endpoint.MACFor(s.EndpointID, endpoint.ContainerSide)
 	}
 	f.next++
-	l := &endpoint.Link{Names: n, HostIndex: f.next, HostMAC: endpoint.MACFor(s.EndpointID, "host"),
+	l := &endpoint.Link{Names: n, HostIndex: f.next, HostMAC: endpoint.MACFor(s.EndpointID, endpoint.HostSide),
 		ContainerMAC: mac, MTU: s.MTU, NetworkID: s.NetworkID, IPv4: s.IPv4, IPv6: s.IPv6}
 	f.links[s.EndpointID] = l
 	c := *l
 	return &c, nil
 }
 
-func (f *fakeLinks) Get(_ context.Context, endpointID string) (*endpoint.Link, error) {
+func (f *fakeLinks) Get(_ context.Context, endpointID endpoint.ID) (*endpoint.Link, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := endpoint.NamesFor(endpointID)
@@ -77,7 +77,7 @@ func (f *fakeLinks) Get(_ context.Context, endpointID string) (*endpoint.Link, e
 	return &c, nil
 }
 
-func (f *fakeLinks) Delete(_ context.Context, endpointID string) error {
+func (f *fakeLinks) Delete(_ context.Context, endpointID endpoint.ID) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := endpoint.NamesFor(endpointID)
@@ -100,14 +100,14 @@ func (f *fakeLinks) Calls() []string {
 func (f *fakeLinks) has(endpointID string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	_, ok := f.links[endpointID]
+	_, ok := f.links[endpoint.MustParseID(endpointID)]
 	return ok
 }
 
 func (f *fakeLinks) link(endpointID string) *endpoint.Link {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if l, ok := f.links[endpointID]; ok {
+	if l, ok := f.links[endpoint.MustParseID(endpointID)]; ok {
 		c := *l
 		return &c
 	}

@@ -43,7 +43,9 @@ func TestBinaryLifecycle(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Errorf("kill the plugin: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("plugin log:\n%s", logs.String())
 		}
@@ -98,10 +100,15 @@ func TestBinaryLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	bed.Eventually(t, time.Second, "socket removed after SIGTERM", func() error {
-		if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("socket still there: %v", err)
+		_, err := os.Lstat(sock)
+		switch {
+		case err == nil:
+			return errors.New("socket still there")
+		case errors.Is(err, os.ErrNotExist):
+			return nil
+		default:
+			return fmt.Errorf("lstat: %w", err)
 		}
-		return nil
 	})
 	r := <-inflight
 	if r.err != nil || r.code != 200 || !strings.Contains(r.body, `"PoolID":"CiliumPoolv4"`) {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
-	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
 // TestAgentRestartKeepsAddresses restarts cilium-agent under two running containers: the agent
@@ -129,8 +128,8 @@ func TestPluginRestart(t *testing.T) {
 	if eps := nd.MustEndpointsOn(t, nid); len(eps) != 0 {
 		t.Fatalf("after docker stop the agent still has %d endpoints on %s", len(eps), net)
 	}
-	if links := nd.Links(t); links[endpoint.NamesFor(eid1).Host] {
-		t.Fatalf("after docker stop the link %s is left", endpoint.NamesFor(eid1).Host)
+	if links := nd.Links(t); links[bed.NamesOf(t, eid1).Host] {
+		t.Fatalf("after docker stop the link %s is left", bed.NamesOf(t, eid1).Host)
 	}
 	nd.Must(t, "rm", "pr1")
 	t.Logf("docker stop + rm after the restart took %s", time.Since(start).Round(time.Millisecond))
@@ -169,7 +168,7 @@ func TestAgentDownFailsFast(t *testing.T) {
 		}
 	})
 
-	t.Cleanup(func() { nd.Docker(t, "rm", "-f", "down1") })
+	t.Cleanup(func() { nd.BestEffort(t, "rm", "-f", "down1") })
 	start := time.Now()
 	out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", "down1", "-l", "name=down1", "--net", net, bed.Image, "sleep", "100000")
 	took := time.Since(start)
@@ -186,7 +185,7 @@ func TestAgentDownFailsFast(t *testing.T) {
 	if extra := bed.NewLinks(base.Links, nd.Links(t)); len(extra) > 0 {
 		t.Fatalf("the failed run left links %v", extra)
 	}
-	nd.Docker(t, "rm", "-f", "down1")
+	nd.BestEffort(t, "rm", "-f", "down1")
 
 	start = time.Now()
 	nd.Start(t, bed.Agent)
@@ -239,9 +238,12 @@ func TestLabelsAppliedLater(t *testing.T) {
 	var eid string
 	bed.Eventually(t, 30*time.Second, "late1 running again", func() error {
 		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), "late1")
+		if err != nil {
+			return fmt.Errorf("inspect: %w: %q", err, out)
+		}
 		running, id, _ := strings.Cut(out, " ")
-		if err != nil || running != "true" || id == "" {
-			return fmt.Errorf("inspect: %v %q", err, out)
+		if running != "true" || id == "" {
+			return fmt.Errorf("inspect: %q", out)
 		}
 		eid = id
 		return nil

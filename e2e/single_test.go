@@ -60,7 +60,7 @@ func TestSingleNode(t *testing.T) {
 
 	t.Run("container on a cilium network and the default bridge starts", func(t *testing.T) {
 		nd.Must(t, "create", "--pull", "never", "--init", "--name", "multi", "-l", "name=multi", "--net", net, bed.Image, "sleep", "100000")
-		t.Cleanup(func() { nd.Docker(t, "rm", "-f", "multi") })
+		t.Cleanup(func() { nd.BestEffort(t, "rm", "-f", "multi") })
 		nd.Must(t, "network", "connect", "bridge", "multi")
 		nd.Must(t, "start", "multi")
 		nd.Must(t, "exec", "multi", "ping", "-c", "1", "-W", "2", app2)

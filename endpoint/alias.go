@@ -16,7 +16,7 @@ const aliasPrefix = "cilium-docker/v1 "
 //
 //	cilium-docker/v1 net=<networkID> ipv4=<addr or -> ipv6=<addr or -> mac=<container MAC>
 type aliasState struct {
-	NetworkID    string
+	NetworkID    NetworkID
 	IPv4, IPv6   netip.Addr // invalid when the endpoint has no address of that family
 	ContainerMAC net.HardwareAddr
 }
@@ -58,10 +58,9 @@ func parseAlias(s string) (aliasState, error) {
 		a   aliasState
 		err error
 	)
-	if err = ValidateID(vals[0]); err != nil {
+	if a.NetworkID, err = ParseNetworkID(vals[0]); err != nil { // the kernel's text: parsed like a request's
 		return aliasState{}, fmt.Errorf("alias %q: network: %w", s, err)
 	}
-	a.NetworkID = vals[0]
 	if a.IPv4, err = parseAliasAddr(vals[1]); err != nil {
 		return aliasState{}, fmt.Errorf("alias %q: ipv4: %w", s, err)
 	}

@@ -23,13 +23,13 @@ func TestAliasRoundTrip(t *testing.T) {
 	}{
 		{
 			"both families",
-			aliasState{NetworkID: idB, IPv4: netip.MustParseAddr("10.77.18.5"), IPv6: netip.MustParseAddr("fd00::5"), ContainerMAC: mac},
-			"cilium-docker/v1 net=" + idB + " ipv4=10.77.18.5 ipv6=fd00::5 mac=02:42:ac:11:00:02",
+			aliasState{NetworkID: netB, IPv4: netip.MustParseAddr("10.77.18.5"), IPv6: netip.MustParseAddr("fd00::5"), ContainerMAC: mac},
+			"cilium-docker/v1 net=" + hexB + " ipv4=10.77.18.5 ipv6=fd00::5 mac=02:42:ac:11:00:02",
 		},
 		{
 			"no addresses",
-			aliasState{NetworkID: idB, ContainerMAC: mac},
-			"cilium-docker/v1 net=" + idB + " ipv4=- ipv6=- mac=02:42:ac:11:00:02",
+			aliasState{NetworkID: netB, ContainerMAC: mac},
+			"cilium-docker/v1 net=" + hexB + " ipv4=- ipv6=- mac=02:42:ac:11:00:02",
 		},
 	}
 	for _, tt := range tests {
@@ -50,7 +50,7 @@ func TestAliasRoundTrip(t *testing.T) {
 		})
 	}
 	// The longest alias (full IPv6) must fit IFALIASZ (256 with the NUL).
-	long := aliasState{NetworkID: idB, IPv4: netip.MustParseAddr("255.255.255.255"),
+	long := aliasState{NetworkID: netB, IPv4: netip.MustParseAddr("255.255.255.255"),
 		IPv6: netip.MustParseAddr("fd00:1111:2222:3333:4444:5555:6666:7777"), ContainerMAC: mac}
 	if n := len(long.String()); n > 255 {
 		t.Errorf("longest alias is %d bytes, over IFALIASZ-1", n)
@@ -58,12 +58,12 @@ func TestAliasRoundTrip(t *testing.T) {
 }
 
 func TestParseAliasRejects(t *testing.T) {
-	good := "cilium-docker/v1 net=" + idB + " ipv4=10.0.0.1 ipv6=- mac=02:42:ac:11:00:02"
+	good := "cilium-docker/v1 net=" + hexB + " ipv4=10.0.0.1 ipv6=- mac=02:42:ac:11:00:02"
 	bad := []string{
 		"",
 		"some other alias",
 		strings.Replace(good, "v1", "v2", 1),
-		strings.Replace(good, "net="+idB, "net=abc", 1),
+		strings.Replace(good, "net="+hexB, "net=abc", 1),
 		strings.Replace(good, "ipv4=10.0.0.1", "ipv4=fd00::1", 1),
 		strings.Replace(good, "ipv6=-", "ipv6=10.0.0.1", 1),
 		strings.Replace(good, "ipv6=-", "ipv6=::ffff:10.0.0.1", 1),

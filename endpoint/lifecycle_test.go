@@ -26,7 +26,7 @@ func TestDeleteIdempotent(t *testing.T) {
 	if _, err := e.v.Get(t.Context(), s.EndpointID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get after Delete = %v, want ErrNotFound", err)
 	}
-	if err := e.v.Delete(t.Context(), sha256Hex("never created")); err != nil {
+	if err := e.v.Delete(t.Context(), MustParseID(sha256Hex("never created"))); err != nil {
 		t.Errorf("Delete of an endpoint never created = %v, want nil", err)
 	}
 }
@@ -55,7 +55,7 @@ func TestGetRejectsForeignLinks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
-			id := sha256Hex(t.Name())
+			id := MustParseID(sha256Hex(t.Name()))
 			e.mustAdd(tt.link(NamesFor(id)))
 			_, err := e.v.Get(t.Context(), id)
 			if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), tt.want) {

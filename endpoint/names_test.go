@@ -7,40 +7,53 @@ import (
 )
 
 const (
-	idA = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	idB = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	hexA = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	hexB = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 )
 
-func TestValidateID(t *testing.T) {
+var (
+	idA  = MustParseID(hexA)
+	idB  = MustParseID(hexB)
+	netB = MustParseNetworkID(hexB)
+)
+
+func TestParseID(t *testing.T) {
 	tests := []struct {
 		name string
 		id   string
 		ok   bool
 	}{
-		{"valid", idA, true},
+		{"valid", hexA, true},
 		{"all zero", strings.Repeat("0", 64), true},
 		{"empty", "", false},
-		{"63 chars", idA[:63], false},
-		{"65 chars", idA + "0", false},
-		{"uppercase", strings.ToUpper(idA), false},
-		{"path traversal", "../" + idA[3:], false},
-		{"spaces", " " + idA[1:], false},
-		{"inner space", idA[:32] + " " + idA[33:], false},
-		{"non hex letter", "g" + idA[1:], false},
-		{"multibyte", "é" + idA[2:], false},
+		{"63 chars", hexA[:63], false},
+		{"65 chars", hexA + "0", false},
+		{"uppercase", strings.ToUpper(hexA), false},
+		{"path traversal", "../" + hexA[3:], false},
+		{"spaces", " " + hexA[1:], false},
+		{"inner space", hexA[:32] + " " + hexA[33:], false},
+		{"non hex letter", "g" + hexA[1:], false},
+		{"multibyte", "é" + hexA[2:], false},
 		{"very long", strings.Repeat("a", 1000), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateID(tt.id)
+			id, err := ParseID(tt.id)
+			nid, nerr := ParseNetworkID(tt.id)
 			if tt.ok {
-				if err != nil {
-					t.Fatalf("ValidateID(%q) = %v, want nil", tt.id, err)
+				if err != nil || nerr != nil {
+					t.Fatalf("ParseID(%q), ParseNetworkID = %v, %v, want nil", tt.id, err, nerr)
+				}
+				if id.String() != tt.id || nid.String() != tt.id || id.IsZero() || nid.IsZero() {
+					t.Fatalf("ParseID(%q), ParseNetworkID = %q, %q, want the ID itself", tt.id, id, nid)
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("ValidateID(%q) = nil, want error", tt.id)
+			if err == nil || nerr == nil {
+				t.Fatalf("ParseID(%q), ParseNetworkID = %v, %v, want errors", tt.id, err, nerr)
+			}
+			if !id.IsZero() || !nid.IsZero() || err.Error() != nerr.Error() {
+				t.Errorf("ParseID(%q), ParseNetworkID = %q, %v and %q, %v: want zero IDs and the same error", tt.id, id, err, nid, nerr)
 			}
 			if !errors.Is(err, ErrInvalidID) {
 				t.Errorf("error %q does not wrap ErrInvalidID", err)
@@ -90,7 +103,7 @@ func TestNamesFor(t *testing.T) {
 		t.Errorf("NamesFor(%q) and NamesFor(%q) collide: %+v", idA, idB, a)
 	}
 	// Pin the formula so it cannot drift silently: the names are a contract with DESIGN.md.
-	h := sha256Hex(idA)[:11]
+	h := sha256Hex(hexA)[:11]
 	if a.Host != "lxc"+h || a.Container != "tmp"+h {
 		t.Errorf("NamesFor(%q) = %+v, want lxc%s/tmp%s", idA, a, h, h)
 	}
@@ -98,8 +111,8 @@ func TestNamesFor(t *testing.T) {
 
 func TestMACFor(t *testing.T) {
 	seen := map[string]string{}
-	for _, id := range []string{idA, idB} {
-		for _, side := range []string{"host", "container"} {
+	for _, id := range []ID{idA, idB} {
+		for _, side := range []Side{HostSide, ContainerSide} {
 			mac := MACFor(id, side)
 			if len(mac) != 6 {
 				t.Fatalf("MACFor(%q, %q) = %v: %d bytes, want 6", id, side, mac, len(mac))
@@ -116,12 +129,12 @@ func TestMACFor(t *testing.T) {
 			if prev, dup := seen[mac.String()]; dup {
 				t.Errorf("MACFor(%q, %q) = %v, same as %s", id, side, mac, prev)
 			}
-			seen[mac.String()] = side + "/" + id
+			seen[mac.String()] = string(side) + "/" + id.String()
 		}
 	}
-	mac := MACFor(idA, "host")
+	mac := MACFor(idA, HostSide)
 	mac[0] = 0xff // callers may modify the result: it must not be shared
-	if MACFor(idA, "host")[0] == 0xff {
+	if MACFor(idA, HostSide)[0] == 0xff {
 		t.Errorf("MACFor returns shared storage")
 	}
 }

@@ -98,7 +98,12 @@ func guardHostNetns(t *testing.T) {
 // goroutines run on threads in the process's (host) netns.
 func hostLinkNames(t *testing.T) []string {
 	t.Helper()
-	links, err := netlink.LinkList()
+	h, err := newHandleIn(netns.None())
+	if err != nil {
+		t.Fatalf("host netlink handle: %v", err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
 	if err != nil {
 		t.Fatalf("list host links: %v", err)
 	}

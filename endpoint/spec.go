@@ -16,10 +16,10 @@ const (
 
 // Spec is what CreateEndpoint asks for.
 type Spec struct {
-	EndpointID   string           // validated Docker endpoint ID
-	NetworkID    string           // validated Docker network ID (64 hex)
+	EndpointID   ID
+	NetworkID    NetworkID
 	MTU          int              // from the agent's config (routeMTU); 0 = kernel default
-	ContainerMAC net.HardwareAddr // nil = MACFor(id, "container")
+	ContainerMAC net.HardwareAddr // nil = MACFor(id, ContainerSide)
 	IPv4, IPv6   netip.Addr       // addresses Docker assigned (may be invalid/zero when absent)
 }
 
@@ -30,17 +30,18 @@ type Link struct {
 	HostMAC      net.HardwareAddr // MAC of the host side
 	ContainerMAC net.HardwareAddr // MAC of the container side (recorded in the alias)
 	MTU          int              // MTU of the host side (the container side was created equal)
-	NetworkID    string           // Docker network ID (recorded in the alias)
+	NetworkID    NetworkID        // Docker network ID (recorded in the alias)
 	IPv4, IPv6   netip.Addr       // read back from the host link's alias; invalid when absent
 }
 
-// validate checks a Spec before any kernel work; the errors name the offending value.
+// validate checks a Spec before any kernel work; the errors name the offending value. The IDs were
+// parsed where the request arrived: only a zero one (no parse at all) is refused here.
 func (s Spec) validate() error {
-	if err := ValidateID(s.EndpointID); err != nil {
-		return fmt.Errorf("endpoint: %w", err)
+	if s.EndpointID.IsZero() {
+		return errZeroID("endpoint")
 	}
-	if err := ValidateID(s.NetworkID); err != nil {
-		return fmt.Errorf("network: %w", err)
+	if s.NetworkID.IsZero() {
+		return errZeroID("network")
 	}
 	if s.MTU != 0 && (s.MTU < minMTU || s.MTU > maxMTU) {
 		return fmt.Errorf("mtu %d: want 0 (kernel default) or %d..%d", s.MTU, minMTU, maxMTU)
@@ -64,7 +65,7 @@ func (s Spec) containerMAC() net.HardwareAddr {
 	if s.ContainerMAC != nil {
 		return s.ContainerMAC
 	}
-	return MACFor(s.EndpointID, "container")
+	return MACFor(s.EndpointID, ContainerSide)
 }
 
 // state is what the host link's alias will record for s.
@@ -79,7 +80,7 @@ func (s Spec) veth(n Names) *netlink.Veth {
 	attrs := netlink.NewLinkAttrs() // TxQLen -1: keep the kernel's default queue length
 	attrs.Name = n.Host
 	attrs.MTU = s.MTU // 0 = not sent; the peer inherits MTU from LinkAttrs
-	attrs.HardwareAddr = MACFor(s.EndpointID, "host")
+	attrs.HardwareAddr = MACFor(s.EndpointID, HostSide)
 	v := netlink.NewVeth(attrs)
 	v.PeerName = n.Container
 	v.PeerHardwareAddr = s.containerMAC()

@@ -12,7 +12,7 @@ import (
 )
 
 func TestSpecValidate(t *testing.T) {
-	ok := Spec{EndpointID: idA, NetworkID: idB, MTU: 1450,
+	ok := Spec{EndpointID: idA, NetworkID: netB, MTU: 1450,
 		IPv4: netip.MustParseAddr("10.0.0.2"), IPv6: netip.MustParseAddr("fd00::2")}
 	tests := []struct {
 		name   string
@@ -23,8 +23,8 @@ func TestSpecValidate(t *testing.T) {
 		{"no addresses", func(s *Spec) { s.IPv4, s.IPv6 = netip.Addr{}, netip.Addr{} }, ""},
 		{"kernel default mtu", func(s *Spec) { s.MTU = 0 }, ""},
 		{"explicit mac", func(s *Spec) { s.ContainerMAC = net.HardwareAddr{0x02, 0x42, 0xac, 0x11, 0, 2} }, ""},
-		{"bad endpoint", func(s *Spec) { s.EndpointID = "../x" }, `endpoint: invalid id "../x"`},
-		{"bad network", func(s *Spec) { s.NetworkID = "" }, `network: invalid id ""`},
+		{"zero endpoint", func(s *Spec) { s.EndpointID = ID{} }, `endpoint: invalid id ""`},
+		{"zero network", func(s *Spec) { s.NetworkID = NetworkID{} }, `network: invalid id ""`},
 		{"mtu too small", func(s *Spec) { s.MTU = 67 }, "mtu 67"},
 		{"mtu too big", func(s *Spec) { s.MTU = 65536 }, "mtu 65536"},
 		{"negative mtu", func(s *Spec) { s.MTU = -1 }, "mtu -1"},
@@ -53,7 +53,7 @@ func TestSpecValidate(t *testing.T) {
 }
 
 func TestSpecVethRequest(t *testing.T) {
-	s := Spec{EndpointID: idA, NetworkID: idB, MTU: 1450}
+	s := Spec{EndpointID: idA, NetworkID: netB, MTU: 1450}
 	n := NamesFor(idA)
 	v := s.veth(n)
 	if v.Name != n.Host || v.PeerName != n.Container {
@@ -62,11 +62,11 @@ func TestSpecVethRequest(t *testing.T) {
 	if v.MTU != 1450 {
 		t.Errorf("MTU = %d, want 1450", v.MTU)
 	}
-	if v.HardwareAddr.String() != MACFor(idA, "host").String() {
-		t.Errorf("host MAC = %v, want %v", v.HardwareAddr, MACFor(idA, "host"))
+	if v.HardwareAddr.String() != MACFor(idA, HostSide).String() {
+		t.Errorf("host MAC = %v, want %v", v.HardwareAddr, MACFor(idA, HostSide))
 	}
-	if v.PeerHardwareAddr.String() != MACFor(idA, "container").String() {
-		t.Errorf("peer MAC = %v, want %v", v.PeerHardwareAddr, MACFor(idA, "container"))
+	if v.PeerHardwareAddr.String() != MACFor(idA, ContainerSide).String() {
+		t.Errorf("peer MAC = %v, want %v", v.PeerHardwareAddr, MACFor(idA, ContainerSide))
 	}
 	if v.TxQLen != -1 || v.PeerTxQLen != -1 {
 		t.Errorf("TxQLen = %d/%d, want -1/-1 (kernel default)", v.TxQLen, v.PeerTxQLen)
@@ -79,8 +79,10 @@ func TestSpecVethRequest(t *testing.T) {
 }
 
 func TestInvalidIDsFailBeforeKernel(t *testing.T) {
-	// Validation comes before any kernel access. To be sure a bug here cannot touch the host netns when
-	// run as root, aim the Veths at a descriptor that is not a netns: entering it would fail.
+	// IDs are parsed where the request arrives (ParseID); the only other ID is the zero one, a caller
+	// that skipped the parse, and it fails before any kernel access. To be sure a bug here cannot touch
+	// the host netns when run as root, aim the Veths at a descriptor that is not a netns: entering it
+	// would fail.
 	f, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
@@ -88,14 +90,17 @@ func TestInvalidIDsFailBeforeKernel(t *testing.T) {
 	defer f.Close()
 	v := NewVethsAt(netns.NsHandle(f.Fd()), 0)
 	ctx := t.Context()
-	if _, err := v.Get(ctx, "nope"); !errors.Is(err, ErrInvalidID) {
-		t.Errorf("Get(bad id) = %v, want ErrInvalidID", err)
+	if _, err := ParseID("nope"); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("ParseID(bad id) = %v, want ErrInvalidID", err)
 	}
-	if err := v.Delete(ctx, "nope"); !errors.Is(err, ErrInvalidID) {
-		t.Errorf("Delete(bad id) = %v, want ErrInvalidID", err)
+	if _, err := v.Get(ctx, ID{}); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("Get(zero id) = %v, want ErrInvalidID", err)
 	}
-	if _, err := v.Create(ctx, Spec{EndpointID: "nope", NetworkID: idB}); !errors.Is(err, ErrInvalidID) {
-		t.Errorf("Create(bad id) = %v, want ErrInvalidID", err)
+	if err := v.Delete(ctx, ID{}); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("Delete(zero id) = %v, want ErrInvalidID", err)
+	}
+	if _, err := v.Create(ctx, Spec{EndpointID: ID{}, NetworkID: netB}); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("Create(zero id) = %v, want ErrInvalidID", err)
 	}
 	// And the guard itself holds: with a valid ID the operation fails on entering the netns.
 	if _, err := v.Get(ctx, idA); err == nil || !strings.Contains(err.Error(), "enter netns") {

@@ -149,7 +149,7 @@ func (v *Veths) step(name string) error {
 func (o *op) matches(host netlink.Link, n Names, s Spec, st aliasState) (bool, error) {
 	a := host.Attrs()
 	if _, ok := host.(*netlink.Veth); !ok || a.NetNsID != -1 || a.Alias != st.String() ||
-		!bytes.Equal(a.HardwareAddr, MACFor(s.EndpointID, "host")) || (s.MTU != 0 && a.MTU != s.MTU) {
+		!bytes.Equal(a.HardwareAddr, MACFor(s.EndpointID, HostSide)) || (s.MTU != 0 && a.MTU != s.MTU) {
 		return false, nil
 	}
 	peer, err := o.lookup(n.Container)
@@ -161,14 +161,14 @@ func (o *op) matches(host netlink.Link, n Names, s Spec, st aliasState) (bool, e
 		bytes.Equal(p.HardwareAddr, st.ContainerMAC) && p.MTU == a.MTU, nil
 }
 
-// Get returns the pair of endpointID as the kernel has it; the container MAC, network and addresses
+// Get returns the pair of endpoint id as the kernel has it; the container MAC, network and addresses
 // come from the host link's alias, so Get works after Docker moved the container side away. It wraps
 // ErrNotFound when there is no host link. Equivalent to: `ip -d link show dev $host`.
-func (v *Veths) Get(ctx context.Context, endpointID string) (*Link, error) {
-	if err := ValidateID(endpointID); err != nil {
-		return nil, fmt.Errorf("get veth: %w", err)
+func (v *Veths) Get(ctx context.Context, id ID) (*Link, error) {
+	if id.IsZero() {
+		return nil, errZeroID("get veth")
 	}
-	n := NamesFor(endpointID)
+	n := NamesFor(id)
 	l, err := v.get(ctx, n)
 	if err != nil {
 		return nil, fmt.Errorf("get veth %q: %w", n.Host, err)
@@ -199,14 +199,14 @@ func (v *Veths) get(ctx context.Context, n Names) (*Link, error) {
 	return linkFrom(host, st), nil
 }
 
-// Delete removes the pair of endpointID: the host link (its peer goes with it) and, when the host link
+// Delete removes the pair of endpoint id: the host link (its peer goes with it) and, when the host link
 // is gone, a stray container-side link Docker moved back into this netns. Absent links are success.
 // Equivalent to: `ip link del dev $host; ip link del dev $container`.
-func (v *Veths) Delete(ctx context.Context, endpointID string) error {
-	if err := ValidateID(endpointID); err != nil {
-		return fmt.Errorf("delete veth: %w", err)
+func (v *Veths) Delete(ctx context.Context, id ID) error {
+	if id.IsZero() {
+		return errZeroID("delete veth")
 	}
-	n := NamesFor(endpointID)
+	n := NamesFor(id)
 	if err := v.remove(ctx, n); err != nil {
 		return fmt.Errorf("delete veth %q: %w", n.Host, err)
 	}

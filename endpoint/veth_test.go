@@ -12,8 +12,8 @@ import (
 // testSpec is a full Spec for endpoint tag of the running test.
 func testSpec(t *testing.T, tag string, n byte) Spec {
 	return Spec{
-		EndpointID: sha256Hex(t.Name() + "/" + tag),
-		NetworkID:  sha256Hex("network"),
+		EndpointID: MustParseID(sha256Hex(t.Name() + "/" + tag)),
+		NetworkID:  MustParseNetworkID(sha256Hex("network")),
 		MTU:        1450,
 		IPv4:       netip.AddrFrom4([4]byte{10, 77, 0, n}),
 		IPv6:       netip.AddrFrom16([16]byte{0xfd, 0, 15: n}),
@@ -42,7 +42,7 @@ func (e *testEnv) assertPair(s Spec, got *Link) {
 	if h.MTU != wantMTU || p.MTU != wantMTU {
 		e.t.Errorf("MTU = %d/%d, want %d on both ends", h.MTU, p.MTU, wantMTU)
 	}
-	if want := MACFor(s.EndpointID, "host"); !macEqual(h.HardwareAddr, want) {
+	if want := MACFor(s.EndpointID, HostSide); !macEqual(h.HardwareAddr, want) {
 		e.t.Errorf("host MAC = %v, want %v", h.HardwareAddr, want)
 	}
 	if want := s.containerMAC(); !macEqual(p.HardwareAddr, want) {
@@ -57,7 +57,7 @@ func (e *testEnv) assertPair(s Spec, got *Link) {
 	if want := s.state().String(); h.Alias != want {
 		e.t.Errorf("alias = %q, want %q", h.Alias, want)
 	}
-	want := &Link{Names: n, HostIndex: h.Index, HostMAC: MACFor(s.EndpointID, "host"),
+	want := &Link{Names: n, HostIndex: h.Index, HostMAC: MACFor(s.EndpointID, HostSide),
 		ContainerMAC: s.containerMAC(), MTU: wantMTU, NetworkID: s.NetworkID, IPv4: s.IPv4, IPv6: s.IPv6}
 	if !linkEqual(got, want) {
 		e.t.Errorf("Create returned %+v, want %+v", got, want)
@@ -145,7 +145,7 @@ func TestCreateReplacesStale(t *testing.T) {
 			e.mustCreate(s)
 		}},
 		{"other network", func(e *testEnv, s Spec) {
-			s.NetworkID = sha256Hex("other network")
+			s.NetworkID = MustParseNetworkID(sha256Hex("other network"))
 			e.mustCreate(s)
 		}},
 		{"other mtu", func(e *testEnv, s Spec) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker/go-plugins-helpers/ipam"
 
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/server"
 )
 
@@ -28,7 +29,11 @@ func Register(s *server.Server, c *Core) {
 		return &ipam.AddressSpacesResponse{LocalDefaultAddressSpace: "CiliumLocal", GlobalDefaultAddressSpace: "CiliumGlobal"}, nil
 	})
 	server.Handle(s, "IpamDriver.RequestPool", func(ctx context.Context, r *ipam.RequestPoolRequest) (*ipam.RequestPoolResponse, error) {
-		p, err := c.RequestPool(ctx, r.V6, r.Pool, r.SubPool)
+		fam := agent.IPv4
+		if r.V6 {
+			fam = agent.IPv6
+		}
+		p, err := c.RequestPool(ctx, fam, r.Pool, r.SubPool)
 		if err != nil {
 			return nil, err
 		}
@@ -43,7 +48,11 @@ func Register(s *server.Server, c *Core) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := c.RequestAddress(ctx, r.PoolID, want, r.Options["RequestAddressType"] == gatewayKey)
+		request := c.RequestAddress
+		if r.Options["RequestAddressType"] == gatewayKey {
+			request = c.RequestGateway
+		}
+		p, err := request(ctx, r.PoolID, want)
 		if err != nil {
 			return nil, err
 		}

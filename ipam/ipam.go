@@ -22,7 +22,7 @@ const (
 // Agent is what the IPAM core needs from cilium-agent.
 type Agent interface {
 	Config(ctx context.Context) (*agent.Config, error)
-	Allocate(ctx context.Context, v6 bool, owner string, expire bool) (agent.Allocation, error)
+	Allocate(ctx context.Context, fam agent.IPFamily, owner string, expire bool) (agent.Allocation, error)
 	Claim(ctx context.Context, ip netip.Addr, owner string) error
 	Release(ctx context.Context, ip netip.Addr) error
 }
@@ -46,11 +46,11 @@ type Pool struct {
 // RequestPool returns the pool of the family: the all-zero prefix, or requested when the user gave
 // --subnet, which must cover the agent's node range. The gateway is the agent's router address, so Docker
 // does not spend an address on it.
-func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) (Pool, error) {
+func (c *Core) RequestPool(ctx context.Context, f agent.IPFamily, requested, sub string) (Pool, error) {
 	if sub != "" {
 		return Pool{}, fmt.Errorf("--ip-range %q is not supported: addresses come from cilium-agent's node range", sub)
 	}
-	fam, id, err := c.family(ctx, v6)
+	fam, id, err := c.family(ctx, f)
 	if err != nil {
 		return Pool{}, err
 	}
@@ -59,7 +59,7 @@ func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) 
 	// forever. Docker skips that check for the all-zero pool. The addresses still come from the
 	// agent's range, and --subnet <range> shows it in docker network inspect.
 	prefix := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	if v6 {
+	if f == agent.IPv6 {
 		prefix = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 	}
 	if requested != "" {
@@ -82,12 +82,12 @@ func (c *Core) RequestPool(ctx context.Context, v6 bool, requested, sub string) 
 }
 
 // family returns the agent's addressing for the family and its pool ID.
-func (c *Core) family(ctx context.Context, v6 bool) (agent.Family, string, error) {
+func (c *Core) family(ctx context.Context, f agent.IPFamily) (agent.Family, string, error) {
 	cfg, err := c.agent.Config(ctx)
 	if err != nil {
 		return agent.Family{}, "", err
 	}
-	if v6 {
+	if f == agent.IPv6 {
 		if !cfg.IPv6.Enabled {
 			return agent.Family{}, "", errors.New("IPv6 was requested but cilium-agent has IPv6 disabled: create the network without --ipv6 or enable IPv6 in the agent")
 		}
@@ -102,25 +102,35 @@ func (c *Core) family(ctx context.Context, v6 bool) (agent.Family, string, error
 // ReleasePool accepts any pool: pools are views of the agent's range and hold nothing.
 func (c *Core) ReleasePool(context.Context, string) error { return nil }
 
+// RequestGateway answers Docker's gateway request with the agent's router address: no address is
+// spent on it. A --gateway other than the router address is refused.
+func (c *Core) RequestGateway(ctx context.Context, poolID string, want netip.Addr) (netip.Prefix, error) {
+	f, err := poolFamily(poolID)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	fam, _, err := c.family(ctx, f)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if want.IsValid() && want != fam.Router {
+		return netip.Prefix{}, fmt.Errorf("gateway %s is not cilium-agent's router address %s: omit --gateway", want, fam.Router)
+	}
+	return host(fam.Router), nil
+}
+
 // RequestAddress allocates an address from the agent. With want set (docker run --ip, an aux address
-// or a replay) it claims exactly want or fails. A gateway request gets the agent's router address.
-func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Addr, gateway bool) (netip.Prefix, error) {
-	v6, err := poolFamily(poolID)
+// or a replay) it claims exactly want or fails.
+func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Addr) (netip.Prefix, error) {
+	f, err := poolFamily(poolID)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	fam, _, err := c.family(ctx, v6)
+	fam, _, err := c.family(ctx, f)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	host := func(ip netip.Addr) netip.Prefix { return netip.PrefixFrom(ip, ip.BitLen()) }
-	switch {
-	case gateway:
-		if want.IsValid() && want != fam.Router {
-			return netip.Prefix{}, fmt.Errorf("gateway %s is not cilium-agent's router address %s: omit --gateway", want, fam.Router)
-		}
-		return host(fam.Router), nil
-	case want.IsValid():
+	if want.IsValid() {
 		if !fam.Range.Contains(want) {
 			return netip.Prefix{}, fmt.Errorf("address %s is outside cilium-agent's node range %s", want, fam.Range)
 		}
@@ -136,7 +146,7 @@ func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Add
 		c.book.allocated(want, "")
 		return host(want), nil
 	}
-	a, err := c.agent.Allocate(ctx, v6, Owner, true)
+	a, err := c.agent.Allocate(ctx, f, Owner, true)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
@@ -162,12 +172,15 @@ func (c *Core) ReleaseAddress(ctx context.Context, poolID string, ip netip.Addr)
 	return nil
 }
 
-func poolFamily(id string) (v6 bool, err error) {
+// host is ip as a single-address prefix, the form Docker expects.
+func host(ip netip.Addr) netip.Prefix { return netip.PrefixFrom(ip, ip.BitLen()) }
+
+func poolFamily(id string) (agent.IPFamily, error) {
 	switch id {
 	case PoolV4:
-		return false, nil
+		return agent.IPv4, nil
 	case PoolV6:
-		return true, nil
+		return agent.IPv6, nil
 	}
-	return false, fmt.Errorf("unknown pool %q: this plugin's pools are %s and %s", id, PoolV4, PoolV6)
+	return agent.IPv4, fmt.Errorf("unknown pool %q: this plugin's pools are %s and %s", id, PoolV4, PoolV6)
 }

@@ -37,7 +37,7 @@ func newCore(t *testing.T, a *agenttest.Agent, call time.Duration) (*ipam.Core, 
 func TestRequestPool(t *testing.T) {
 	tests := []struct {
 		name      string
-		v6        bool
+		fam       agent.IPFamily
 		pool, sub string
 		wantPool  ipam.Pool
 		wantErr   string
@@ -56,13 +56,13 @@ func TestRequestPool(t *testing.T) {
 		{name: "subnet elsewhere", pool: "192.168.0.0/16", wantErr: "does not cover"},
 		{name: "bad subnet", pool: "10.77.0.0/33", wantErr: `subnet "10.77.0.0/33"`},
 		{name: "ip-range", pool: "10.77.0.0/16", sub: "10.77.1.0/24", wantErr: "--ip-range"},
-		{name: "IPv6 on an IPv4-only agent", v6: true, wantErr: "IPv6"},
+		{name: "IPv6 on an IPv4-only agent", fam: agent.IPv6, wantErr: "IPv6"},
 	}
 	a := agenttest.New(t)
 	c, _ := newCore(t, a, 5*time.Second)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.RequestPool(context.Background(), tt.v6, tt.pool, tt.sub)
+			got, err := c.RequestPool(context.Background(), tt.fam, tt.pool, tt.sub)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("RequestPool: got %+v, %v; want an error containing %q", got, err, tt.wantErr)
@@ -88,17 +88,17 @@ func TestRequestPoolIPv6(t *testing.T) {
 	cfg.IPv6Range, cfg.IPv6Router = netip.MustParsePrefix("fd00:77::/96"), netip.MustParseAddr("fd00:77::1")
 	a.SetConfig(cfg)
 	c, _ := newCore(t, a, 5*time.Second)
-	got, err := c.RequestPool(context.Background(), true, "", "")
+	got, err := c.RequestPool(context.Background(), agent.IPv6, "", "")
 	want := ipam.Pool{ID: ipam.PoolV6, Prefix: netip.MustParsePrefix("::/0"), Gateway: netip.MustParsePrefix("fd00:77::1/128")}
 	if err != nil || got != want {
 		t.Errorf("RequestPool(v6): got %+v, %v; want %+v", got, err, want)
 	}
-	got, err = c.RequestPool(context.Background(), true, "fd00:77::/64", "")
+	got, err = c.RequestPool(context.Background(), agent.IPv6, "fd00:77::/64", "")
 	want = ipam.Pool{ID: ipam.PoolV6, Prefix: netip.MustParsePrefix("fd00:77::/64"), Gateway: netip.MustParsePrefix("fd00:77::1/64")}
 	if err != nil || got != want {
 		t.Errorf("RequestPool(v6, --subnet): got %+v, %v; want %+v", got, err, want)
 	}
-	p, err := c.RequestAddress(context.Background(), ipam.PoolV6, netip.Addr{}, false)
+	p, err := c.RequestAddress(context.Background(), ipam.PoolV6, netip.Addr{})
 	if err != nil || !cfg.IPv6Range.Contains(p.Addr()) || p.Bits() != 128 {
 		t.Errorf("RequestAddress(v6): got %v, %v; want a /128 in %s", p, err, cfg.IPv6Range)
 	}
@@ -108,7 +108,7 @@ func TestRequestAddress(t *testing.T) {
 	a := agenttest.New(t)
 	c, book := newCore(t, a, 5*time.Second)
 	ctx := context.Background()
-	p, err := c.RequestAddress(ctx, ipam.PoolV4, netip.Addr{}, false)
+	p, err := c.RequestAddress(ctx, ipam.PoolV4, netip.Addr{})
 	if err != nil {
 		t.Fatalf("RequestAddress: %v", err)
 	}
@@ -142,7 +142,7 @@ func TestRequestSpecificAddress(t *testing.T) {
 	c, book := newCore(t, a, 5*time.Second)
 	ctx := context.Background()
 	want := netip.MustParseAddr("10.77.3.3")
-	p, err := c.RequestAddress(ctx, ipam.PoolV4, want, false)
+	p, err := c.RequestAddress(ctx, ipam.PoolV4, want)
 	if err != nil || p != netip.PrefixFrom(want, 32) {
 		t.Fatalf("RequestAddress(%s): got %v, %v; want %s/32", want, p, err, want)
 	}
@@ -167,13 +167,13 @@ func TestRequestSpecificAddress(t *testing.T) {
 		{"router", "10.77.18.133", "router address"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := c.RequestAddress(ctx, ipam.PoolV4, netip.MustParseAddr(tt.ip), false)
+			_, err := c.RequestAddress(ctx, ipam.PoolV4, netip.MustParseAddr(tt.ip))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("RequestAddress(%s): got %v, want an error containing %q", tt.ip, err, tt.wantErr)
 			}
 		})
 	}
-	if _, err := c.RequestAddress(ctx, "other-pool", netip.Addr{}, false); err == nil || !strings.Contains(err.Error(), "unknown pool") {
+	if _, err := c.RequestAddress(ctx, "other-pool", netip.Addr{}); err == nil || !strings.Contains(err.Error(), "unknown pool") {
 		t.Errorf("RequestAddress(unknown pool): got %v, want unknown pool", err)
 	}
 }
@@ -182,12 +182,12 @@ func TestRequestGateway(t *testing.T) {
 	a := agenttest.New(t)
 	c, _ := newCore(t, a, 5*time.Second)
 	for _, want := range []netip.Addr{{}, router} {
-		p, err := c.RequestAddress(context.Background(), ipam.PoolV4, want, true)
+		p, err := c.RequestGateway(context.Background(), ipam.PoolV4, want)
 		if err != nil || p != netip.PrefixFrom(router, 32) {
 			t.Errorf("gateway request (address %v): got %v, %v; want %s/32", want, p, err, router)
 		}
 	}
-	if _, err := c.RequestAddress(context.Background(), ipam.PoolV4, netip.MustParseAddr("10.77.0.1"), true); err == nil {
+	if _, err := c.RequestGateway(context.Background(), ipam.PoolV4, netip.MustParseAddr("10.77.0.1")); err == nil {
 		t.Error("gateway request for another address: got success, want an error")
 	}
 	if n := len(a.RequestsTo(agenttest.RouteAllocate)) + len(a.RequestsTo(agenttest.RouteClaim)); n != 0 || len(a.Allocated()) != 0 {
@@ -200,11 +200,11 @@ func TestAgentDown(t *testing.T) {
 	c, _ := newCore(t, a, 5*time.Second)
 	ctx := context.Background()
 	start := time.Now()
-	_, err := c.RequestPool(ctx, false, "", "")
+	_, err := c.RequestPool(ctx, agent.IPv4, "", "")
 	if err == nil || !strings.Contains(err.Error(), "cilium-agent not reachable at "+a.Addr()) {
 		t.Errorf("RequestPool with the agent down: got %v, want cilium-agent not reachable at %s", err, a.Addr())
 	}
-	if _, err := c.RequestAddress(ctx, ipam.PoolV4, netip.Addr{}, false); err == nil || !strings.Contains(err.Error(), "cilium-agent not reachable at") {
+	if _, err := c.RequestAddress(ctx, ipam.PoolV4, netip.Addr{}); err == nil || !strings.Contains(err.Error(), "cilium-agent not reachable at") {
 		t.Errorf("RequestAddress with the agent down: got %v, want cilium-agent not reachable at", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -213,7 +213,7 @@ func TestAgentDown(t *testing.T) {
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RequestPool(ctx, false, "", ""); err != nil {
+	if _, err := c.RequestPool(ctx, agent.IPv4, "", ""); err != nil {
 		t.Errorf("RequestPool once the agent is up: %v", err)
 	}
 }
@@ -226,7 +226,7 @@ func TestAgentHangs(t *testing.T) {
 			c, _ := newCore(t, a, deadline)
 			a.SetFault(route, agenttest.Fault{Hang: true})
 			start := time.Now()
-			_, err := c.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{}, false)
+			_, err := c.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{})
 			d := time.Since(start)
 			if err == nil || !strings.Contains(err.Error(), "did not answer") {
 				t.Errorf("RequestAddress on a hanging agent: got %v, want a deadline error", err)

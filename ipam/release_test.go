@@ -73,7 +73,7 @@ func TestReleaseAddress(t *testing.T) {
 
 func request(t *testing.T, c *ipam.Core, want netip.Addr) netip.Addr {
 	t.Helper()
-	p, err := c.RequestAddress(context.Background(), ipam.PoolV4, want, false)
+	p, err := c.RequestAddress(context.Background(), ipam.PoolV4, want)
 	if err != nil {
 		t.Fatalf("RequestAddress: %v", err)
 	}

@@ -72,7 +72,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // reply writes the answer and logs the request once.
 func (s *Server) reply(w http.ResponseWriter, method string, body []byte, start time.Time, code int, resp any, err error) {
-	var out any = resp
+	out := any(resp)
 	if err != nil {
 		out = errorBody{Err: err.Error()}
 	} else if resp == nil {

@@ -67,7 +67,10 @@ func (s *Server) serveListener(ctx context.Context, l net.Listener, grace time.D
 		if err := srv.Shutdown(sctx); err != nil {
 			serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
 		}
-		<-errc
+		// Serve returns ErrServerClosed once Shutdown began; anything else is its own failure.
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr = errors.Join(serveErr, fmt.Errorf("serve: %w", err))
+		}
 		return serveErr
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {

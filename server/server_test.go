@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/driver"
-	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/server"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -23,7 +23,7 @@ import (
 func plugin() *server.Server {
 	s := server.New(servertest.Log())
 	ipam.Register(s, ipam.New(nil, ipam.NewBook()))
-	driver.Register(s, driver.New(servertest.Log(), nil, nil, nil, nil, endpoint.DefaultLabelPolicy()))
+	driver.Register(s, driver.New(servertest.Log(), nil, nil, nil, nil, labels.DefaultPolicy()))
 	return s
 }
 

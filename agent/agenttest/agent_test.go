@@ -76,7 +76,7 @@ func TestAllocateClaimRelease(t *testing.T) {
 	a := agenttest.New(t)
 	c := newClient(t, a, 5*time.Second)
 	ctx := context.Background()
-	al, err := c.Allocate(ctx, false, "me", true)
+	al, err := c.Allocate(ctx, agent.IPv4, "me", true)
 	if err != nil {
 		t.Fatalf("Allocate: %v", err)
 	}
@@ -95,7 +95,7 @@ func TestAllocateClaimRelease(t *testing.T) {
 	if _, held := a.Allocated()[al.IP]; held {
 		t.Errorf("%s still allocated after Release", al.IP)
 	}
-	if _, err := c.Allocate(ctx, true, "me", false); err == nil || !strings.Contains(err.Error(), "ipv6") {
+	if _, err := c.Allocate(ctx, agent.IPv6, "me", false); err == nil || !strings.Contains(err.Error(), "ipv6") {
 		t.Errorf("Allocate v6 on an IPv4-only agent: got %v, want an ipv6 error", err)
 	}
 }

@@ -57,7 +57,9 @@ func (a *Agent) putEndpoint(r *http.Request, body []byte) answer {
 	}
 	if id == 0 {
 		// Like the agent, the lowest free ID: IDs of deleted endpoints are handed out again.
-		for id = firstEndpointID; a.endpoints[id] != nil; id++ {
+		id = firstEndpointID
+		for a.endpoints[id] != nil {
+			id++
 		}
 	} else if _, dup := a.endpoints[id]; dup {
 		return errorAnswer(http.StatusBadRequest, fmt.Sprintf("endpoint ID %d already exists", id))

@@ -174,7 +174,7 @@ func writeAnswer(w http.ResponseWriter, ans answer) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(ans.code)
-	w.Write(b)
+	_, _ = w.Write(b) // a write error means the client hung up: nothing left to tell it
 }
 
 // deepCopy copies a model through JSON, which is how it would travel.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/labels"
 )
 
 // envPrefix + the flag name in upper snake case sets a flag from the environment (the command line wins).
@@ -24,7 +24,7 @@ type Config struct {
 	LogFormat                        string
 	AgentTimeout, EndpointTimeout    time.Duration
 	DockerTimeout, KernelTimeout     time.Duration
-	Labels                           endpoint.LabelPolicy
+	Labels                           labels.Policy
 }
 
 // SocketPath is where Docker finds the plugin: the file name is the driver name.
@@ -44,11 +44,11 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
 	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
-	exclude := fs.String("label-exclude", strings.Join(endpoint.DefaultLabelExclude, ","),
+	exclude := fs.String("label-exclude", strings.Join(labels.DefaultExclude, ","),
 		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
-	include := fs.String("label-include", strings.Join(endpoint.DefaultLabelInclude, ","),
+	include := fs.String("label-include", strings.Join(labels.DefaultInclude, ","),
 		"labels kept although --label-exclude matches them")
-	namespace := fs.String("default-namespace", endpoint.DefaultNamespace,
+	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	if err := applyEnv(fs); err != nil {
 		return nil, err
 	}
-	c.Labels = endpoint.LabelPolicy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace}
+	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace}
 	return c, c.Validate()
 }
 

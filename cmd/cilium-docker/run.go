@@ -58,7 +58,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		labels.Run(ctx)
+		if err := labels.Run(ctx); err != nil {
+			log.WithError(err).Error("label sync stopped")
+		}
 	}()
 	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
 	err = srv.Serve(ctx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)

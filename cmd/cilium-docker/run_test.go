@@ -15,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/server/servertest"
-
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
 // syncBuffer is a bytes.Buffer the plugin's goroutines can log into while the test reads it.
@@ -71,7 +70,9 @@ func start(t *testing.T, args ...string) *started {
 	go func() { p.done <- run(ctx, args, io.Discard, p.stderr) }()
 	t.Cleanup(func() {
 		cancel()
-		<-p.done
+		if err := <-p.done; err != nil {
+			t.Errorf("run: %v", err)
+		}
 	})
 	waitFor(t, t0, 200*time.Millisecond, "the plugin socket", func() bool {
 		fi, err := os.Stat(p.sock)

@@ -130,6 +130,7 @@ func (d *Docker) EmitStart(id string) {
 		name = c.Name
 	}
 	now := time.Now()
+	//nolint:staticcheck // Status is deprecated, but the engines this fake stands for (API 1.41) still send it.
 	m := events.Message{Status: "start", ID: id, Type: events.ContainerEventType, Action: events.ActionStart,
 		Actor: events.Actor{ID: id, Attributes: map[string]string{"name": name}}, Scope: "local",
 		Time: now.Unix(), TimeNano: now.UnixNano()}

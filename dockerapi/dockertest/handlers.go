@@ -170,11 +170,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Api-Version", APIVersion)
 	w.WriteHeader(code)
-	w.Write(b)
+	_, _ = w.Write(b) // a write error means the client hung up: nothing left to tell it
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg}) // as above
 }

@@ -22,11 +22,25 @@ import (
 // agent versions report the endpoint's CNI attachment (cni-attachment-id), which the plugin makes of
 // container-id = the Docker endpoint ID and the interface name derived from it.
 func DockerEndpointOf(ep *models.Endpoint) string {
-	eid, ifName, ok := agent.Attachment(ep)
-	if !ok || endpoint.ValidateID(eid) != nil || endpoint.NamesFor(eid).Container != ifName {
+	containerID, ifName, ok := agent.Attachment(ep)
+	if !ok {
 		return ""
 	}
-	return eid
+	eid, err := endpoint.ParseID(containerID)
+	if err != nil || endpoint.NamesFor(eid).Container != ifName {
+		return ""
+	}
+	return containerID
+}
+
+// NamesOf returns the interface names of Docker endpoint eid.
+func NamesOf(t testing.TB, eid string) endpoint.Names {
+	t.Helper()
+	id, err := endpoint.ParseID(eid)
+	if err != nil {
+		t.Fatalf("docker endpoint %q: %v", eid, err)
+	}
+	return endpoint.NamesFor(id)
 }
 
 // ForDockerEndpoint reports whether the agent endpoint ep belongs to Docker endpoint eid.
@@ -61,7 +75,7 @@ func (nd *Node) EndpointOf(t testing.TB, name, net string) *models.Endpoint {
 	eid := nd.EndpointID(t, name, net)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ep, err := nd.Agent.Endpoint(ctx, agent.AttachmentID(eid, endpoint.NamesFor(eid).Container))
+	ep, err := nd.Agent.Endpoint(ctx, agent.AttachmentID(eid, NamesOf(t, eid).Container))
 	if err != nil {
 		t.Fatalf("leg %s: agent endpoint of %s on %s (docker endpoint %s): %v; container endpoints: %s",
 			nd.Leg, name, net, eid, err, describe(nd.OurEndpoints(t)))

@@ -1,6 +1,7 @@
 package bed
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 )
 
@@ -93,7 +93,7 @@ func (nd *Node) AssertNoLeak(t testing.TB, nid string, base Leak, ips []netip.Ad
 	})
 	links := nd.Links(t)
 	for _, eid := range eids {
-		n := endpoint.NamesFor(eid)
+		n := NamesOf(t, eid)
 		if links[n.Host] || links[n.Container] {
 			t.Fatalf("leg %s: link of endpoint %s left: %s/%s", nd.Leg, eid, n.Host, n.Container)
 		}
@@ -175,7 +175,11 @@ func WriteAtomic(t testing.TB, dir, name, content string) {
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Remove(filepath.Join(dir, name)) })
+	t.Cleanup(func() {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("remove policy %s: %v", name, err)
+		}
+	})
 }
 
 // PolicyOnlyFrom is a CiliumClusterwideNetworkPolicy admitting ingress to name=subject only from

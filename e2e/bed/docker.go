@@ -31,6 +31,15 @@ func (nd *Node) Docker(t testing.TB, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), err
 }
 
+// BestEffort runs the Docker CLI where a failure fails nothing (cleanups, removing what may be gone
+// already) and logs it.
+func (nd *Node) BestEffort(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := nd.Docker(t, args...); err != nil {
+		t.Logf("docker %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
 // Must runs the Docker CLI and fails the test on error.
 func (nd *Node) Must(t testing.TB, args ...string) string {
 	t.Helper()
@@ -46,7 +55,7 @@ func (nd *Node) Network(t testing.TB, name string, extra ...string) {
 	t.Helper()
 	args := append([]string{"network", "create", "--driver", "cilium", "--ipam-driver", "cilium"}, extra...)
 	nd.Must(t, append(args, name)...)
-	t.Cleanup(func() { nd.Docker(t, "network", "rm", name) })
+	t.Cleanup(func() { nd.BestEffort(t, "network", "rm", name) })
 }
 
 // Run starts a detached busybox container (docker run -d --init args...) removed at cleanup and returns its ID.
@@ -54,7 +63,7 @@ func (nd *Node) Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	base := []string{"run", "-d", "--pull", "never", "--init", "--name", name}
 	id := nd.Must(t, append(base, args...)...)
-	t.Cleanup(func() { nd.Docker(t, "rm", "-f", name) })
+	t.Cleanup(func() { nd.BestEffort(t, "rm", "-f", name) })
 	return id
 }
 
@@ -120,8 +129,11 @@ func (nd *Node) NetworkID(t testing.TB, net string) string {
 // TCP sends a line from container from to addr:8080 and expects "pong" back.
 func (nd *Node) TCP(t testing.TB, from, addr string) error {
 	out, err := nd.Docker(t, "exec", from, "sh", "-c", "echo ping | nc -w 2 "+addr+" 8080")
-	if err != nil || !strings.Contains(out, "pong") {
-		return fmt.Errorf("nc %s -> %s:8080: %v %q", from, addr, err, out)
+	if err != nil {
+		return fmt.Errorf("nc %s -> %s:8080: %w %q", from, addr, err, out)
+	}
+	if !strings.Contains(out, "pong") {
+		return fmt.Errorf("nc %s -> %s:8080: no pong: %q", from, addr, out)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package endpoint
+package labels
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ func TestConvertLabels(t *testing.T) {
 	long := strings.Repeat("a", 63)
 	tests := []struct {
 		name    string
-		policy  LabelPolicy
+		policy  Policy
 		in      map[string]string
 		want    []string
 		dropped map[string]string // key -> substring of the reason
@@ -53,7 +53,7 @@ func TestConvertLabels(t *testing.T) {
 			long: long, long + "b": "x", "v": long + "b", "example.com/" + long: "ok",
 		}, want: []string{"container:" + long + "=" + long, "container:example.com/" + long + "=ok"},
 			dropped: map[string]string{long + "b": "at most 63", "v": "at most 63"}},
-		{name: "compose and image labels", policy: DefaultLabelPolicy(), in: map[string]string{
+		{name: "compose and image labels", policy: DefaultPolicy(), in: map[string]string{
 			"com.docker.compose.project": "shop", "com.docker.compose.service": "web",
 			"com.docker.compose.container-number": "1", "com.docker.compose.config-hash": "0a1b",
 			"com.docker.compose.oneoff": "False", "com.docker.compose.version": "2.20.2",
@@ -68,11 +68,11 @@ func TestConvertLabels(t *testing.T) {
 			"org.opencontainers.image.title": "excluded", "org.opencontainers.image.version": "excluded",
 			"org.label-schema.name": "excluded", "maintainer": "excluded",
 		}},
-		{name: "include overrides exclude", policy: LabelPolicy{Exclude: []string{"team*", "env"}, Include: []string{"team.name", "env"}},
+		{name: "include overrides exclude", policy: Policy{Exclude: []string{"team*", "env"}, Include: []string{"team.name", "env"}},
 			in:      map[string]string{"team.name": "net", "team.id": "7", "env": "prod", "teams": "x"},
 			want:    []string{"container:env=prod", "container:team.name=net"},
 			dropped: map[string]string{"team.id": "excluded", "teams": "excluded"}},
-		{name: "include does not admit reserved keys", policy: LabelPolicy{Include: []string{"io.kubernetes.pod.namespace"}},
+		{name: "include does not admit reserved keys", policy: Policy{Include: []string{"io.kubernetes.pod.namespace"}},
 			in:      map[string]string{"io.kubernetes.pod.namespace": "kube-system"},
 			dropped: map[string]string{"io.kubernetes.pod.namespace": "reserved key prefix"}},
 	}
@@ -81,14 +81,14 @@ func TestConvertLabels(t *testing.T) {
 			got, dropped := tt.policy.Convert(tt.in)
 			want, kept := tt.want, len(got)
 			if len(want) == 0 { // a container left without labels still gets an identity of its own
-				want, kept = []string{UnlabelledLabel}, 0
+				want, kept = []string{Unlabelled}, 0
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("labels:\ngot  %q\nwant %q", got, want)
 			}
 			gotDropped := map[string]string{}
 			for _, d := range dropped {
-				gotDropped[d.Key] = d.Reason
+				gotDropped[d.Key] = string(d.Reason)
 			}
 			for k, reason := range tt.dropped {
 				if got, ok := gotDropped[k]; !ok || !strings.Contains(got, reason) {
@@ -107,23 +107,23 @@ func TestConvertLabels(t *testing.T) {
 
 func TestConvertLabelsCap(t *testing.T) {
 	in := map[string]string{}
-	for i := range MaxLabels + 6 {
+	for i := range Max + 6 {
 		in[fmt.Sprintf("l%03d", i)] = "v"
 	}
 	// Excluded labels do not count against the cap.
 	for i := range 10 {
 		in[fmt.Sprintf("org.opencontainers.image.x%d", i)] = "v"
 	}
-	got, dropped := DefaultLabelPolicy().Convert(in)
-	if len(got) != MaxLabels {
-		t.Fatalf("kept %d labels, want %d", len(got), MaxLabels)
+	got, dropped := DefaultPolicy().Convert(in)
+	if len(got) != Max {
+		t.Fatalf("kept %d labels, want %d", len(got), Max)
 	}
-	if got[0] != "container:l000=v" || got[MaxLabels-1] != fmt.Sprintf("container:l%03d=v", MaxLabels-1) {
-		t.Errorf("kept %q ... %q, want the first %d keys in order", got[0], got[MaxLabels-1], MaxLabels)
+	if got[0] != "container:l000=v" || got[Max-1] != fmt.Sprintf("container:l%03d=v", Max-1) {
+		t.Errorf("kept %q ... %q, want the first %d keys in order", got[0], got[Max-1], Max)
 	}
 	var capped []string
 	for _, d := range dropped {
-		if d.Reason == fmt.Sprintf("more than %d labels", MaxLabels) {
+		if d.Reason == Reason(fmt.Sprintf("more than %d labels", Max)) {
 			capped = append(capped, d.Key)
 		}
 	}
@@ -140,8 +140,8 @@ func TestConvertLabelsStable(t *testing.T) {
 	}
 	in["reserved:host"] = ""
 	in["bad key"] = "v"
-	first, firstDropped := DefaultLabelPolicy().Convert(in)
-	key := func(l string) string { return strings.SplitN(strings.TrimPrefix(l, LabelSource+":"), "=", 2)[0] }
+	first, firstDropped := DefaultPolicy().Convert(in)
+	key := func(l string) string { return strings.SplitN(strings.TrimPrefix(l, Source+":"), "=", 2)[0] }
 	if !slices.IsSortedFunc(first, func(a, b string) int { return strings.Compare(key(a), key(b)) }) {
 		t.Errorf("labels not in key order: %q", first)
 	}
@@ -149,7 +149,7 @@ func TestConvertLabelsStable(t *testing.T) {
 		t.Errorf("dropped labels not in key order: %v", firstDropped)
 	}
 	for range 20 { // map iteration order differs between runs
-		got, dropped := DefaultLabelPolicy().Convert(in)
+		got, dropped := DefaultPolicy().Convert(in)
 		if !slices.Equal(got, first) || !slices.Equal(dropped, firstDropped) {
 			t.Fatalf("Convert is not stable:\ngot  %q %v\nwant %q %v", got, dropped, first, firstDropped)
 		}
@@ -162,25 +162,25 @@ func TestConvertLabelsStable(t *testing.T) {
 }
 
 func TestUnlabelledLabel(t *testing.T) {
-	k, v, ok := strings.Cut(strings.TrimPrefix(UnlabelledLabel, LabelSource+":"), "=")
-	if !strings.HasPrefix(UnlabelledLabel, LabelSource+":") || !ok {
-		t.Fatalf("UnlabelledLabel %q is not %s:key=value", UnlabelledLabel, LabelSource)
+	k, v, ok := strings.Cut(strings.TrimPrefix(Unlabelled, Source+":"), "=")
+	if !strings.HasPrefix(Unlabelled, Source+":") || !ok {
+		t.Fatalf("Unlabelled %q is not %s:key=value", Unlabelled, Source)
 	}
 	if reason := checkLabel(k, v); reason != "" {
-		t.Errorf("UnlabelledLabel %q fails the plugin's own label rules: %s", UnlabelledLabel, reason)
+		t.Errorf("Unlabelled %q fails the plugin's own label rules: %s", Unlabelled, reason)
 	}
-	got, _ := DefaultLabelPolicy().Convert(map[string]string{"app": "web"})
-	if slices.Contains(got, UnlabelledLabel) {
-		t.Errorf("a labelled container got %q: %q", UnlabelledLabel, got)
+	got, _ := DefaultPolicy().Convert(map[string]string{"app": "web"})
+	if slices.Contains(got, Unlabelled) {
+		t.Errorf("a labelled container got %q: %q", Unlabelled, got)
 	}
 }
 
 func TestDefaultLabelPolicy(t *testing.T) {
-	p := DefaultLabelPolicy()
-	if !slices.Equal(p.Exclude, DefaultLabelExclude) || !slices.Equal(p.Include, DefaultLabelInclude) {
-		t.Errorf("DefaultLabelPolicy() = %+v, want the default exclude and include lists", p)
+	p := DefaultPolicy()
+	if !slices.Equal(p.Exclude, DefaultExclude) || !slices.Equal(p.Include, DefaultInclude) {
+		t.Errorf("DefaultPolicy() = %+v, want the default exclude and include lists", p)
 	}
-	if _, dropped := (LabelPolicy{}).Convert(map[string]string{"com.docker.compose.container-number": "1"}); len(dropped) != 0 {
+	if _, dropped := (Policy{}).Convert(map[string]string{"com.docker.compose.container-number": "1"}); len(dropped) != 0 {
 		t.Errorf("an empty policy dropped %v, want nothing excluded", dropped)
 	}
 }

@@ -1,4 +1,4 @@
-package endpoint
+package driver
 
 import (
 	"encoding/json"
@@ -8,31 +8,33 @@ import (
 	"testing"
 
 	"github.com/cilium/cilium/api/v1/models"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
 func TestChangeRequest(t *testing.T) {
-	eid := strings.Repeat("e", 64)
-	nid := strings.Repeat("a", 64)
-	names := NamesFor(eid)
+	eid := endpoint.MustParseID(strings.Repeat("e", 64))
+	nid := endpoint.MustParseNetworkID(strings.Repeat("a", 64))
+	names := endpoint.NamesFor(eid)
 	hostMAC := net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
 	ctrMAC := net.HardwareAddr{0x02, 0x42, 0x0a, 0xc8, 0x05, 0x05}
 	v4, v6 := netip.MustParseAddr("10.77.0.5"), netip.MustParseAddr("fd00::5")
-	link := func(v4, v6 netip.Addr) *Link {
-		return &Link{Names: names, HostIndex: 7, HostMAC: hostMAC, ContainerMAC: ctrMAC, MTU: 1450, NetworkID: nid, IPv4: v4, IPv6: v6}
+	link := func(v4, v6 netip.Addr) *endpoint.Link {
+		return &endpoint.Link{Names: names, HostIndex: 7, HostMAC: hostMAC, ContainerMAC: ctrMAC, MTU: 1450, NetworkID: nid, IPv4: v4, IPv6: v6}
 	}
 	tests := []struct {
 		name string
-		att  Attachment
+		att  attachment
 		want models.AddressPair
 	}{
-		{"IPv4 without expiration", Attachment{Link: link(v4, netip.Addr{})}, models.AddressPair{IPv4: "10.77.0.5"}},
-		{"IPv4 with expiration", Attachment{Link: link(v4, netip.Addr{}), IPv4UUID: "u4"},
+		{"IPv4 without expiration", attachment{Link: link(v4, netip.Addr{})}, models.AddressPair{IPv4: "10.77.0.5"}},
+		{"IPv4 with expiration", attachment{Link: link(v4, netip.Addr{}), IPv4UUID: "u4"},
 			models.AddressPair{IPv4: "10.77.0.5", IPv4ExpirationUUID: "u4", IPv4PoolName: "default"}},
-		{"dual stack", Attachment{Link: link(v4, v6), IPv4UUID: "u4", IPv6UUID: "u6"},
+		{"dual stack", attachment{Link: link(v4, v6), IPv4UUID: "u4", IPv6UUID: "u6"},
 			models.AddressPair{IPv4: "10.77.0.5", IPv4ExpirationUUID: "u4", IPv4PoolName: "default",
 				IPv6: "fd00::5", IPv6ExpirationUUID: "u6", IPv6PoolName: "default"}},
-		{"IPv6 only", Attachment{Link: link(netip.Addr{}, v6)}, models.AddressPair{IPv6: "fd00::5"}},
-		{"UUID of an absent family ignored", Attachment{Link: link(v4, netip.Addr{}), IPv6UUID: "u6"},
+		{"IPv6 only", attachment{Link: link(netip.Addr{}, v6)}, models.AddressPair{IPv6: "fd00::5"}},
+		{"UUID of an absent family ignored", attachment{Link: link(v4, netip.Addr{}), IPv6UUID: "u6"},
 			models.AddressPair{IPv4: "10.77.0.5"}},
 	}
 	for _, tt := range tests {
@@ -41,12 +43,12 @@ func TestChangeRequest(t *testing.T) {
 			a.EndpointID, a.NetworkID = eid, nid
 			a.Container, a.Namespace = "web-1", "shop"
 			a.Labels = []string{"container:app=web"}
-			r := a.ChangeRequest()
+			r := a.changeRequest()
 			if *r.Addressing != tt.want {
 				t.Errorf("addressing: got %+v, want %+v", *r.Addressing, tt.want)
 			}
 			for _, f := range []struct{ name, got, want string }{
-				{"container-id", r.ContainerID, eid},
+				{"container-id", r.ContainerID, eid.String()},
 				{"container-interface-name", r.ContainerInterfaceName, names.Container},
 				{"k8s-namespace", r.K8sNamespace, "shop"},
 				{"k8s-pod-name", r.K8sPodName, "web-1"},
@@ -86,10 +88,10 @@ func TestChangeRequest(t *testing.T) {
 // TestChangeRequestUnknownContainer is the request of a Join that could not learn the container: the
 // attachment key all the same (container-id is the Docker endpoint ID), no name, no labels.
 func TestChangeRequestUnknownContainer(t *testing.T) {
-	eid := strings.Repeat("e", 64)
-	a := Attachment{EndpointID: eid, NetworkID: strings.Repeat("a", 64), Namespace: "docker",
-		Link: &Link{Names: NamesFor(eid), HostIndex: 3, IPv4: netip.MustParseAddr("10.77.0.6")}}
-	b, err := json.Marshal(a.ChangeRequest())
+	eid := endpoint.MustParseID(strings.Repeat("e", 64))
+	a := attachment{EndpointID: eid, NetworkID: endpoint.MustParseNetworkID(strings.Repeat("a", 64)), Namespace: "docker",
+		Link: &endpoint.Link{Names: endpoint.NamesFor(eid), HostIndex: 3, IPv4: netip.MustParseAddr("10.77.0.6")}}
+	b, err := json.Marshal(a.changeRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +107,8 @@ func TestChangeRequestUnknownContainer(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]any{
-		"container-id": eid, "container-interface-name": NamesFor(eid).Container,
-		"interface-name": NamesFor(eid).Host, "interface-index": float64(3),
+		"container-id": eid.String(), "container-interface-name": endpoint.NamesFor(eid).Container,
+		"interface-name": endpoint.NamesFor(eid).Host, "interface-index": float64(3),
 		"state": "waiting-for-identity", "sync-build-endpoint": true,
 		"addressing": map[string]any{"ipv4": "10.77.0.6"},
 	} {

@@ -1,4 +1,4 @@
-package endpoint
+package labels
 
 import "strings"
 
@@ -15,7 +15,7 @@ const maxNamespace = 63
 // Namespace is the namespace Cilium shows the container under (its k8s-namespace): the compose
 // project, else the Nomad namespace, else the policy's default (DefaultNamespace when that is
 // unset). A value that could not be a namespace is passed over.
-func (p LabelPolicy) Namespace(labels map[string]string) string {
+func (p Policy) Namespace(labels map[string]string) string {
 	for _, k := range namespaceKeys {
 		if v := labels[k]; validNamespace(v) {
 			return v

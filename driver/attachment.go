@@ -1,24 +1,27 @@
-package endpoint
+package driver
 
 import (
 	"github.com/cilium/cilium/api/v1/models"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
-// Attachment is one container attached to one Docker network: what the agent endpoint is made of.
-type Attachment struct {
-	EndpointID, NetworkID string
+// attachment is one container attached to one Docker network: what the agent endpoint is made of.
+type attachment struct {
+	EndpointID endpoint.ID
+	NetworkID  endpoint.NetworkID
 	// Container and Namespace name the container for Cilium (its k8s-pod-name and k8s-namespace, which
 	// Hubble shows as namespace/name on every node); empty when Docker could not tell yet.
 	Container, Namespace string
-	Link                 *Link
+	Link                 *endpoint.Link
 	IPv4UUID, IPv6UUID   string // the agent's address expiration UUIDs, when this process allocated them
 	Labels               []string
 }
 
-// ChangeRequest is the agent's endpoint create request for the attachment. It asks the agent to
+// changeRequest is the agent's endpoint create request for the attachment. It asks the agent to
 // answer only after the endpoint's datapath is built (sync-build-endpoint), so the endpoint is ready
 // under its identity before the container's process starts.
-func (a Attachment) ChangeRequest() *models.EndpointChangeRequest {
+func (a attachment) changeRequest() *models.EndpointChangeRequest {
 	state := models.EndpointStateWaitingDashForDashIdentity
 	addr := &models.AddressPair{}
 	if a.Link.IPv4.IsValid() {
@@ -42,7 +45,7 @@ func (a Attachment) ChangeRequest() *models.EndpointChangeRequest {
 		// changes. The interface name is the per-endpoint SrcName, distinct for a container on two
 		// cilium networks. container-name, docker-endpoint-id and docker-network-id are left out:
 		// 1.20 removed them (cilium/cilium#46709).
-		ContainerID:            a.EndpointID,
+		ContainerID:            a.EndpointID.String(),
 		ContainerInterfaceName: a.Link.Container,
 		InterfaceName:          a.Link.Host,
 		InterfaceIndex:         int64(a.Link.HostIndex),

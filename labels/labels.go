@@ -1,4 +1,4 @@
-package endpoint
+package labels
 
 import (
 	"fmt"
@@ -7,19 +7,19 @@ import (
 	"strings"
 )
 
-// LabelSource is the Cilium label source of every container label: policies select container:<key>.
-const LabelSource = "container"
+// Source is the Cilium label source of every container label: policies select container:<key>.
+const Source = "container"
 
-// UnlabelledLabel is the identity label of a container that contributes no label of its own: without
+// Unlabelled is the identity label of a container that contributes no label of its own: without
 // any label the agent keeps the endpoint at reserved:init, which passes no traffic.
-const UnlabelledLabel = LabelSource + ":cilium-docker/unlabelled=true"
+const Unlabelled = Source + ":cilium-docker/unlabelled=true"
 
-// MaxLabels caps the labels one container contributes to its identity.
-const MaxLabels = 64
+// Max caps the labels one container contributes to its identity.
+const Max = 64
 
-// DefaultLabelExclude lists the labels that would give each replica, config change or image build its
+// DefaultExclude lists the labels that would give each replica, config change or image build its
 // own identity. A pattern ending in "*" is a prefix.
-var DefaultLabelExclude = []string{
+var DefaultExclude = []string{
 	"com.docker.compose.*",
 	"org.opencontainers.image.*",
 	"org.label-schema.*",
@@ -28,8 +28,8 @@ var DefaultLabelExclude = []string{
 	"maintainer",
 }
 
-// DefaultLabelInclude lists labels kept although an exclude pattern matches them.
-var DefaultLabelInclude = []string{"com.docker.compose.project", "com.docker.compose.service"}
+// DefaultInclude lists labels kept although an exclude pattern matches them.
+var DefaultInclude = []string{"com.docker.compose.project", "com.docker.compose.service"}
 
 // reservedKeyPrefixes can never come from a container: they would let a container pose as a
 // Kubernetes pod, namespace or Cilium-managed entity in selectors written with the any: source.
@@ -47,8 +47,8 @@ var (
 	maxValue = 63
 )
 
-// LabelPolicy turns Docker container labels into Cilium identity labels.
-type LabelPolicy struct {
+// Policy turns Docker container labels into Cilium identity labels.
+type Policy struct {
 	// Exclude drops matching keys ("prefix*" or an exact key); Include keeps a key Exclude matched.
 	Exclude, Include []string
 	// DefaultNamespace is the namespace of containers that compose or Nomad did not start (see
@@ -56,20 +56,28 @@ type LabelPolicy struct {
 	DefaultNamespace string
 }
 
-// DefaultLabelPolicy excludes the volatile labels of compose and image builders.
-func DefaultLabelPolicy() LabelPolicy {
-	return LabelPolicy{Exclude: DefaultLabelExclude, Include: DefaultLabelInclude}
+// DefaultPolicy excludes the volatile labels of compose and image builders.
+func DefaultPolicy() Policy {
+	return Policy{Exclude: DefaultExclude, Include: DefaultInclude}
 }
 
 // Dropped is a label left out of the identity, and why.
 type Dropped struct {
-	Key, Reason string
+	Key    string
+	Reason Reason
 }
 
+// Reason says why a label was dropped: Excluded, or what makes it unfit for an identity.
+type Reason string
+
+// Excluded is the reason of a label the policy's Exclude patterns drop on purpose; every other reason
+// is a label Cilium or its selectors would reject, or a reserved key, worth a warning.
+const Excluded Reason = "excluded"
+
 // Convert returns the sorted Cilium labels ("container:key=value") for the container labels in, and
-// the labels it dropped; a container left with none gets UnlabelledLabel. Labels the policy excludes are dropped silently (Reason "excluded"); labels
-// Cilium or its selectors would reject, and reserved keys, are dropped with their reason.
-func (p LabelPolicy) Convert(in map[string]string) (out []string, dropped []Dropped) {
+// the labels it dropped; a container left with none gets Unlabelled. Labels the policy excludes are dropped with Reason Excluded; labels Cilium or
+// its selectors would reject, and reserved keys, are dropped with what is wrong with them.
+func (p Policy) Convert(in map[string]string) (out []string, dropped []Dropped) {
 	keys := make([]string, 0, len(in))
 	for k := range in {
 		keys = append(keys, k)
@@ -78,21 +86,21 @@ func (p LabelPolicy) Convert(in map[string]string) (out []string, dropped []Drop
 	for _, k := range keys {
 		v := in[k]
 		if reason := checkLabel(k, v); reason != "" {
-			dropped = append(dropped, Dropped{Key: k, Reason: reason})
+			dropped = append(dropped, Dropped{Key: k, Reason: Reason(reason)})
 			continue
 		}
 		if matchAny(p.Exclude, k) && !matchAny(p.Include, k) {
-			dropped = append(dropped, Dropped{Key: k, Reason: "excluded"})
+			dropped = append(dropped, Dropped{Key: k, Reason: Excluded})
 			continue
 		}
-		if len(out) == MaxLabels {
-			dropped = append(dropped, Dropped{Key: k, Reason: fmt.Sprintf("more than %d labels", MaxLabels)})
+		if len(out) == Max {
+			dropped = append(dropped, Dropped{Key: k, Reason: Reason(fmt.Sprintf("more than %d labels", Max))})
 			continue
 		}
-		out = append(out, LabelSource+":"+k+"="+v)
+		out = append(out, Source+":"+k+"="+v)
 	}
 	if len(out) == 0 {
-		out = []string{UnlabelledLabel}
+		out = []string{Unlabelled}
 	}
 	return out, dropped
 }
