@@ -91,7 +91,7 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 		t.Fatalf("new container got %s, an address still in use (ar1 %s, ar2 %s)", ip3, was["ar1"].ip, was["ar2"].ip)
 	}
 	ep3 := nd.EndpointOf(t, "ar3", net)
-	if bed.State(ep3) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep3), "container:name=ar3") {
+	if !bed.Built(ep3) || !bed.HasLabel(bed.IdentityLabels(ep3), "container:name=ar3") {
 		t.Fatalf("new container's endpoint: state %q, labels %v", bed.State(ep3), bed.IdentityLabels(ep3))
 	}
 	eid3 := nd.EndpointID(t, "ar3", net)
@@ -136,7 +136,7 @@ func TestPluginRestart(t *testing.T) {
 
 	nd.Run(t, "pr2", "-l", "name=pr2", "--net", net, bed.Image, "sleep", "100000")
 	ep := nd.EndpointOf(t, "pr2", net)
-	if bed.State(ep) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep), "container:name=pr2") {
+	if !bed.Built(ep) || !bed.HasLabel(bed.IdentityLabels(ep), "container:name=pr2") {
 		t.Fatalf("container started after the restart: endpoint state %q, labels %v", bed.State(ep), bed.IdentityLabels(ep))
 	}
 	ip2, eid2 := nd.ContainerIP(t, "pr2", net), nd.EndpointID(t, "pr2", net)
@@ -203,7 +203,7 @@ func TestAgentDownFailsFast(t *testing.T) {
 		t.Fatalf("the plugin restarted (pid %d, was %d)", pid, pluginPID)
 	}
 	ep := nd.EndpointOf(t, "up1", net)
-	if bed.State(ep) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep), "container:name=up1") {
+	if !bed.Built(ep) || !bed.HasLabel(bed.IdentityLabels(ep), "container:name=up1") {
 		t.Fatalf("container after the agent came back: endpoint state %q, labels %v", bed.State(ep), bed.IdentityLabels(ep))
 	}
 	ip, eid := nd.ContainerIP(t, "up1", net), nd.EndpointID(t, "up1", net)

@@ -47,7 +47,7 @@ func TestAgentUpgrade(t *testing.T) {
 		ep := nd.EndpointOf(t, name, net)
 		was[name] = before{eid: nd.EndpointID(t, name, net), ip: nd.ContainerIP(t, name, net),
 			labels: slices.Sorted(slices.Values(bed.IdentityLabels(ep))), id: bed.IdentityID(ep)}
-		if bed.State(ep) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep), "container:name="+name) {
+		if !bed.Built(ep) || !bed.HasLabel(bed.IdentityLabels(ep), "container:name="+name) {
 			t.Fatalf("%s under cilium %s: state %q, identity labels %v", name, nd.CiliumVersion(), bed.State(ep), bed.IdentityLabels(ep))
 		}
 	}
@@ -92,7 +92,7 @@ func TestAgentUpgrade(t *testing.T) {
 
 	nd.Run(t, "ug3", "-l", "name=ug3", "--net", net, bed.Image, "sleep", "100000")
 	ep3 := nd.EndpointOf(t, "ug3", net)
-	if bed.State(ep3) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep3), "container:name=ug3") {
+	if !bed.Built(ep3) || !bed.HasLabel(bed.IdentityLabels(ep3), "container:name=ug3") {
 		t.Fatalf("container started under %s: endpoint state %q, labels %v", to, bed.State(ep3), bed.IdentityLabels(ep3))
 	}
 	ip3, eid3 := nd.ContainerIP(t, "ug3", net), nd.EndpointID(t, "ug3", net)

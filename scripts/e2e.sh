@@ -7,7 +7,8 @@
 # Usage: scripts/e2e.sh [LEG...]      (default: $E2E_LEGS, else every leg below)
 #   docker20.10-cilium1.19.7    full suite (Debian's docker.io)
 #   docker29.8.1-cilium1.20.2   full suite (the current pair)
-#   docker29.8.1-cilium1.19.7   the single-node walkthrough, the restart tests and the agent upgrade
+#   docker29.8.1-cilium1.19.7   the single-node walkthrough, the fake-agent contract, names, -p refusal,
+#                               the restart tests and the agent upgrade
 #                               1.19.7 -> 1.20.2 in place (TestAgentUpgrade runs on this leg only)
 # Environment: E2E_RUN overrides the leg's -run pattern; E2E_TIMEOUT go test -timeout (default 45m);
 #   E2E_LOG_DIR keeps each leg's go test -v output (default /tmp/cilium-docker-e2e); PLUGIN_BIN as
@@ -20,7 +21,7 @@ export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 
 ALL_LEGS=(docker20.10-cilium1.19.7 docker29.8.1-cilium1.20.2 docker29.8.1-cilium1.19.7)
 UPGRADE_TO=1.20.2
-SUBSET='^(TestSingleNode|TestAgentRestartKeepsAddresses|TestPluginRestart|TestAgentDownFailsFast|TestLabelsAppliedLater|TestAgentUpgrade)$'
+SUBSET='^(TestSingleNode|TestFakeAgentContract|TestContainerNames|TestPublishRefused|TestAgentRestartKeepsAddresses|TestPluginRestart|TestAgentDownFailsFast|TestLabelsAppliedLater|TestAgentUpgrade)$'
 LOG_DIR=${E2E_LOG_DIR:-/tmp/cilium-docker-e2e}
 
 if [ $# -gt 0 ]; then legs=("$@")
@@ -49,7 +50,7 @@ build_leg() { # LEG: the engine and agents it needs
 for leg in "${legs[@]}"; do
   [[ "$leg" =~ ^docker[0-9.]+-cilium[0-9.]+$ ]] || { echo "e2e: bad leg '$leg' (e.g. ${ALL_LEGS[0]})" >&2; exit 2; }
 done
-[ -x "${PLUGIN_BIN:-bin/cilium-docker}" ] || make build
+[ -n "${PLUGIN_BIN:-}" ] || make build   # the binary under test is always this checkout's
 mkdir -p "$LOG_DIR"
 trap 'scripts/testbed.sh down-all >/dev/null 2>&1 || true' EXIT
 

@@ -119,6 +119,22 @@ func State(ep *models.Endpoint) string {
 	return string(*ep.Status.State)
 }
 
+// Built reports whether the endpoint's datapath has been built under its identity: it is ready, or the
+// agent is building it again (regenerating, waiting-to-regenerate) after a first build whose policy
+// revision it realized. An agent that has just started regenerates every endpoint once more when its
+// node addresses settle, a second or two in, so a container started then can find its endpoint
+// regenerating right after `docker run` returns: the first build, under the same identity, is in force.
+func Built(ep *models.Endpoint) bool {
+	switch State(ep) {
+	case "ready":
+		return true
+	case "regenerating", "waiting-to-regenerate":
+		p := ep.Status.Policy
+		return p != nil && p.Realized != nil && p.Realized.PolicyRevision > 0
+	}
+	return false
+}
+
 // EndpointIPv4 is the endpoint's IPv4 address.
 func EndpointIPv4(ep *models.Endpoint) netip.Addr {
 	if ep.Status == nil || ep.Status.Networking == nil {
