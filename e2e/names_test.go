@@ -68,8 +68,12 @@ func TestPublishRefused(t *testing.T) {
 		if extra := bed.NewLinks(base.Links, nd.Links(t)); len(extra) > 0 {
 			return fmt.Errorf("links %v", extra)
 		}
-		if eps, err := nd.EndpointsOn(nid); err != nil || len(eps) != 0 {
-			return fmt.Errorf("agent endpoints %d (%v)", len(eps), err)
+		eps, err := nd.EndpointsOn(nid)
+		if err != nil {
+			return fmt.Errorf("list agent endpoints: %w", err)
+		}
+		if len(eps) != 0 {
+			return fmt.Errorf("agent endpoints: %d", len(eps))
 		}
 		if extra := bed.NewOwned(base.Allocs, nd.Allocations(t)); len(extra) > 0 {
 			return fmt.Errorf("allocations %v", extra)
