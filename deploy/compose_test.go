@@ -158,7 +158,7 @@ func TestComposeFilesValid(t *testing.T) {
 
 	t.Run("cilium-agent service", func(t *testing.T) {
 		agent := service(t, node1, "cilium-agent")
-		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v1.19.3")
+		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v1.20.2")
 		wantField(t, "cilium-agent", agent, "privileged", true)
 		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
 		wantAll(t, "cilium-agent volumes", strs(agent, "volumes"), []string{
