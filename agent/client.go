@@ -15,18 +15,23 @@ import (
 type Timeouts struct {
 	// Call bounds short calls: config, IPAM, endpoint get, delete and label patch.
 	Call time.Duration
-	// Create bounds an endpoint create, which waits for the first BPF regeneration.
+	// Create bounds an endpoint create, which waits for the first BPF regeneration, and for a free
+	// slot among ParallelCreates.
 	Create time.Duration
+	// ParallelCreates bounds the endpoint creates in flight: the agent builds each endpoint's datapath
+	// before it answers, and its API rate limiter queues (then refuses) what exceeds its own bound.
+	ParallelCreates int
 }
 
 // DefaultTimeouts are used for zero fields.
-var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second}
+var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second, ParallelCreates: 4}
 
 // Client talks to one cilium-agent.
 type Client struct {
-	addr     string
-	api      *clientapi.CiliumAPI
-	timeouts Timeouts
+	addr        string
+	api         *clientapi.CiliumAPI
+	timeouts    Timeouts
+	createSlots chan struct{} // one token per endpoint create in flight
 }
 
 // New returns a client for the agent API at addr (for example unix:///var/run/cilium/cilium.sock).
@@ -42,7 +47,11 @@ func New(addr string, t Timeouts) (*Client, error) {
 	if t.Create <= 0 {
 		t.Create = DefaultTimeouts.Create
 	}
-	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t}, nil
+	if t.ParallelCreates <= 0 {
+		t.ParallelCreates = DefaultTimeouts.ParallelCreates
+	}
+	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t,
+		createSlots: make(chan struct{}, t.ParallelCreates)}, nil
 }
 
 // Addr is the agent address this client talks to.

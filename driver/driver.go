@@ -19,7 +19,7 @@ type Agent interface {
 	CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error)
 	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
 	Endpoints(ctx context.Context) ([]*models.Endpoint, error)
-	DeleteEndpoint(ctx context.Context, id string) error
+	DeleteEndpoint(ctx context.Context, id string) (deleted bool, err error)
 	SetLabels(ctx context.Context, id string, labels []string) error
 }
 

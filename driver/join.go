@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/cilium/cilium/api/v1/models"
-
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
@@ -78,15 +76,10 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 
 // ensureAgentEndpoint creates the agent endpoint of eid unless it exists already: dockerd repeats a
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
-// same attachment or address. It returns why the container's labels are unknown, if they are.
+// same attachment. It creates first and reads only on that refusal, so a Join makes no endpoint
+// read, which the agent rate-limits hardest (4/s). It returns why the container's labels are
+// unknown, if they are.
 func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
-	_, err = d.agent.Endpoint(ctx, agentID(eid))
-	if err == nil {
-		return nil, nil
-	}
-	if !errors.Is(err, agent.ErrNotFound) {
-		return nil, err
-	}
 	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
@@ -94,8 +87,12 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct)
 	}
-	if _, err := d.agent.CreateEndpoint(ctx, att.changeRequest()); err != nil {
-		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
+	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
+	switch {
+	case errors.Is(err, agent.ErrExists):
+		return nil, nil // a repeated Join: the first one made it
+	case err != nil:
+		return nil, errors.Join(err, d.removeAgentEndpoint(eid, link))
 	}
 	return lerr, nil
 }
@@ -125,53 +122,38 @@ func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container) []string
 // Leave deletes the agent endpoint; one that is gone (or never made: Leave after a failed Join) is
 // success.
 func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
-	return d.deleteAgentEndpoint(ctx, eid)
+	link, err := d.links.Get(ctx, eid)
+	if err != nil && !errors.Is(err, endpoint.ErrNotFound) {
+		return err
+	}
+	return d.deleteAgentEndpoint(ctx, eid, link)
 }
 
 // removeAgentEndpoint undoes a failed endpoint create, on a context of its own: the request's may be
 // what ran out.
-func (d *Driver) removeAgentEndpoint(eid endpoint.ID) error {
+func (d *Driver) removeAgentEndpoint(eid endpoint.ID, link *endpoint.Link) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	if err := d.deleteAgentEndpoint(ctx, eid); err != nil {
+	if err := d.deleteAgentEndpoint(ctx, eid, link); err != nil {
 		return fmt.Errorf("remove half-made endpoint: %w", err)
 	}
 	return nil
 }
 
-// deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, and records
-// that the agent freed its addresses.
-func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID) error {
-	ep, err := d.agent.Endpoint(ctx, agentID(eid))
-	if errors.Is(err, agent.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+// deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, by its
+// attachment (never by a numeric ID: the agent reuses those), and records that the agent freed the
+// addresses of link (nil when the link is gone) with it.
+func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
+	deleted, err := d.agent.DeleteEndpoint(ctx, agentID(eid))
+	if err != nil || !deleted || link == nil {
 		return err
 	}
-	// By attachment, not by the numeric ID just read: the agent may have reused it meanwhile.
-	if err := d.agent.DeleteEndpoint(ctx, agentID(eid)); err != nil {
-		return err
-	}
-	for _, ip := range endpointIPs(ep) {
-		d.addrs.FreedByAgent(ip)
-	}
-	return nil
-}
-
-func endpointIPs(ep *models.Endpoint) []netip.Addr {
-	var out []netip.Addr
-	if ep.Status == nil || ep.Status.Networking == nil {
-		return nil
-	}
-	for _, p := range ep.Status.Networking.Addressing {
-		for _, s := range []string{p.IPv4, p.IPv6} {
-			if ip, err := netip.ParseAddr(s); err == nil {
-				out = append(out, ip)
-			}
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			d.addrs.FreedByAgent(ip)
 		}
 	}
-	return out
+	return nil
 }
 
 // agentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id

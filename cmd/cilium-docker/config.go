@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/labels"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	Debug                            bool
 	LogFormat                        string
 	AgentTimeout, EndpointTimeout    time.Duration
+	ParallelCreates                  int
 	DockerTimeout, KernelTimeout     time.Duration
 	Labels                           labels.Policy
 }
@@ -41,7 +43,9 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.BoolVar(&c.Debug, "D", false, "short for --debug")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.AgentTimeout, "agent-timeout", 10*time.Second, "deadline of each cilium-agent call")
-	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath")
+	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath and for a free slot")
+	fs.IntVar(&c.ParallelCreates, "agent-parallel-creates", agent.DefaultTimeouts.ParallelCreates,
+		"endpoint creates in flight towards cilium-agent at once; the rest of a burst of starts waits its turn here")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
 	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
 	exclude := fs.String("label-exclude", strings.Join(labels.DefaultExclude, ","),
@@ -102,6 +106,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", name, d))
 		}
+	}
+	if c.ParallelCreates < 1 {
+		errs = append(errs, fmt.Errorf("--agent-parallel-creates %d: want at least 1", c.ParallelCreates))
 	}
 	return errors.Join(errs...)
 }

@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 
-	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout})
+	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout, ParallelCreates: cfg.ParallelCreates})
 	if err != nil {
 		return err
 	}
