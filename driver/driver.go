@@ -16,6 +16,7 @@ import (
 // Agent is what the driver needs from cilium-agent.
 type Agent interface {
 	Config(ctx context.Context) (*agent.Config, error)
+	NodeRanges(ctx context.Context) (agent.NodeRanges, error)
 	CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error)
 	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
 	Endpoints(ctx context.Context) ([]*models.Endpoint, error)

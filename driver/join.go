@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
@@ -63,13 +64,18 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 		d.log.WithError(lerr).WithField("endpoint", eid).
 			Warn("container labels not known at join; the endpoint starts without them and gets them when the container starts")
 	}
+	nodes, err := d.agent.NodeRanges(ctx)
+	if err != nil {
+		d.log.WithError(err).WithField("endpoint", eid).
+			Warn("cluster node ranges unknown; only this node's range is routed through the cilium interface")
+	}
 	if link.IPv4.IsValid() {
 		j.Gateway = cfg.IPv4.Router
-		j.Routes = append(j.Routes, routesVia(cfg.IPv4)...)
+		j.Routes = append(j.Routes, routesVia(cfg.IPv4, nodes.IPv4)...)
 	}
 	if link.IPv6.IsValid() {
 		j.GatewayIPv6 = cfg.IPv6.Router
-		j.Routes = append(j.Routes, routesVia(cfg.IPv6)...)
+		j.Routes = append(j.Routes, routesVia(cfg.IPv6, nodes.IPv6)...)
 	}
 	return j, nil
 }
@@ -97,15 +103,34 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	return lerr, nil
 }
 
-// routesVia makes the router reachable on the link and routes the node's range through it, so that
-// containers on this network reach each other even when another network holds the default route.
-// The default route itself comes from Docker through the Gateway answer, only when this network is
-// the container's gateway network, so a second network does not collide with it.
-func routesVia(f agent.Family) []Route {
-	return []Route{
-		{Dst: netip.PrefixFrom(f.Router, f.Router.BitLen())},
-		{Dst: f.Range, NextHop: f.Router},
+// routesVia makes the router reachable on the link and routes the cluster's pod ranges through it:
+// this node's range and every other node's the agent knows (GET /cluster/nodes). A container on a
+// cilium network and another one (the default bridge, say) then reaches containers on every node
+// through Cilium, under its identity, even when the other network holds the default route; without
+// them, traffic to other nodes would leave through that network, masqueraded, as the node. The
+// default route itself comes from Docker through the Gateway answer, only when this network is the
+// container's gateway network, so a second network does not collide with it. A range inside another
+// is routed by the wider one only.
+func routesVia(f agent.Family, nodes []netip.Prefix) []Route {
+	ranges := append([]netip.Prefix{f.Range}, nodes...)
+	slices.SortFunc(ranges, func(a, b netip.Prefix) int {
+		if a.Bits() != b.Bits() {
+			return a.Bits() - b.Bits() // widest first
+		}
+		return a.Addr().Compare(b.Addr())
+	})
+	out := []Route{{Dst: netip.PrefixFrom(f.Router, f.Router.BitLen())}}
+	var kept []netip.Prefix
+	for _, r := range ranges {
+		if !r.IsValid() || r.Addr().Is4() != f.Router.Is4() || slices.ContainsFunc(kept, func(k netip.Prefix) bool {
+			return k.Bits() <= r.Bits() && k.Contains(r.Addr())
+		}) {
+			continue
+		}
+		kept = append(kept, r)
+		out = append(out, Route{Dst: r, NextHop: f.Router})
 	}
+	return out
 }
 
 func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container) []string {

@@ -34,6 +34,9 @@ type Config struct {
 	// the default rules (both empty): the library's rules are set once per process.
 	LabelPrefixes   []string
 	LabelPrefixFile string
+	// OtherNodes are the IPv4 pod ranges of the other nodes of the cluster, listed with this one's in
+	// GET /v1/cluster/nodes.
+	OtherNodes []netip.Prefix
 }
 
 // Version is a cilium-agent release line whose endpoint API differs from the others'.

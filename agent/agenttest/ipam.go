@@ -38,6 +38,21 @@ func nodeAddressing(c Config) *models.NodeAddressing {
 	return &models.NodeAddressing{IPv4: fam(c.IPv4Range, c.IPv4Router), IPv6: fam(c.IPv6Range, c.IPv6Router)}
 }
 
+// getClusterNodes answers GET /v1/cluster/nodes without a client ID, as the agent does: every node,
+// this one first, with its primary addressing.
+func (a *Agent) getClusterNodes(*http.Request, []byte) answer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := &models.ClusterNodeStatus{Self: "default/node1",
+		NodesAdded: []*models.NodeElement{{Name: "default/node1", PrimaryAddress: nodeAddressing(a.cfg)}}}
+	for i, r := range a.cfg.OtherNodes {
+		st.NodesAdded = append(st.NodesAdded, &models.NodeElement{Name: fmt.Sprintf("default/node%d", i+2),
+			PrimaryAddress: &models.NodeAddressing{IPv4: &models.NodeAddressingElement{Enabled: true,
+				AllocRange: r.String(), IP: r.Addr().Next().String()}}})
+	}
+	return answer{http.StatusOK, st}
+}
+
 func (a *Agent) getHealthz(*http.Request, []byte) answer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
