@@ -25,7 +25,8 @@ type Container struct {
 	Labels   map[string]string
 	// ImageLabels are the labels of the container's image, which dockerd copied into Labels.
 	ImageLabels map[string]string
-	// Endpoints maps network ID to the container's endpoint ID on that network (not known at Join).
+	// Endpoints maps network ID to the container's endpoint ID on that network. At Join it lists the
+	// networks the container is configured for, but not yet the joining endpoint's ID.
 	Endpoints map[string]string
 }
 
@@ -109,11 +110,33 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 				if err != nil {
 					return Container{}, err
 				}
-				return Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il}, nil
+				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il, Endpoints: map[string]string{}}
+				if s.NetworkSettings != nil {
+					for _, es := range s.NetworkSettings.Networks {
+						if es != nil && es.NetworkID != "" {
+							ct.Endpoints[es.NetworkID] = es.EndpointID
+						}
+					}
+				}
+				return ct, nil
 			}
 		}
 	}
 	return Container{}, fmt.Errorf("container %q of endpoint %s: %w", name, endpointID, ErrNotFound)
+}
+
+// NetworkDriver returns the driver of network id (network inspect: no container lock, safe at Join).
+func (c *Client) NetworkDriver(ctx context.Context, id string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if err := c.ready(ctx); err != nil {
+		return "", err
+	}
+	nw, err := c.c.NetworkInspect(ctx, id, network.InspectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("docker api %s: inspect network %s: %w", c.host, id, err)
+	}
+	return nw.Driver, nil
 }
 
 // Inspect returns a started container with its endpoints. Never call it from Join.

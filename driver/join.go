@@ -90,6 +90,9 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	if lerr == nil {
+		if err := d.refuseSecondNetwork(ctx, nid, ct); err != nil {
+			return nil, err
+		}
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct)
 	}
@@ -101,6 +104,35 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		return nil, errors.Join(err, d.removeAgentEndpoint(eid, link))
 	}
 	return lerr, nil
+}
+
+// DriverName is this driver's name in Docker: the plugin socket's file name.
+const DriverName = "cilium"
+
+// refuseSecondNetwork refuses to join ct to nid when ct is on another cilium network too. Every cilium
+// network of a node draws from the same agent range behind the same router, so a second interface
+// needs the routes the first holds already: Docker 20.10 fails the start with "file exists", 29 with
+// "conflicts with existing route". Nor could the second interface work: the kernel routes by
+// destination, so replies from its address would leave through the first interface, whose endpoint
+// the agent verifies the source address of, and drops them. A network whose driver Docker cannot
+// tell in time is passed over: the start then fails as it did.
+func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID, ct dockerapi.Container) error {
+	for other := range ct.Endpoints {
+		if other == nid.String() {
+			continue
+		}
+		drv, err := d.docker.NetworkDriver(ctx, other)
+		if err != nil {
+			d.log.WithError(err).WithField("container", ct.Name).Debug("driver of the container's other network")
+			continue
+		}
+		if drv == DriverName {
+			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
+				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
+				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))
+		}
+	}
+	return nil
 }
 
 // routesVia makes the router reachable on the link and routes the cluster's pod ranges through it:
@@ -194,3 +226,6 @@ func uuidOf(a Addresses, ip netip.Addr) string {
 	}
 	return a.ExpirationUUID(ip)
 }
+
+// shortID is Docker's short form of an ID, as docker network ls shows it.
+func shortID(id string) string { return id[:min(12, len(id))] }

@@ -57,6 +57,7 @@ type Docker struct {
 	mu         sync.Mutex
 	containers map[string]*Container                 // by ID; guarded by mu
 	images     map[string]map[string]string          // image ID -> its labels; guarded by mu
+	drivers    map[string]string                     // network ID -> driver, when not cilium; guarded by mu
 	faults     map[string]Fault                      // guarded by mu
 	streams    map[chan events.Message]chan struct{} // open event streams and their break channels; guarded by mu
 	calls      map[string]int                        // requests per route; guarded by mu
@@ -71,7 +72,7 @@ func New(t testing.TB) *Docker {
 	if err != nil {
 		t.Fatalf("fake docker: %v", err)
 	}
-	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{}, images: map[string]map[string]string{},
+	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{}, images: map[string]map[string]string{}, drivers: map[string]string{},
 		faults: map[string]Fault{}, streams: map[chan events.Message]chan struct{}{},
 		calls: map[string]int{}, stop: make(chan struct{})}
 	l, err := net.Listen("unix", d.path)
@@ -120,6 +121,13 @@ func (d *Docker) AddContainer(c Container) {
 	c.Labels = labels
 	c.Networks = maps.Clone(c.Networks)
 	d.containers[c.ID] = &c
+}
+
+// SetNetworkDriver makes network id one of driver (every network is a cilium one unless set).
+func (d *Docker) SetNetworkDriver(id, driver string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.drivers[id] = driver
 }
 
 // AddImage adds an image with the given labels, which containers made from it (Container.Image) get.

@@ -32,6 +32,9 @@ func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
 	defer d.mu.Unlock()
 	nw := network.Inspect{ID: id, Name: id[:min(12, len(id))], Driver: "cilium", Scope: "local",
 		Containers: map[string]network.EndpointResource{}}
+	if drv, ok := d.drivers[id]; ok {
+		nw.Driver = drv
+	}
 	for _, c := range d.containers {
 		eid, ok := c.Networks[id]
 		if !ok {
