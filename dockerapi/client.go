@@ -25,9 +25,11 @@ type Container struct {
 	Labels   map[string]string
 	// ImageLabels are the labels of the container's image, which dockerd copied into Labels.
 	ImageLabels map[string]string
-	// Endpoints maps network ID to the container's endpoint ID on that network. At Join it lists the
-	// networks the container is configured for, but not yet the joining endpoint's ID.
+	// Endpoints maps network ID to the container's endpoint ID on that network (not known at Join).
 	Endpoints map[string]string
+	// Networks are the networks the container is configured for, at Join: by ID, or by name for one
+	// it has not joined yet.
+	Networks []string
 }
 
 // Client is a Docker Engine API client with a deadline on every call.
@@ -110,12 +112,14 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 				if err != nil {
 					return Container{}, err
 				}
-				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il, Endpoints: map[string]string{}}
+				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il}
 				if s.NetworkSettings != nil {
-					for _, es := range s.NetworkSettings.Networks {
+					for key, es := range s.NetworkSettings.Networks {
+						// A network the container has not joined yet has no ID here: its name is the key.
 						if es != nil && es.NetworkID != "" {
-							ct.Endpoints[es.NetworkID] = es.EndpointID
+							key = es.NetworkID
 						}
+						ct.Networks = append(ct.Networks, key)
 					}
 				}
 				return ct, nil
@@ -125,18 +129,19 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 	return Container{}, fmt.Errorf("container %q of endpoint %s: %w", name, endpointID, ErrNotFound)
 }
 
-// NetworkDriver returns the driver of network id (network inspect: no container lock, safe at Join).
-func (c *Client) NetworkDriver(ctx context.Context, id string) (string, error) {
+// Network returns the ID and driver of the network named or identified by ref (network inspect: no
+// container lock, safe at Join).
+func (c *Client) Network(ctx context.Context, ref string) (id, driver string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if err := c.ready(ctx); err != nil {
-		return "", err
+		return "", "", err
 	}
-	nw, err := c.c.NetworkInspect(ctx, id, network.InspectOptions{})
+	nw, err := c.c.NetworkInspect(ctx, ref, network.InspectOptions{})
 	if err != nil {
-		return "", fmt.Errorf("docker api %s: inspect network %s: %w", c.host, id, err)
+		return "", "", fmt.Errorf("docker api %s: inspect network %s: %w", c.host, ref, err)
 	}
-	return nw.Driver, nil
+	return nw.ID, nw.Driver, nil
 }
 
 // Inspect returns a started container with its endpoints. Never call it from Join.

@@ -34,7 +34,7 @@ type Links interface {
 // Docker finds the container behind an endpoint at Join.
 type Docker interface {
 	JoiningContainer(ctx context.Context, networkID, endpointID string) (dockerapi.Container, error)
-	NetworkDriver(ctx context.Context, networkID string) (string, error)
+	Network(ctx context.Context, ref string) (id, driver string, err error)
 }
 
 // Addresses is the IPAM's record of who frees each address.

@@ -117,16 +117,16 @@ const DriverName = "cilium"
 // the agent verifies the source address of, and drops them. A network whose driver Docker cannot
 // tell in time is passed over: the start then fails as it did.
 func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID, ct dockerapi.Container) error {
-	for other := range ct.Endpoints {
-		if other == nid.String() {
+	for _, ref := range ct.Networks {
+		if ref == nid.String() {
 			continue
 		}
-		drv, err := d.docker.NetworkDriver(ctx, other)
+		other, drv, err := d.docker.Network(ctx, ref)
 		if err != nil {
 			d.log.WithError(err).WithField("container", ct.Name).Debug("driver of the container's other network")
 			continue
 		}
-		if drv == DriverName {
+		if other != nid.String() && drv == DriverName {
 			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
 				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
 				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))

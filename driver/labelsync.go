@@ -144,6 +144,7 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
 	same := slices.Equal(slices.Sorted(slices.Values(want)), have)
 	if same && !init {
+		s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID}).Debug("container labels up to date")
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})
