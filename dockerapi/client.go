@@ -180,7 +180,8 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 	return out, nil
 }
 
-// Running lists the running containers with their endpoints.
+// Running lists the running containers with their endpoints, and their images' labels; a container
+// whose image cannot be inspected is left out.
 func (c *Client) Running(ctx context.Context) ([]Container, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -195,7 +196,9 @@ func (c *Client) Running(ctx context.Context) ([]Container, error) {
 	for _, s := range list {
 		il, err := c.imageLabels(ctx, s.ImageID)
 		if err != nil {
-			return nil, err
+			// Which of its labels are the image's cannot be told: leave the container out, and its
+			// endpoint's labels as they are, rather than fail the resync of every other container.
+			continue
 		}
 		ct := Container{ID: s.ID, Labels: s.Labels, ImageLabels: il, Endpoints: map[string]string{}}
 		if len(s.Names) > 0 {
