@@ -32,11 +32,12 @@ type Client struct {
 	api         *clientapi.CiliumAPI
 	timeouts    Timeouts
 	createSlots chan struct{} // one token per endpoint create in flight
+	observe     Observer      // nil: nobody listens
 }
 
 // New returns a client for the agent API at addr (for example unix:///var/run/cilium/cilium.sock).
 // It does not contact the agent: the agent may come up later.
-func New(addr string, t Timeouts) (*Client, error) {
+func New(addr string, t Timeouts, opts ...Option) (*Client, error) {
 	rt, err := ciliumclient.NewRuntime(ciliumclient.WithHost(addr))
 	if err != nil {
 		return nil, fmt.Errorf("cilium-agent address %q: %w", addr, err)
@@ -50,21 +51,43 @@ func New(addr string, t Timeouts) (*Client, error) {
 	if t.ParallelCreates <= 0 {
 		t.ParallelCreates = DefaultTimeouts.ParallelCreates
 	}
-	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t,
-		createSlots: make(chan struct{}, t.ParallelCreates)}, nil
+	c := &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t,
+		createSlots: make(chan struct{}, t.ParallelCreates)}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
 }
 
 // Addr is the agent address this client talks to.
 func (c *Client) Addr() string { return c.addr }
 
-// do runs call under a deadline of at most d, retrying rate-limit answers (429) and 503 with jittered
-// exponential backoff while the deadline allows.
-func (c *Client) do(ctx context.Context, d time.Duration, op string, call func(ctx context.Context) error) error {
+// Observer is told of every agent call when it ends: the call's name (one of a fixed set, such as
+// "create endpoint"), how long it took, retries included, and its error.
+type Observer func(call string, took time.Duration, err error)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithObserver has o told of every call.
+func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
+
+// do runs fn under a deadline of at most d, retrying rate-limit answers (429) and 503 with jittered
+// exponential backoff while the deadline allows. call names the call (for the observer); arg, when
+// not empty, what it acts on (for the error message).
+func (c *Client) do(ctx context.Context, d time.Duration, call, arg string, fn func(ctx context.Context) error) (err error) {
+	if c.observe != nil {
+		defer func(start time.Time) { c.observe(call, time.Since(start), err) }(time.Now())
+	}
+	op := call
+	if arg != "" {
+		op += " " + arg
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	backoff := 50 * time.Millisecond
 	for {
-		err := call(ctx)
+		err := fn(ctx)
 		code := statusCode(err)
 		if err == nil || (code != 429 && code != 503) {
 			return c.classify(op, err)

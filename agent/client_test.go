@@ -166,3 +166,30 @@ func TestParallelCreatesBounded(t *testing.T) {
 		t.Errorf("create behind a full queue: got %v, want a deadline error while waiting for a slot", err)
 	}
 }
+
+// TestObserver: every agent call reaches the observer once, named by what it does (no IDs, which
+// would make a metric label unbounded), with its error.
+func TestObserver(t *testing.T) {
+	a := agenttest.New(t)
+	type seen struct {
+		call   string
+		failed bool
+	}
+	var got []seen
+	c, err := agent.New(a.Addr(), agent.Timeouts{}, agent.WithObserver(func(call string, _ time.Duration, err error) {
+		got = append(got, seen{call, err != nil})
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Config(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Endpoint(ctx, agent.AttachmentID("nope", "tmp"))
+	_ = c.Release(ctx, netip.MustParseAddr("10.77.9.9"))
+	want := []seen{{"get config", false}, {"get endpoint", true}, {"release address", false}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("observed %v, want %v", got, want)
+	}
+}

@@ -49,7 +49,7 @@ type Config struct {
 // Config reads the agent's configuration (GET /config).
 func (c *Client) Config(ctx context.Context) (*Config, error) {
 	var st *models.DaemonConfigurationStatus
-	err := c.do(ctx, c.timeouts.Call, "get config", func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, "get config", "", func(ctx context.Context) error {
 		resp, err := c.api.Daemon.GetConfig(daemon.NewGetConfigParamsWithContext(ctx))
 		if err != nil {
 			return err

@@ -61,7 +61,7 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 		return nil, c.classify("create endpoint (waiting for a free slot)", ctx.Err())
 	}
 	var ep *models.Endpoint
-	err := c.do(ctx, c.timeouts.Create, "create endpoint", func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Create, "create endpoint", "", func(ctx context.Context) error {
 		resp, err := c.api.Endpoint.PutEndpointID(endpoint.NewPutEndpointIDParamsWithContext(ctx).
 			WithID(newEndpointID).WithEndpoint(req))
 		if err != nil {
@@ -82,7 +82,7 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 // (numeric, AttachmentID, ipv4:<ip>, ...). errors.Is(err, ErrNotFound) when there is none.
 func (c *Client) Endpoint(ctx context.Context, id string) (*models.Endpoint, error) {
 	var ep *models.Endpoint
-	err := c.do(ctx, c.timeouts.Call, fmt.Sprintf("get endpoint %s", id), func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, "get endpoint", id, func(ctx context.Context) error {
 		resp, err := c.api.Endpoint.GetEndpointID(endpoint.NewGetEndpointIDParamsWithContext(ctx).WithID(id))
 		if err != nil {
 			return err
@@ -96,7 +96,7 @@ func (c *Client) Endpoint(ctx context.Context, id string) (*models.Endpoint, err
 // Endpoints lists every endpoint of the agent, the host endpoint included.
 func (c *Client) Endpoints(ctx context.Context) ([]*models.Endpoint, error) {
 	var eps []*models.Endpoint
-	err := c.do(ctx, c.timeouts.Call, "list endpoints", func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, "list endpoints", "", func(ctx context.Context) error {
 		resp, err := c.api.Endpoint.GetEndpoint(endpoint.NewGetEndpointParamsWithContext(ctx))
 		if err != nil {
 			return err
@@ -110,7 +110,7 @@ func (c *Client) Endpoints(ctx context.Context) ([]*models.Endpoint, error) {
 // DeleteEndpoint deletes the endpoint and says whether there was one: an endpoint that is already gone
 // is success, with deleted false.
 func (c *Client) DeleteEndpoint(ctx context.Context, id string) (deleted bool, err error) {
-	err = c.do(ctx, c.timeouts.Call, fmt.Sprintf("delete endpoint %s", id), func(ctx context.Context) error {
+	err = c.do(ctx, c.timeouts.Call, "delete endpoint", id, func(ctx context.Context) error {
 		_, _, err := c.api.Endpoint.DeleteEndpointID(endpoint.NewDeleteEndpointIDParamsWithContext(ctx).WithID(id))
 		if statusCode(err) == 404 {
 			deleted = false
@@ -124,7 +124,7 @@ func (c *Client) DeleteEndpoint(ctx context.Context, id string) (deleted bool, e
 
 // SetLabels replaces the endpoint's user labels (PATCH /endpoint/{id}/labels), which changes its identity.
 func (c *Client) SetLabels(ctx context.Context, id string, labels []string) error {
-	return c.do(ctx, c.timeouts.Call, fmt.Sprintf("set labels of endpoint %s", id), func(ctx context.Context) error {
+	return c.do(ctx, c.timeouts.Call, "set labels of endpoint", id, func(ctx context.Context) error {
 		_, err := c.api.Endpoint.PatchEndpointIDLabels(endpoint.NewPatchEndpointIDLabelsParamsWithContext(ctx).
 			WithID(id).WithConfiguration(&models.LabelConfigurationSpec{User: labels}))
 		return err

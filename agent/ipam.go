@@ -26,7 +26,7 @@ type Allocation struct {
 func (c *Client) Allocate(ctx context.Context, fam IPFamily, owner string, expire bool) (Allocation, error) {
 	family := fam.String()
 	var out Allocation
-	err := c.do(ctx, c.timeouts.Call, "allocate "+family+" address", func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, "allocate "+family+" address", "", func(ctx context.Context) error {
 		p := ipam.NewPostIpamParamsWithContext(ctx).WithFamily(&family).WithOwner(&owner).WithExpiration(&expire)
 		resp, err := c.api.Ipam.PostIpam(p)
 		if err != nil {
@@ -57,7 +57,7 @@ func (c *Client) Allocate(ctx context.Context, fam IPFamily, owner string, expir
 // API documents 409 for that; a v1.19.3 agent answers 500 "provided IP is already allocated".
 func (c *Client) Claim(ctx context.Context, ip netip.Addr, owner string) error {
 	p := pool
-	err := c.do(ctx, c.timeouts.Call, fmt.Sprintf("claim address %s", ip), func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, "claim address", ip.String(), func(ctx context.Context) error {
 		_, err := c.api.Ipam.PostIpamIP(ipam.NewPostIpamIPParamsWithContext(ctx).
 			WithIP(ip.String()).WithOwner(&owner).WithPool(&p))
 		return err
@@ -72,7 +72,7 @@ func (c *Client) Claim(ctx context.Context, ip netip.Addr, owner string) error {
 // Release frees ip (DELETE /ipam/{ip}?pool=default). An address that is already free is success.
 func (c *Client) Release(ctx context.Context, ip netip.Addr) error {
 	p := pool
-	return c.do(ctx, c.timeouts.Call, fmt.Sprintf("release address %s", ip), func(ctx context.Context) error {
+	return c.do(ctx, c.timeouts.Call, "release address", ip.String(), func(ctx context.Context) error {
 		_, err := c.api.Ipam.DeleteIpamIP(ipam.NewDeleteIpamIPParamsWithContext(ctx).WithIP(ip.String()).WithPool(&p))
 		if statusCode(err) == 404 {
 			return nil

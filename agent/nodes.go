@@ -18,7 +18,7 @@ type NodeRanges struct {
 // address space as this agent sees it now.
 func (c *Client) NodeRanges(ctx context.Context) (NodeRanges, error) {
 	var st *models.ClusterNodeStatus
-	err := c.do(ctx, c.timeouts.Call, "list cluster nodes", func(ctx context.Context) error {
+	err := c.do(ctx, c.timeouts.Call, "list cluster nodes", "", func(ctx context.Context) error {
 		resp, err := c.api.Daemon.GetClusterNodes(daemon.NewGetClusterNodesParamsWithContext(ctx))
 		if err != nil {
 			return err

@@ -39,17 +39,39 @@ type Client struct {
 	timeout    time.Duration
 	negotiated atomic.Bool
 	images     imageCache
+	observe    Observer // nil: nobody listens
+}
+
+// Observer is told of every Docker call when it ends: its name (one of "joining container",
+// "inspect network", "inspect container", "list running", "subscribe events"), how long it took, and its error.
+type Observer func(call string, took time.Duration, err error)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithObserver has o told of every call.
+func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
+
+// observed reports a call that started at start and ended with *err to the observer, if any.
+func (c *Client) observed(call string, start time.Time, err *error) {
+	if c.observe != nil {
+		c.observe(call, time.Since(start), *err)
+	}
 }
 
 // New returns a client for the Docker API at host (for example unix:///var/run/docker.sock). It
 // negotiates the API version on first use, under that call's deadline, so it works with Docker 20.10
 // (API 1.41) up to the newest engines, which refuse old API versions.
-func New(host string, timeout time.Duration) (*Client, error) {
+func New(host string, timeout time.Duration, opts ...Option) (*Client, error) {
 	c, err := dockerclient.NewClientWithOpts(dockerclient.WithHost(host), dockerclient.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker api at %q: %w", host, err)
 	}
-	return &Client{c: c, host: host, timeout: timeout}, nil
+	out := &Client{c: c, host: host, timeout: timeout}
+	for _, o := range opts {
+		o(out)
+	}
+	return out, nil
 }
 
 // Close releases the client's connections.
@@ -80,7 +102,8 @@ func (c *Client) ready(ctx context.Context) error {
 // call from Join, while dockerd holds the container's lock: it reads the network (which lists the
 // endpoint with the container's name) and then lists containers filtered by that exact name; it never
 // inspects the container.
-func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID string) (Container, error) {
+func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID string) (_ Container, err error) {
+	defer c.observed("joining container", time.Now(), &err)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if err := c.ready(ctx); err != nil {
@@ -132,6 +155,7 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 // Network returns the ID and driver of the network named or identified by ref (network inspect: no
 // container lock, safe at Join).
 func (c *Client) Network(ctx context.Context, ref string) (id, driver string, err error) {
+	defer c.observed("inspect network", time.Now(), &err)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if err := c.ready(ctx); err != nil {
@@ -145,7 +169,8 @@ func (c *Client) Network(ctx context.Context, ref string) (id, driver string, er
 }
 
 // Inspect returns a started container with its endpoints. Never call it from Join.
-func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
+func (c *Client) Inspect(ctx context.Context, id string) (_ Container, err error) {
+	defer c.observed("inspect container", time.Now(), &err)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if err := c.ready(ctx); err != nil {
@@ -182,7 +207,8 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 
 // Running lists the running containers with their endpoints, and their images' labels; a container
 // whose image cannot be inspected is left out.
-func (c *Client) Running(ctx context.Context) ([]Container, error) {
+func (c *Client) Running(ctx context.Context) (_ []Container, err error) {
+	defer c.observed("list running", time.Now(), &err)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if err := c.ready(ctx); err != nil {
@@ -220,7 +246,10 @@ func (c *Client) Running(ctx context.Context) ([]Container, error) {
 // error channel then carries why. The caller resyncs after every (re)connect: events sent while the
 // stream was down are lost.
 func (c *Client) Starts(ctx context.Context) (<-chan string, <-chan error) {
-	if err := c.ready(ctx); err != nil {
+	start := time.Now()
+	err := c.ready(ctx)
+	c.observed("subscribe events", start, &err)
+	if err != nil {
 		ids, out := make(chan string), make(chan error, 1)
 		close(ids)
 		out <- err

@@ -12,7 +12,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
 )
 
-// TestAgentRestartKeepsAddresses restarts cilium-agent under two running containers: the agent
+// TestAgentRestartKeepsAddresses restarts cilium-agent under five running containers: the agent
 // restores their endpoints under the same identity, they still reach each other, their addresses stay
 // allocated, a container started afterwards gets a fresh address, and removing everything leaks
 // nothing.
@@ -24,7 +24,10 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 	base := nd.LeakBase(t)
 
 	nd.Run(t, "ar1", "-l", "name=ar1", "--net", net, bed.Image, "sh", "-c", "while true; do echo pong | nc -l -p 8080; done")
-	nd.Run(t, "ar2", "-l", "name=ar2", "--net", net, bed.Image, "sleep", "100000")
+	running := []string{"ar1", "ar2", "ar4", "ar5", "ar6"}
+	for _, name := range running[1:] {
+		nd.Run(t, name, "-l", "name="+name, "--net", net, bed.Image, "sleep", "100000")
+	}
 	type before struct {
 		eid    string
 		ip     netip.Addr
@@ -32,7 +35,7 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 		id     int64
 	}
 	was := map[string]before{}
-	for _, name := range []string{"ar1", "ar2"} {
+	for _, name := range running {
 		ep := nd.EndpointOf(t, name, net)
 		was[name] = before{eid: nd.EndpointID(t, name, net), ip: nd.ContainerIP(t, name, net),
 			labels: slices.Sorted(slices.Values(bed.IdentityLabels(ep))), id: bed.IdentityID(ep)}
@@ -47,13 +50,13 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 	nd.Restart(t, bed.Agent)
 	t.Logf("agent restarted and healthy in %s", time.Since(start).Round(time.Millisecond))
 
-	bed.Eventually(t, 60*time.Second, "both endpoints restored, ready, same identity", func() error {
+	bed.Eventually(t, 60*time.Second, "every endpoint restored, ready, same identity", func() error {
 		eps, err := nd.EndpointsOn(nid)
 		if err != nil {
 			return err
 		}
-		if len(eps) != 2 {
-			return fmt.Errorf("agent lists %d endpoints on %s, want 2", len(eps), net)
+		if len(eps) != len(running) {
+			return fmt.Errorf("agent lists %d endpoints on %s, want %d", len(eps), net, len(running))
 		}
 		for name, w := range was {
 			ep := bed.ByDockerEndpoint(eps, w.eid)
@@ -75,7 +78,7 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 	t.Logf("endpoints restored and ready %s after the restart began", time.Since(start).Round(time.Millisecond))
 	bed.Eventually(t, 30*time.Second, "tcp ar2 -> ar1 after the restart", func() error { return nd.TCP(t, "ar2", ar1) })
 	// healthz IPAM data is cached for about 5 s: poll past that.
-	bed.Eventually(t, 20*time.Second, "both addresses still allocated in the agent", func() error {
+	bed.Eventually(t, 20*time.Second, "every address still allocated in the agent", func() error {
 		allocs := nd.Allocations(t)
 		for name, w := range was {
 			if _, ok := allocs[w.ip.String()]; !ok {
@@ -87,8 +90,10 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 
 	nd.Run(t, "ar3", "-l", "name=ar3", "--net", net, bed.Image, "sleep", "100000")
 	ip3 := nd.ContainerIP(t, "ar3", net)
-	if ip3 == was["ar1"].ip || ip3 == was["ar2"].ip {
-		t.Fatalf("new container got %s, an address still in use (ar1 %s, ar2 %s)", ip3, was["ar1"].ip, was["ar2"].ip)
+	for name, w := range was {
+		if ip3 == w.ip {
+			t.Fatalf("new container got %s, %s's address", ip3, name)
+		}
 	}
 	ep3 := nd.EndpointOf(t, "ar3", net)
 	if !bed.Built(ep3) || !bed.HasLabel(bed.IdentityLabels(ep3), "container:name=ar3") {
@@ -100,9 +105,12 @@ func TestAgentRestartKeepsAddresses(t *testing.T) {
 		return err
 	})
 
-	nd.Must(t, "rm", "-f", "ar1", "ar2", "ar3")
-	nd.AssertNoLeak(t, nid, base, []netip.Addr{was["ar1"].ip, was["ar2"].ip, ip3},
-		[]string{was["ar1"].eid, was["ar2"].eid, eid3})
+	nd.Must(t, append([]string{"rm", "-f", "ar3"}, running...)...)
+	ips, eids := []netip.Addr{ip3}, []string{eid3}
+	for _, w := range was {
+		ips, eids = append(ips, w.ip), append(eids, w.eid)
+	}
+	nd.AssertNoLeak(t, nid, base, ips, eids)
 }
 
 // TestPluginRestart restarts the plugin under a running container: the new process has an empty

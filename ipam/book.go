@@ -124,3 +124,19 @@ func (b *Book) pruneLocked() {
 		}
 	}
 }
+
+// Counts returns how many addresses this process handed out that no endpoint holds yet, and how many
+// agent endpoints hold.
+func (b *Book) Counts() (unbound, held int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.entries {
+		switch e.state {
+		case allocated:
+			unbound++
+		case bound:
+			held++
+		}
+	}
+	return unbound, held
+}

@@ -20,10 +20,12 @@ make lint
 say "unit tests, no root (make test-unit)"
 make test-unit
 
-say "privileged tests (throwaway network namespaces)"
-go test -race -count=1 ./endpoint/...
+say "fuzzing, each target briefly (make fuzz)"
+make fuzz
 
-say "end-to-end tests: the matrix (scripts/e2e.sh builds its engines and agents into the cache first)"
-make build
-scripts/e2e.sh
+say "privileged tests, throwaway network namespaces (make test-privileged)"
+make test-privileged
+
+say "end-to-end tests: the matrix (make test-e2e; scripts/e2e.sh builds its engines and agents into the cache first)"
+make test-e2e
 say "all tests passed"

@@ -105,7 +105,11 @@ func (s *Server) reply(w http.ResponseWriter, method string, body []byte, start 
 	if werr := json.NewEncoder(w).Encode(out); werr != nil {
 		err = errors.Join(err, fmt.Errorf("write answer: %w", werr))
 	}
-	log := s.log.WithFields(logrus.Fields{"method": method, "duration": time.Since(start).Round(time.Microsecond)})
+	took := time.Since(start)
+	if s.observe != nil {
+		s.observe(method, took, err)
+	}
+	log := s.log.WithFields(logrus.Fields{"method": method, "duration": took.Round(time.Microsecond)})
 	var id ids
 	if json.Unmarshal(body, &id) == nil {
 		for k, v := range map[string]string{"network": id.NetworkID, "endpoint": id.EndpointID, "pool": id.PoolID, "address": id.Address} {

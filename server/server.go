@@ -13,13 +13,27 @@ import (
 
 // Server serves both plugin protocols on one socket.
 type Server struct {
-	log *logrus.Entry
-	mux *http.ServeMux
+	log     *logrus.Entry
+	mux     *http.ServeMux
+	observe Observer // nil: nobody listens
 }
 
+// Observer is told of every protocol call when it is answered: the method (such as
+// "NetworkDriver.Join"), how long it took, and the error it answered with (nil for success).
+type Observer func(method string, took time.Duration, err error)
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithObserver has o told of every protocol call.
+func WithObserver(o Observer) Option { return func(s *Server) { s.observe = o } }
+
 // New returns a server that answers Plugin.Activate; register the protocol methods with Handle.
-func New(log *logrus.Entry) *Server {
+func New(log *logrus.Entry, opts ...Option) *Server {
 	s := &Server{log: log, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(s)
+	}
 	s.mux.HandleFunc("POST /Plugin.Activate", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", contentType)
 		fmt.Fprintln(w, Manifest)

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,6 +105,39 @@ func TestHandlerError(t *testing.T) {
 	code, body := servertest.Post(t, servertest.Client(servertest.Serve(t, s)), "IpamDriver.RequestPool", nil)
 	if code != http.StatusInternalServerError || strings.TrimSpace(string(body)) != `{"Err":"pool %d%% gone"}` {
 		t.Errorf("got %d %s, want 500 {\"Err\":\"pool %%d%%%% gone\"}", code, body)
+	}
+}
+
+// TestObserver: every answered protocol call reaches the observer once, with its method and the error
+// it answered with; a body Docker cannot have sent counts as an error of that method.
+func TestObserver(t *testing.T) {
+	type seen struct {
+		method string
+		failed bool
+	}
+	var mu sync.Mutex
+	var got []seen
+	s := server.New(servertest.Log(), server.WithObserver(func(method string, took time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if took <= 0 {
+			t.Errorf("%s: took %v", method, took)
+		}
+		got = append(got, seen{method, err != nil})
+	}))
+	server.Handle(s, "IpamDriver.RequestPool", func(context.Context, *struct{}) (*struct{}, error) { return nil, nil })
+	server.Handle(s, "IpamDriver.ReleasePool", func(context.Context, *struct{}) (*struct{}, error) {
+		return nil, errFixed("no")
+	})
+	c := servertest.Client(servertest.Serve(t, s))
+	servertest.Post(t, c, "IpamDriver.RequestPool", []byte(`{}`))
+	servertest.Post(t, c, "IpamDriver.ReleasePool", []byte(`{}`))
+	servertest.Post(t, c, "IpamDriver.RequestPool", []byte(`{`))
+	mu.Lock()
+	defer mu.Unlock()
+	want := []seen{{"IpamDriver.RequestPool", false}, {"IpamDriver.ReleasePool", true}, {"IpamDriver.RequestPool", true}}
+	if !slices.Equal(got, want) {
+		t.Errorf("observed %v, want %v", got, want)
 	}
 }
 

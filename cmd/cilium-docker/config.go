@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/labels"
+	"github.com/cilium-docker/cilium-docker/metrics"
 )
 
 // envPrefix + the flag name in upper snake case sets a flag from the environment (the command line wins).
@@ -25,6 +26,7 @@ type Config struct {
 	LogFormat                        string
 	AgentTimeout, EndpointTimeout    time.Duration
 	ParallelCreates                  int
+	MetricsAddress                   string
 	DockerTimeout, KernelTimeout     time.Duration
 	Labels                           labels.Policy
 }
@@ -54,6 +56,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"labels kept although --label-exclude matches them")
 	images := fs.String("image-labels", "",
 		"image labels admitted to the identity (comma list; 'prefix*', exact key, or '*' for all); by default a container label with its image's value is the image's and is left out")
+	fs.StringVar(&c.MetricsAddress, "metrics-address", "",
+		"serve Prometheus /metrics and /healthz on host:port or unix:///path (off when empty)")
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +109,11 @@ func (c *Config) Validate() error {
 		"--docker-timeout": c.DockerTimeout, "--kernel-timeout": c.KernelTimeout} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", name, d))
+		}
+	}
+	if c.MetricsAddress != "" {
+		if _, _, err := metrics.ParseAddress(c.MetricsAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-address: %w", err))
 		}
 	}
 	if c.ParallelCreates < 1 {

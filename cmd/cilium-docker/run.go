@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/server"
 )
 
@@ -35,19 +37,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 
-	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout, ParallelCreates: cfg.ParallelCreates})
+	m := metrics.New()
+	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout, ParallelCreates: cfg.ParallelCreates},
+		agent.WithObserver(m.ObserveAgent))
 	if err != nil {
 		return err
 	}
 	ag := agent.NewCached(ac, configTTL)
-	dc, err := dockerapi.New(cfg.DockerHost, cfg.DockerTimeout)
+	dc, err := dockerapi.New(cfg.DockerHost, cfg.DockerTimeout, dockerapi.WithObserver(m.ObserveDocker))
 	if err != nil {
 		return err
 	}
 	defer dc.Close()
 
 	book := ipam.NewBook()
-	srv := server.New(log.WithField("subsys", "server"))
+	m.Gauge("addresses_allocated", "Addresses this process handed to Docker that no endpoint holds yet.",
+		func() float64 { a, _ := book.Counts(); return float64(a) })
+	m.Gauge("endpoints_managed", "Endpoints this process joined whose addresses the agent holds.",
+		func() float64 { _, b := book.Counts(); return float64(b) })
+	srv := server.New(log.WithField("subsys", "server"), server.WithObserver(m.ObserveCall))
 	ipam.Register(srv, ipam.New(ag, book))
 	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, endpoint.NewVeths(cfg.KernelTimeout), dc, book, cfg.Labels))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels)
@@ -62,6 +70,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.WithError(err).Error("label sync stopped")
 		}
 	}()
+	if cfg.MetricsAddress != "" {
+		h := m.Handler(func(ctx context.Context) error { return healthy(ctx, cfg.SocketPath(), ac) })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := metrics.Serve(ctx, cfg.MetricsAddress, h); err != nil {
+				log.WithError(err).Error("metrics listener stopped")
+			}
+		}()
+	}
 	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
 	err = srv.Serve(ctx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
 	cancel()
@@ -70,6 +88,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// healthy reports whether the plugin socket accepts connections and the agent answers.
+func healthy(ctx context.Context, socket string, ac *agent.Client) error {
+	conn, err := (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	if err != nil {
+		return fmt.Errorf("plugin socket: %w", err)
+	}
+	conn.Close()
+	if _, err := ac.Config(ctx); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
 	return nil
 }
 

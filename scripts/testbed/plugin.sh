@@ -12,7 +12,11 @@ start_plugin() {
   local argv=() extra=()
   read -ra extra <<<"$PLUGIN_ARGS"
   argv=("$PLUGIN_BIN" --docker-plugins /run/docker/plugins --cilium-api unix:///var/run/cilium/cilium.sock
-        --docker-host-path "unix://$NODE_DIR/docker.sock" -D "${extra[@]}")
+        --docker-host-path "unix://$NODE_DIR/docker.sock" -D)
+  # /metrics and /healthz on the node's own loopback (reached with `exec NODE curl`); empty for a
+  # plugin binary without the flag (the upstream plugin of the benchmarks).
+  [ -z "$PLUGIN_METRICS_ADDRESS" ] || argv+=(--metrics-address "$PLUGIN_METRICS_ADDRESS")
+  argv+=("${extra[@]}")
   launch_recorded plugin "${argv[@]}"
 }
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Fuzzes every Fuzz target of the module for a short while each (make fuzz; scripts/test.sh runs it):
+# garbage must never panic a decoder or change state. FUZZ_TIME per target (default 10s). The seed
+# corpus is each target's f.Add calls plus testdata/fuzz/ where committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t=${FUZZ_TIME:-10s}
+n=0
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    echo "fuzz: $pkg $target for $t"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$t" "$pkg"
+    n=$((n + 1))
+  done
+done
+[ "$n" -gt 0 ] || { echo "fuzz: no Fuzz targets found" >&2; exit 1; }
+echo "fuzz: $n targets, no failure"
