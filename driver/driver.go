@@ -42,6 +42,19 @@ type Addresses interface {
 	FreedByAgent(ip netip.Addr)
 }
 
+// Tracker is the in-flight set the reconciler reads: what a handler works on, or just worked on, is
+// not garbage although Docker may not list it yet (or any more).
+type Tracker interface {
+	Endpoint(eid endpoint.ID) (done func())
+	Address(ip netip.Addr) (done func())
+}
+
+// noTracker is the Tracker of a driver that runs without a reconciler.
+type noTracker struct{}
+
+func (noTracker) Endpoint(endpoint.ID) func() { return func() {} }
+func (noTracker) Address(netip.Addr) func()   { return func() {} }
+
 // Driver is the NetworkDriver's logic with typed arguments.
 type Driver struct {
 	log    *logrus.Entry
@@ -50,9 +63,30 @@ type Driver struct {
 	docker Docker
 	addrs  Addresses
 	policy labels.Policy
+	track  Tracker
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p}
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, track: noTracker{}}
+}
+
+// Track makes every handler record the endpoint and addresses it works on in t; call it before
+// serving.
+func (d *Driver) Track(t Tracker) *Driver {
+	d.track = t
+	return d
+}
+
+// working records that a handler works on eid and its addresses until the returned func runs.
+func (d *Driver) working(eid endpoint.ID, ips ...netip.Addr) func() {
+	done := []func(){d.track.Endpoint(eid)}
+	for _, ip := range ips {
+		done = append(done, d.track.Address(ip))
+	}
+	return func() {
+		for _, f := range done {
+			f()
+		}
+	}
 }

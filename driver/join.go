@@ -37,6 +37,7 @@ type Joined struct {
 // returns after the agent has built its datapath. If anything fails the half-made endpoint is removed
 // again: after a failed Join Docker calls DeleteEndpoint and ReleaseAddress, not Leave.
 func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) (*Joined, error) {
+	defer d.working(eid)()
 	link, err := d.links.Get(ctx, eid)
 	if errors.Is(err, endpoint.ErrNotFound) {
 		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
@@ -47,6 +48,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if link.NetworkID != nid {
 		return nil, fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
 	}
+	defer d.working(eid, link.IPv4, link.IPv6)()
 	cfg, err := d.agent.Config(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +82,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment or address. It returns why the container's labels are unknown, if they are.
 func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
-	_, err = d.agent.Endpoint(ctx, agentID(eid))
+	_, err = d.agent.Endpoint(ctx, AgentID(eid))
 	if err == nil {
 		return nil, nil
 	}
@@ -125,6 +127,7 @@ func (d *Driver) convertLabels(ct dockerapi.Container) []string {
 // Leave deletes the agent endpoint; one that is gone (or never made: Leave after a failed Join) is
 // success.
 func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
+	defer d.working(eid)()
 	return d.deleteAgentEndpoint(ctx, eid)
 }
 
@@ -142,7 +145,7 @@ func (d *Driver) removeAgentEndpoint(eid endpoint.ID) error {
 // deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, and records
 // that the agent freed its addresses.
 func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID) error {
-	ep, err := d.agent.Endpoint(ctx, agentID(eid))
+	ep, err := d.agent.Endpoint(ctx, AgentID(eid))
 	if errors.Is(err, agent.ErrNotFound) {
 		return nil
 	}
@@ -150,10 +153,11 @@ func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID) error
 		return err
 	}
 	// By attachment, not by the numeric ID just read: the agent may have reused it meanwhile.
-	if err := d.agent.DeleteEndpoint(ctx, agentID(eid)); err != nil {
+	if err := d.agent.DeleteEndpoint(ctx, AgentID(eid)); err != nil {
 		return err
 	}
 	for _, ip := range endpointIPs(ep) {
+		d.track.Address(ip)() // freed by the agent just now: a stale allocation list may still show it
 		d.addrs.FreedByAgent(ip)
 	}
 	return nil
@@ -174,10 +178,10 @@ func endpointIPs(ep *models.Endpoint) []netip.Addr {
 	return out
 }
 
-// agentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
+// AgentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
 // and container-interface-name it was created with (see attachment.changeRequest), both derived from eid.
 // Never by the numeric endpoint ID across calls: the agent reuses those.
-func agentID(eid endpoint.ID) string {
+func AgentID(eid endpoint.ID) string {
 	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
 }
 

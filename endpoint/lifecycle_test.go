@@ -192,3 +192,34 @@ func TestTimeoutBoundsOperation(t *testing.T) {
 	n := NamesFor(s.EndpointID)
 	e.assertAbsent(n.Host, n.Container)
 }
+
+func TestDeleteOwned(t *testing.T) {
+	e := newTestEnv(t)
+	s := testSpec(t, "ep", 2)
+	l := e.mustCreate(s)
+	owned, err := e.v.ListOwned(t.Context())
+	if err != nil || len(owned) != 1 || owned[0].Host != l.Host {
+		t.Fatalf("ListOwned = %v, %v; want the one pair", owned, err)
+	}
+	for i := range 2 { // the second time: gone is success
+		if err := e.v.DeleteOwned(t.Context(), l.Host); err != nil {
+			t.Fatalf("DeleteOwned #%d: %v", i+1, err)
+		}
+	}
+	e.assertAbsent(l.Host, l.Container)
+
+	foreign := NamesFor(MustParseID(sha256Hex("foreign")))
+	e.mustAdd(veth(foreign.Host, "cdtestpeer", "someone else"))
+	if err := e.v.DeleteOwned(t.Context(), foreign.Host); err == nil || !strings.Contains(err.Error(), "left alone") {
+		t.Errorf("DeleteOwned of a link without this plugin's alias = %v, want it left alone", err)
+	}
+	if err := e.v.DeleteOwned(t.Context(), "eth0"); err == nil {
+		t.Error("DeleteOwned(eth0) = nil, want a refusal")
+	}
+	if links, err := e.v.open(t.Context()); err == nil {
+		defer links.close()
+		if got, _ := links.lookup(foreign.Host); got == nil {
+			t.Errorf("the foreign link %q was deleted", foreign.Host)
+		}
+	}
+}

@@ -274,3 +274,38 @@ func (v *Veths) ListOwned(ctx context.Context) ([]Link, error) {
 	}
 	return owned, nil
 }
+
+// DeleteOwned removes a host link ListOwned returned, by its name, and the container-side link of the
+// same pair if one is left in this netns: for garbage collection, which knows the link but not its
+// endpoint ID. A host link that is gone is success; one whose alias no longer marks it as this
+// plugin's is left alone and reported. Equivalent to: `ip link del dev $host; ip link del dev $container`.
+func (v *Veths) DeleteOwned(ctx context.Context, host string) error {
+	if len(host) != len(hostPrefix)+hashChars || !strings.HasPrefix(host, hostPrefix) {
+		return fmt.Errorf("delete owned veth %q: not a host-side name of this plugin", host)
+	}
+	if err := v.deleteOwned(ctx, namesFromHost(host)); err != nil {
+		return fmt.Errorf("delete owned veth %q: %w", host, err)
+	}
+	return nil
+}
+
+func (v *Veths) deleteOwned(ctx context.Context, n Names) error {
+	o, err := v.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	l, err := o.lookup(n.Host)
+	if err != nil {
+		return err
+	}
+	if l != nil {
+		if !strings.HasPrefix(l.Attrs().Alias, aliasPrefix) {
+			return fmt.Errorf("alias %q does not mark it as this plugin's: left alone", l.Attrs().Alias)
+		}
+		if err := o.del(l); err != nil && !isNotFound(err) {
+			return err
+		}
+	}
+	return o.remove(Names{Host: n.Host, Container: n.Container}) // the peer went with the host side; a stray one did not
+}

@@ -27,14 +27,31 @@ type Agent interface {
 	Release(ctx context.Context, ip netip.Addr) error
 }
 
+// Tracker is the in-flight set the reconciler reads: an address a handler works on, or just worked
+// on, is not garbage although Docker may not list it yet (or any more).
+type Tracker interface {
+	Address(ip netip.Addr) (done func())
+}
+
+type noTracker struct{}
+
+func (noTracker) Address(netip.Addr) func() { return func() {} }
+
 // Core is the IpamDriver's logic with typed arguments.
 type Core struct {
 	agent Agent
 	book  *Book
+	track Tracker
 }
 
 // New returns the IPAM core.
-func New(a Agent, b *Book) *Core { return &Core{agent: a, book: b} }
+func New(a Agent, b *Book) *Core { return &Core{agent: a, book: b, track: noTracker{}} }
+
+// Track makes every handler record the address it works on in t; call it before serving.
+func (c *Core) Track(t Tracker) *Core {
+	c.track = t
+	return c
+}
 
 // Pool is the answer to a pool request.
 type Pool struct {
@@ -137,6 +154,7 @@ func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Add
 		if want == fam.Router {
 			return netip.Prefix{}, fmt.Errorf("address %s is cilium-agent's router address", want)
 		}
+		defer c.track.Address(want)()
 		if err := c.agent.Claim(ctx, want, Owner); err != nil {
 			if errors.Is(err, agent.ErrConflict) {
 				return netip.Prefix{}, fmt.Errorf("address %s is already in use", want)
@@ -150,6 +168,7 @@ func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Add
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	c.track.Address(a.IP)() // handed to Docker: not yet in any endpoint Docker lists
 	c.book.allocated(a.IP, a.ExpirationUUID)
 	return host(a.IP), nil
 }
@@ -161,6 +180,7 @@ func (c *Core) ReleaseAddress(ctx context.Context, poolID string, ip netip.Addr)
 	if _, err := poolFamily(poolID); err != nil {
 		return err
 	}
+	defer c.track.Address(ip)()
 	e, ok := c.book.releasable(ip)
 	if !ok {
 		return nil

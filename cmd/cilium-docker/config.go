@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/labels"
+	"github.com/cilium-docker/cilium-docker/reconcile"
 )
 
 // envPrefix + the flag name in upper snake case sets a flag from the environment (the command line wins).
@@ -24,11 +25,13 @@ type Config struct {
 	LogFormat                        string
 	AgentTimeout, EndpointTimeout    time.Duration
 	DockerTimeout, KernelTimeout     time.Duration
-	Labels                           labels.Policy
+	// ReconcileInterval is the time between the reconciler's passes; 0 turns it off.
+	ReconcileInterval time.Duration
+	Labels            labels.Policy
 }
 
 // SocketPath is where Docker finds the plugin: the file name is the driver name.
-func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, "cilium.sock") }
+func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, driverName+".sock") }
 
 func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	c := &Config{}
@@ -44,6 +47,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
 	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", time.Minute,
+		"time between garbage-collection passes (the first runs at start); 0 turns garbage collection off")
 	exclude := fs.String("label-exclude", strings.Join(labels.DefaultExclude, ","),
 		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
 	include := fs.String("label-include", strings.Join(labels.DefaultInclude, ","),
@@ -99,6 +104,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", name, d))
 		}
+	}
+	if c.ReconcileInterval != 0 && c.ReconcileInterval < reconcile.MinInterval {
+		errs = append(errs, fmt.Errorf("--reconcile-interval %s: want 0 (off) or at least %s", c.ReconcileInterval, reconcile.MinInterval))
 	}
 	return errors.Join(errs...)
 }

@@ -15,11 +15,15 @@ import (
 	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
+	"github.com/cilium-docker/cilium-docker/reconcile"
 	"github.com/cilium-docker/cilium-docker/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// driverName is the plugin's network and IPAM driver name: its socket's file name.
+const driverName = "cilium"
 
 // configTTL is how long the agent's addressing and MTU are reused before they are read again.
 const configTTL = 30 * time.Second
@@ -47,11 +51,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer dc.Close()
 
 	book := ipam.NewBook()
+	veths := endpoint.NewVeths(cfg.KernelTimeout)
+	inFlight := reconcile.NewTracker()
 	srv := server.New(log.WithField("subsys", "server"))
-	ipam.Register(srv, ipam.New(ag, book))
-	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, endpoint.NewVeths(cfg.KernelTimeout), dc, book, cfg.Labels))
+	ipam.Register(srv, ipam.New(ag, book).Track(inFlight))
+	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, book, cfg.Labels).Track(inFlight))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels)
+	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
+		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: driverName, Owner: ipam.Owner})
 
+	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -62,7 +71,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.WithError(err).Error("label sync stopped")
 		}
 	}()
-	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
+	if cfg.ReconcileInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := gc.Run(ctx); err != nil {
+				log.WithError(err).Error("reconciler stopped")
+			}
+		}()
+	}
 	err = srv.Serve(ctx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
 	cancel()
 	wg.Wait()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ const APIVersion = "1.41"
 // Routes, for SetFault.
 const (
 	RoutePing       = "GET /_ping"
+	RouteNetworks   = "GET /{version}/networks"
 	RouteNetwork    = "GET /{version}/networks/{id}"
 	RouteContainers = "GET /{version}/containers/json"
 	RouteInspect    = "GET /{version}/containers/{id}/json"
@@ -35,8 +37,28 @@ type Container struct {
 	Labels   map[string]string
 	// Running is false for a container that is still starting (state "created").
 	Running bool
+	// State overrides the state Running implies: "paused", "exited", ...
+	State string
 	// Networks maps network ID to the container's endpoint ID on it.
 	Networks map[string]string
+}
+
+// Network is a network the fake lists (GET /networks) besides answering an inspect of any ID.
+type Network struct {
+	ID, Name           string
+	Driver, IPAMDriver string            // "" = cilium
+	Aux                map[string]string // --aux-address name=address
+	// Endpoints are endpoints of the network that no container of the fake holds: stale ones whose
+	// container is gone, or any the test wants listed as they are.
+	Endpoints []Endpoint
+}
+
+// Endpoint is an endpoint in a network's inspect answer.
+type Endpoint struct {
+	ID, Name   string
+	IPv4, IPv6 string // "10.77.0.5/32" form
+	// Container is the ID it is listed under when it is in a sandbox; "" lists it as "ep-<ID>".
+	Container string
 }
 
 // Fault makes a route slow or unresponsive.
@@ -52,6 +74,8 @@ type Docker struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container                 // by ID; guarded by mu
+	networks   map[string]*Network                   // by ID; guarded by mu
+	addrs      map[string]string                     // endpoint ID -> its IPv4 in CIDR form; guarded by mu
 	faults     map[string]Fault                      // guarded by mu
 	streams    map[chan events.Message]chan struct{} // open event streams and their break channels; guarded by mu
 	calls      map[string]int                        // requests per route; guarded by mu
@@ -67,6 +91,7 @@ func New(t testing.TB) *Docker {
 		t.Fatalf("fake docker: %v", err)
 	}
 	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{},
+		networks: map[string]*Network{}, addrs: map[string]string{},
 		faults: map[string]Fault{}, streams: map[chan events.Message]chan struct{}{},
 		calls: map[string]int{}, stop: make(chan struct{})}
 	l, err := net.Listen("unix", d.path)
@@ -77,6 +102,7 @@ func New(t testing.TB) *Docker {
 	m := http.NewServeMux()
 	for route, h := range map[string]http.HandlerFunc{
 		RoutePing:       d.ping,
+		RouteNetworks:   d.networkList,
 		RouteNetwork:    d.network,
 		RouteContainers: d.list,
 		RouteInspect:    d.inspect,
@@ -109,6 +135,37 @@ func (d *Docker) AddContainer(c Container) {
 	c.Labels = maps.Clone(c.Labels)
 	c.Networks = maps.Clone(c.Networks)
 	d.containers[c.ID] = &c
+}
+
+// RemoveContainer forgets a container, as docker rm does; the endpoints of its networks go with it
+// unless the test lists them on the network as stale.
+func (d *Docker) RemoveContainer(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.containers, id)
+}
+
+// AddNetwork adds or replaces a network GET /networks lists.
+func (d *Docker) AddNetwork(n Network) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n.Aux = maps.Clone(n.Aux)
+	n.Endpoints = slices.Clone(n.Endpoints)
+	d.networks[n.ID] = &n
+}
+
+// RemoveNetwork forgets a network.
+func (d *Docker) RemoveNetwork(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.networks, id)
+}
+
+// SetAddress sets the IPv4 address (CIDR form) the network inspect shows for a container's endpoint.
+func (d *Docker) SetAddress(endpointID, cidr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.addrs[endpointID] = cidr
 }
 
 // StartContainer marks the container running and emits its start event.
