@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -58,6 +59,10 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 		ep = resp.Payload
 		return nil
 	})
+	var failed *endpoint.PutEndpointIDFailed
+	if errors.As(err, &failed) && strings.Contains(string(failed.Payload), "expiration timer") {
+		return nil, fmt.Errorf("%w: %w", ErrNoExpirationTimer, err)
+	}
 	return ep, err
 }
 

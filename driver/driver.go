@@ -37,7 +37,11 @@ type Docker interface {
 
 // Addresses is the IPAM's record of who frees each address.
 type Addresses interface {
-	ExpirationUUID(ip netip.Addr) string
+	// Prepare returns the expiration UUID the endpoint create sends for ip, re-claiming ip first when
+	// this process did not hand it out (it restarted since Docker's RequestAddress).
+	Prepare(ctx context.Context, ip netip.Addr) (uuid string, err error)
+	// Reclaim makes the agent hold ip again, without a timer, after it forgot the allocation.
+	Reclaim(ctx context.Context, ip netip.Addr) error
 	Bound(ip netip.Addr)
 	FreedByAgent(ip netip.Addr)
 }

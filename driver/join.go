@@ -89,17 +89,52 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID
 	if !errors.Is(err, agent.ErrNotFound) {
 		return nil, err
 	}
-	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
-		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
+	att := attachment{EndpointID: eid, NetworkID: nid, Link: link}
+	if att.IPv4UUID, err = d.prepare(ctx, link.IPv4); err != nil {
+		return nil, err
+	}
+	if att.IPv6UUID, err = d.prepare(ctx, link.IPv6); err != nil {
+		return nil, err
+	}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	if lerr == nil {
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(ct)
 	}
-	if _, err := d.agent.CreateEndpoint(ctx, att.changeRequest()); err != nil {
+	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
+	if errors.Is(err, agent.ErrNoExpirationTimer) {
+		// The agent restarted since RequestAddress: it forgot the allocation and its timer. Claim the
+		// address again (it may have been handed out meanwhile: then the start fails, clearly).
+		d.log.WithError(err).WithField("endpoint", eid).Info("cilium-agent forgot the address since it was allocated; re-claiming it")
+		err = d.reclaim(ctx, link)
+		if err == nil {
+			att.IPv4UUID, att.IPv6UUID = "", ""
+			_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
+		}
+	}
+	if err != nil {
 		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
 	}
 	return lerr, nil
+}
+
+// prepare returns the expiration UUID for ip, if any ("" for no address).
+func (d *Driver) prepare(ctx context.Context, ip netip.Addr) (string, error) {
+	if !ip.IsValid() {
+		return "", nil
+	}
+	return d.addrs.Prepare(ctx, ip)
+}
+
+func (d *Driver) reclaim(ctx context.Context, link *endpoint.Link) error {
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			if err := d.addrs.Reclaim(ctx, ip); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // routesVia makes the router reachable on the link and routes the node's range through it, so that
@@ -183,11 +218,4 @@ func endpointIPs(ep *models.Endpoint) []netip.Addr {
 // Never by the numeric endpoint ID across calls: the agent reuses those.
 func AgentID(eid endpoint.ID) string {
 	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
-}
-
-func uuidOf(a Addresses, ip netip.Addr) string {
-	if !ip.IsValid() {
-		return ""
-	}
-	return a.ExpirationUUID(ip)
 }

@@ -100,6 +100,17 @@ func (b *Book) ExpirationUUID(ip netip.Addr) string {
 	return ""
 }
 
+// handedOut returns the expiration UUID of ip when this process handed ip out and no endpoint took
+// it yet; ok is false when the book has no such entry (the plugin restarted since, or ip is not ours).
+func (b *Book) handedOut(ip netip.Addr) (uuid string, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, found := b.entries[ip]; found && e.state == allocated {
+		return e.uuid, true
+	}
+	return "", false
+}
+
 // Bound records that an agent endpoint now holds ip: from now on the agent frees it.
 func (b *Book) Bound(ip netip.Addr) {
 	b.mu.Lock()

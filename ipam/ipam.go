@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/cilium/cilium/api/v1/models"
+
 	"github.com/cilium-docker/cilium-docker/agent"
 )
 
@@ -25,6 +27,8 @@ type Agent interface {
 	Allocate(ctx context.Context, fam agent.IPFamily, owner string, expire bool) (agent.Allocation, error)
 	Claim(ctx context.Context, ip netip.Addr, owner string) error
 	Release(ctx context.Context, ip netip.Addr) error
+	Allocations(ctx context.Context) (map[netip.Addr]string, error)
+	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
 }
 
 // Tracker is the in-flight set the reconciler reads: an address a handler works on, or just worked

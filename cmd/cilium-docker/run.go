@@ -54,8 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	veths := endpoint.NewVeths(cfg.KernelTimeout)
 	inFlight := reconcile.NewTracker()
 	srv := server.New(log.WithField("subsys", "server"))
-	ipam.Register(srv, ipam.New(ag, book).Track(inFlight))
-	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, book, cfg.Labels).Track(inFlight))
+	ipamCore := ipam.New(ag, book).Track(inFlight)
+	ipam.Register(srv, ipamCore)
+	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).Track(inFlight))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels)
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
 		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: driverName, Owner: ipam.Owner})
