@@ -42,6 +42,8 @@ type Addresses interface {
 	Prepare(ctx context.Context, ip netip.Addr) (uuid string, err error)
 	// Reclaim makes the agent hold ip again, without a timer, after it forgot the allocation.
 	Reclaim(ctx context.Context, ip netip.Addr) error
+	// ContainerName is the container name Docker gave with ip's RequestAddress (Docker 29+), or "".
+	ContainerName(ip netip.Addr) string
 	Bound(ip netip.Addr)
 	FreedByAgent(ip netip.Addr)
 }

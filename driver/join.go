@@ -97,9 +97,16 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID
 		return nil, err
 	}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
-	if lerr == nil {
+	switch {
+	case lerr == nil:
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(ct)
+	case link.IPv4.IsValid() || link.IPv6.IsValid():
+		// The agent takes a name only at create (no PATCH sets k8s-pod-name): use the one Docker 29
+		// gave with RequestAddress, under the default namespace, when Docker cannot tell more now.
+		if name := d.containerName(link); name != "" {
+			att.Container, att.Namespace = name, d.policy.Namespace(nil)
+		}
 	}
 	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
 	if errors.Is(err, agent.ErrNoExpirationTimer) {
@@ -124,6 +131,17 @@ func (d *Driver) prepare(ctx context.Context, ip netip.Addr) (string, error) {
 		return "", nil
 	}
 	return d.addrs.Prepare(ctx, ip)
+}
+
+func (d *Driver) containerName(link *endpoint.Link) string {
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			if n := d.addrs.ContainerName(ip); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
 }
 
 func (d *Driver) reclaim(ctx context.Context, link *endpoint.Link) error {

@@ -107,3 +107,21 @@ func TestJoinAfterAgentRestartAddressTaken(t *testing.T) {
 		t.Errorf("address %s owner %q, want someone-else's allocation untouched", ip, owner)
 	}
 }
+
+// Docker 29 names the container in RequestAddress. When Join cannot ask Docker (a dockerd restoring
+// its containers at boot does not answer), the endpoint is still created under that name: the agent
+// takes k8s-pod-name only at create.
+func TestJoinNamesTheEndpointFromRequestAddress(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid := hexID("net"), hexID("ep")
+	out := e.mustCall(t, "IpamDriver.RequestAddress", map[string]any{"PoolID": ipam.PoolV4, "Address": "",
+		"Options": map[string]string{"com.docker.network.endpoint.name": "web-1"}})
+	addr, _ := out["Address"].(string)
+	e.mustCall(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid,
+		"Interface": map[string]string{"Address": addr}, "Options": map[string]any{}})
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid)) // Docker lists no container for it
+	reqs := e.agent.ChangeRequests()
+	if len(reqs) != 1 || reqs[0].K8sPodName != "web-1" || reqs[0].K8sNamespace != labels.DefaultNamespace {
+		t.Fatalf("endpoint create: %+v, want k8s-pod-name web-1 in namespace %s", reqs, labels.DefaultNamespace)
+	}
+}

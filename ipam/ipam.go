@@ -143,6 +143,13 @@ func (c *Core) RequestGateway(ctx context.Context, poolID string, want netip.Add
 // RequestAddress allocates an address from the agent. With want set (docker run --ip, an aux address
 // or a replay) it claims exactly want or fails.
 func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Addr) (netip.Prefix, error) {
+	return c.RequestAddressFor(ctx, poolID, want, "")
+}
+
+// RequestAddressFor is RequestAddress for the container called name (Docker 29 names it in the
+// request), which the book keeps for Join: it is the only moment the agent takes a name, and Join
+// may be unable to ask Docker.
+func (c *Core) RequestAddressFor(ctx context.Context, poolID string, want netip.Addr, name string) (netip.Prefix, error) {
 	f, err := poolFamily(poolID)
 	if err != nil {
 		return netip.Prefix{}, err
@@ -165,7 +172,7 @@ func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Add
 			}
 			return netip.Prefix{}, err
 		}
-		c.book.allocated(want, "")
+		c.book.allocated(want, "", name)
 		return host(want), nil
 	}
 	a, err := c.agent.Allocate(ctx, f, Owner, true)
@@ -173,7 +180,7 @@ func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Add
 		return netip.Prefix{}, err
 	}
 	c.track.Address(a.IP)() // handed to Docker: not yet in any endpoint Docker lists
-	c.book.allocated(a.IP, a.ExpirationUUID)
+	c.book.allocated(a.IP, a.ExpirationUUID, name)
 	return host(a.IP), nil
 }
 

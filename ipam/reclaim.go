@@ -33,7 +33,7 @@ func (c *Core) Reclaim(ctx context.Context, ip netip.Addr) error {
 	defer c.track.Address(ip)()
 	err := c.agent.Claim(ctx, ip, Owner)
 	if err == nil {
-		c.book.allocated(ip, "")
+		c.book.allocated(ip, "", "")
 		return nil
 	}
 	if !errors.Is(err, agent.ErrConflict) {
@@ -61,7 +61,7 @@ func (c *Core) Reclaim(ctx context.Context, ip netip.Addr) error {
 		}
 		return fmt.Errorf("re-claim address %s: %w", ip, err)
 	}
-	c.book.allocated(ip, "")
+	c.book.allocated(ip, "", "")
 	return nil
 }
 
@@ -102,3 +102,6 @@ func (c *Core) Bound(ip netip.Addr) { c.book.Bound(ip) }
 
 // FreedByAgent records that the endpoint holding ip was deleted (see Book.FreedByAgent).
 func (c *Core) FreedByAgent(ip netip.Addr) { c.book.FreedByAgent(ip) }
+
+// ContainerName returns the container name Docker gave when it requested ip, if it did (Docker 29+).
+func (c *Core) ContainerName(ip netip.Addr) string { return c.book.containerName(ip) }

@@ -199,6 +199,24 @@ func (d *Docker) EmitStart(id string) {
 	}
 }
 
+// EmitConnect sends the network connect event of container id joining network nid, as docker network
+// connect does, to every open event stream.
+func (d *Docker) EmitConnect(nid, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	//nolint:staticcheck // Status is deprecated, but the engines this fake stands for (API 1.41) still send it.
+	m := events.Message{Status: "connect", ID: nid, Type: events.NetworkEventType, Action: events.ActionConnect,
+		Actor: events.Actor{ID: nid, Attributes: map[string]string{"container": id, "name": nid[:min(12, len(nid))], "type": "cilium"}},
+		Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()}
+	for ch := range d.streams {
+		select {
+		case ch <- m:
+		default:
+		}
+	}
+}
+
 // BreakEvents ends every open event stream; clients see the stream fail.
 func (d *Docker) BreakEvents() {
 	d.mu.Lock()
