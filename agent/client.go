@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -17,16 +18,35 @@ type Timeouts struct {
 	Call time.Duration
 	// Create bounds an endpoint create, which waits for the first BPF regeneration.
 	Create time.Duration
+	// Startup is how long after New a call marked with AwaitStartup waits for an agent that is not up
+	// yet (nothing listens on its socket) instead of failing at once; zero (not defaulted): never.
+	Startup time.Duration
 }
 
-// DefaultTimeouts are used for zero fields.
+// DefaultTimeouts are used for zero Call and Create fields.
 var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second}
 
 // Client talks to one cilium-agent.
 type Client struct {
-	addr     string
-	api      *clientapi.CiliumAPI
-	timeouts Timeouts
+	addr      string
+	api       *clientapi.CiliumAPI
+	timeouts  Timeouts
+	bootUntil time.Time // calls marked with AwaitStartup wait for the agent until then
+}
+
+type awaitStartupKey struct{}
+
+// AwaitStartup marks the calls made with ctx as ones that, while the process is young (Timeouts.Startup),
+// wait for an agent that is not up yet instead of failing at once: at boot, restart-policy containers
+// start while the agent (a container of the same dockerd, in the compose layout) is still coming up.
+func AwaitStartup(ctx context.Context) context.Context {
+	return context.WithValue(ctx, awaitStartupKey{}, true)
+}
+
+// awaitsAgent reports whether a call made with ctx that found no agent should try again.
+func (c *Client) awaitsAgent(ctx context.Context) bool {
+	marked, _ := ctx.Value(awaitStartupKey{}).(bool)
+	return marked && time.Now().Before(c.bootUntil)
 }
 
 // New returns a client for the agent API at addr (for example unix:///var/run/cilium/cilium.sock).
@@ -42,15 +62,38 @@ func New(addr string, t Timeouts) (*Client, error) {
 	if t.Create <= 0 {
 		t.Create = DefaultTimeouts.Create
 	}
-	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t}, nil
+	if t.Startup < 0 {
+		t.Startup = 0
+	}
+	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t, bootUntil: time.Now().Add(t.Startup)}, nil
 }
 
 // Addr is the agent address this client talks to.
 func (c *Client) Addr() string { return c.addr }
 
+// startupPoll is how often a call that awaits the agent at startup tries again.
+const startupPoll = 200 * time.Millisecond
+
 // do runs call under a deadline of at most d, retrying rate-limit answers (429) and 503 with jittered
-// exponential backoff while the deadline allows.
+// exponential backoff while the deadline allows. A call marked with AwaitStartup that finds no agent
+// tries again until the agent answers or the startup window ends.
 func (c *Client) do(ctx context.Context, d time.Duration, op string, call func(ctx context.Context) error) error {
+	for {
+		err := c.attempt(ctx, d, op, call)
+		if !errors.Is(err, ErrUnreachable) || !c.awaitsAgent(ctx) {
+			return err
+		}
+		t := time.NewTimer(startupPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) attempt(ctx context.Context, d time.Duration, op string, call func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	backoff := 50 * time.Millisecond

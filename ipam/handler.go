@@ -51,6 +51,8 @@ func Register(s *server.Server, c *Core) {
 		if err != nil {
 			return nil, err
 		}
+		// A container's first call: at boot it may come before the agent is up.
+		ctx = agent.AwaitStartup(ctx)
 		var p netip.Prefix
 		if r.Options["RequestAddressType"] == gatewayKey {
 			p, err = c.RequestGateway(ctx, r.PoolID, want)

@@ -24,7 +24,11 @@ type Config struct {
 	Debug                            bool
 	LogFormat                        string
 	AgentTimeout, EndpointTimeout    time.Duration
-	DockerTimeout, KernelTimeout     time.Duration
+	// AgentStartupWait is how long after start RequestAddress and Join wait for an agent not up yet.
+	AgentStartupWait             time.Duration
+	DockerTimeout, KernelTimeout time.Duration
+	// ShutdownDrain is how long the socket keeps serving after the stop signal while links are left.
+	ShutdownDrain time.Duration
 	// ReconcileInterval is the time between the reconciler's passes; 0 turns it off.
 	ReconcileInterval time.Duration
 	Labels            labels.Policy
@@ -45,8 +49,12 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.AgentTimeout, "agent-timeout", 10*time.Second, "deadline of each cilium-agent call")
 	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath")
+	fs.DurationVar(&c.AgentStartupWait, "agent-startup-wait", time.Minute,
+		"for this long after start, RequestAddress and Join wait for a cilium-agent that is not up yet instead of failing at once (0: never)")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
 	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", 0,
+		"after SIGTERM keep serving for up to this long, until no container on a cilium network is left (the compose layout, where dockerd stops the plugin together with the containers)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", time.Minute,
 		"time between garbage-collection passes (the first runs at start); 0 turns garbage collection off")
 	exclude := fs.String("label-exclude", strings.Join(labels.DefaultExclude, ","),
@@ -104,6 +112,12 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", name, d))
 		}
+	}
+	if c.ShutdownDrain < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-drain %s: want 0 or a positive duration", c.ShutdownDrain))
+	}
+	if c.AgentStartupWait < 0 {
+		errs = append(errs, fmt.Errorf("--agent-startup-wait %s: want 0 or a positive duration", c.AgentStartupWait))
 	}
 	if c.ReconcileInterval != 0 && c.ReconcileInterval < reconcile.MinInterval {
 		errs = append(errs, fmt.Errorf("--reconcile-interval %s: want 0 (off) or at least %s", c.ReconcileInterval, reconcile.MinInterval))

@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 
-	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout})
+	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout, Startup: cfg.AgentStartupWait})
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	err = srv.Serve(ctx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
+	// The socket outlives the signal by the drain: Docker tears down the containers it stops at the
+	// same time as this one (compose layout) through it.
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer stopServing()
+		<-ctx.Done()
+		drain(serveCtx, log, veths, cfg.ShutdownDrain)
+	}()
+	err = srv.Serve(serveCtx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
 	cancel()
 	wg.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -89,6 +100,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// drainPoll is how often the drain looks for links left; drainTail is how long it keeps serving after
+// the last one went, for the calls that follow a DeleteEndpoint (ReleaseAddress).
+const (
+	drainPoll = 250 * time.Millisecond
+	drainTail = time.Second
+)
+
+// drain keeps the socket serving for at most d after the stop signal, ending early once no host link
+// of this plugin is left (every container on a cilium network was torn down) and drainTail passed.
+// It returns at once for d = 0 or when ctx is done (the server stopped on its own).
+func drain(ctx context.Context, log *logrus.Entry, links interface {
+	ListOwned(ctx context.Context) ([]endpoint.Link, error)
+}, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	log.WithField("drain", d).Info("stop signal: serving until the containers on cilium networks are torn down")
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	var idleSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			log.Info("drain over")
+			return
+		case now := <-tick.C:
+			owned, err := links.ListOwned(ctx)
+			switch {
+			case err != nil || len(owned) > 0:
+				idleSince = time.Time{}
+			case idleSince.IsZero():
+				idleSince = now
+			case now.Sub(idleSince) >= drainTail:
+				log.Info("drained: no container left on a cilium network")
+				return
+			}
+		}
+	}
 }
 
 func newLogger(cfg *Config, out io.Writer) *logrus.Entry {
