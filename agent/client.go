@@ -16,22 +16,27 @@ import (
 type Timeouts struct {
 	// Call bounds short calls: config, IPAM, endpoint get, delete and label patch.
 	Call time.Duration
-	// Create bounds an endpoint create, which waits for the first BPF regeneration.
+	// Create bounds an endpoint create, which waits for the first BPF regeneration, and for a free
+	// slot among ParallelCreates.
 	Create time.Duration
+	// ParallelCreates bounds the endpoint creates in flight: the agent builds each endpoint's datapath
+	// before it answers, and its API rate limiter queues (then refuses) what exceeds its own bound.
+	ParallelCreates int
 	// Startup is how long after New a call marked with AwaitStartup waits for an agent that is not up
 	// yet (nothing listens on its socket) instead of failing at once; zero (not defaulted): never.
 	Startup time.Duration
 }
 
-// DefaultTimeouts are used for zero Call and Create fields.
-var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second}
+// DefaultTimeouts are used for zero Call, Create and ParallelCreates fields.
+var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second, ParallelCreates: 4}
 
 // Client talks to one cilium-agent.
 type Client struct {
-	addr      string
-	api       *clientapi.CiliumAPI
-	timeouts  Timeouts
-	bootUntil time.Time // calls marked with AwaitStartup wait for the agent until then
+	addr        string
+	api         *clientapi.CiliumAPI
+	timeouts    Timeouts
+	createSlots chan struct{} // one token per endpoint create in flight
+	bootUntil   time.Time     // calls marked with AwaitStartup wait for the agent until then
 }
 
 type awaitStartupKey struct{}
@@ -62,10 +67,14 @@ func New(addr string, t Timeouts) (*Client, error) {
 	if t.Create <= 0 {
 		t.Create = DefaultTimeouts.Create
 	}
+	if t.ParallelCreates <= 0 {
+		t.ParallelCreates = DefaultTimeouts.ParallelCreates
+	}
 	if t.Startup < 0 {
 		t.Startup = 0
 	}
-	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t, bootUntil: time.Now().Add(t.Startup)}, nil
+	return &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t,
+		createSlots: make(chan struct{}, t.ParallelCreates), bootUntil: time.Now().Add(t.Startup)}, nil
 }
 
 // Addr is the agent address this client talks to.

@@ -3,10 +3,13 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cilium/cilium/api/v1/models"
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
@@ -63,8 +66,8 @@ func TestErrorsClassified(t *testing.T) {
 	if _, err := c.Endpoint(ctx, agent.AttachmentID("nope", "eth0")); !errors.Is(err, agent.ErrNotFound) {
 		t.Errorf("Endpoint(unknown): got %v, want ErrNotFound", err)
 	}
-	if err := c.DeleteEndpoint(ctx, "4242"); err != nil {
-		t.Errorf("DeleteEndpoint(gone): got %v, want success", err)
+	if deleted, err := c.DeleteEndpoint(ctx, "4242"); err != nil || deleted {
+		t.Errorf("DeleteEndpoint(gone): got %v, %v, want success, not deleted", deleted, err)
 	}
 	ip := netip.MustParseAddr("10.77.4.4")
 	a.Allocate(ip, "other")
@@ -109,5 +112,57 @@ func TestCachedConfig(t *testing.T) {
 	fresh := agent.NewCached(newClient(t, a, agent.Timeouts{}), time.Hour)
 	if _, err := fresh.Config(ctx); !errors.Is(err, agent.ErrUnreachable) {
 		t.Errorf("first Config with the agent down: got %v, want ErrUnreachable", err)
+	}
+}
+
+// TestParallelCreatesBounded: a burst of endpoint creates reaches the agent at most ParallelCreates at
+// a time, every one succeeds when the deadline fits the queue, and one whose deadline ends while it
+// waits for a slot fails saying so.
+func TestParallelCreatesBounded(t *testing.T) {
+	a := agenttest.New(t)
+	a.SetFault(agenttest.RoutePutEndpoint, agenttest.Fault{Latency: 50 * time.Millisecond})
+	c := newClient(t, a, agent.Timeouts{Create: 5 * time.Second, ParallelCreates: 2})
+	state := models.EndpointStateWaitingDashForDashIdentity
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ip := netip.MustParseAddr(fmt.Sprintf("10.77.1.%d", i+1))
+			a.Allocate(ip, "me")
+			_, err := c.CreateEndpoint(context.Background(), &models.EndpointChangeRequest{
+				ContainerID: fmt.Sprintf("c%d", i), ContainerInterfaceName: "tmp", State: &state,
+				Addressing: &models.AddressPair{IPv4: ip.String()}})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("create in a burst: %v", err)
+		}
+	}
+	if got := a.MaxInFlight(agenttest.RoutePutEndpoint); got != 2 {
+		t.Errorf("creates in flight at once: got %d, want 2", got)
+	}
+
+	// Two slow creates hold both slots; a third with a short deadline gives up waiting.
+	a.SetFault(agenttest.RoutePutEndpoint, agenttest.Fault{Latency: time.Second})
+	for i := range 2 {
+		go func() {
+			_, _ = c.CreateEndpoint(context.Background(), &models.EndpointChangeRequest{
+				ContainerID: fmt.Sprintf("slow%d", i), ContainerInterfaceName: "tmp", State: &state})
+		}()
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(2 * time.Second); len(a.RequestsTo(agenttest.RoutePutEndpoint)) < n+2; <-tick.C {
+		if time.Now().After(deadline) {
+			t.Fatal("the two slow creates did not reach the agent within 2s")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.CreateEndpoint(ctx, &models.EndpointChangeRequest{ContainerID: "late", State: &state})
+	if err == nil || !strings.Contains(err.Error(), "waiting for a free slot") {
+		t.Errorf("create behind a full queue: got %v, want a deadline error while waiting for a slot", err)
 	}
 }

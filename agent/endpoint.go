@@ -48,7 +48,18 @@ func Attachment(ep *models.Endpoint) (containerID, containerIfName string, ok bo
 }
 
 // CreateEndpoint creates an endpoint (PUT /endpoint/cilium-local:0) and returns the agent's model of it.
+// errors.Is(err, ErrExists) when the agent has an endpoint for the request's attachment already. At
+// most Timeouts.ParallelCreates creates are in flight at once; the wait for a slot counts against the
+// deadline, so a burst of starts queues here instead of in the agent's API rate limiter.
 func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeouts.Create)
+	defer cancel()
+	select {
+	case c.createSlots <- struct{}{}:
+		defer func() { <-c.createSlots }()
+	case <-ctx.Done():
+		return nil, c.classify("create endpoint (waiting for a free slot)", ctx.Err())
+	}
 	var ep *models.Endpoint
 	err := c.do(ctx, c.timeouts.Create, "create endpoint", func(ctx context.Context) error {
 		resp, err := c.api.Endpoint.PutEndpointID(endpoint.NewPutEndpointIDParamsWithContext(ctx).
@@ -62,6 +73,11 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 	var failed *endpoint.PutEndpointIDFailed
 	if errors.As(err, &failed) && strings.Contains(string(failed.Payload), "expiration timer") {
 		return nil, fmt.Errorf("%w: %w", ErrNoExpirationTimer, err)
+	}
+	var invalid *endpoint.PutEndpointIDInvalid
+	if errors.As(err, &invalid) && strings.Contains(string(invalid.Payload), "endpoint for CNI attachment ID") &&
+		strings.Contains(string(invalid.Payload), "already exists") {
+		return nil, fmt.Errorf("create endpoint %s: %w", attachment(req.ContainerID, req.ContainerInterfaceName), ErrExists)
 	}
 	return ep, err
 }
@@ -95,15 +111,19 @@ func (c *Client) Endpoints(ctx context.Context) ([]*models.Endpoint, error) {
 	return eps, err
 }
 
-// DeleteEndpoint deletes the endpoint; one that is already gone is success.
-func (c *Client) DeleteEndpoint(ctx context.Context, id string) error {
-	return c.do(ctx, c.timeouts.Call, fmt.Sprintf("delete endpoint %s", id), func(ctx context.Context) error {
+// DeleteEndpoint deletes the endpoint and says whether there was one: an endpoint that is already gone
+// is success, with deleted false.
+func (c *Client) DeleteEndpoint(ctx context.Context, id string) (deleted bool, err error) {
+	err = c.do(ctx, c.timeouts.Call, fmt.Sprintf("delete endpoint %s", id), func(ctx context.Context) error {
 		_, _, err := c.api.Endpoint.DeleteEndpointID(endpoint.NewDeleteEndpointIDParamsWithContext(ctx).WithID(id))
 		if statusCode(err) == 404 {
+			deleted = false
 			return nil
 		}
+		deleted = err == nil
 		return err
 	})
+	return deleted, err
 }
 
 // SetLabels replaces the endpoint's user labels (PATCH /endpoint/{id}/labels), which changes its identity.

@@ -15,6 +15,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict is returned when the address or endpoint is already in use.
 	ErrConflict = errors.New("already in use")
+	// ErrExists is returned when an endpoint create names an attachment the agent has an endpoint for.
+	ErrExists = errors.New("endpoint exists")
 	// ErrUnreachable is returned when nothing answers on the agent's socket.
 	ErrUnreachable = errors.New("cilium-agent not reachable")
 	// ErrNoExpirationTimer is returned by an endpoint create whose address expiration UUID the agent

@@ -19,7 +19,7 @@ type Agent interface {
 	CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error)
 	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
 	Endpoints(ctx context.Context) ([]*models.Endpoint, error)
-	DeleteEndpoint(ctx context.Context, id string) error
+	DeleteEndpoint(ctx context.Context, id string) (deleted bool, err error)
 	SetLabels(ctx context.Context, id string, labels []string) error
 }
 
@@ -37,11 +37,11 @@ type Docker interface {
 
 // Addresses is the IPAM's record of who frees each address.
 type Addresses interface {
-	// Prepare returns the expiration UUID the endpoint create sends for ip, re-claiming ip first when
-	// this process did not hand it out (it restarted since Docker's RequestAddress).
-	Prepare(ctx context.Context, ip netip.Addr) (uuid string, err error)
-	// Reclaim makes the agent hold ip again, without a timer, after it forgot the allocation.
-	Reclaim(ctx context.Context, ip netip.Addr) error
+	// Prepare returns the expiration UUID the endpoint create for eid sends for ip, re-claiming ip
+	// first when this process did not hand it out (it restarted since Docker's RequestAddress).
+	Prepare(ctx context.Context, ip netip.Addr, eid endpoint.ID) (uuid string, err error)
+	// Reclaim makes the agent hold ip again for eid, without a timer, after it forgot the allocation.
+	Reclaim(ctx context.Context, ip netip.Addr, eid endpoint.ID) error
 	// ContainerName is the container name Docker gave with ip's RequestAddress (Docker 29+), or "".
 	ContainerName(ip netip.Addr) string
 	Bound(ip netip.Addr)

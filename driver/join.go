@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/cilium/cilium/api/v1/models"
-
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
@@ -80,20 +78,15 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 
 // ensureAgentEndpoint creates the agent endpoint of eid unless it exists already: dockerd repeats a
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
-// same attachment or address. It returns why the container's labels are unknown, if they are.
+// same attachment. It creates first and reads only on that refusal, so a Join makes no endpoint
+// read, which the agent rate-limits hardest (4/s). It returns why the container's labels are
+// unknown, if they are.
 func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
-	_, err = d.agent.Endpoint(ctx, AgentID(eid))
-	if err == nil {
-		return nil, nil
-	}
-	if !errors.Is(err, agent.ErrNotFound) {
-		return nil, err
-	}
 	att := attachment{EndpointID: eid, NetworkID: nid, Link: link}
-	if att.IPv4UUID, err = d.prepare(ctx, link.IPv4); err != nil {
+	if att.IPv4UUID, err = d.prepare(ctx, eid, link.IPv4); err != nil {
 		return nil, err
 	}
-	if att.IPv6UUID, err = d.prepare(ctx, link.IPv6); err != nil {
+	if att.IPv6UUID, err = d.prepare(ctx, eid, link.IPv6); err != nil {
 		return nil, err
 	}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
@@ -113,24 +106,27 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID
 		// The agent restarted since RequestAddress: it forgot the allocation and its timer. Claim the
 		// address again (it may have been handed out meanwhile: then the start fails, clearly).
 		d.log.WithError(err).WithField("endpoint", eid).Info("cilium-agent forgot the address since it was allocated; re-claiming it")
-		err = d.reclaim(ctx, link)
+		err = d.reclaim(ctx, eid, link)
 		if err == nil {
 			att.IPv4UUID, att.IPv6UUID = "", ""
 			_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
 		}
 	}
-	if err != nil {
-		return nil, errors.Join(err, d.removeAgentEndpoint(eid))
+	switch {
+	case errors.Is(err, agent.ErrExists):
+		return nil, nil // a repeated Join: the first one made it
+	case err != nil:
+		return nil, errors.Join(err, d.removeAgentEndpoint(eid, link))
 	}
 	return lerr, nil
 }
 
 // prepare returns the expiration UUID for ip, if any ("" for no address).
-func (d *Driver) prepare(ctx context.Context, ip netip.Addr) (string, error) {
+func (d *Driver) prepare(ctx context.Context, eid endpoint.ID, ip netip.Addr) (string, error) {
 	if !ip.IsValid() {
 		return "", nil
 	}
-	return d.addrs.Prepare(ctx, ip)
+	return d.addrs.Prepare(ctx, ip, eid)
 }
 
 func (d *Driver) containerName(link *endpoint.Link) string {
@@ -144,10 +140,10 @@ func (d *Driver) containerName(link *endpoint.Link) string {
 	return ""
 }
 
-func (d *Driver) reclaim(ctx context.Context, link *endpoint.Link) error {
+func (d *Driver) reclaim(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
 	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
 		if ip.IsValid() {
-			if err := d.addrs.Reclaim(ctx, ip); err != nil {
+			if err := d.addrs.Reclaim(ctx, ip, eid); err != nil {
 				return err
 			}
 		}
@@ -181,54 +177,39 @@ func (d *Driver) convertLabels(ct dockerapi.Container) []string {
 // success.
 func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
-	return d.deleteAgentEndpoint(ctx, eid)
+	link, err := d.links.Get(ctx, eid)
+	if err != nil && !errors.Is(err, endpoint.ErrNotFound) {
+		return err
+	}
+	return d.deleteAgentEndpoint(ctx, eid, link)
 }
 
 // removeAgentEndpoint undoes a failed endpoint create, on a context of its own: the request's may be
 // what ran out.
-func (d *Driver) removeAgentEndpoint(eid endpoint.ID) error {
+func (d *Driver) removeAgentEndpoint(eid endpoint.ID, link *endpoint.Link) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	if err := d.deleteAgentEndpoint(ctx, eid); err != nil {
+	if err := d.deleteAgentEndpoint(ctx, eid, link); err != nil {
 		return fmt.Errorf("remove half-made endpoint: %w", err)
 	}
 	return nil
 }
 
-// deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, and records
-// that the agent freed its addresses.
-func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID) error {
-	ep, err := d.agent.Endpoint(ctx, AgentID(eid))
-	if errors.Is(err, agent.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+// deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, by its
+// attachment (never by a numeric ID: the agent reuses those), and records that the agent freed the
+// addresses of link (nil when the link is gone) with it.
+func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
+	deleted, err := d.agent.DeleteEndpoint(ctx, AgentID(eid))
+	if err != nil || !deleted || link == nil {
 		return err
 	}
-	// By attachment, not by the numeric ID just read: the agent may have reused it meanwhile.
-	if err := d.agent.DeleteEndpoint(ctx, AgentID(eid)); err != nil {
-		return err
-	}
-	for _, ip := range endpointIPs(ep) {
-		d.track.Address(ip)() // freed by the agent just now: a stale allocation list may still show it
-		d.addrs.FreedByAgent(ip)
-	}
-	return nil
-}
-
-func endpointIPs(ep *models.Endpoint) []netip.Addr {
-	var out []netip.Addr
-	if ep.Status == nil || ep.Status.Networking == nil {
-		return nil
-	}
-	for _, p := range ep.Status.Networking.Addressing {
-		for _, s := range []string{p.IPv4, p.IPv6} {
-			if ip, err := netip.ParseAddr(s); err == nil {
-				out = append(out, ip)
-			}
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			d.track.Address(ip)() // freed by the agent just now: a stale allocation list may still show it
+			d.addrs.FreedByAgent(ip)
 		}
 	}
-	return out
+	return nil
 }
 
 // AgentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id

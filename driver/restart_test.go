@@ -125,3 +125,21 @@ func TestJoinNamesTheEndpointFromRequestAddress(t *testing.T) {
 		t.Fatalf("endpoint create: %+v, want k8s-pod-name web-1 in namespace %s", reqs, labels.DefaultNamespace)
 	}
 }
+
+// Join made the endpoint, the plugin died before answering, and dockerd repeats the Join on the new
+// process: it succeeds without touching the address.
+func TestJoinRepeatedAfterPluginRestart(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid, eid := hexID("net"), hexID("ep")
+	ip := e.createEndpoint(t, nid, eid)
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
+	e.restartPlugin(t)
+	releases := len(e.agent.RequestsTo(agenttest.RouteRelease))
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
+	if n := len(e.agent.RequestsTo(agenttest.RouteRelease)) - releases; n != 0 {
+		t.Errorf("the repeated Join released addresses %d times, want 0", n)
+	}
+	if eps := e.agent.Endpoints(); len(eps) != 1 || e.agent.Allocated()[ip] != ipam.Owner {
+		t.Errorf("after the repeated Join: %d endpoints, %s owned by %q; want 1 and %q", len(eps), ip, e.agent.Allocated()[ip], ipam.Owner)
+	}
+}

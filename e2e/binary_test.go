@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/e2e/bed"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
@@ -22,7 +24,7 @@ func TestBinaryLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped under -short")
 	}
-	bin := pluginBin()
+	bin := bed.PluginBin()
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("plugin binary: %v (run make build)", err)
 	}
@@ -49,15 +51,10 @@ func TestBinaryLifecycle(t *testing.T) {
 		}
 	})
 
-	for {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Since(start) > 2*time.Second {
-			t.Fatalf("no socket at %s 2 s after exec", sock)
-		}
-		time.Sleep(2 * time.Millisecond) // poll interval inside a deadline loop
-	}
+	bed.Eventually(t, 2*time.Second, "socket at "+sock+" after exec", func() error {
+		_, err := os.Stat(sock)
+		return err
+	})
 	if d := time.Since(start); d > 200*time.Millisecond {
 		t.Fatalf("socket appeared %s after exec, want <= 200ms", d)
 	} else {
@@ -93,26 +90,26 @@ func TestBinaryLifecycle(t *testing.T) {
 		code, body, err := post("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","V6":false}`)
 		inflight <- result{code, body, err}
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(fake.RequestsTo(agenttest.RouteConfig)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("RequestPool never reached the agent")
+	bed.Eventually(t, 5*time.Second, "RequestPool reaches the agent", func() error {
+		if len(fake.RequestsTo(agenttest.RouteConfig)) == 0 {
+			return errors.New("no GET /config yet")
 		}
-		time.Sleep(5 * time.Millisecond) // poll interval inside a deadline loop
-	}
+		return nil
+	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(time.Second)
-	for {
-		if _, err := os.Lstat(sock); errors.Is(err, os.ErrNotExist) {
-			break
+	bed.Eventually(t, time.Second, "socket removed after SIGTERM", func() error {
+		_, err := os.Lstat(sock)
+		switch {
+		case err == nil:
+			return errors.New("socket still there")
+		case errors.Is(err, os.ErrNotExist):
+			return nil
+		default:
+			return fmt.Errorf("lstat: %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("socket still there 1 s after SIGTERM")
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval inside a deadline loop
-	}
+	})
 	r := <-inflight
 	if r.err != nil || r.code != 200 || !strings.Contains(r.body, `"PoolID":"CiliumPoolv4"`) {
 		t.Fatalf("in-flight RequestPool across SIGTERM: %d %q %v, want 200 with the pool", r.code, r.body, r.err)

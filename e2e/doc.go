@@ -1,4 +1,7 @@
-// Package e2e holds the end-to-end tests: they drive a real Docker engine and a real cilium-agent,
-// brought up by scripts/testbed.sh, through the built plugin binary, and assert on what Docker, the
-// agent and the kernel report. They are skipped under -short and need root.
+// Package e2e holds the end-to-end tests: the built plugin binary against a real Docker engine and a real
+// cilium-agent in test-bed nodes (scripts/testbed.sh, driven through the harness in e2e/bed), asserting
+// on what Docker, the agent and the kernel report; and the binary's own lifecycle against a fake agent.
+// The matrix leg (engine and agent versions) comes from E2E_LEG (scripts/e2e.sh runs every leg). The
+// tests need root and are skipped under -short. The deployment-file checks that need no bed are in
+// deploy/.
 package e2e

@@ -2,36 +2,36 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cilium-docker/cilium-docker/e2e/bed"
 )
 
 // TestSingleNode is the one-node walkthrough against the real engine and agent. Its steps share one
 // network and build on each other, in the order a user takes them.
 func TestSingleNode(t *testing.T) {
-	nd := upNode(t, 1)
-	fam := nd.agentRange(t)
+	nd := bed.Up(t, 1)
+	fam := nd.AgentRange(t)
 	net := "cilium-net"
-	nd.network(t, net)
+	nd.Network(t, net)
 
 	t.Run("network inspect shows the cilium driver and the agent router as gateway", func(t *testing.T) {
-		out := nd.must(t, "network", "inspect", "-f", "{{.Driver}} {{.IPAM.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", net)
+		out := nd.Must(t, "network", "inspect", "-f", "{{.Driver}} {{.IPAM.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", net)
 		want := fmt.Sprintf("cilium cilium 0.0.0.0/0 %s", fam.Router)
 		if out != want {
 			t.Fatalf("network inspect: got %q, want %q", out, want)
 		}
 	})
 
-	nd.run(t, "app1", "-l", "name=app1", "--net", net, image, "sleep", "100000")
-	ep := nd.endpointOf(t, "app1", net) // read right after docker run returned
-	t.Run("endpoint is ready under its labels when docker run returns", func(t *testing.T) {
-		if got := state(ep); got != "ready" {
-			t.Fatalf("endpoint state right after docker run: got %q, want ready", got)
+	nd.Run(t, "app1", "-l", "name=app1", "--net", net, bed.Image, "sleep", "100000")
+	ep := nd.EndpointOf(t, "app1", net) // read right after docker run returned
+	t.Run("endpoint is built under its labels when docker run returns", func(t *testing.T) {
+		if !bed.Built(ep) {
+			t.Fatalf("endpoint state right after docker run: got %q, want ready (or a rebuild after a first one)", bed.State(ep))
 		}
-		labels := identityLabels(ep)
-		if !hasLabel(labels, "container:name=app1") || hasPrefix(labels, "reserved:") {
+		labels := bed.IdentityLabels(ep)
+		if !bed.HasLabel(labels, "container:name=app1") || bed.HasPrefix(labels, "reserved:") {
 			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
 		}
 		for _, l := range ep.Status.Log {
@@ -39,11 +39,11 @@ func TestSingleNode(t *testing.T) {
 				t.Fatalf("endpoint went through reserved:init: %q", l.Message)
 			}
 		}
-		ip := nd.containerIP(t, "app1", net)
+		ip := nd.ContainerIP(t, "app1", net)
 		if !fam.Range.Contains(ip) {
 			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
 		}
-		mac := nd.must(t, "exec", "app1", "cat", "/sys/class/net/eth0/address")
+		mac := nd.Must(t, "exec", "app1", "cat", "/sys/class/net/eth0/address")
 		if ep.Status.Networking == nil || ep.Status.Networking.Mac != mac {
 			t.Fatalf("container MAC %q, agent endpoint mac %+v", mac, ep.Status.Networking)
 		}
@@ -52,64 +52,21 @@ func TestSingleNode(t *testing.T) {
 		}
 	})
 
-	app2 := nd.startPeers(t, net)
+	app2 := nd.StartPeers(t, net)
 
 	t.Run("a label-selected policy blocks app1 and admits app3, removal restores app1", func(t *testing.T) {
-		enforce(t, nd, nd.env["POLICY_DIR"], "app2-from-app3-only.yaml", policyOnlyFrom("app2", "app3"), "app1", "app3", app2)
+		bed.Enforce(t, nd, nd.PolicyDir(), "app2-from-app3-only.yaml", bed.PolicyOnlyFrom("app2", "app3"), "app1", "app3", app2)
 	})
 
 	t.Run("container on a cilium network and the default bridge starts", func(t *testing.T) {
-		nd.must(t, "create", "--pull", "never", "--init", "--name", "multi", "-l", "name=multi", "--net", net, image, "sleep", "100000")
-		t.Cleanup(func() { nd.bestEffort(t, "rm", "-f", "multi") })
-		nd.must(t, "network", "connect", "bridge", "multi")
-		nd.must(t, "start", "multi")
-		nd.must(t, "exec", "multi", "ping", "-c", "1", "-W", "2", app2)
-		routes := nd.must(t, "exec", "multi", "ip", "route")
+		nd.Must(t, "create", "--pull", "never", "--init", "--name", "multi", "-l", "name=multi", "--net", net, bed.Image, "sleep", "100000")
+		t.Cleanup(func() { nd.BestEffort(t, "rm", "-f", "multi") })
+		nd.Must(t, "network", "connect", "bridge", "multi")
+		nd.Must(t, "start", "multi")
+		nd.Must(t, "exec", "multi", "ping", "-c", "1", "-W", "2", app2)
+		routes := nd.Must(t, "exec", "multi", "ip", "route")
 		if strings.Count(routes, "default") != 1 {
 			t.Fatalf("want exactly one default route, got:\n%s", routes)
 		}
 	})
-}
-
-// tcp sends a line from container from to addr:8080 and expects "pong" back.
-func tcp(nd *node, t testing.TB, from, addr string) error {
-	out, err := nd.docker(t, "exec", from, "sh", "-c", "echo ping | nc -w 2 "+addr+" 8080")
-	if err != nil {
-		return fmt.Errorf("nc %s -> %s:8080: %w %q", from, addr, err, out)
-	}
-	if !strings.Contains(out, "pong") {
-		return fmt.Errorf("nc %s -> %s:8080: no pong: %q", from, addr, out)
-	}
-	return nil
-}
-
-// writeAtomic writes a policy file beside dir and renames it in, as the agent needs.
-func writeAtomic(t testing.TB, dir, name, content string) {
-	t.Helper()
-	tmp := filepath.Join(filepath.Dir(dir), "."+name)
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(filepath.Join(dir, name)) })
-}
-
-// policyOnlyFrom is a CiliumClusterwideNetworkPolicy admitting ingress to name=subject only from
-// name=peer. Container endpoints carry neither a Kubernetes namespace nor a cluster label, and the agent
-// adds both to every peer selector, so the peer selector must say they do not exist.
-func policyOnlyFrom(subject, peer string) string {
-	return fmt.Sprintf(`apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata: {name: %[1]s-from-%[2]s-only}
-spec:
-  endpointSelector: {matchLabels: {"container:name": %[1]s}}
-  ingress:
-  - fromEndpoints:
-    - matchLabels: {"container:name": %[2]s}
-      matchExpressions:
-      - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
-      - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
-`, subject, peer)
 }

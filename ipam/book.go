@@ -102,13 +102,18 @@ func (b *Book) ExpirationUUID(ip netip.Addr) string {
 	return ""
 }
 
-// handedOut returns the expiration UUID of ip when this process handed ip out and no endpoint took
-// it yet; ok is false when the book has no such entry (the plugin restarted since, or ip is not ours).
-func (b *Book) handedOut(ip netip.Addr) (uuid string, ok bool) {
+// knows returns the expiration UUID of ip when this process handed ip out and no endpoint took it
+// yet; ok is also true, with no UUID, when an endpoint took it (a repeated Join). ok is false when the
+// book has no such entry: the plugin restarted since, or ip is not ours.
+func (b *Book) knows(ip netip.Addr) (uuid string, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if e, found := b.entries[ip]; found && e.state == allocated {
+	e, found := b.entries[ip]
+	switch {
+	case found && e.state == allocated:
 		return e.uuid, true
+	case found && e.state == bound:
+		return "", true
 	}
 	return "", false
 }

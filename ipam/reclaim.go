@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
 // allocationsLag bounds how long a fresh allocation may be missing from the agent's allocation list
@@ -18,18 +19,19 @@ const allocationsLag = 7 * time.Second
 // hand ip out (it restarted between Docker's RequestAddress and Join), the UUID died with the previous
 // process and the agent would free the address under the running container when the timer fires:
 // Prepare re-claims it first (Reclaim) and returns "".
-func (c *Core) Prepare(ctx context.Context, ip netip.Addr) (string, error) {
-	if uuid, ok := c.book.handedOut(ip); ok {
+func (c *Core) Prepare(ctx context.Context, ip netip.Addr, eid endpoint.ID) (string, error) {
+	if uuid, ok := c.book.knows(ip); ok {
 		return uuid, nil
 	}
-	return "", c.Reclaim(ctx, ip)
+	return "", c.Reclaim(ctx, ip, eid)
 }
 
 // Reclaim makes the agent hold ip for this plugin with no expiration timer, for an endpoint about to
 // take it: an address the agent does not hold (it restarted and forgot an allocation no endpoint held)
 // is claimed; one it holds for this plugin under a timer this process has no UUID for is released and
-// claimed again, which stops the timer; one it holds for another owner or under an endpoint is refused.
-func (c *Core) Reclaim(ctx context.Context, ip netip.Addr) error {
+// claimed again, which stops the timer; one held under eid's own agent endpoint (a repeated Join) is
+// left as it is; one it holds for another owner or under another endpoint is refused.
+func (c *Core) Reclaim(ctx context.Context, ip netip.Addr, eid endpoint.ID) error {
 	defer c.track.Address(ip)()
 	err := c.agent.Claim(ctx, ip, Owner)
 	if err == nil {
@@ -43,13 +45,18 @@ func (c *Core) Reclaim(ctx context.Context, ip netip.Addr) error {
 	if err != nil {
 		return err
 	}
+	ep, err := c.agent.Endpoint(ctx, endpointByIP(ip))
+	switch {
+	case err == nil:
+		if cid, ifName, ok := agent.Attachment(ep); ok && cid == eid.String() && ifName == endpoint.NamesFor(eid).Container {
+			return nil // eid's own endpoint: a Join repeated after the first one made it
+		}
+		return fmt.Errorf("address %s is already in use by another endpoint: start the container again", ip)
+	case !errors.Is(err, agent.ErrNotFound):
+		return fmt.Errorf("re-claim address %s: %w", ip, err)
+	}
 	if owner != Owner {
 		return fmt.Errorf("address %s is held by %q at cilium-agent, not by this plugin: start the container again", ip, owner)
-	}
-	if _, err := c.agent.Endpoint(ctx, endpointByIP(ip)); err == nil {
-		return fmt.Errorf("address %s is already in use by another endpoint: start the container again", ip)
-	} else if !errors.Is(err, agent.ErrNotFound) {
-		return fmt.Errorf("re-claim address %s: %w", ip, err)
 	}
 	// Ours, held by no endpoint: the previous process's allocation. Releasing stops its timer.
 	if err := c.agent.Release(ctx, ip); err != nil {

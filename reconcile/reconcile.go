@@ -28,7 +28,7 @@ type Agent interface {
 	Endpoints(ctx context.Context) ([]*models.Endpoint, error)
 	Allocations(ctx context.Context) (map[netip.Addr]string, error)
 	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
-	DeleteEndpoint(ctx context.Context, id string) error
+	DeleteEndpoint(ctx context.Context, id string) (deleted bool, err error)
 	Release(ctx context.Context, ip netip.Addr) error
 }
 
@@ -224,9 +224,13 @@ func (r *Reconciler) remove(ctx context.Context, prev, cur *snapshot) error {
 		if _, ok := prev.eps[eid]; !ok || busyEps[eid] {
 			continue
 		}
-		if err := r.agent.DeleteEndpoint(ctx, driver.AgentID(eid)); err != nil {
+		deleted, err := r.agent.DeleteEndpoint(ctx, driver.AgentID(eid))
+		if err != nil {
 			fail(fmt.Errorf("remove agent endpoint %d of docker endpoint %s: %w", id, eid, err))
 			continue
+		}
+		if !deleted {
+			continue // gone since the pass read it
 		}
 		r.endpoints.Add(1)
 		r.log.WithFields(logrus.Fields{"endpoint": id, "docker-endpoint": eid}).

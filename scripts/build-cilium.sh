@@ -15,6 +15,17 @@ STAMP="$OUT/.built"
 
 log() { echo "build-cilium: $*" >&2; }
 
+cached() {
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CILIUM_VERSION" ] &&
+    [ -x "$OUT/bin/cilium-agent" ] && [ -x "$OUT/bin/cilium-dbg" ] && [ -d "$OUT/lib/bpf" ]
+}
+# Cached: no lock (the stamp is written last), so a build of another version does not hold this up.
+if cached; then
+  log "cached v$CILIUM_VERSION in $OUT"
+  echo "$OUT"
+  exit 0
+fi
+
 # One build at a time: a concurrent caller waits here, then finds the cache ready.
 mkdir -p "$CACHE_ROOT"
 exec 8>"$CACHE_ROOT/.build.lock"
@@ -23,8 +34,7 @@ if ! flock -n 8; then
   flock 8
 fi
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$CILIUM_VERSION" ] &&
-   [ -x "$OUT/bin/cilium-agent" ] && [ -x "$OUT/bin/cilium-dbg" ] && [ -d "$OUT/lib/bpf" ]; then
+if cached; then
   log "cached v$CILIUM_VERSION in $OUT"
   echo "$OUT"
   exit 0

@@ -15,22 +15,25 @@ STAMP="$OUT/.built"
 log() { echo "build-docker: $*" >&2; }
 
 case "$DOCKER_VERSION" in
-  20.10.*) log "engine $DOCKER_VERSION is Debian's docker.io; nothing to build"; echo "/usr"; exit 0 ;;
+  20.10|20.10.*) log "engine $DOCKER_VERSION is Debian's docker.io; nothing to build"; echo "/usr"; exit 0 ;;
   29.8.1) moby=v2.0.0-beta.24 containerd=v2.3.7 runc=v1.5.3 ;;
   *) log "no recipe for engine $DOCKER_VERSION (known: 20.10.x from Debian, 29.8.1)"; exit 2 ;;
 esac
 want="$DOCKER_VERSION moby@$moby containerd@$containerd runc@$runc"
 
+bins=(dockerd docker-proxy containerd containerd-shim-runc-v2 runc docker-init)
+cached() {
+  local b
+  for b in "${bins[@]}"; do [ -x "$OUT/bin/$b" ] || return 1; done
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]
+}
+# Cached: no lock (the stamp is written last), so another build does not hold this up.
+if cached; then log "cached $want in $OUT"; echo "$OUT"; exit 0; fi
+
 mkdir -p "$CACHE_ROOT"
 exec 8>"$CACHE_ROOT/.build-docker.lock"
 if ! flock -n 8; then log "another build holds $CACHE_ROOT/.build-docker.lock, waiting"; flock 8; fi
-
-bins=(dockerd docker-proxy containerd containerd-shim-runc-v2 runc docker-init)
-cached=1
-for b in "${bins[@]}"; do [ -x "$OUT/bin/$b" ] || cached=0; done
-if [ "$cached" = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-  log "cached $want in $OUT"; echo "$OUT"; exit 0
-fi
+if cached; then log "cached $want in $OUT"; echo "$OUT"; exit 0; fi
 
 command -v go >/dev/null || { log "go is required"; exit 1; }
 [ -f /usr/include/seccomp.h ] || { log "runc needs libseccomp-dev (scripts/install-deps.sh)"; exit 1; }

@@ -14,12 +14,15 @@ show() { # the command as one would type it
   for a in "$@"; do case $a in *[[:space:]\|\'\"]*) out+=" '$a'" ;; *) out+=" $a" ;; esac; done
   printf '%s$%s%s\n' "$bold" "$out" "$norm"
 }
+# The current pair by default; any pair the bed knows works (scripts/testbed.sh).
+export DOCKER_VERSION=${DOCKER_VERSION:-29.8.1} CILIUM_VERSION=${CILIUM_VERSION:-1.20.2}
 node() { scripts/testbed.sh exec 1 "$@"; }
 run() { show "$@"; node "$@"; }
 
-step "Preparing: packages (apt), cilium-agent v1.19.3 (built once into the cache, ~15 min cold), the plugin"
+step "Preparing: packages (apt), Docker $DOCKER_VERSION and cilium-agent $CILIUM_VERSION (built once into the cache, ~25 min cold), the plugin"
 scripts/install-deps.sh
-scripts/build-cilium.sh >/dev/null
+scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
+scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null
 [ -x bin/cilium-docker ] || make build
 
 if [ "${KEEP:-0}" != 1 ]; then

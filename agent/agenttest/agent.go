@@ -99,6 +99,8 @@ type Agent struct {
 	labels         map[int64]*opLabels // endpoint ID -> its identity labels; guarded by mu
 	k8s            map[int64][2]string // endpoint ID -> its k8s-namespace and k8s-pod-name; guarded by mu
 	requests       []Request           // guarded by mu
+	inFlight       map[string]int      // route -> requests being served; guarded by mu
+	maxInFlight    map[string]int      // route -> the most served at once; guarded by mu
 	srv            *http.Server        // nil while stopped; guarded by mu
 	stop           chan struct{}       // closed by Stop; guarded by mu
 	served         chan struct{}       // closed when the serving goroutine returns; guarded by mu
@@ -137,6 +139,8 @@ func NewStopped(t testing.TB) *Agent {
 		identities:     map[string]int64{},
 		labels:         map[int64]*opLabels{},
 		k8s:            map[int64][2]string{},
+		inFlight:       map[string]int{},
+		maxInFlight:    map[string]int{},
 	}
 	a.endpoints[HostEndpointID] = hostEndpoint(a.cfg)
 	t.Cleanup(func() {
@@ -274,6 +278,13 @@ func (a *Agent) Requests() []Request {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.requests)
+}
+
+// MaxInFlight returns the most requests of route (a Route* constant) the fake served at once.
+func (a *Agent) MaxInFlight(route string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.maxInFlight[route]
 }
 
 // RequestsTo returns the requests that matched route (a Route* constant).

@@ -125,8 +125,8 @@ func testEndpointLifecycle(t *testing.T, v agenttest.Version) {
 	if ep.ID == 0 || *ep.Status.State != models.EndpointStateReady || ep.Status.Identity.ID == 0 {
 		t.Errorf("created endpoint: got id %d state %s identity %+v", ep.ID, *ep.Status.State, ep.Status.Identity)
 	}
-	if _, err := c.CreateEndpoint(ctx, req); err == nil || !strings.Contains(err.Error(), "endpoint for CNI attachment ID c1:tmp1 already exists") {
-		t.Errorf("duplicate create: got %v, want attachment exists", err)
+	if _, err := c.CreateEndpoint(ctx, req); !errors.Is(err, agent.ErrExists) || !strings.Contains(err.Error(), "c1:tmp1") {
+		t.Errorf("duplicate create: got %v, want ErrExists for attachment c1:tmp1", err)
 	}
 	if cid, ifName, ok := agent.Attachment(ep); !ok || cid != "c1" || ifName != "tmp1" {
 		t.Errorf("Attachment: got %q, %q, %v; want c1, tmp1", cid, ifName, ok)

@@ -93,7 +93,14 @@ func (a *Agent) wrap(route string, h func(*http.Request, []byte) answer) http.Ha
 			Query: r.URL.Query(), Header: r.Header.Clone(), Body: bytes.Clone(body)})
 		f := a.takeFaultLocked(route)
 		stop := a.stop
+		a.inFlight[route]++
+		a.maxInFlight[route] = max(a.maxInFlight[route], a.inFlight[route])
 		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			a.inFlight[route]--
+			a.mu.Unlock()
+		}()
 
 		if f.AfterEffect {
 			ans := h(r, body)

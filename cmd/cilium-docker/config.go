@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/reconcile"
 )
@@ -24,6 +25,7 @@ type Config struct {
 	Debug                            bool
 	LogFormat                        string
 	AgentTimeout, EndpointTimeout    time.Duration
+	ParallelCreates                  int
 	// AgentStartupWait is how long after start RequestAddress and Join wait for an agent not up yet.
 	AgentStartupWait             time.Duration
 	DockerTimeout, KernelTimeout time.Duration
@@ -48,7 +50,9 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.BoolVar(&c.Debug, "D", false, "short for --debug")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.AgentTimeout, "agent-timeout", 10*time.Second, "deadline of each cilium-agent call")
-	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath")
+	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath and for a free slot")
+	fs.IntVar(&c.ParallelCreates, "agent-parallel-creates", agent.DefaultTimeouts.ParallelCreates,
+		"endpoint creates in flight towards cilium-agent at once; the rest of a burst of starts waits its turn here")
 	fs.DurationVar(&c.AgentStartupWait, "agent-startup-wait", time.Minute,
 		"for this long after start, RequestAddress and Join wait for a cilium-agent that is not up yet instead of failing at once (0: never)")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
@@ -112,6 +116,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", name, d))
 		}
+	}
+	if c.ParallelCreates < 1 {
+		errs = append(errs, fmt.Errorf("--agent-parallel-creates %d: want at least 1", c.ParallelCreates))
 	}
 	if c.ShutdownDrain < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-drain %s: want 0 or a positive duration", c.ShutdownDrain))

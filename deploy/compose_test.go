@@ -1,10 +1,9 @@
-package e2e
+package deploy
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -20,10 +19,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 )
-
-// The deployment files (compose/, Dockerfile, contrib/systemd) are what users run; these tests prove them:
-// the compose files resolve with the documented .env, the agent flags cannot drift from the ones the test
-// bed runs, the systemd unit verifies, and the plugin image runs as the compose service on a real node.
 
 // composeConfig runs `docker-compose config` on compose/<file> with compose/.env.example and returns the
 // resolved project. DOCKER_HOST points nowhere: `config` must not need a Docker engine.
@@ -163,7 +158,7 @@ func TestComposeFilesValid(t *testing.T) {
 
 	t.Run("cilium-agent service", func(t *testing.T) {
 		agent := service(t, node1, "cilium-agent")
-		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v1.19.3")
+		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v1.20.2")
 		wantField(t, "cilium-agent", agent, "privileged", true)
 		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
 		wantAll(t, "cilium-agent volumes", strs(agent, "volumes"), []string{
@@ -275,7 +270,7 @@ func TestComposeFilesValid(t *testing.T) {
 }
 
 // agentFlagsMatchTestBed compares the flags the test bed gives cilium-agent (start_agent in
-// scripts/testbed.sh) with the compose service's: the same flags, except paths only the bed moves, and
+// scripts/testbed/agent.sh) with the compose service's: the same flags, except paths only the bed moves, and
 // the node-specific ones fed from the same node values; both read the shared flags from
 // compose/agent-config, whose files must all be agent flags.
 func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
@@ -284,9 +279,13 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := regexp.MustCompile(`(?ms)^start_agent\(\) \{\n(.*?)\n\}\n`).FindSubmatch(src)
+	agentSh, err := os.ReadFile(filepath.Join(root, "scripts", "testbed", "agent.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := regexp.MustCompile(`(?ms)^start_agent\(\) \{\n(.*?)\n\}\n`).FindSubmatch(agentSh)
 	if fn == nil {
-		t.Fatal("scripts/testbed.sh: no start_agent function")
+		t.Fatal("scripts/testbed/agent.sh: no start_agent function")
 	}
 	body := string(fn[1])
 	var bedArgs []string
@@ -304,7 +303,7 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	}
 	for name, val := range bedOnly {
 		if !strings.Contains(body, "--"+name+"="+val) {
-			t.Errorf("testbed.sh start_agent: want --%s=%s", name, val)
+			t.Errorf("testbed/agent.sh start_agent: want --%s=%s", name, val)
 		}
 	}
 	if compose := flagNames(composeCmd); !slices.Equal(bed, compose) {
@@ -326,7 +325,7 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 			t.Errorf("compose/node1.yml: want %s%s", flag, vars[0])
 		}
 		if !strings.Contains(body, flag+vars[1]) {
-			t.Errorf("testbed.sh start_agent: want %s%s", flag, vars[1])
+			t.Errorf("testbed/agent.sh start_agent: want %s%s", flag, vars[1])
 		}
 	}
 	if !bytes.Contains(raw, []byte("K8S_NODE_NAME: ${NODE_NAME}")) || !strings.Contains(body, `"K8S_NODE_NAME=$NODE_NS"`) {
@@ -349,20 +348,31 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 		}
 		names = append(names, e.Name())
 	}
-	help, err := agentHelp()
-	if err != nil {
-		t.Logf("flag names not checked against cilium-agent --help: %v", err)
+	agents := cachedAgents()
+	if len(agents) == 0 {
+		t.Logf("flag names not checked against cilium-agent --help: no agent of %v built (scripts/build-cilium.sh)", matrixCilium)
 		return
 	}
-	for _, name := range names {
-		if !strings.Contains(help, "--"+name+" ") {
-			t.Errorf("--%s is not a flag of cilium-agent v1.19.3", name)
+	for version, bin := range agents {
+		help, err := agentHelp(bin)
+		if err != nil {
+			t.Errorf("cilium-agent v%s --help: %v", version, err)
+			continue
+		}
+		for _, name := range names {
+			if !strings.Contains(help, "--"+name+" ") {
+				t.Errorf("--%s is not a flag of cilium-agent v%s", name, version)
+			}
 		}
 	}
 }
 
-// agentHelp returns `cilium-agent --help` of the cached agent (scripts/build-cilium.sh), if built.
-func agentHelp() (string, error) {
+// matrixCilium are the agent versions the test matrix runs (scripts/e2e.sh).
+var matrixCilium = []string{"1.19.7", "1.20.2"}
+
+// cachedAgents returns the cilium-agent binaries of matrixCilium built into the cache
+// (scripts/build-cilium.sh), by version.
+func cachedAgents() map[string]string {
 	cache := os.Getenv("CILIUM_DOCKER_CACHE")
 	if cache == "" {
 		base := os.Getenv("XDG_CACHE_HOME")
@@ -372,175 +382,20 @@ func agentHelp() (string, error) {
 		}
 		cache = filepath.Join(base, "cilium-docker")
 	}
-	bin := filepath.Join(cache, "cilium-v1.19.3", "bin", "cilium-agent")
-	if _, err := os.Stat(bin); err != nil {
-		return "", err
+	out := map[string]string{}
+	for _, v := range matrixCilium {
+		bin := filepath.Join(cache, "cilium-v"+v, "bin", "cilium-agent")
+		if _, err := os.Stat(bin); err == nil {
+			out[v] = bin
+		}
 	}
+	return out
+}
+
+// agentHelp returns `cilium-agent --help` of bin.
+func agentHelp(bin string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
 	return string(out), err
-}
-
-// TestSystemdUnit verifies contrib/systemd/cilium-docker.service with systemd-analyze (with ExecStart
-// pointed at an existing file, which verify requires) and checks its ordering and hardening lines.
-func TestSystemdUnit(t *testing.T) {
-	unit, err := os.ReadFile(filepath.Join(repoRoot(), "contrib", "systemd", "cilium-docker.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []string{
-		"Before=docker.service", "After=cilium.service", "Wants=cilium.service",
-		"ExecStart=/usr/local/bin/cilium-docker", "Restart=on-failure",
-		"CapabilityBoundingSet=CAP_NET_ADMIN", "NoNewPrivileges=yes",
-		"ProtectSystem=strict", "ReadWritePaths=/run/docker/plugins",
-	} {
-		if !slices.Contains(strings.Split(string(unit), "\n"), l) {
-			t.Errorf("cilium-docker.service lacks the line %q", l)
-		}
-	}
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		t.Skip("systemd-analyze not installed")
-	}
-	bin, err := os.Executable() // any existing executable: verify only checks that it exists
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	patched := strings.Replace(string(unit), "ExecStart=/usr/local/bin/cilium-docker", "ExecStart="+bin, 1)
-	path := filepath.Join(dir, "cilium-docker.service")
-	if err := os.WriteFile(path, []byte(patched), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("systemd-analyze", "verify", "--man=no", path).CombinedOutput()
-	// verify exits 0 on unknown keys and bad values and only prints them: any output is a failure.
-	if err != nil || len(bytes.TrimSpace(out)) != 0 {
-		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
-	}
-}
-
-// TestPluginAsContainer runs the plugin the way compose/node1.yml deploys it: the image built by
-// scripts/image.sh on node 1's dockerd, started by docker-compose as the cilium-docker service (with
-// e2e/testdata/compose-testbed.yml pointing the Docker socket at the node's), and walks through one node
-// with it: labelled containers ready under their identity, connectivity, the shipped example policy
-// enforced, and cleanup without leaks. Node 1 is brought down before (the other nodes use its etcd, so
-// everything goes down) and after, so other tests get a node with the plugin as a process.
-func TestPluginAsContainer(t *testing.T) {
-	skipUnlessBed(t)
-	if out, err := testbed(5*time.Minute, "down-all"); err != nil {
-		t.Fatalf("testbed down-all: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := testbed(5*time.Minute, "down", "1"); err != nil {
-			t.Errorf("testbed down 1: %v\n%s", err, out)
-		}
-	})
-	t.Setenv("PLUGIN_MODE", "container")
-	start := time.Now()
-	nd := upNode(t, 1)
-	t.Logf("node 1 up with the plugin as a container in %s", time.Since(start).Round(10*time.Millisecond))
-	if nd.env["PLUGIN_MODE"] != "container" {
-		t.Fatalf("node 1 env: PLUGIN_MODE=%q, want container", nd.env["PLUGIN_MODE"])
-	}
-
-	t.Run("the plugin is the compose service's container with only CAP_NET_ADMIN", func(t *testing.T) {
-		var cs []struct {
-			Config struct{ Image string }
-			State  struct {
-				Running bool
-				Pid     int
-			}
-			HostConfig struct {
-				NetworkMode     string
-				Privileged      bool
-				CapAdd, CapDrop []string
-				ReadonlyRootfs  bool
-				SecurityOpt     []string
-				RestartPolicy   struct{ Name string }
-			}
-			Mounts []struct {
-				Source, Destination string
-				RW                  bool
-			}
-		}
-		if err := json.Unmarshal([]byte(nd.must(t, "inspect", "--type", "container", "cilium-docker")), &cs); err != nil || len(cs) != 1 {
-			t.Fatalf("docker inspect cilium-docker: %v %d", err, len(cs))
-		}
-		c := cs[0]
-		version, err := exec.Command(pluginBin(), "version").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tag := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(version)), "cilium-docker"))
-		if want := "cilium-docker:" + tag; c.Config.Image != want || !c.State.Running {
-			t.Errorf("container image %q running %v, want %q running", c.Config.Image, c.State.Running, want)
-		}
-		tags := strings.Fields(nd.must(t, "images", "cilium-docker", "--format", "{{.Tag}}"))
-		wantAll(t, "cilium-docker image tags", tags, []string{tag, "latest"})
-		h := c.HostConfig
-		if h.NetworkMode != "host" || h.Privileged || !slices.Equal(h.CapAdd, []string{"NET_ADMIN"}) ||
-			!slices.Equal(h.CapDrop, []string{"ALL"}) || !h.ReadonlyRootfs || h.RestartPolicy.Name != "always" ||
-			!slices.Contains(h.SecurityOpt, "no-new-privileges:true") {
-			t.Errorf("host config %+v, want compose/node1.yml's", h)
-		}
-		mounts := map[string]string{}
-		for _, m := range c.Mounts {
-			mounts[m.Destination] = fmt.Sprintf("%s rw=%v", m.Source, m.RW)
-		}
-		want := map[string]string{
-			"/run/docker/plugins":  "/run/docker/plugins rw=true",
-			"/var/run/cilium":      "/var/run/cilium rw=false",
-			"/var/run/docker.sock": nd.env["NODE_DIR"] + "/docker.sock rw=false",
-		}
-		if !maps.Equal(mounts, want) {
-			t.Errorf("mounts %v, want %v", mounts, want)
-		}
-		// The kernel's view of the process serving the socket: capabilities (CAP_NET_ADMIN = bit 12)
-		// and no_new_privs.
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.State.Pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range []string{"CapEff:\t0000000000001000", "CapBnd:\t0000000000001000", "NoNewPrivs:\t1"} {
-			if !strings.Contains(string(status), l+"\n") {
-				t.Errorf("plugin process %d: want %q in /proc status:\n%s", c.State.Pid, l, status)
-			}
-		}
-	})
-
-	fam := nd.agentRange(t)
-	net := "cilium-net"
-	nd.network(t, net)
-	nd.run(t, "app1", "-l", "name=app1", "--net", net, image, "sleep", "100000")
-	ep := nd.endpointOf(t, "app1", net) // read right after docker run returned
-	t.Run("endpoint is ready under its labels when docker run returns", func(t *testing.T) {
-		if got := state(ep); got != "ready" {
-			t.Fatalf("endpoint state right after docker run: got %q, want ready", got)
-		}
-		if labels := identityLabels(ep); !hasLabel(labels, "container:name=app1") || hasPrefix(labels, "reserved:") {
-			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
-		}
-		if ip := nd.containerIP(t, "app1", net); !fam.Range.Contains(ip) {
-			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
-		}
-	})
-
-	app2 := nd.startPeers(t, net)
-
-	t.Run("the shipped compose/policies example admits app3 and blocks app1", func(t *testing.T) {
-		policy, err := os.ReadFile(filepath.Join(repoRoot(), "compose", "policies", "app2-from-app3.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		enforce(t, nd, nd.env["POLICY_DIR"], "app2-from-app3.yaml", string(policy), "app1", "app3", app2)
-	})
-
-	t.Run("removing the containers and the network leaves nothing behind", func(t *testing.T) {
-		nd.must(t, "rm", "-f", "app1", "app2", "app3")
-		nd.must(t, "network", "rm", net)
-		nd.assertClean(t)
-		if out := nd.must(t, "inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "cilium-docker"); out != "true 0" {
-			t.Fatalf("plugin container: running/restarts %q, want \"true 0\"", out)
-		}
-	})
 }

@@ -1,0 +1,25 @@
+package bed
+
+import (
+	"testing"
+	"time"
+)
+
+// Eventually polls f until it returns nil, and fails the test with what and f's last error once
+// timeout has passed. The poll interval is a two-hundredth of the timeout, between 2 ms and 200 ms,
+// so that short deadlines measure closely and long ones do not hammer the daemons.
+func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	interval := min(max(timeout/200, 2*time.Millisecond), 200*time.Millisecond)
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(interval) // poll interval inside a deadline loop
+	}
+}

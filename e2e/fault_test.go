@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/e2e/bed"
+)
+
+// TestDockerdRestartWithFreshPlugin is a reboot: dockerd and the plugin start together, dockerd accepts
+// API connections before it has restored its restart-policy containers, and their Joins need the
+// plugin. A plugin whose Docker client waited on that dockerd (the label sync's first call negotiates
+// the API version under a lock, with no deadline) would hold every Join behind it, and dockerd would
+// never finish starting. Here dockerd comes up and the containers come back, under their labels.
+func TestDockerdRestartWithFreshPlugin(t *testing.T) {
+	nd := bed.Up(t, 1)
+	net := "cd-reboot"
+	nd.Network(t, net)
+	nid := nd.NetworkID(t, net)
+	names := []string{"rb1", "rb2", "rb3"}
+	ids := map[string]int64{}
+	for _, name := range names {
+		nd.Run(t, name, "--restart", "always", "-l", "name="+name, "--net", net, bed.Image, "sleep", "100000")
+		ids[name] = bed.IdentityID(nd.EndpointOf(t, name, net))
+	}
+
+	start := time.Now()
+	nd.Stop(t, bed.Dockerd) // a shutdown's order: dockerd first, then the plugin it depends on
+	nd.Stop(t, bed.Plugin)
+	nd.Start(t, bed.Plugin) // fresh: nothing negotiated with any dockerd yet
+	nd.Start(t, bed.Dockerd)
+	t.Logf("plugin and dockerd started again in %s", time.Since(start).Round(time.Millisecond))
+
+	bed.Eventually(t, 60*time.Second, "the restart-policy containers running again, built under their labels", func() error {
+		eps, err := nd.EndpointsOn(nid)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
+			if err != nil {
+				return fmt.Errorf("%s: inspect: %w: %q", name, err, out)
+			}
+			running, eid, _ := strings.Cut(out, " ")
+			if running != "true" || eid == "" {
+				return fmt.Errorf("%s: inspect %q", name, out)
+			}
+			ep := bed.ByDockerEndpoint(eps, eid)
+			if ep == nil {
+				return fmt.Errorf("%s: no agent endpoint for docker endpoint %s", name, eid)
+			}
+			if bed.State(ep) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep), "container:name="+name) {
+				return fmt.Errorf("%s: state %q, labels %v", name, bed.State(ep), bed.IdentityLabels(ep))
+			}
+			if bed.IdentityID(ep) != ids[name] {
+				return fmt.Errorf("%s: identity %d, was %d", name, bed.IdentityID(ep), ids[name])
+			}
+		}
+		if len(eps) != len(names) {
+			return fmt.Errorf("agent lists %d endpoints, want %d (the old ones gone)", len(eps), len(names))
+		}
+		return nil
+	})
+	t.Logf("all %d back %s after the restart began", len(names), time.Since(start).Round(time.Millisecond))
+	nd.Run(t, "rb4", "-l", "name=rb4", "--net", net, bed.Image, "sleep", "100000")
+	if ep := nd.EndpointOf(t, "rb4", net); !bed.Built(ep) {
+		t.Fatalf("a new container after the restart: state %q", bed.State(ep))
+	}
+	for _, name := range append(names, "rb4") {
+		nd.Must(t, "rm", "-f", name)
+	}
+	nd.AssertClean(t)
+}
+
+// TestFrozenAgent: an agent that accepts connections but answers nothing (SIGSTOP) fails `docker run`
+// within the plugin's deadline with words that say what is wrong; once it runs again, so does the next
+// `docker run`, with the same plugin process.
+func TestFrozenAgent(t *testing.T) {
+	nd := bed.Up(t, 1)
+	net := "cd-frozen"
+	nd.Network(t, net)
+	pluginPID := nd.PID(t, bed.Plugin)
+	base := nd.LeakBase(t)
+
+	nd.Freeze(t, bed.Agent)
+	frozen := true
+	t.Cleanup(func() {
+		if frozen {
+			nd.Thaw(t, bed.Agent)
+		}
+	})
+	start := time.Now()
+	out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", "fz1", "-l", "name=fz1", "--net", net, bed.Image, "sleep", "100000")
+	took := time.Since(start)
+	t.Logf("docker run with the agent frozen: %s: %s", took.Round(time.Millisecond), out)
+	nd.BestEffort(t, "rm", "-f", "fz1")
+	if err == nil {
+		t.Fatalf("docker run succeeded with the agent frozen: %s", out)
+	}
+	if !strings.Contains(out, "did not answer") || !strings.Contains(out, "in time") {
+		t.Fatalf("docker run error %q does not say the agent did not answer in time", out)
+	}
+	if took > 20*time.Second {
+		t.Fatalf("docker run took %s to fail, want it within the plugin's 10s agent deadline (and < 20s)", took)
+	}
+	nd.Thaw(t, bed.Agent)
+	frozen = false
+
+	nd.Run(t, "fz2", "-l", "name=fz2", "--net", net, bed.Image, "sleep", "100000")
+	if ep := nd.EndpointOf(t, "fz2", net); !bed.Built(ep) || !bed.HasLabel(bed.IdentityLabels(ep), "container:name=fz2") {
+		t.Fatalf("docker run after the thaw: state %q, labels %v", bed.State(ep), bed.IdentityLabels(ep))
+	}
+	if pid := nd.PID(t, bed.Plugin); pid != pluginPID {
+		t.Fatalf("the plugin restarted (pid %d, was %d)", pid, pluginPID)
+	}
+	nd.Must(t, "rm", "-f", "fz2")
+	bed.Eventually(t, 15*time.Second, "nothing left of the frozen-agent runs", func() error {
+		if extra := bed.NewLinks(base.Links, nd.Links(t)); len(extra) > 0 {
+			return fmt.Errorf("links %v", extra)
+		}
+		if extra := bed.NewOwned(base.Allocs, nd.Allocations(t)); len(extra) > 0 {
+			return fmt.Errorf("allocations %v", extra)
+		}
+		return nil
+	})
+}
+
+// TestBursts starts 50, then 100 containers at once, as `docker compose up --scale` does: every start
+// succeeds with its own address, every endpoint is built under its labels, and after `rm -f` of all of
+// them nothing is left.
+func TestBursts(t *testing.T) {
+	nd := bed.Up(t, 1)
+	net := "cd-burst"
+	nd.Network(t, net)
+	for _, n := range []int{50, 100} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = fmt.Sprintf("burst%d-%d", n, i)
+			}
+			t.Cleanup(func() { nd.BestEffort(t, append([]string{"rm", "-f"}, names...)...) })
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]string, n)
+			for i, name := range names {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", name, "-l", "app=burst",
+						"--net", net, bed.Image, "sleep", "100000")
+					if err != nil {
+						errs[i] = fmt.Sprintf("%s: %v: %s", name, err, out)
+					}
+				}()
+			}
+			wg.Wait()
+			t.Logf("%d concurrent docker run: %s", n, time.Since(start).Round(time.Millisecond))
+			var failed []string
+			for _, e := range errs {
+				if e != "" {
+					failed = append(failed, e)
+				}
+			}
+			if len(failed) > 0 {
+				t.Fatalf("%d of %d starts failed, first: %s", len(failed), n, failed[0])
+			}
+			seen := map[netip.Addr]string{}
+			var ips []netip.Addr
+			var eids []string
+			for _, name := range names {
+				ip := nd.ContainerIP(t, name, net)
+				if other, dup := seen[ip]; dup {
+					t.Fatalf("%s and %s share address %s", name, other, ip)
+				}
+				seen[ip] = name
+				ips, eids = append(ips, ip), append(eids, nd.EndpointID(t, name, net))
+			}
+			eps := nd.OurEndpoints(t)
+			if len(eps) != n {
+				t.Fatalf("agent lists %d container endpoints, want %d", len(eps), n)
+			}
+			for _, ep := range eps {
+				if !slices.Contains(bed.IdentityLabels(ep), "container:app=burst") {
+					t.Fatalf("endpoint %d: labels %v", ep.ID, bed.IdentityLabels(ep))
+				}
+			}
+			start = time.Now()
+			nd.Must(t, append([]string{"rm", "-f"}, names...)...)
+			t.Logf("rm -f of %d: %s", n, time.Since(start).Round(time.Millisecond))
+			// The burst's own endpoints, addresses and links are gone. (Addresses other tests' faults
+			// left to the agent's expiration timer are not this test's to count.)
+			nd.AssertNoLeak(t, nd.NetworkID(t, net), bed.Leak{Allocs: nd.Allocations(t), Links: nd.Links(t)}, ips, eids)
+		})
+	}
+}

@@ -1,0 +1,207 @@
+# shellcheck shell=bash
+# Test bed, node namespaces: a node is netns $NODE_NS plus a private mount namespace kept alive by a
+# holder process; inside it, per-node copies of the directories dockerd and the agent hard-code. This
+# file also holds the node's whole life: up (in order etcd, agent, plugin, dockerd) and down (reverse).
+
+in_node() { # CMD...: run inside the node's mount + net namespaces
+  local h
+  h=$(holder_pid) || die "node $NODE is not up (no mount namespace holder)"
+  nsenter --mount="/proc/$h/ns/mnt" --net="/run/netns/$NODE_NS" -- "$@"
+}
+
+node_prepare_dir() {
+  if grep -q " ${NODE_DIR}[/ ]" /proc/self/mountinfo; then die "host mounts under $NODE_DIR remain"; fi
+  rm -rf "$NODE_DIR"
+  mkdir -p "$NODE_DIR"/{plugins,cilium-run,cgsave,cgroup2,policies,lib,bin}
+}
+
+node_mount_ns() { # long-lived holder of the node's private mount namespace, then the node's mounts
+  local own pid deadline
+  own=$(readlink /proc/self/ns/mnt)
+  nsenter --net="/run/netns/$NODE_NS" -- setsid unshare --mount --propagation private -- sleep infinity \
+    </dev/null >/dev/null 2>&1 9>&- &
+  pid=$!
+  record_pid holder "$pid"
+  deadline=$((SECONDS + 10))
+  while [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$own" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || die "mount namespace holder did not unshare"
+    sleep 0.05
+  done
+  readlink "/proc/$pid/ns/mnt" >"$NODE_DIR/mntns"
+  in_node "$SELF" _mounts "$NODE_DIR"
+  log "mount namespace ready (holder pid $pid)"
+}
+
+# Runs inside the node's fresh private mount namespace and netns.
+cmd__mounts() {
+  local nd=$1
+  # Copies of /run/netns/* would keep other test netns alive after `ip netns del`: drop them here.
+  if mountpoint -q /run/netns; then umount -l /run/netns; fi
+  # sysfs must be remounted for this netns; keep the cgroup tree across it.
+  mount --rbind /sys/fs/cgroup "$nd/cgsave"
+  mount -t sysfs sysfs /sys
+  mount --rbind "$nd/cgsave" /sys/fs/cgroup
+  umount -l "$nd/cgsave"
+  mount -t bpf bpffs /sys/fs/bpf
+  mount -t tmpfs -o mode=0755 cdtb-docker /run/docker
+  mkdir -p /run/docker/plugins
+  mount --bind "$nd/plugins" /run/docker/plugins
+  mount -t tmpfs -o mode=0711 cdtb-containerd /run/containerd
+  mount --bind "$nd/cilium-run" /run/cilium
+  mount -t tmpfs -o mode=0755 cdtb-etc-docker /etc/docker
+  # Global kernel.* sysctls (timer_migration, unprivileged_bpf_disabled, keys limits) stay untouched:
+  # the agent ignores the write error, dockerd only warns.
+  mount --bind /proc/sys/kernel /proc/sys/kernel
+  mount -o remount,bind,ro /proc/sys/kernel
+}
+
+write_node_bin() { # `docker` and `cilium` for `exec`
+  ln -sf "$(docker_cli)" "$NODE_DIR/bin/docker"
+  write_cilium_cli
+}
+
+write_env() {
+  cat >"$NODE_DIR/env" <<EOF2
+NODE=$NODE
+NODE_NS=$NODE_NS
+NODE_NAME=$NODE_NS
+NODE_DIR=$NODE_DIR
+NODE_IP=$NODE_IP
+POD_RANGE=$POD_RANGE
+PEER_IP=$PEER_IP
+DOCKER_HOST=unix://$NODE_DIR/docker.sock
+CILIUM_SOCK=$NODE_DIR/cilium-run/cilium.sock
+PLUGIN_SOCK=$NODE_DIR/plugins/cilium.sock
+POLICY_DIR=$NODE_DIR/policies
+ETCD_URL=$ETCD_URL
+TEST_IMAGE=$TEST_IMAGE
+PLUGIN_MODE=$PLUGIN_MODE
+DOCKER_VERSION=$DOCKER_VERSION
+DOCKER_ENGINE_VERSION=$(engine_version)
+DOCKER_API_VERSION=$(engine_api_version)
+DOCKERD=$DOCKERD
+DOCKER_CLI=$(docker_cli)
+COMPOSE_API_VERSION=$COMPOSE_API
+CILIUM_VERSION=$CILIUM_VERSION
+CILIUM_DIR=$CILIUM_DIR
+CILIUM_DBG=$CILIUM_DIR/bin/cilium-dbg
+TESTBED_ID=$TESTBED_ID
+MNT_HOLDER_PID=$(holder_pid)
+EOF2
+}
+
+node_is_up() {
+  holder_pid >/dev/null && recorded_pid agent >/dev/null && recorded_pid plugin >/dev/null &&
+    recorded_pid dockerd >/dev/null && [ -f "$NODE_DIR/env" ]
+}
+
+on_up_exit() {
+  local rc=$?
+  [ "$rc" -ne 0 ] || return 0
+  log "up $NODE failed (rc $rc)"
+  cmd_logs "$NODE" 40 >&2 || true
+  if [ "${TESTBED_KEEP_ON_FAIL:-0}" = 1 ]; then
+    log "TESTBED_KEEP_ON_FAIL=1: node $NODE left as is; run: $SELF down $NODE"
+  else
+    node_down || true
+  fi
+  exit "$rc"
+}
+
+node_up() { # the node is down (or stale); CILIUM_DIR and the engine are resolved
+  local t0
+  node_down_quiet
+  t0=$(now)
+  log "up node $NODE ($NODE_NS, $NODE_IP, pods $POD_RANGE, dir $NODE_DIR, docker $DOCKER_VERSION, cilium $CILIUM_VERSION)"
+  trap on_up_exit EXIT
+  save_host_state
+  node_prepare_dir
+  write_node_bin
+  ensure_fabric
+  node_network
+  node_mount_ns
+  if [ "$NODE" = 1 ]; then
+    start_etcd
+    wait_healthy etcd
+  else
+    wait_for "etcd at $ETCD_URL from $NODE_NS" "$ETCD_TIMEOUT" "" etcd_healthy "$ETCD_URL"
+  fi
+  start_agent
+  [ "$PLUGIN_MODE" = container ] || start_plugin
+  start_dockerd
+  wait_healthy dockerd
+  import_image
+  [ "$PLUGIN_MODE" != container ] || start_plugin_container
+  wait_healthy agent
+  wait_healthy plugin
+  write_env
+  trap - EXIT
+  log "node $NODE up in $(elapsed "$t0")s"
+}
+
+node_processes() { # PIDs in the node's mount ns, netns or cgroups (children of our daemons, test execs)
+  local mnt=""
+  [ -f "$NODE_DIR/mntns" ] && mnt=$(cat "$NODE_DIR/mntns")
+  {
+    if [ -n "$mnt" ]; then
+      find /proc/[0-9]*/ns/mnt -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
+        awk -v m="$mnt" '$2 == m { split($1, a, "/"); print a[3] }' || true
+    fi
+    grep -lE ":/($CG_DOCKER|$CG_AGENT)(/|\$)" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true
+    if netns_exists "$NODE_NS"; then ip netns pids "$NODE_NS" 2>/dev/null || true; fi
+  } | sort -u
+}
+
+sweep_node() { # kill what is left after the recorded daemons stopped, except the namespace holder
+  local holder pid pids=()
+  holder=$(holder_pid) || holder=none
+  while read -r pid; do
+    if [ -z "$pid" ] || [ "$pid" = $$ ] || [ "$pid" = "$holder" ]; then continue; fi
+    [ "$(proc_field "$pid" 3 2>/dev/null)" != Z ] || continue   # zombies wait for their reaper
+    pids+=("$pid")
+  done < <(node_processes)
+  [ "${#pids[@]}" -gt 0 ] || return 0
+  log "killing leftover processes of node $NODE: ${pids[*]}"
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  sleep 0.2
+}
+
+node_down() {
+  local t0 had=0 d pid
+  t0=$(now)
+  { [ -d "$NODE_DIR" ] && ls "$NODE_DIR"/*.pid >/dev/null 2>&1; } && had=1
+  netns_exists "$NODE_NS" && had=1
+  if [ "$had" = 1 ]; then
+    if [ "$NODE" = 1 ] && [ -n "$(nodes_left | grep -v '^1$' || true)" ]; then
+      log "WARNING: node 1 holds etcd; other nodes lose their kvstore"
+    fi
+    for d in dockerd plugin agent etcd; do   # thaw a frozen daemon, or it blocks the cleanup
+      if pid=$(recorded_pid "$d"); then kill -CONT "$pid" 2>/dev/null || true; fi
+    done
+    docker_cleanup
+    stop_recorded dockerd
+    stop_recorded plugin-logs
+    stop_recorded plugin
+    stop_recorded agent
+    stop_recorded etcd
+    sweep_node
+    stop_recorded holder
+    rm -f "$NODE_DIR/mntns" "$NODE_DIR/env"
+    if netns_exists "$NODE_NS"; then ip netns del "$NODE_NS"; fi
+    if grep -q " $NODE_DIR/" /proc/self/mountinfo; then
+      grep " $NODE_DIR/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
+      log "unmounted host mounts under $NODE_DIR"
+    fi
+    remove_node_cgroups
+    if [ "${TESTBED_PURGE:-0}" = 1 ]; then rm -rf "$NODE_DIR"; fi
+    log "node $NODE down in $(elapsed "$t0")s"
+  fi
+  if [ -z "$(nodes_left)" ]; then teardown_fabric; fi
+}
+
+node_down_quiet() { # clean what a crashed or half-built node left before `up`
+  if ls "$NODE_DIR"/*.pid >/dev/null 2>&1 || netns_exists "$NODE_NS"; then
+    log "cleaning stale node $NODE"
+    TESTBED_PURGE=0 node_down
+  fi
+}
