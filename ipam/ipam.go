@@ -191,11 +191,13 @@ func (c *Core) ReleaseAddress(ctx context.Context, poolID string, ip netip.Addr)
 	if _, err := poolFamily(poolID); err != nil {
 		return err
 	}
-	defer c.track.Address(ip)()
 	e, ok := c.book.releasable(ip)
 	if !ok {
+		// Not one this process must free: Docker lets go of it, so the reconciler may free it (an
+		// address the previous process handed out) without waiting for this call to age.
 		return nil
 	}
+	defer c.track.Address(ip)()
 	if err := c.agent.Release(ctx, ip); err != nil {
 		return err
 	}
