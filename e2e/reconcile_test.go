@@ -12,8 +12,8 @@ import (
 )
 
 // gcInterval is the plugin's default --reconcile-interval, which the bed runs; gcHold is the
-// reconciler's hold-off after start (reconcile.DockerRetryWindow). The first pass runs at start, the
-// first removal at the pass one interval later.
+// reconciler's hold-off after start (reconcile.DockerRetryWindow). Passes run at start, when the hold
+// ends, 20 s after any pass that saw something new, and every interval.
 const (
 	gcInterval = time.Minute
 	gcHold     = 30 * time.Second

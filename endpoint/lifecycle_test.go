@@ -223,3 +223,33 @@ func TestDeleteOwned(t *testing.T) {
 		}
 	}
 }
+
+// A plugin killed between the add and the alias leaves an unfinished pair: ListUnfinished reports it
+// and DeleteOwned removes it; a veth named otherwise, or aliased by someone else, is neither.
+func TestUnfinishedPair(t *testing.T) {
+	e := newTestEnv(t)
+	s := testSpec(t, "ep", 2)
+	n := NamesFor(s.EndpointID)
+	o, err := e.v.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	if err := o.add(s.veth(n)); err != nil { // only the add, as if killed right after it
+		t.Fatalf("add: %v", err)
+	}
+	other := NamesFor(MustParseID(sha256Hex("other")))
+	e.mustAdd(veth(other.Host, other.Container, "someone else"))
+	e.mustAdd(veth("lxc0123456789ab", "tmp01234", "")) // Cilium CNI's naming
+	got, err := e.v.ListUnfinished(t.Context())
+	if err != nil || !slices.Equal(got, []string{n.Host}) {
+		t.Fatalf("ListUnfinished = %v, %v; want [%s]", got, err, n.Host)
+	}
+	if err := e.v.DeleteOwned(t.Context(), n.Host); err != nil {
+		t.Fatal(err)
+	}
+	e.assertAbsent(n.Host, n.Container)
+	if err := e.v.DeleteOwned(t.Context(), other.Host); err == nil {
+		t.Error("DeleteOwned of a pair aliased by someone else = nil, want it left alone")
+	}
+}

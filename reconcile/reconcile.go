@@ -32,9 +32,11 @@ type Agent interface {
 	Release(ctx context.Context, ip netip.Addr) error
 }
 
-// Links is the kernel side: the host links whose alias marks them as this plugin's.
+// Links is the kernel side: the host links whose alias marks them as this plugin's, and the pairs a
+// killed process added without getting to the alias.
 type Links interface {
 	ListOwned(ctx context.Context) ([]endpoint.Link, error)
+	ListUnfinished(ctx context.Context) ([]string, error)
 	DeleteOwned(ctx context.Context, host string) error
 }
 
@@ -82,7 +84,8 @@ type Reconciler struct {
 	started time.Time
 	now     func() time.Time
 
-	prev *snapshot // the previous pass, if it was complete; only Run's goroutine touches it
+	prev    *snapshot // the previous pass, if it was complete; only Run's goroutine touches it
+	pending bool      // the last pass left candidates to confirm (new ones, or held back by the hold)
 
 	passes, incomplete, endpoints, linksRemoved, addresses, failures atomic.Uint64
 }
@@ -106,19 +109,34 @@ func (r *Reconciler) Stats() Stats {
 		Links: r.linksRemoved.Load(), Addresses: r.addresses.Load(), Failures: r.failures.Load()}
 }
 
-// Run passes at once and then every Config.Interval until ctx is done.
+// Run passes at once and then every Config.Interval until ctx is done. A pass that found something
+// unexplained for the first time, or could not remove it yet for the hold, is confirmed sooner: the
+// next pass follows after MinInterval (enough for a fresh allocation list), so what Docker forgot
+// goes within one interval of its first sighting. The second pass follows the hold.
 func (r *Reconciler) Run(ctx context.Context) error {
-	t := time.NewTicker(r.cfg.Interval)
+	t := time.NewTimer(0)
 	defer t.Stop()
+	first := true
 	for {
-		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
-			r.log.WithError(err).Warn("reconcile pass")
-		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			r.log.WithError(err).Warn("reconcile pass")
+		}
+		next := r.cfg.Interval
+		if r.pending {
+			next = min(next, MinInterval)
+		}
+		if first {
+			// Once the hold is over, the calls the previous process left half-done have come or
+			// will not: look again then rather than a whole interval later.
+			next = min(next, max(r.cfg.Hold, MinInterval))
+			first = false
+		}
+		t.Reset(next)
 	}
 }
 
@@ -135,10 +153,37 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	r.passes.Add(1)
 	prev := r.prev
 	r.prev = cur
-	if prev == nil || cur.start.Sub(r.started) < r.cfg.Hold {
+	held := cur.start.Sub(r.started) < r.cfg.Hold
+	r.pending = cur.hasNew(prev) || (held && !cur.empty())
+	if prev == nil || held {
 		return nil
 	}
 	return r.remove(ctx, prev, cur)
+}
+
+func (s *snapshot) empty() bool { return len(s.eps)+len(s.links)+len(s.ips) == 0 }
+
+// hasNew reports whether s holds a candidate prev (nil: none) did not.
+func (s *snapshot) hasNew(prev *snapshot) bool {
+	if prev == nil {
+		return !s.empty()
+	}
+	for eid := range s.eps {
+		if _, ok := prev.eps[eid]; !ok {
+			return true
+		}
+	}
+	for host := range s.links {
+		if _, ok := prev.links[host]; !ok {
+			return true
+		}
+	}
+	for ip := range s.ips {
+		if !prev.ips[ip] {
+			return true
+		}
+	}
+	return false
 }
 
 // read takes one snapshot: Docker first (its networks, then its containers, so that a container
@@ -197,6 +242,15 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	for _, l := range owned {
 		if !hosts[l.Host] {
 			cur.links[l.Host] = l
+		}
+	}
+	unfinished, err := r.links.ListUnfinished(ctx)
+	if err != nil {
+		r.log.WithError(err).Warn("reconcile: read unfinished links")
+	}
+	for _, host := range unfinished {
+		if !hosts[host] {
+			cur.links[host] = endpoint.Link{Names: endpoint.Names{Host: host}}
 		}
 	}
 	for ip, owner := range allocs {

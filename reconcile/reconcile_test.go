@@ -52,6 +52,8 @@ func (f *fakeLinks) ListOwned(context.Context) ([]endpoint.Link, error) {
 	return slices.Collect(maps.Values(f.links)), nil
 }
 
+func (f *fakeLinks) ListUnfinished(context.Context) ([]string, error) { return nil, nil }
+
 func (f *fakeLinks) DeleteOwned(_ context.Context, host string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -362,5 +364,26 @@ func TestRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+// A first sighting, or a candidate the hold keeps, asks for a sooner confirming pass; a pass with
+// nothing new does not.
+func TestPendingAsksForSoonerPass(t *testing.T) {
+	e := newEnv(t)
+	e.mustPass(t)
+	if e.r.pending {
+		t.Fatal("pending after a pass that found nothing")
+	}
+	o := e.made(t, "orphan")
+	e.clock.advance(10 * time.Second)
+	e.mustPass(t)
+	if !e.r.pending {
+		t.Fatal("not pending after the first sighting")
+	}
+	e.clock.advance(MinInterval)
+	e.mustPass(t) // 30 s after start: confirmed and removed
+	if got := e.present(t, o); got != none || e.r.pending {
+		t.Fatalf("after the confirming pass: %s, pending %v; want %s, not pending", got, e.r.pending, none)
 	}
 }
