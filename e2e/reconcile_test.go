@@ -111,8 +111,15 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 	e, l, a := removals(t, nd, off)
 	t.Logf("reconciler removed %d agent endpoints, %d links, %d addresses; all gone %s after the plugin started (interval %s, hold %s)",
 		e, l, a, took.Round(time.Millisecond), gcInterval, gcHold)
-	if e != len(victims) || l != len(victims) {
-		t.Errorf("reconciler logged %d endpoint and %d link removals, want %d each", e, l, len(victims))
+	// At least the victims' (a leftover of an earlier test on this node may go in the same passes).
+	if e < len(victims) || l < len(victims) {
+		t.Errorf("reconciler logged %d endpoint and %d link removals, want at least %d each", e, l, len(victims))
+	}
+	log := nd.LogSince(t, bed.Plugin, off)
+	for _, eid := range eids {
+		if host := bed.NamesOf(t, eid).Host; !strings.Contains(log, "link="+host) {
+			t.Errorf("no removal of link %s (docker endpoint %s) logged", host, eid[:12])
+		}
 	}
 
 	// The running container kept everything: same endpoint, identity, address, link.
