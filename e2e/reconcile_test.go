@@ -200,8 +200,8 @@ func TestKillPluginMidBurst(t *testing.T) {
 			t.Logf("%s failed: %s", name, r.out)
 			// A clear error: the plugin's own words (a call dockerd re-sent with an empty body after the
 			// kill is refused saying so), never the bare decode of an empty body.
-			clear := strings.Contains(r.out, "run the docker command again") || strings.Contains(r.out, "cilium")
-			if msg := r.out; strings.Contains(msg, `invalid id ""`) || !clear {
+			plain := strings.Contains(r.out, "run the docker command again") || strings.Contains(r.out, "cilium")
+			if msg := r.out; strings.Contains(msg, `invalid id ""`) || !plain {
 				t.Errorf("%s failed without a clear error: %q", name, msg)
 			}
 			continue
