@@ -194,6 +194,9 @@ func (nd *Node) PolicyDir() string { return nd.env["POLICY_DIR"] }
 // PluginMode is how the node runs the plugin: process or container.
 func (nd *Node) PluginMode() string { return nd.env["PLUGIN_MODE"] }
 
+// PluginSocket is the path of the plugin's socket, where dockerd posts the protocol calls.
+func (nd *Node) PluginSocket() string { return nd.env["PLUGIN_SOCK"] }
+
 // DockerSocket is the path of the node's Docker socket.
 func (nd *Node) DockerSocket() string { return strings.TrimPrefix(nd.env["DOCKER_HOST"], "unix://") }
 
