@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	clientapi "github.com/cilium/cilium/api/v1/client"
@@ -37,6 +38,7 @@ type Client struct {
 	timeouts    Timeouts
 	createSlots chan struct{} // one token per endpoint create in flight
 	bootUntil   time.Time     // calls marked with AwaitStartup wait for the agent until then
+	seen        atomic.Bool   // the agent answered once: it is up, and a later absence is an outage
 	observe     Observer      // nil: nobody listens
 }
 
@@ -49,10 +51,12 @@ func AwaitStartup(ctx context.Context) context.Context {
 	return context.WithValue(ctx, awaitStartupKey{}, true)
 }
 
-// awaitsAgent reports whether a call made with ctx that found no agent should try again.
+// awaitsAgent reports whether a call made with ctx that found no agent should try again: only while
+// the process is young and the agent has never answered it (not up yet, as at boot). An agent that
+// answered once and is gone now is down, and calls fail fast.
 func (c *Client) awaitsAgent(ctx context.Context) bool {
 	marked, _ := ctx.Value(awaitStartupKey{}).(bool)
-	return marked && time.Now().Before(c.bootUntil)
+	return marked && !c.seen.Load() && time.Now().Before(c.bootUntil)
 }
 
 // New returns a client for the agent API at addr (for example unix:///var/run/cilium/cilium.sock).
@@ -112,6 +116,9 @@ func (c *Client) do(ctx context.Context, d time.Duration, call, arg string, fn f
 	}
 	for {
 		err := c.attempt(ctx, d, op, fn)
+		if !errors.Is(err, ErrUnreachable) {
+			c.seen.Store(true) // it answered, even if with an error
+		}
 		if !errors.Is(err, ErrUnreachable) || !c.awaitsAgent(ctx) {
 			return err
 		}

@@ -193,3 +193,24 @@ func TestObserver(t *testing.T) {
 		t.Errorf("observed %v, want %v", got, want)
 	}
 }
+
+// TestStartupWaitOnlyForAnAgentNotUpYet: within the startup window a call waits for an agent that has
+// never answered (boot ordering), but once the agent answered, its absence is an outage: calls fail
+// fast, as outside the window.
+func TestStartupWaitOnlyForAnAgentNotUpYet(t *testing.T) {
+	a := agenttest.New(t)
+	c := newClient(t, a, agent.Timeouts{Startup: 20 * time.Second})
+	ctx := agent.AwaitStartup(context.Background())
+	if _, err := c.Config(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Stop()
+	start := time.Now()
+	_, err := c.Config(ctx)
+	if !errors.Is(err, agent.ErrUnreachable) {
+		t.Fatalf("Config with the agent gone: got %v, want ErrUnreachable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Config with the agent gone after it answered took %v, want it to fail fast", d)
+	}
+}
