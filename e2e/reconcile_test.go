@@ -11,7 +11,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
 )
 
-// gcInterval is the plugin's default --reconcile-interval, which the bed runs; gcHold is the
+// gcInterval is the plugin's default --reconcile-interval (the bed runs 20 s, so this bounds from above); gcHold is the
 // reconciler's hold-off after start (reconcile.DockerRetryWindow). Passes run at start, when the hold
 // ends, 20 s after any pass that saw something new, and every interval.
 const (

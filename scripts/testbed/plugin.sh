@@ -16,6 +16,9 @@ start_plugin() {
   # /metrics and /healthz on the node's own loopback (reached with `exec NODE curl`); empty for a
   # plugin binary without the flag (the upstream plugin of the benchmarks).
   [ -z "$PLUGIN_METRICS_ADDRESS" ] || argv+=(--metrics-address "$PLUGIN_METRICS_ADDRESS")
+  # The reconciler at its shortest interval: more passes over every test's state (any false deletion
+  # shows), and what it removes goes within a test's patience. Empty for a plugin without the flag.
+  [ -z "$PLUGIN_RECONCILE_INTERVAL" ] || argv+=(--reconcile-interval "$PLUGIN_RECONCILE_INTERVAL")
   argv+=("${extra[@]}")
   launch_recorded plugin "${argv[@]}"
 }
