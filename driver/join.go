@@ -49,7 +49,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if err != nil {
 		return nil, err
 	}
-	lerr, err := d.ensureAgentEndpoint(ctx, nid, eid, link)
+	lerr, err := d.ensureAgentEndpoint(ctx, nid, eid, link, cfg.ClusterName)
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +78,14 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment. It creates first and reads only on that refusal, so a Join makes no endpoint
 // read, which the agent rate-limits hardest (4/s). It returns why the container's labels are
-// unknown, if they are.
-func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
+// unknown, if they are. cluster is the agent's cluster name, for the identity's cluster label.
+func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link, cluster string) (labelErr, err error) {
 	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	if lerr == nil {
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
-		att.Labels = d.convertLabels(ct)
+		att.Labels = d.convertLabels(ct, cluster)
 	}
 	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
 	switch {
@@ -108,8 +108,8 @@ func routesVia(f agent.Family) []Route {
 	}
 }
 
-func (d *Driver) convertLabels(ct dockerapi.Container) []string {
-	out, dropped := d.policy.Convert(ct.Labels)
+func (d *Driver) convertLabels(ct dockerapi.Container, cluster string) []string {
+	out, dropped := d.policy.Identity(ct.Labels, cluster)
 	for _, dr := range dropped {
 		if dr.Reason != labels.Excluded {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).

@@ -133,7 +133,12 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 // labels a PATCH adds to an endpoint created without labels, and drops it only on a PATCH that changes
 // no label: an endpoint in that state gets the same labels a second time.
 func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpoint.ID, ep *models.Endpoint) {
-	want, _ := s.policy.Convert(ct.Labels)
+	cfg, err := s.agent.Config(ctx)
+	if err != nil {
+		s.log.WithError(err).WithField("container", ct.Name).Warn("read agent configuration for label sync")
+		return
+	}
+	want, _ := s.policy.Identity(ct.Labels, cfg.ClusterName)
 	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
 	same := slices.Equal(slices.Sorted(slices.Values(want)), have)
@@ -174,7 +179,8 @@ func dockerEndpointID(ep *models.Endpoint) (endpoint.ID, bool) {
 	return eid, true
 }
 
-// identityLabels returns the endpoint's container labels, sorted, and whether it still carries
+// identityLabels returns the endpoint's container labels and the Kubernetes identity labels the plugin
+// stamps, sorted, and whether it still carries
 // reserved:init. Its security-relevant labels hold the labels given at create as well as those
 // patched in later; its realized user labels only the latter.
 func identityLabels(ep *models.Endpoint) (have []string, init bool) {
@@ -189,7 +195,7 @@ func identityLabels(ep *models.Endpoint) (have []string, init bool) {
 		switch {
 		case l == initLabel:
 			init = true
-		case strings.HasPrefix(l, labels.Source+":"):
+		case strings.HasPrefix(l, labels.Source+":"), labels.IsStamped(l):
 			have = append(have, l)
 		}
 	}

@@ -29,6 +29,8 @@ type Config struct {
 	DatapathMode string
 	// Version is the agent line whose endpoint API the fake answers with.
 	Version Version
+	// ClusterName is the agent's --cluster-name, reported as ClusterName in the configuration map.
+	ClusterName string
 }
 
 // Version is a cilium-agent release line whose endpoint API differs from the others'.
@@ -66,6 +68,7 @@ func DefaultConfig() Config {
 		IPv4Router:   netip.MustParseAddr("10.77.18.133"),
 		RouteMTU:     1450,
 		DatapathMode: "veth",
+		ClusterName:  "local",
 	}
 }
 

@@ -19,9 +19,10 @@ func (a *Agent) getConfig(*http.Request, []byte) answer {
 	return answer{http.StatusOK, &models.DaemonConfiguration{
 		Spec: &models.DaemonConfigurationSpec{},
 		Status: &models.DaemonConfigurationStatus{
-			Addressing:   nodeAddressing(a.cfg),
-			RouteMTU:     int64(a.cfg.RouteMTU),
-			DatapathMode: models.DatapathMode(a.cfg.DatapathMode),
+			Addressing:             nodeAddressing(a.cfg),
+			RouteMTU:               int64(a.cfg.RouteMTU),
+			DatapathMode:           models.DatapathMode(a.cfg.DatapathMode),
+			DaemonConfigurationMap: map[string]any{"ClusterName": a.cfg.ClusterName},
 		},
 	}}
 }

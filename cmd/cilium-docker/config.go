@@ -58,6 +58,10 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"serve Prometheus /metrics and /healthz on host:port or unix:///path (off when empty)")
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
+	k8sIdentity := fs.Bool("k8s-identity-labels", true,
+		"stamp k8s:io.kubernetes.pod.namespace=<namespace> and k8s:io.cilium.k8s.policy.cluster=<agent's cluster name> on every "+
+			"container, so that plain Kubernetes-style policies select containers; false keeps the identities of earlier releases "+
+			"(policies whose peer selectors say the namespace label DoesNotExist)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -67,7 +71,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	if err := applyEnv(fs); err != nil {
 		return nil, err
 	}
-	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace}
+	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace,
+		K8sIdentity: *k8sIdentity}
 	return c, c.Validate()
 }
 
@@ -112,6 +117,9 @@ func (c *Config) Validate() error {
 		if _, _, err := metrics.ParseAddress(c.MetricsAddress); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-address: %w", err))
 		}
+	}
+	if !labels.ValidNamespace(c.Labels.DefaultNamespace) {
+		errs = append(errs, fmt.Errorf("--default-namespace %q: want lowercase letters, digits, '-' and '_', at most 63", c.Labels.DefaultNamespace))
 	}
 	if c.ParallelCreates < 1 {
 		errs = append(errs, fmt.Errorf("--agent-parallel-creates %d: want at least 1", c.ParallelCreates))
