@@ -23,7 +23,7 @@ func TestIdentity(t *testing.T) {
 			in: map[string]string{"com.hashicorp.nomad.namespace": "prod"}, cluster: "local",
 			want: []string{"container:com.hashicorp.nomad.namespace=prod", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=prod"}},
 		{name: "user labels with the stamped keys stay refused", policy: DefaultPolicy(), cluster: "local",
-			in: map[string]string{"io.kubernetes.pod.namespace": "kube-system", "io.cilium.k8s.policy.cluster": "other", "app": "x"},
+			in:   map[string]string{"io.kubernetes.pod.namespace": "kube-system", "io.cilium.k8s.policy.cluster": "other", "app": "x"},
 			want: []string{"container:app=x", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=docker"}},
 		{name: "no cluster name from the agent", policy: DefaultPolicy(), in: map[string]string{"app": "x"},
 			want: []string{"container:app=x", "k8s:io.kubernetes.pod.namespace=docker"}},

@@ -203,14 +203,14 @@ func stripComments(s string) string {
 	return b.String()
 }
 
-// ReadAll reads r for Check, at most max bytes.
-func ReadAll(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
+// ReadAll reads r for Check, at most limit bytes.
+func ReadAll(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > max {
-		return nil, refuse("larger than %d bytes", max)
+	if int64(len(b)) > limit {
+		return nil, refuse("larger than %d bytes", limit)
 	}
 	return b, nil
 }

@@ -102,7 +102,7 @@ func (s *Sync) round(ctx context.Context) error {
 	go func() { done <- s.store.Watch(wctx, rev, changes) }() // owned by round: cancelled and waited for below
 	defer func() {
 		cancel()
-		<-done
+		_ = <-done // the watch's end, once cancelled, is no news
 	}()
 	for {
 		select {

@@ -142,7 +142,7 @@ func TestSyncEtcd(t *testing.T) {
 	waitFor(t, 10*time.Second, "the node's status", func() error {
 		sts, err := store.Statuses(ctx)
 		if err != nil || len(sts) != 1 {
-			return fmt.Errorf("statuses %+v %v", sts, err)
+			return fmt.Errorf("statuses %+v: %w", sts, err)
 		}
 		st := sts[0]
 		if st.Node != "n1" || st.Applied["app2"] == 0 || !strings.Contains(st.Errors["bad"], "decode") ||
@@ -215,7 +215,7 @@ func (fakeStore) List(context.Context) ([]policystore.Policy, int64, error) {
 	return nil, 0, errors.New("etcd unreachable")
 }
 func (fakeStore) Watch(context.Context, int64, chan<- policystore.Change) error { return nil }
-func (fakeStore) PutStatus(context.Context, policystore.NodeStatus) error     { return nil }
+func (fakeStore) PutStatus(context.Context, policystore.NodeStatus) error       { return nil }
 
 func TestSyncEtcdDownKeepsFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -232,7 +232,9 @@ func TestSyncEtcdDownKeepsFiles(t *testing.T) {
 		<-calls
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
 	if got := files(t, dir); got != "cilium-docker.ccnp.app2.yaml" {
 		t.Fatalf("files after etcd stayed away: %q, want the policy kept", got)
 	}
@@ -245,6 +247,8 @@ func (c countingStore) List(ctx context.Context) ([]policystore.Policy, int64, e
 	return fakeStore{}.List(ctx)
 }
 func (countingStore) Watch(context.Context, int64, chan<- policystore.Change) error { return nil }
-func (countingStore) PutStatus(context.Context, policystore.NodeStatus) error     { return nil }
+func (countingStore) PutStatus(context.Context, policystore.NodeStatus) error       { return nil }
 
-func compactReq(rev int64) *pb.CompactionRequest { return &pb.CompactionRequest{Revision: rev, Physical: true} }
+func compactReq(rev int64) *pb.CompactionRequest {
+	return &pb.CompactionRequest{Revision: rev, Physical: true}
+}

@@ -29,6 +29,10 @@ type Config struct {
 	MetricsAddress                   string
 	DockerTimeout, KernelTimeout     time.Duration
 	Labels                           labels.Policy
+	// PolicyDir, when set, is the agent's static policy directory that the plugin keeps equal to the
+	// policies in etcd (Etcd), reporting as NodeName.
+	PolicyDir, NodeName string
+	Etcd                etcdFlags
 }
 
 // SocketPath is where Docker finds the plugin: the file name is the driver name.
@@ -58,6 +62,10 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"serve Prometheus /metrics and /healthz on host:port or unix:///path (off when empty)")
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
+	fs.StringVar(&c.PolicyDir, "policy-dir", "",
+		"the agent's static policy directory (--static-cnp-path): keep it equal to the policies in etcd (off when empty)")
+	fs.StringVar(&c.NodeName, "node-name", defaultNodeName(), "this node's name in the policy status keys")
+	c.Etcd.register(fs)
 	k8sIdentity := fs.Bool("k8s-identity-labels", true,
 		"stamp k8s:io.kubernetes.pod.namespace=<namespace> and k8s:io.cilium.k8s.policy.cluster=<agent's cluster name> on every "+
 			"container, so that plain Kubernetes-style policies select containers; false keeps the identities of earlier releases "+
@@ -116,6 +124,14 @@ func (c *Config) Validate() error {
 	if c.MetricsAddress != "" {
 		if _, _, err := metrics.ParseAddress(c.MetricsAddress); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-address: %w", err))
+		}
+	}
+	if c.PolicyDir != "" {
+		if !filepath.IsAbs(c.PolicyDir) {
+			errs = append(errs, fmt.Errorf("--policy-dir %q: want an absolute path", c.PolicyDir))
+		}
+		if _, err := c.Etcd.storeConfig(); err != nil {
+			errs = append(errs, fmt.Errorf("--policy-dir: %w", err))
 		}
 	}
 	if !labels.ValidNamespace(c.Labels.DefaultNamespace) {

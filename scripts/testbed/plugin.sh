@@ -16,6 +16,9 @@ start_plugin() {
   # /metrics and /healthz on the node's own loopback (reached with `exec NODE curl`); empty for a
   # plugin binary without the flag (the upstream plugin of the benchmarks).
   [ -z "$PLUGIN_METRICS_ADDRESS" ] || argv+=(--metrics-address "$PLUGIN_METRICS_ADDRESS")
+  # The policy sync: the agent's static policy directory kept equal to the policies in the bed's etcd.
+  [ -z "$PLUGIN_POLICY_SYNC" ] ||
+    argv+=(--policy-dir "$NODE_DIR/policies" --etcd-endpoints "$ETCD_URL" --node-name "$NODE_NS")
   argv+=("${extra[@]}")
   launch_recorded plugin "${argv[@]}"
 }
