@@ -111,7 +111,7 @@ func TestPolicyCommand(t *testing.T) {
 		}
 		return p
 	}
-	profile := filepath.Join(bed.RepoRoot(), "compose", "policies", "profile.json")
+	profile := filepath.Join(bed.RepoRoot(), "compose", "policy-examples", "profile.json")
 	bad := map[string]string{
 		"syntax.yaml":  "apiVersion: cilium.io/v2\nkind: [unclosed\n",
 		"multi.yaml":   bed.PolicyOnlyFrom("a", "b") + "---\n" + bed.PolicyOnlyFrom("c", "d"),

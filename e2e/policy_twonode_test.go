@@ -101,7 +101,7 @@ func TestPolicyTwoNodes(t *testing.T) {
 		}
 	}
 
-	profile := filepath.Join(bed.RepoRoot(), "compose", "policies", "profile.json")
+	profile := filepath.Join(bed.RepoRoot(), "compose", "policy-examples", "profile.json")
 	t0 := time.Now()
 	out := n1.MustPolicy(t, "apply", profile)
 	if !strings.Contains(out, "app2-from-app1 revision") {
