@@ -102,7 +102,9 @@ func (s *Sync) round(ctx context.Context) error {
 	go func() { done <- s.store.Watch(wctx, rev, changes) }() // owned by round: cancelled and waited for below
 	defer func() {
 		cancel()
-		_ = <-done // the watch's end, once cancelled, is no news
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.WithError(err).Debug("policy sync: watch ended")
+		}
 	}()
 	for {
 		select {

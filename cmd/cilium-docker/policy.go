@@ -25,7 +25,7 @@ Policies for every node of the cluster, kept in the cluster's etcd and written b
 into its cilium-agent's static policy directory (--static-cnp-path).
 
 commands:
-  check FILE...    check policy files with Cilium's own parser and the agent's rules
+  check FILE...    check policy files with Cilium's own parser and the agent's rules (- reads stdin)
   apply FILE...    check, then store each policy in etcd (--local: write to this node's directory only)
   delete NAME...   remove policies (NAME, or NAMESPACE/NAME for a CiliumNetworkPolicy)
   list             every policy with its revision, and which revision each node applied, or its error
@@ -59,6 +59,7 @@ func exitCode(err error) int {
 }
 
 type policyCmd struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	json           bool
 	etcd           etcdFlags
@@ -77,7 +78,7 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	c := &policyCmd{stdout: stdout, stderr: stderr}
+	c := &policyCmd{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	name, args := args[0], args[1:]
 	fs := flag.NewFlagSet("cilium-docker policy "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -175,9 +176,13 @@ type checkResult struct {
 func (c *policyCmd) checkFiles(files []string) (results []checkResult, refused int, err error) {
 	for _, f := range files {
 		r := checkResult{File: f}
-		data, rerr := readPolicyFile(f)
+		data, rerr := c.readPolicyFile(f)
 		if rerr == nil {
-			r.Documents, rerr = policy.Check(filepath.Base(f), data, c.cluster)
+			name := filepath.Base(f)
+			if f == "-" {
+				name = "stdin"
+			}
+			r.Documents, rerr = policy.Check(name, data, c.cluster)
 		}
 		switch {
 		case rerr == nil && !c.legacy:
@@ -200,7 +205,10 @@ func (c *policyCmd) checkFiles(files []string) (results []checkResult, refused i
 	return results, refused, nil
 }
 
-func readPolicyFile(f string) ([]byte, error) {
+func (c *policyCmd) readPolicyFile(f string) ([]byte, error) {
+	if f == "-" {
+		return policy.ReadAll(c.stdin, maxPolicyFile)
+	}
 	fh, err := os.Open(f)
 	if err != nil {
 		return nil, err

@@ -74,4 +74,3 @@ func (nd *Node) Blocked(t testing.TB, container, addr string) error {
 	}
 	return nil
 }
-
