@@ -14,6 +14,35 @@ type Cached struct {
 	mu  sync.Mutex
 	cfg *Config   // guarded by mu
 	at  time.Time // guarded by mu
+
+	nodes   NodeRanges // guarded by mu
+	nodesAt time.Time  // guarded by mu
+}
+
+// nodesTTL is how long the cluster's node ranges are reused: a node that joins is routed by the
+// containers that start after this long.
+const nodesTTL = 5 * time.Second
+
+// NodeRanges returns the cluster's node ranges, from a cache of a few seconds; when the agent cannot
+// answer, the last list it gave.
+func (c *Cached) NodeRanges(ctx context.Context) (NodeRanges, error) {
+	c.mu.Lock()
+	nodes, at := c.nodes, c.nodesAt
+	c.mu.Unlock()
+	if !at.IsZero() && time.Since(at) < min(nodesTTL, c.ttl) {
+		return nodes, nil
+	}
+	fresh, err := c.Client.NodeRanges(ctx)
+	if err != nil {
+		if !at.IsZero() {
+			return nodes, nil
+		}
+		return NodeRanges{}, err
+	}
+	c.mu.Lock()
+	c.nodes, c.nodesAt = fresh, time.Now()
+	c.mu.Unlock()
+	return fresh, nil
 }
 
 // NewCached wraps c with a configuration cache whose entries are fresh for ttl.

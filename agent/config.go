@@ -43,6 +43,10 @@ type Config struct {
 	// ClusterName is the agent's --cluster-name: the value policies expect in the
 	// k8s:io.cilium.k8s.policy.cluster label of the cluster's endpoints; empty when the agent does not say.
 	ClusterName string
+	// LabelPrefixes and LabelPrefixFile are the agent's identity label rules (--labels,
+	// --label-prefix-file); both empty: the agent's default rules. See NewLabelFilter.
+	LabelPrefixes   []string
+	LabelPrefixFile string
 }
 
 // Config reads the agent's configuration (GET /config).
@@ -81,6 +85,15 @@ func parseConfig(st *models.DaemonConfigurationStatus) (*Config, error) {
 	if cfg.IPv6, err = parseFamily("ipv6", st.Addressing.IPv6); err != nil {
 		return nil, err
 	}
+	// The agent reports its whole option.DaemonConfig in the configuration map, by field name.
+	if l, ok := st.DaemonConfigurationMap["Labels"].([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				cfg.LabelPrefixes = append(cfg.LabelPrefixes, s)
+			}
+		}
+	}
+	cfg.LabelPrefixFile, _ = st.DaemonConfigurationMap["LabelPrefixFile"].(string)
 	return cfg, nil
 }
 

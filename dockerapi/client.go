@@ -23,8 +23,13 @@ var ErrNotFound = errors.New("container not found")
 type Container struct {
 	ID, Name string
 	Labels   map[string]string
+	// ImageLabels are the labels of the container's image, which dockerd copied into Labels.
+	ImageLabels map[string]string
 	// Endpoints maps network ID to the container's endpoint ID on that network (not known at Join).
 	Endpoints map[string]string
+	// Networks are the networks the container is configured for, at Join: by ID, or by name for one
+	// it has not joined yet.
+	Networks []string
 }
 
 // Client is a Docker Engine API client with a deadline on every call.
@@ -33,11 +38,12 @@ type Client struct {
 	host       string
 	timeout    time.Duration
 	negotiated atomic.Bool
+	images     imageCache
 	observe    Observer // nil: nobody listens
 }
 
 // Observer is told of every Docker call when it ends: its name (one of "joining container",
-// "inspect container", "list running", "subscribe events"), how long it took, and its error.
+// "inspect network", "inspect container", "list running", "subscribe events"), how long it took, and its error.
 type Observer func(call string, took time.Duration, err error)
 
 // Option configures a Client.
@@ -125,11 +131,41 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 	for _, s := range list {
 		for _, n := range s.Names {
 			if n == "/"+name {
-				return Container{ID: s.ID, Name: name, Labels: s.Labels}, nil
+				il, err := c.imageLabels(ctx, s.ImageID)
+				if err != nil {
+					return Container{}, err
+				}
+				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il}
+				if s.NetworkSettings != nil {
+					for key, es := range s.NetworkSettings.Networks {
+						// A network the container has not joined yet has no ID here: its name is the key.
+						if es != nil && es.NetworkID != "" {
+							key = es.NetworkID
+						}
+						ct.Networks = append(ct.Networks, key)
+					}
+				}
+				return ct, nil
 			}
 		}
 	}
 	return Container{}, fmt.Errorf("container %q of endpoint %s: %w", name, endpointID, ErrNotFound)
+}
+
+// Network returns the ID and driver of the network named or identified by ref (network inspect: no
+// container lock, safe at Join).
+func (c *Client) Network(ctx context.Context, ref string) (id, driver string, err error) {
+	defer c.observed("inspect network", time.Now(), &err)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if err := c.ready(ctx); err != nil {
+		return "", "", err
+	}
+	nw, err := c.c.NetworkInspect(ctx, ref, network.InspectOptions{})
+	if err != nil {
+		return "", "", fmt.Errorf("docker api %s: inspect network %s: %w", c.host, ref, err)
+	}
+	return nw.ID, nw.Driver, nil
 }
 
 // Inspect returns a started container with its endpoints. Never call it from Join.
@@ -154,6 +190,11 @@ func (c *Client) Inspect(ctx context.Context, id string) (_ Container, err error
 	if r.Config != nil {
 		out.Labels = r.Config.Labels
 	}
+	if r.ContainerJSONBase != nil {
+		if out.ImageLabels, err = c.imageLabels(ctx, r.Image); err != nil {
+			return Container{}, err
+		}
+	}
 	if r.NetworkSettings != nil {
 		for _, es := range r.NetworkSettings.Networks {
 			if es != nil && es.NetworkID != "" {
@@ -164,7 +205,8 @@ func (c *Client) Inspect(ctx context.Context, id string) (_ Container, err error
 	return out, nil
 }
 
-// Running lists the running containers with their endpoints.
+// Running lists the running containers with their endpoints, and their images' labels; a container
+// whose image cannot be inspected is left out.
 func (c *Client) Running(ctx context.Context) (_ []Container, err error) {
 	defer c.observed("list running", time.Now(), &err)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -178,7 +220,13 @@ func (c *Client) Running(ctx context.Context) (_ []Container, err error) {
 	}
 	out := make([]Container, 0, len(list))
 	for _, s := range list {
-		ct := Container{ID: s.ID, Labels: s.Labels, Endpoints: map[string]string{}}
+		il, err := c.imageLabels(ctx, s.ImageID)
+		if err != nil {
+			// Which of its labels are the image's cannot be told: leave the container out, and its
+			// endpoint's labels as they are, rather than fail the resync of every other container.
+			continue
+		}
+		ct := Container{ID: s.ID, Labels: s.Labels, ImageLabels: il, Endpoints: map[string]string{}}
 		if len(s.Names) > 0 {
 			ct.Name = trimSlash(s.Names[0])
 		}

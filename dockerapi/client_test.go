@@ -183,3 +183,38 @@ func TestHangingDockerAtBoot(t *testing.T) {
 		t.Errorf("pings after negotiation: got %d more, want none", got-pings)
 	}
 }
+
+// TestImageLabels: the joining container's image labels come from an image inspect by ID (never a
+// container inspect), once per image; an image Docker cannot show fails the lookup at Join (its labels
+// cannot be told from the user's) and leaves the container out of a resync list.
+func TestImageLabels(t *testing.T) {
+	d := dockertest.New(t)
+	c := newClient(t, d, 2*time.Second)
+	img := "sha256:" + strings.Repeat("a", 64)
+	d.AddImage(img, map[string]string{"name": "app2"})
+	for i, id := range []string{cid, strings.Repeat("4", 64)} {
+		d.AddContainer(dockertest.Container{ID: id, Name: "web-" + string(rune('1'+i)), Image: img, Running: true,
+			Networks: map[string]string{nid: strings.Repeat(string(rune('6'+i)), 64)}})
+	}
+	for _, e := range []string{strings.Repeat("6", 64), strings.Repeat("7", 64)} {
+		got, err := c.JoiningContainer(context.Background(), nid, e)
+		if err != nil || got.ImageLabels["name"] != "app2" || got.Labels["name"] != "app2" {
+			t.Fatalf("JoiningContainer: got %+v, %v; want the image's name=app2 in both label sets", got, err)
+		}
+	}
+	if n := d.Calls(dockertest.RouteImage); n != 1 {
+		t.Errorf("image inspects: %d, want 1 (image labels are cached by image ID)", n)
+	}
+	if n := d.Calls(dockertest.RouteInspect); n != 0 {
+		t.Errorf("container inspects at Join: %d, want 0", n)
+	}
+	d.AddContainer(dockertest.Container{ID: strings.Repeat("5", 64), Name: "gone", Image: "sha256:" + strings.Repeat("b", 64),
+		Running: true, Networks: map[string]string{nid: strings.Repeat("8", 64)}})
+	if _, err := c.JoiningContainer(context.Background(), nid, strings.Repeat("8", 64)); err == nil || !strings.Contains(err.Error(), "inspect image") {
+		t.Errorf("JoiningContainer with an image Docker cannot show: got %v, want the image inspect's error", err)
+	}
+	list, err := c.Running(context.Background())
+	if err != nil || len(list) != 2 {
+		t.Errorf("Running: got %d containers, %v; want the 2 whose image is known", len(list), err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 // Agent is what the driver needs from cilium-agent.
 type Agent interface {
 	Config(ctx context.Context) (*agent.Config, error)
+	NodeRanges(ctx context.Context) (agent.NodeRanges, error)
 	CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error)
 	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
 	Endpoints(ctx context.Context) ([]*models.Endpoint, error)
@@ -33,6 +34,7 @@ type Links interface {
 // Docker finds the container behind an endpoint at Join.
 type Docker interface {
 	JoiningContainer(ctx context.Context, networkID, endpointID string) (dockerapi.Container, error)
+	Network(ctx context.Context, ref string) (id, driver string, err error)
 }
 
 // Addresses is the IPAM's record of who frees each address.
@@ -50,9 +52,10 @@ type Driver struct {
 	docker Docker
 	addrs  Addresses
 	policy labels.Policy
+	filter *agentFilter
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p}
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log}}
 }

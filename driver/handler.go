@@ -22,7 +22,8 @@ func Register(s *server.Server, d *Driver) {
 		return &network.CapabilitiesResponse{Scope: "local", ConnectivityScope: "local"}, nil
 	})
 	server.Handle(s, "NetworkDriver.CreateNetwork", func(_ context.Context, r *network.CreateNetworkRequest) (*empty, error) {
-		return nil, validateNetwork(r.NetworkID)
+		_, err := ParseNetwork(r)
+		return nil, err
 	})
 	server.Handle(s, "NetworkDriver.DeleteNetwork", func(_ context.Context, r *network.DeleteNetworkRequest) (*empty, error) {
 		return nil, validateNetwork(r.NetworkID)

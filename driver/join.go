@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
@@ -49,7 +50,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if err != nil {
 		return nil, err
 	}
-	lerr, err := d.ensureAgentEndpoint(ctx, nid, eid, link, cfg.ClusterName)
+	lerr, err := d.ensureAgentEndpoint(ctx, cfg, nid, eid, link)
 	if err != nil {
 		return nil, err
 	}
@@ -63,13 +64,18 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 		d.log.WithError(lerr).WithField("endpoint", eid).
 			Warn("container labels not known at join; the endpoint starts without them and gets them when the container starts")
 	}
+	nodes, err := d.agent.NodeRanges(ctx)
+	if err != nil {
+		d.log.WithError(err).WithField("endpoint", eid).
+			Warn("cluster node ranges unknown; only this node's range is routed through the cilium interface")
+	}
 	if link.IPv4.IsValid() {
 		j.Gateway = cfg.IPv4.Router
-		j.Routes = append(j.Routes, routesVia(cfg.IPv4)...)
+		j.Routes = append(j.Routes, routesVia(cfg.IPv4, nodes.IPv4)...)
 	}
 	if link.IPv6.IsValid() {
 		j.GatewayIPv6 = cfg.IPv6.Router
-		j.Routes = append(j.Routes, routesVia(cfg.IPv6)...)
+		j.Routes = append(j.Routes, routesVia(cfg.IPv6, nodes.IPv6)...)
 	}
 	return j, nil
 }
@@ -78,14 +84,17 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment. It creates first and reads only on that refusal, so a Join makes no endpoint
 // read, which the agent rate-limits hardest (4/s). It returns why the container's labels are
-// unknown, if they are. cluster is the agent's cluster name, for the identity's cluster label.
-func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link, cluster string) (labelErr, err error) {
+// unknown, if they are.
+func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
 	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
 		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	if lerr == nil {
+		if err := d.refuseSecondNetwork(ctx, nid, ct); err != nil {
+			return nil, err
+		}
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
-		att.Labels = d.convertLabels(ct, cluster)
+		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct, cfg.ClusterName)
 	}
 	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
 	switch {
@@ -97,21 +106,71 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, nid endpoint.NetworkID
 	return lerr, nil
 }
 
-// routesVia makes the router reachable on the link and routes the node's range through it, so that
-// containers on this network reach each other even when another network holds the default route.
-// The default route itself comes from Docker through the Gateway answer, only when this network is
-// the container's gateway network, so a second network does not collide with it.
-func routesVia(f agent.Family) []Route {
-	return []Route{
-		{Dst: netip.PrefixFrom(f.Router, f.Router.BitLen())},
-		{Dst: f.Range, NextHop: f.Router},
+// DriverName is this driver's name in Docker: the plugin socket's file name.
+const DriverName = "cilium"
+
+// refuseSecondNetwork refuses to join ct to nid when ct is on another cilium network too. Every cilium
+// network of a node draws from the same agent range behind the same router, so a second interface
+// needs the routes the first holds already: Docker 20.10 fails the start with "file exists", 29 with
+// "conflicts with existing route". Nor could the second interface work: the kernel routes by
+// destination, so replies from its address would leave through the first interface, whose endpoint
+// the agent verifies the source address of, and drops them. A network whose driver Docker cannot
+// tell in time is passed over: the start then fails as it did.
+func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID, ct dockerapi.Container) error {
+	for _, ref := range ct.Networks {
+		if ref == nid.String() {
+			continue
+		}
+		other, drv, err := d.docker.Network(ctx, ref)
+		if err != nil {
+			d.log.WithError(err).WithField("container", ct.Name).Debug("driver of the container's other network")
+			continue
+		}
+		if other != nid.String() && drv == DriverName {
+			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
+				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
+				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))
+		}
 	}
+	return nil
 }
 
-func (d *Driver) convertLabels(ct dockerapi.Container, cluster string) []string {
-	out, dropped := d.policy.Identity(ct.Labels, cluster)
+// routesVia makes the router reachable on the link and routes the cluster's pod ranges through it:
+// this node's range and every other node's the agent knows (GET /cluster/nodes). A container on a
+// cilium network and another one (the default bridge, say) then reaches containers on every node
+// through Cilium, under its identity, even when the other network holds the default route; without
+// them, traffic to other nodes would leave through that network, masqueraded, as the node. The
+// default route itself comes from Docker through the Gateway answer, only when this network is the
+// container's gateway network, so a second network does not collide with it. A range inside another
+// is routed by the wider one only.
+func routesVia(f agent.Family, nodes []netip.Prefix) []Route {
+	ranges := append([]netip.Prefix{f.Range}, nodes...)
+	slices.SortFunc(ranges, func(a, b netip.Prefix) int {
+		if a.Bits() != b.Bits() {
+			return a.Bits() - b.Bits() // widest first
+		}
+		return a.Addr().Compare(b.Addr())
+	})
+	out := []Route{{Dst: netip.PrefixFrom(f.Router, f.Router.BitLen())}}
+	var kept []netip.Prefix
+	for _, r := range ranges {
+		if !r.IsValid() || r.Addr().Is4() != f.Router.Is4() || slices.ContainsFunc(kept, func(k netip.Prefix) bool {
+			return k.Bits() <= r.Bits() && k.Contains(r.Addr())
+		}) {
+			continue
+		}
+		kept = append(kept, r)
+		out = append(out, Route{Dst: r, NextHop: f.Router})
+	}
+	return out
+}
+
+// convertLabels is the container's identity: its labels under p, and the namespace and cluster labels
+// (labels.Policy.Identity) for the agent's cluster.
+func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster string) []string {
+	out, dropped := p.Identity(ct.Labels, ct.ImageLabels, cluster)
 	for _, dr := range dropped {
-		if dr.Reason != labels.Excluded {
+		if dr.Reason != labels.Excluded && dr.Reason != labels.FromImage {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).
 				Warn("container label left out of the identity")
 		}
@@ -169,3 +228,6 @@ func uuidOf(a Addresses, ip netip.Addr) string {
 	}
 	return a.ExpirationUUID(ip)
 }
+
+// shortID is Docker's short form of an ID, as docker network ls shows it.
+func shortID(id string) string { return id[:min(12, len(id))] }

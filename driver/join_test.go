@@ -3,7 +3,6 @@ package driver_test
 import (
 	"context"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -242,24 +241,32 @@ func TestJoinDockerUnavailable(t *testing.T) {
 
 // TestTwoNetworks joins one container to two cilium networks: each attachment needs its own agent
 // endpoint, which the agent keys by container ID and interface name.
+// TestTwoNetworks: a container on a cilium network and a network of another driver joins; one on two
+// cilium networks is refused before anything is made, saying why (the second interface would need the
+// first one's routes: Docker failed the start with "file exists" or "conflicts with existing route").
 func TestTwoNetworks(t *testing.T) {
 	e := newEnv(t, defaultTimeouts)
-	cid := hexID("c")
-	nets := map[string]string{hexID("net1"): hexID("ep1"), hexID("net2"): hexID("ep2")}
-	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "c", Networks: nets})
+	bridge := hexID("bridge")
+	e.docker.SetNetworkDriver(bridge, "bridge")
+	nid, eid := hexID("net1"), hexID("ep1")
+	e.docker.AddContainer(dockertest.Container{ID: hexID("c"), Name: "c", Networks: map[string]string{nid: eid, bridge: hexID("br")}})
+	e.createEndpoint(t, nid, eid)
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
+
+	nets := map[string]string{hexID("net2"): hexID("ep2"), hexID("net3"): hexID("ep3")}
+	e.docker.AddContainer(dockertest.Container{ID: hexID("d"), Name: "d", Networks: nets})
 	for nid, eid := range nets {
 		e.createEndpoint(t, nid, eid)
-		e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid))
-	}
-	if n := len(e.agent.Endpoints()); n != 2 {
-		t.Errorf("agent endpoints: got %d, want 2", n)
-	}
-	var ips []netip.Addr
-	for _, ep := range e.agent.Endpoints() {
-		ips = append(ips, netip.MustParseAddr(ep.Status.Networking.Addressing[0].IPv4))
-	}
-	if len(ips) == 2 && ips[0] == ips[1] {
-		t.Errorf("both attachments got %s", ips[0])
+		before := len(e.agent.Endpoints())
+		code, out := e.call(t, "NetworkDriver.Join", joinRequest(nid, eid))
+		msg, _ := out["Err"].(string)
+		if code == http.StatusOK || !strings.Contains(msg, `container "d" is on cilium network`) ||
+			!strings.Contains(msg, "one cilium network only") {
+			t.Errorf("Join of a container on two cilium networks: got %d %v, want the refusal", code, out)
+		}
+		if n := len(e.agent.Endpoints()); n != before {
+			t.Errorf("a refused Join made an agent endpoint")
+		}
 	}
 }
 

@@ -32,11 +32,12 @@ type LabelSync struct {
 	agent  Agent
 	docker Events
 	policy labels.Policy
+	filter *agentFilter
 }
 
 // NewLabelSync returns a label sync; Run starts it.
 func NewLabelSync(log *logrus.Entry, a Agent, d Events, p labels.Policy) *LabelSync {
-	return &LabelSync{log: log, agent: a, docker: d, policy: p}
+	return &LabelSync{log: log, agent: a, docker: d, policy: p, filter: &agentFilter{log: log}}
 }
 
 // Run follows Docker's container start events until ctx is done, reconnecting with backoff.
@@ -138,11 +139,12 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 		s.log.WithError(err).WithField("container", ct.Name).Warn("read agent configuration for label sync")
 		return
 	}
-	want, _ := s.policy.Identity(ct.Labels, cfg.ClusterName)
+	want, _ := s.filter.policy(s.policy, cfg).Identity(ct.Labels, ct.ImageLabels, cfg.ClusterName)
 	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
 	same := slices.Equal(slices.Sorted(slices.Values(want)), have)
 	if same && !init {
+		s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID}).Debug("container labels up to date")
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})

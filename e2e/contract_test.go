@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,50 @@ func TestFakeAgentContract(t *testing.T) {
 		same(t, "release of a free address", func(c *agent.Client) error { return c.Release(ctx, free) })
 		same(t, "claim of a free address", func(c *agent.Client) error { return c.Claim(ctx, free, "contract") })
 		same(t, "release of the claim", func(c *agent.Client) error { return c.Release(ctx, free) })
+	})
+	t.Run("the agent's label filter", func(t *testing.T) {
+		// A create whose every label the agent's filter drops is refused before anything is made.
+		only := *req
+		only.ContainerID = strings.Repeat("ab", 32)
+		only.ContainerInterfaceName = "tmpcontract0"
+		only.Addressing = &models.AddressPair{IPv4: strings.TrimSuffix(cfg.IPv4Range.Addr().String(), ".0") + ".251"}
+		only.Labels = []string{"container:annotation.example=1", "container:annotationfoo=2"}
+		same(t, "PUT with only filtered labels", func(c *agent.Client) error { _, err := c.CreateEndpoint(ctx, &only); return err })
+		if _, err := nd.Agent.CreateEndpoint(ctx, &only); err == nil || !strings.Contains(err.Error(), "no valid labels provided") {
+			t.Errorf("real agent, create with only filtered labels: %v, want no valid labels provided", err)
+		}
+		// A patch keeps only what the filter lets into the identity.
+		id := agent.AttachmentID(eid, names.Container)
+		want := []string{"container:name=ct1"}
+		for name, c := range clients {
+			if err := c.SetLabels(ctx, id, []string{"container:annotations.x=1", "container:name=ct1"}); err != nil {
+				t.Fatalf("%s: PATCH: %v", name, err)
+			}
+			bed.Eventually(t, 20*time.Second, name+" agent's identity after the patch", func() error {
+				ep, err := c.Endpoint(ctx, id)
+				if err != nil {
+					return err
+				}
+				var got []string
+				for _, l := range bed.IdentityLabels(ep) {
+					if strings.HasPrefix(l, "container:") {
+						got = append(got, l)
+					}
+				}
+				if !slices.Equal(got, want) {
+					return fmt.Errorf("identity labels %v, want %v", bed.IdentityLabels(ep), want)
+				}
+				return nil
+			})
+		}
+	})
+	t.Run("cluster node ranges", func(t *testing.T) {
+		for name, c := range clients {
+			nr, err := c.NodeRanges(ctx)
+			if err != nil || !slices.Contains(nr.IPv4, cfg.IPv4Range) {
+				t.Errorf("%s agent: node ranges %v, %v; want this node's %s among them", name, nr.IPv4, err, cfg.IPv4Range)
+			}
+		}
 	})
 	t.Run("label patch and delete by attachment", func(t *testing.T) {
 		id := agent.AttachmentID(eid, names.Container)

@@ -26,7 +26,7 @@ func Register(s *server.Server, c *Core) {
 		return &capabilities{}, nil
 	})
 	server.Handle(s, "IpamDriver.GetDefaultAddressSpaces", func(context.Context, *empty) (*ipam.AddressSpacesResponse, error) {
-		return &ipam.AddressSpacesResponse{LocalDefaultAddressSpace: "CiliumLocal", GlobalDefaultAddressSpace: "CiliumGlobal"}, nil
+		return &ipam.AddressSpacesResponse{LocalDefaultAddressSpace: LocalAddressSpace, GlobalDefaultAddressSpace: GlobalAddressSpace}, nil
 	})
 	server.Handle(s, "IpamDriver.RequestPool", func(ctx context.Context, r *ipam.RequestPoolRequest) (*ipam.RequestPoolResponse, error) {
 		fam := agent.IPv4

@@ -15,6 +15,10 @@ const (
 	PoolV6 = "CiliumPoolv6"
 	// Owner marks this plugin's allocations in the agent (visible in its healthz IPAM allocations).
 	Owner = "cilium-docker"
+	// LocalAddressSpace and GlobalAddressSpace are this IPAM's address spaces: every pool it hands out
+	// carries one, which is how the network driver tells a network of this IPAM from another's.
+	LocalAddressSpace  = "CiliumLocal"
+	GlobalAddressSpace = "CiliumGlobal"
 	// gatewayKey is Docker's key for the gateway, in RequestPool Data and RequestAddress options.
 	gatewayKey = "com.docker.network.gateway"
 )
@@ -59,8 +63,13 @@ func (c *Core) RequestPool(ctx context.Context, f agent.IPFamily, requested, sub
 	// forever. Docker skips that check for the all-zero pool. The addresses still come from the
 	// agent's range, and --subnet <range> shows it in docker network inspect.
 	prefix := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	if f == agent.IPv6 {
-		prefix = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	if f == agent.IPv6 && requested == "" {
+		// Docker exempts only the literal 0.0.0.0/0 from its overlap check: since 27.0 it asks again
+		// for as long as the answer overlaps a reserved prefix, and ::/0 overlaps every IPv6 nameserver
+		// in resolv.conf, so `docker network create --ipv6` would spin forever. A requested pool is
+		// never checked.
+		return Pool{}, fmt.Errorf("IPv6 on a cilium network needs --subnet %s (cilium-agent's IPv6 node range, or a prefix covering it): "+
+			"without it Docker would keep asking for another pool", fam.Range)
 	}
 	if requested != "" {
 		p, err := netip.ParsePrefix(requested)

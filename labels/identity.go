@@ -18,12 +18,12 @@ const (
 	ClusterKey   = "io.cilium.k8s.policy.cluster"
 )
 
-// Identity returns the container's identity labels: Convert's, plus, when the policy stamps
+// Identity returns the container's identity labels: Convert's (of its labels in and its image's), plus, when the policy stamps
 // Kubernetes identity labels (K8sIdentity), k8s:io.kubernetes.pod.namespace=<Namespace> and, when
 // cluster is a valid label value, k8s:io.cilium.k8s.policy.cluster=<cluster>. cluster is the agent's
 // cluster name. The labels are sorted as the agent sorts them.
-func (p Policy) Identity(in map[string]string, cluster string) (out []string, dropped []Dropped) {
-	out, dropped = p.Convert(in)
+func (p Policy) Identity(in, image map[string]string, cluster string) (out []string, dropped []Dropped) {
+	out, dropped = p.Convert(in, image)
 	if !p.K8sIdentity {
 		return out, dropped
 	}

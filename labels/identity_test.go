@@ -34,7 +34,7 @@ func TestIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _ := tt.policy.Identity(tt.in, tt.cluster)
+			got, _ := tt.policy.Identity(tt.in, nil, tt.cluster)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Identity:\ngot  %q\nwant %q", got, tt.want)
 			}

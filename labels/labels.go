@@ -26,6 +26,13 @@ var DefaultExclude = []string{
 	"com.docker.desktop.*",
 	"desktop.docker.io/*",
 	"maintainer",
+	// Nomad's docker driver: the allocation ID is unique per allocation and the node labels differ per
+	// node, so either would give each allocation an identity of its own (and, without Cilium's
+	// operator, nothing collects those in etcd). Job, task group, task and namespace stay: one task
+	// group is one identity.
+	"com.hashicorp.nomad.alloc_id",
+	"com.hashicorp.nomad.node_id",
+	"com.hashicorp.nomad.node_name",
 }
 
 // DefaultInclude lists labels kept although an exclude pattern matches them.
@@ -51,6 +58,14 @@ var (
 type Policy struct {
 	// Exclude drops matching keys ("prefix*" or an exact key); Include keeps a key Exclude matched.
 	Exclude, Include []string
+	// ImageLabels lists the keys ("prefix*", an exact key, or "*" for all) a container may take from
+	// its image: dockerd copies the image's labels into the container's, so by default a label whose
+	// value equals the image's is the image's, and is dropped (see Convert).
+	ImageLabels []string
+	// Agent is cilium-agent's own identity label filter (its --labels rules): a label it would leave
+	// out of the identity is dropped here, so the plugin asks for exactly the identity the agent
+	// makes. Nil keeps every label.
+	Agent func(key, value string) bool
 	// DefaultNamespace is the namespace of containers that compose or Nomad did not start (see
 	// Namespace); empty means DefaultNamespace.
 	DefaultNamespace string
@@ -74,14 +89,26 @@ type Dropped struct {
 // Reason says why a label was dropped: Excluded, or what makes it unfit for an identity.
 type Reason string
 
-// Excluded is the reason of a label the policy's Exclude patterns drop on purpose; every other reason
-// is a label Cilium or its selectors would reject, or a reserved key, worth a warning.
-const Excluded Reason = "excluded"
+// The reasons of labels dropped on purpose; every other reason is a label Cilium or its selectors
+// would reject, or a reserved key, worth a warning.
+const (
+	// Excluded: the policy's Exclude patterns drop the label.
+	Excluded Reason = "excluded"
+	// FromImage: the label is the image's (its value equals the image's label) and ImageLabels does
+	// not admit it.
+	FromImage Reason = "from the image"
+	// AgentFiltered: cilium-agent's label filter leaves the key out of identities.
+	AgentFiltered Reason = "left out of identities by cilium-agent's label filter"
+)
 
 // Convert returns the sorted Cilium labels ("container:key=value") for the container labels in, and
-// the labels it dropped; a container left with none gets Unlabelled. Labels the policy excludes are dropped with Reason Excluded; labels Cilium or
-// its selectors would reject, and reserved keys, are dropped with what is wrong with them.
-func (p Policy) Convert(in map[string]string) (out []string, dropped []Dropped) {
+// the labels it dropped; a container left with none gets Unlabelled. image holds the labels of the
+// container's image: a container label with the image's value is the image's, since Docker keeps no
+// record of which labels the user set, and is dropped with Reason FromImage unless ImageLabels
+// admits it. Labels the policy excludes are dropped with Reason Excluded, labels the agent's filter
+// leaves out with AgentFiltered; labels Cilium or its selectors would reject, and reserved keys, are
+// dropped with what is wrong with them.
+func (p Policy) Convert(in, image map[string]string) (out []string, dropped []Dropped) {
 	keys := make([]string, 0, len(in))
 	for k := range in {
 		keys = append(keys, k)
@@ -93,8 +120,16 @@ func (p Policy) Convert(in map[string]string) (out []string, dropped []Dropped) 
 			dropped = append(dropped, Dropped{Key: k, Reason: Reason(reason)})
 			continue
 		}
+		if iv, ok := image[k]; ok && iv == v && !matchAny(p.ImageLabels, k) {
+			dropped = append(dropped, Dropped{Key: k, Reason: FromImage})
+			continue
+		}
 		if matchAny(p.Exclude, k) && !matchAny(p.Include, k) {
 			dropped = append(dropped, Dropped{Key: k, Reason: Excluded})
+			continue
+		}
+		if p.Agent != nil && !p.Agent(k, v) {
+			dropped = append(dropped, Dropped{Key: k, Reason: AgentFiltered})
 			continue
 		}
 		if len(out) == Max {

@@ -78,7 +78,7 @@ func TestConvertLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, dropped := tt.policy.Convert(tt.in)
+			got, dropped := tt.policy.Convert(tt.in, nil)
 			want, kept := tt.want, len(got)
 			if len(want) == 0 { // a container left without labels still gets an identity of its own
 				want, kept = []string{Unlabelled}, 0
@@ -114,7 +114,7 @@ func TestConvertLabelsCap(t *testing.T) {
 	for i := range 10 {
 		in[fmt.Sprintf("org.opencontainers.image.x%d", i)] = "v"
 	}
-	got, dropped := DefaultPolicy().Convert(in)
+	got, dropped := DefaultPolicy().Convert(in, nil)
 	if len(got) != Max {
 		t.Fatalf("kept %d labels, want %d", len(got), Max)
 	}
@@ -140,7 +140,7 @@ func TestConvertLabelsStable(t *testing.T) {
 	}
 	in["reserved:host"] = ""
 	in["bad key"] = "v"
-	first, firstDropped := DefaultPolicy().Convert(in)
+	first, firstDropped := DefaultPolicy().Convert(in, nil)
 	key := func(l string) string { return strings.SplitN(strings.TrimPrefix(l, Source+":"), "=", 2)[0] }
 	if !slices.IsSortedFunc(first, func(a, b string) int { return strings.Compare(key(a), key(b)) }) {
 		t.Errorf("labels not in key order: %q", first)
@@ -149,7 +149,7 @@ func TestConvertLabelsStable(t *testing.T) {
 		t.Errorf("dropped labels not in key order: %v", firstDropped)
 	}
 	for range 20 { // map iteration order differs between runs
-		got, dropped := DefaultPolicy().Convert(in)
+		got, dropped := DefaultPolicy().Convert(in, nil)
 		if !slices.Equal(got, first) || !slices.Equal(dropped, firstDropped) {
 			t.Fatalf("Convert is not stable:\ngot  %q %v\nwant %q %v", got, dropped, first, firstDropped)
 		}
@@ -169,7 +169,7 @@ func TestUnlabelledLabel(t *testing.T) {
 	if reason := checkLabel(k, v); reason != "" {
 		t.Errorf("Unlabelled %q fails the plugin's own label rules: %s", Unlabelled, reason)
 	}
-	got, _ := DefaultPolicy().Convert(map[string]string{"app": "web"})
+	got, _ := DefaultPolicy().Convert(map[string]string{"app": "web"}, nil)
 	if slices.Contains(got, Unlabelled) {
 		t.Errorf("a labelled container got %q: %q", Unlabelled, got)
 	}
@@ -180,7 +180,83 @@ func TestDefaultLabelPolicy(t *testing.T) {
 	if !slices.Equal(p.Exclude, DefaultExclude) || !slices.Equal(p.Include, DefaultInclude) {
 		t.Errorf("DefaultPolicy() = %+v, want the default exclude and include lists", p)
 	}
-	if _, dropped := (Policy{}).Convert(map[string]string{"com.docker.compose.container-number": "1"}); len(dropped) != 0 {
+	if _, dropped := (Policy{}).Convert(map[string]string{"com.docker.compose.container-number": "1"}, nil); len(dropped) != 0 {
 		t.Errorf("an empty policy dropped %v, want nothing excluded", dropped)
+	}
+}
+
+// TestImageLabels: dockerd copies an image's labels into its containers', so a label with the
+// image's value is the image's and stays out of the identity unless ImageLabels admits it; a value
+// the user set over the image's is the user's.
+func TestImageLabels(t *testing.T) {
+	image := map[string]string{"name": "app2", "org.example.team": "payments", "tier": "db"}
+	in := map[string]string{"name": "app2", "org.example.team": "payments", "tier": "web", "run": "1"}
+	tests := []struct {
+		name   string
+		images []string
+		want   []string
+	}{
+		{"default: only the user's labels", nil, []string{"container:run=1", "container:tier=web"}},
+		{"all image labels", []string{"*"}, []string{"container:name=app2", "container:org.example.team=payments", "container:run=1", "container:tier=web"}},
+		{"by prefix", []string{"org.example.*"}, []string{"container:org.example.team=payments", "container:run=1", "container:tier=web"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			p.ImageLabels = tt.images
+			got, dropped := p.Convert(in, image)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			for _, d := range dropped {
+				if d.Reason != FromImage {
+					t.Errorf("dropped %s: %s, want %s", d.Key, d.Reason, FromImage)
+				}
+			}
+		})
+	}
+	if got, _ := DefaultPolicy().Convert(map[string]string{"name": "app2"}, map[string]string{"name": "app2"}); !slices.Equal(got, []string{Unlabelled}) {
+		t.Errorf("a container with only its image's labels: got %v, want [%s]", got, Unlabelled)
+	}
+}
+
+// nomadLabels are the labels Nomad's docker driver stamps on a task's container (drivers/docker:
+// com.hashicorp.nomad.alloc_id always; job_name, job_id, task_group_name, task_name, namespace,
+// node_name and node_id with the plugin's extra_labels), for one allocation of group "api" on node.
+func nomadLabels(alloc, node string) map[string]string {
+	return map[string]string{
+		"com.hashicorp.nomad.alloc_id":        alloc,
+		"com.hashicorp.nomad.job_name":        "shop",
+		"com.hashicorp.nomad.job_id":          "shop",
+		"com.hashicorp.nomad.task_group_name": "api",
+		"com.hashicorp.nomad.task_name":       "server",
+		"com.hashicorp.nomad.namespace":       "prod",
+		"com.hashicorp.nomad.node_name":       "client-" + node,
+		"com.hashicorp.nomad.node_id":         node + "0c6e2e-5f0a-4b8e-9d43-6d1f3c2a7b10",
+	}
+}
+
+// TestNomadOneIdentityPerTaskGroup: allocations of one task group, on any node, get one identity;
+// it keeps job, task group, task and namespace.
+func TestNomadOneIdentityPerTaskGroup(t *testing.T) {
+	a, _ := DefaultPolicy().Convert(nomadLabels("5d8c9a1e-7b3f-4c2a-9e6d-1f0b2a3c4d5e", "a1"), nil)
+	b, _ := DefaultPolicy().Convert(nomadLabels("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "b2"), nil)
+	want := []string{
+		"container:com.hashicorp.nomad.job_id=shop", "container:com.hashicorp.nomad.job_name=shop",
+		"container:com.hashicorp.nomad.namespace=prod", "container:com.hashicorp.nomad.task_group_name=api",
+		"container:com.hashicorp.nomad.task_name=server",
+	}
+	if !slices.Equal(a, want) || !slices.Equal(b, want) {
+		t.Errorf("two allocations of one group:\n got %v\n and %v\nwant %v", a, b, want)
+	}
+}
+
+// TestAgentFilter: a label the agent's filter leaves out of identities is dropped here too.
+func TestAgentFilter(t *testing.T) {
+	p := DefaultPolicy()
+	p.Agent = func(k, _ string) bool { return !strings.HasPrefix(k, "annotation") }
+	got, dropped := p.Convert(map[string]string{"annotations.io/x": "1", "app": "web"}, nil)
+	if !slices.Equal(got, []string{"container:app=web"}) || len(dropped) != 1 || dropped[0].Reason != AgentFiltered {
+		t.Errorf("got %v dropped %v, want [container:app=web] and annotations.io/x dropped by the agent's filter", got, dropped)
 	}
 }

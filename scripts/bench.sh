@@ -60,6 +60,9 @@ left() { # prints "endpoints addresses links" the plugin left on the node
   echo "$eps $addrs $links"
 }
 
+# Warm-up: the agent compiles the endpoint program once, on the first endpoint; that is not a burst's.
+node docker run --rm --pull never --net cilium-net "$IMAGE" true >/dev/null
+node docker run --rm --pull never "$IMAGE" true >/dev/null
 rows=()
 for n in "${BURSTS[@]}"; do
   log "burst of $n: cilium-net, then the default bridge"
@@ -99,8 +102,8 @@ read -r leps laddrs llinks <<<"$(left)"
   echo
   echo "## Bursts of concurrent \`docker run -d\`"
   echo
-  echo "All N started at once, as \`docker compose up --scale\` does; the default bridge of the same dockerd"
-  echo "is the baseline. The plugin queues endpoint creates (\`--agent-parallel-creates\`, 4) and the agent"
+  echo "All N started at once, as \`docker compose up --scale\` does, after one warm-up run on each network;"
+  echo "the default bridge of the same dockerd is the baseline. The plugin queues endpoint creates (\`--agent-parallel-creates\`, 4) and the agent"
   echo "builds each endpoint's datapath before \`docker run\` returns, so a burst costs what the agent's"
   echo "datapath builds cost: growth with N is about linear."
   echo

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -33,12 +34,18 @@ type ids struct {
 }
 
 // Handle registers fn for POST /<method> (for example "NetworkDriver.Join"). The body is read up to
-// MaxBody, an empty body decodes as {}, unknown fields are ignored, and fn's result is encoded as the
-// answer or, on error, HTTP 500 with {"Err": ...}.
+// MaxBody, unknown fields are ignored, and fn's result is encoded as the answer or, on error, HTTP 500
+// with {"Err": ...}. An empty body decodes as {} for a request type without fields (the capability
+// calls, which Docker sends without a body); for any other it is refused with ErrEmptyBody, before fn
+// runs: Docker never sends those calls empty on purpose (see ErrEmptyBody).
 func Handle[Req, Resp any](s *Server, method string, fn func(ctx context.Context, req *Req) (*Resp, error)) {
+	bodyless := takesNoBody[Req]()
 	s.mux.HandleFunc("POST /"+method, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		body, err := readBody(w, r)
+		if err == nil && len(body) == 0 && !bodyless {
+			err = fmt.Errorf("%s: %w", method, ErrEmptyBody)
+		}
 		var req Req
 		if err == nil && len(body) > 0 {
 			if derr := json.Unmarshal(body, &req); derr != nil {
@@ -56,6 +63,21 @@ func Handle[Req, Resp any](s *Server, method string, fn func(ctx context.Context
 		}
 		s.reply(w, method, body, start, http.StatusOK, resp, nil)
 	})
+}
+
+// ErrEmptyBody answers a call that needs arguments but arrived without a body. Docker's plugin client
+// (moby pkg/plugins, callWithRetry) retries a call whose connection broke, as when the plugin restarted
+// in the middle of it, but it re-sends the request buffer the first attempt consumed: the retry reaches
+// the new plugin process empty. Read as {}, it would fail on its missing IDs with a message that tells
+// the user nothing, or, for a pool or address request, be served with defaults it never asked for.
+var ErrEmptyBody = errors.New("the request arrived with an empty body, so it names nothing to act on: " +
+	"dockerd re-sends a call with an empty body when its first attempt broke off, as when the plugin " +
+	"restarted in the middle of it; the plugin did nothing: run the docker command again")
+
+// takesNoBody tells whether a request type has no fields, so an empty body is the whole request.
+func takesNoBody[Req any]() bool {
+	t := reflect.TypeFor[Req]()
+	return t.Kind() == reflect.Struct && t.NumField() == 0
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

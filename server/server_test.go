@@ -193,3 +193,38 @@ func TestServeShutdown(t *testing.T) {
 		t.Errorf("Serve: got %v, want nil", err)
 	}
 }
+
+// TestEmptyBodyIsRefusedWithItsCause: Docker's plugin client retries a call whose connection broke (the
+// plugin restarted in the middle of it) with the body its first attempt consumed, so the new process
+// gets it empty. Every call that takes arguments must say so, and act on nothing: with the nil agent of
+// plugin() a handler that ran anyway would panic and the answer would be lost.
+func TestEmptyBodyIsRefusedWithItsCause(t *testing.T) {
+	c := servertest.Client(servertest.Serve(t, plugin()))
+	for _, method := range []string{
+		"NetworkDriver.CreateNetwork", "NetworkDriver.DeleteNetwork", "NetworkDriver.CreateEndpoint",
+		"NetworkDriver.EndpointOperInfo", "NetworkDriver.Join", "NetworkDriver.Leave", "NetworkDriver.DeleteEndpoint",
+		"NetworkDriver.ProgramExternalConnectivity", "NetworkDriver.RevokeExternalConnectivity",
+		"IpamDriver.RequestPool", "IpamDriver.ReleasePool", "IpamDriver.RequestAddress", "IpamDriver.ReleaseAddress",
+	} {
+		t.Run(method, func(t *testing.T) {
+			for _, body := range []string{"", " \n"} {
+				code, answer := servertest.Post(t, c, method, []byte(body))
+				var e struct{ Err string }
+				if err := json.Unmarshal(answer, &e); err != nil {
+					t.Fatalf("answer %q is not {\"Err\": ...}: %v", answer, err)
+				}
+				if code != http.StatusBadRequest {
+					t.Errorf("status: got %d, want 400", code)
+				}
+				for _, want := range []string{method + ": ", "empty body", "plugin restarted", "run the docker command again"} {
+					if !strings.Contains(e.Err, want) {
+						t.Errorf("Err %q: want it to contain %q", e.Err, want)
+					}
+				}
+				if strings.Contains(e.Err, "invalid id") {
+					t.Errorf("Err %q: still the ID parser's message", e.Err)
+				}
+			}
+		})
+	}
+}

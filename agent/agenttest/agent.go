@@ -31,6 +31,14 @@ type Config struct {
 	Version Version
 	// ClusterName is the agent's --cluster-name, reported as ClusterName in the configuration map.
 	ClusterName string
+	// LabelPrefixes and LabelPrefixFile are the agent's --labels and --label-prefix-file, reported in
+	// the configuration map. The fake filters labels as the agent does (pkg/labelsfilter) only with
+	// the default rules (both empty): the library's rules are set once per process.
+	LabelPrefixes   []string
+	LabelPrefixFile string
+	// OtherNodes are the IPv4 pod ranges of the other nodes of the cluster, listed with this one's in
+	// GET /v1/cluster/nodes.
+	OtherNodes []netip.Prefix
 }
 
 // Version is a cilium-agent release line whose endpoint API differs from the others'.

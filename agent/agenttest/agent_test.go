@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -54,8 +55,18 @@ func TestConfig(t *testing.T) {
 	}
 	want := agent.Config{IPv4: agent.Family{Enabled: true, Range: netip.MustParsePrefix("10.77.0.0/16"),
 		Router: netip.MustParseAddr("10.77.18.133")}, RouteMTU: 1450, DatapathMode: "veth", ClusterName: "local"}
-	if *cfg != want {
+	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Config() = %+v, want %+v", *cfg, want)
+	}
+	// The agent's label rules come in its configuration map, by DaemonConfig field name.
+	fc := a.Config()
+	fc.LabelPrefixes, fc.LabelPrefixFile = []string{"container:app", "!container:tmp"}, "/etc/cilium/prefixes.json"
+	a.SetConfig(fc)
+	if cfg, err = newClient(t, a, 5*time.Second).Config(context.Background()); err != nil {
+		t.Fatalf("Config: %v", err)
+	}
+	if !reflect.DeepEqual(cfg.LabelPrefixes, fc.LabelPrefixes) || cfg.LabelPrefixFile != fc.LabelPrefixFile {
+		t.Errorf("label rules: got %q %q, want %q %q", cfg.LabelPrefixes, cfg.LabelPrefixFile, fc.LabelPrefixes, fc.LabelPrefixFile)
 	}
 }
 

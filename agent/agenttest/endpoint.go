@@ -90,6 +90,9 @@ func (a *Agent) putEndpoint(r *http.Request, body []byte) answer {
 			return errorAnswer(http.StatusBadRequest, fmt.Sprintf("not allowed to add reserved labels: %s", l))
 		}
 	}
+	if len(req.Labels) > 0 && len(a.identityOnlyLocked(req.Labels)) == 0 {
+		return errorAnswer(http.StatusBadRequest, "no valid labels provided")
+	}
 	// The agent stops the expiration timer of each address whose UUID the request carries; an address
 	// sent without it keeps its timer and is freed under the endpoint when the timer fires.
 	var stopTimers []netip.Addr
@@ -189,7 +192,7 @@ func (a *Agent) newEndpointLocked(id int64, req *models.EndpointChangeRequest) *
 				HostMac:                req.HostMac,
 			},
 		}}
-	orch := slices.Compact(slices.Sorted(slices.Values(req.Labels)))
+	orch := slices.Compact(slices.Sorted(slices.Values(a.identityOnlyLocked(req.Labels))))
 	if len(orch) == 0 {
 		orch = []string{initLabel}
 	}

@@ -22,6 +22,7 @@ const (
 	RouteGetEndpoint    = "GET /v1/endpoint/{id}"
 	RouteDeleteEndpoint = "DELETE /v1/endpoint/{id}"
 	RoutePatchLabels    = "PATCH /v1/endpoint/{id}/labels"
+	RouteClusterNodes   = "GET /v1/cluster/nodes"
 )
 
 // Fault makes a route misbehave. The zero Fault is no fault.
@@ -78,6 +79,7 @@ func (a *Agent) mux() *http.ServeMux {
 		RouteGetEndpoint:    a.getEndpoint,
 		RouteDeleteEndpoint: a.deleteEndpoint,
 		RoutePatchLabels:    a.patchLabels,
+		RouteClusterNodes:   a.getClusterNodes,
 	} {
 		m.HandleFunc(route, a.wrap(route, h))
 	}

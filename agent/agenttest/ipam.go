@@ -19,10 +19,11 @@ func (a *Agent) getConfig(*http.Request, []byte) answer {
 	return answer{http.StatusOK, &models.DaemonConfiguration{
 		Spec: &models.DaemonConfigurationSpec{},
 		Status: &models.DaemonConfigurationStatus{
-			Addressing:             nodeAddressing(a.cfg),
-			RouteMTU:               int64(a.cfg.RouteMTU),
-			DatapathMode:           models.DatapathMode(a.cfg.DatapathMode),
-			DaemonConfigurationMap: map[string]any{"ClusterName": a.cfg.ClusterName},
+			Addressing:   nodeAddressing(a.cfg),
+			RouteMTU:     int64(a.cfg.RouteMTU),
+			DatapathMode: models.DatapathMode(a.cfg.DatapathMode),
+			DaemonConfigurationMap: map[string]any{"Labels": a.cfg.LabelPrefixes,
+				"LabelPrefixFile": a.cfg.LabelPrefixFile, "ClusterName": a.cfg.ClusterName},
 		},
 	}}
 }
@@ -35,6 +36,21 @@ func nodeAddressing(c Config) *models.NodeAddressing {
 		return &models.NodeAddressingElement{Enabled: true, AllocRange: r.String(), IP: ip.String()}
 	}
 	return &models.NodeAddressing{IPv4: fam(c.IPv4Range, c.IPv4Router), IPv6: fam(c.IPv6Range, c.IPv6Router)}
+}
+
+// getClusterNodes answers GET /v1/cluster/nodes without a client ID, as the agent does: every node,
+// this one first, with its primary addressing.
+func (a *Agent) getClusterNodes(*http.Request, []byte) answer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := &models.ClusterNodeStatus{Self: "default/node1",
+		NodesAdded: []*models.NodeElement{{Name: "default/node1", PrimaryAddress: nodeAddressing(a.cfg)}}}
+	for i, r := range a.cfg.OtherNodes {
+		st.NodesAdded = append(st.NodesAdded, &models.NodeElement{Name: fmt.Sprintf("default/node%d", i+2),
+			PrimaryAddress: &models.NodeAddressing{IPv4: &models.NodeAddressingElement{Enabled: true,
+				AllocRange: r.String(), IP: r.Addr().Next().String()}}})
+	}
+	return answer{http.StatusOK, st}
 }
 
 func (a *Agent) getHealthz(*http.Request, []byte) answer {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/cilium/cilium/api/v1/models"
+
+	"github.com/cilium-docker/cilium-docker/agent"
 )
 
 // initLabel is the agent's label of an endpoint created without labels.
@@ -50,6 +52,24 @@ func (o *opLabels) patch(user []string) {
 		o.orch = drop(append(o.orch, o.custom...), initLabel)
 		o.orch = slices.Compact(slices.Sorted(slices.Values(o.orch)))
 	}
+}
+
+// identityOnlyLocked keeps the labels the agent's label filter (pkg/labelsfilter, the agent's own code)
+// lets into identities, as the agent does with the labels of an endpoint create and a PATCH; the
+// others are information only. It filters only under the agent's default rules (see Config).
+func (a *Agent) identityOnlyLocked(lbls []string) []string {
+	if len(a.cfg.LabelPrefixes) > 0 || a.cfg.LabelPrefixFile != "" {
+		return lbls
+	}
+	f, err := agent.NewLabelFilter(nil, "")
+	if err != nil {
+		return lbls
+	}
+	return slices.DeleteFunc(slices.Clone(lbls), func(l string) bool {
+		source, kv, _ := strings.Cut(l, ":")
+		k, v, _ := strings.Cut(kv, "=")
+		return !f.Keep(source, k, v)
+	})
 }
 
 // realizeLabelsLocked shows the endpoint's labels as the agent does (realized user labels: custom;
@@ -100,7 +120,7 @@ func (a *Agent) patchLabels(r *http.Request, body []byte) answer {
 	if o == nil { // the host endpoint
 		return errorAnswer(http.StatusBadRequest, "endpoint may not be associated reserved labels")
 	}
-	o.patch(slices.Compact(slices.Sorted(slices.Values(spec.User))))
+	o.patch(slices.Compact(slices.Sorted(slices.Values(a.identityOnlyLocked(spec.User)))))
 	a.realizeLabelsLocked(ep)
 	return answer{code: http.StatusOK}
 }

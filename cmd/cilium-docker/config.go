@@ -58,6 +58,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
 	include := fs.String("label-include", strings.Join(labels.DefaultInclude, ","),
 		"labels kept although --label-exclude matches them")
+	images := fs.String("image-labels", "",
+		"image labels admitted to the identity (comma list; 'prefix*', exact key, or '*' for all); by default a container label with its image's value is the image's and is left out")
 	fs.StringVar(&c.MetricsAddress, "metrics-address", "",
 		"serve Prometheus /metrics and /healthz on host:port or unix:///path (off when empty)")
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
@@ -79,8 +81,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	if err := applyEnv(fs); err != nil {
 		return nil, err
 	}
-	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), DefaultNamespace: *namespace,
-		K8sIdentity: *k8sIdentity}
+	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), ImageLabels: splitList(*images),
+		DefaultNamespace: *namespace, K8sIdentity: *k8sIdentity}
 	return c, c.Validate()
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -227,5 +228,22 @@ func TestRunRefusesLiveSocket(t *testing.T) {
 	}
 	if code, _ := p.post(t, "Plugin.Activate", ""); code != http.StatusOK {
 		t.Errorf("first plugin after the refused second one: Activate got %d, want 200", code)
+	}
+}
+
+func TestLabelFlags(t *testing.T) {
+	c, err := parseConfig(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Labels.ImageLabels) != 0 || !slices.Contains(c.Labels.Exclude, "com.hashicorp.nomad.alloc_id") {
+		t.Errorf("defaults: image labels %v (want none), exclude %v (want Nomad's alloc_id)", c.Labels.ImageLabels, c.Labels.Exclude)
+	}
+	t.Setenv("CILIUM_DOCKER_IMAGE_LABELS", "org.example.*, name")
+	if c, err = parseConfig(nil, io.Discard); err != nil || !slices.Equal(c.Labels.ImageLabels, []string{"org.example.*", "name"}) {
+		t.Errorf("CILIUM_DOCKER_IMAGE_LABELS: got %v, %v", c.Labels.ImageLabels, err)
+	}
+	if c, err = parseConfig([]string{"--image-labels", "*"}, io.Discard); err != nil || !slices.Equal(c.Labels.ImageLabels, []string{"*"}) {
+		t.Errorf("--image-labels '*': got %v, %v", c.Labels.ImageLabels, err)
 	}
 }

@@ -24,6 +24,7 @@ const (
 	RouteContainers = "GET /{version}/containers/json"
 	RouteInspect    = "GET /{version}/containers/{id}/json"
 	RouteEvents     = "GET /{version}/events"
+	RouteImage      = "GET /{version}/images/{id}/json"
 )
 
 // versionRe matches the version segment of a versioned path, e.g. v1.41.
@@ -37,6 +38,9 @@ type Container struct {
 	Running bool
 	// Networks maps network ID to the container's endpoint ID on it.
 	Networks map[string]string
+	// Image is the ID of the container's image (see AddImage); its labels are copied into the
+	// container's, under the container's own, as dockerd does at create.
+	Image string
 }
 
 // Fault makes a route slow or unresponsive.
@@ -52,6 +56,8 @@ type Docker struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container                 // by ID; guarded by mu
+	images     map[string]map[string]string          // image ID -> its labels; guarded by mu
+	drivers    map[string]string                     // network ID -> driver, when not cilium; guarded by mu
 	faults     map[string]Fault                      // guarded by mu
 	streams    map[chan events.Message]chan struct{} // open event streams and their break channels; guarded by mu
 	calls      map[string]int                        // requests per route; guarded by mu
@@ -66,7 +72,7 @@ func New(t testing.TB) *Docker {
 	if err != nil {
 		t.Fatalf("fake docker: %v", err)
 	}
-	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{},
+	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{}, images: map[string]map[string]string{}, drivers: map[string]string{},
 		faults: map[string]Fault{}, streams: map[chan events.Message]chan struct{}{},
 		calls: map[string]int{}, stop: make(chan struct{})}
 	l, err := net.Listen("unix", d.path)
@@ -81,6 +87,7 @@ func New(t testing.TB) *Docker {
 		RouteContainers: d.list,
 		RouteInspect:    d.inspect,
 		RouteEvents:     d.events,
+		RouteImage:      d.image,
 	} {
 		m.HandleFunc(route, d.wrap(route, h))
 	}
@@ -106,9 +113,28 @@ func (d *Docker) Host() string { return "unix://" + d.path }
 func (d *Docker) AddContainer(c Container) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c.Labels = maps.Clone(c.Labels)
+	labels := maps.Clone(d.images[c.Image])
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, c.Labels)
+	c.Labels = labels
 	c.Networks = maps.Clone(c.Networks)
 	d.containers[c.ID] = &c
+}
+
+// SetNetworkDriver makes network id one of driver (every network is a cilium one unless set).
+func (d *Docker) SetNetworkDriver(id, driver string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.drivers[id] = driver
+}
+
+// AddImage adds an image with the given labels, which containers made from it (Container.Image) get.
+func (d *Docker) AddImage(id string, labels map[string]string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.images[id] = maps.Clone(labels)
 }
 
 // StartContainer marks the container running and emits its start event.

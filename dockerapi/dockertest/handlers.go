@@ -12,7 +12,10 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func (d *Docker) ping(w http.ResponseWriter, _ *http.Request) {
@@ -29,6 +32,9 @@ func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
 	defer d.mu.Unlock()
 	nw := network.Inspect{ID: id, Name: id[:min(12, len(id))], Driver: "cilium", Scope: "local",
 		Containers: map[string]network.EndpointResource{}}
+	if drv, ok := d.drivers[id]; ok {
+		nw.Driver = drv
+	}
 	for _, c := range d.containers {
 		eid, ok := c.Networks[id]
 		if !ok {
@@ -72,7 +78,7 @@ func (d *Docker) list(w http.ResponseWriter, r *http.Request) {
 		if len(names) > 0 && !slices.ContainsFunc(names, func(re *regexp.Regexp) bool { return re.MatchString("/" + c.Name) }) {
 			continue
 		}
-		s := container.Summary{ID: c.ID, Names: []string{"/" + c.Name}, Labels: c.Labels, State: state(c),
+		s := container.Summary{ID: c.ID, Names: []string{"/" + c.Name}, Labels: c.Labels, State: state(c), ImageID: c.Image,
 			NetworkSettings: &container.NetworkSettingsSummary{Networks: endpointSettings(c)}}
 		out = append(out, s)
 	}
@@ -89,7 +95,7 @@ func (d *Docker) inspect(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		writeJSON(w, http.StatusOK, container.InspectResponse{
-			ContainerJSONBase: &container.ContainerJSONBase{ID: c.ID, Name: "/" + c.Name,
+			ContainerJSONBase: &container.ContainerJSONBase{ID: c.ID, Name: "/" + c.Name, Image: c.Image,
 				State: &container.State{Status: state(c), Running: c.Running}},
 			Config:          &container.Config{Labels: c.Labels},
 			NetworkSettings: &container.NetworkSettings{Networks: endpointSettings(c)},
@@ -97,6 +103,20 @@ func (d *Docker) inspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, http.StatusNotFound, "No such container: "+id)
+}
+
+// image answers GET /images/{id}/json.
+func (d *Docker) image(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.images[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "No such image: "+id)
+		return
+	}
+	writeJSON(w, http.StatusOK, image.InspectResponse{ID: id, Config: &dockerspec.DockerOCIImageConfig{
+		ImageConfig: ocispec.ImageConfig{Labels: l}}})
 }
 
 // events streams container start events until the client leaves, BreakEvents or the fake stops.
