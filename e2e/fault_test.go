@@ -119,7 +119,11 @@ func TestFrozenAgent(t *testing.T) {
 		t.Fatalf("the plugin restarted (pid %d, was %d)", pid, pluginPID)
 	}
 	nd.Must(t, "rm", "-f", "fz2")
-	bed.Eventually(t, 15*time.Second, "nothing left of the frozen-agent runs", func() error {
+	// The frozen agent still carries out the allocation the plugin gave up on once it runs again; no
+	// Docker endpoint explains that address, so the reconciler releases it within one interval (1m)
+	// and its confirming pass (20 s).
+	start = time.Now()
+	bed.Eventually(t, 150*time.Second, "nothing left of the frozen-agent runs", func() error {
 		if extra := bed.NewLinks(base.Links, nd.Links(t)); len(extra) > 0 {
 			return fmt.Errorf("links %v", extra)
 		}
@@ -128,6 +132,7 @@ func TestFrozenAgent(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("nothing left %s after the last run", time.Since(start).Round(time.Second))
 }
 
 // TestBursts starts 50, then 100 containers at once, as `docker compose up --scale` does: every start
