@@ -40,6 +40,9 @@ type Config struct {
 	IPv4, IPv6   Family
 	RouteMTU     int
 	DatapathMode string
+	// ClusterName is the agent's --cluster-name: the value policies expect in the
+	// k8s:io.cilium.k8s.policy.cluster label of the cluster's endpoints; empty when the agent does not say.
+	ClusterName string
 	// LabelPrefixes and LabelPrefixFile are the agent's identity label rules (--labels,
 	// --label-prefix-file); both empty: the agent's default rules. See NewLabelFilter.
 	LabelPrefixes   []string
@@ -68,6 +71,10 @@ func (c *Client) Config(ctx context.Context) (*Config, error) {
 
 func parseConfig(st *models.DaemonConfigurationStatus) (*Config, error) {
 	cfg := &Config{RouteMTU: int(st.RouteMTU), DatapathMode: string(st.DatapathMode)}
+	// The agent reports its whole option.Config under its Go field names (daemon/restapi/config.go).
+	if name, ok := st.DaemonConfigurationMap["ClusterName"].(string); ok {
+		cfg.ClusterName = name
+	}
 	if st.Addressing == nil {
 		return nil, fmt.Errorf("agent configuration has no addressing")
 	}

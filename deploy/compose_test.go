@@ -204,6 +204,7 @@ func TestComposeFilesValid(t *testing.T) {
 			"/run/docker/plugins:/run/docker/plugins:rw",
 			"/var/run/cilium:/var/run/cilium:ro",
 			"/var/run/docker.sock:/var/run/docker.sock:ro",
+			filepath.Join(root, "compose", "policies") + ":/etc/cilium/policies:rw",
 		}
 		if !slices.Equal(vols, want) {
 			t.Errorf("cilium-docker volumes %q, want %q", vols, want)

@@ -102,7 +102,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 			return nil, err
 		}
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
-		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct)
+		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct, cfg.ClusterName)
 	case link.IPv4.IsValid() || link.IPv6.IsValid():
 		// The agent takes a name only at create (no PATCH sets k8s-pod-name): use the one Docker 29
 		// gave with RequestAddress, under the default namespace, when Docker cannot tell more now.
@@ -219,8 +219,10 @@ func routesVia(f agent.Family, nodes []netip.Prefix) []Route {
 	return out
 }
 
-func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container) []string {
-	out, dropped := p.Convert(ct.Labels, ct.ImageLabels)
+// convertLabels is the container's identity: its labels under p, and the namespace and cluster labels
+// (labels.Policy.Identity) for the agent's cluster.
+func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster string) []string {
+	out, dropped := p.Identity(ct.Labels, ct.ImageLabels, cluster)
 	for _, dr := range dropped {
 		if dr.Reason != labels.Excluded && dr.Reason != labels.FromImage {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).

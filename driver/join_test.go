@@ -31,6 +31,14 @@ var wantComposeLabels = []string{
 	"container:com.docker.compose.project=shop",
 	"container:com.docker.compose.service=web",
 	"container:tier=frontend",
+	"k8s:io.cilium.k8s.policy.cluster=local",
+	"k8s:io.kubernetes.pod.namespace=shop",
+}
+
+// withK8s is labels (sorted) with the Kubernetes identity labels the plugin stamps on a container of
+// namespace ns in the fake agent's cluster.
+func withK8s(ns string, labels ...string) []string {
+	return append(labels, "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace="+ns)
 }
 
 // TestJoin runs against each agent line: the endpoint is created, found again and labelled with the

@@ -20,8 +20,8 @@ func TestLabelsTheAgentFilters(t *testing.T) {
 		labels map[string]string
 		want   []string
 	}{
-		{"only annotation keys", map[string]string{"annotations.example.com/owner": "ops", "annotation_x": "1"}, []string{labels.Unlabelled}},
-		{"annotation keys beside a user label", map[string]string{"annotationfoo": "1", "app": "web"}, []string{"container:app=web"}},
+		{"only annotation keys", map[string]string{"annotations.example.com/owner": "ops", "annotation_x": "1"}, withK8s("docker", labels.Unlabelled)},
+		{"annotation keys beside a user label", map[string]string{"annotationfoo": "1", "app": "web"}, withK8s("docker", "container:app=web")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,8 +83,8 @@ func TestImageLabelsAreNotIdentity(t *testing.T) {
 		labels map[string]string
 		want   []string
 	}{
-		{"image labels only", nil, []string{labels.Unlabelled}},
-		{"the user's value over the image's", map[string]string{"name": "app1"}, []string{"container:name=app1"}},
+		{"image labels only", nil, withK8s("docker", labels.Unlabelled)},
+		{"the user's value over the image's", map[string]string{"name": "app1"}, withK8s("docker", "container:name=app1")},
 	} {
 		eid, cid := hexID("ep"+tt.name), hexID("c"+tt.name)
 		e.docker.AddContainer(dockertest.Container{ID: cid, Name: "c" + cid[:8], Image: "sha256:" + hexID("img"),

@@ -139,7 +139,7 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 		s.log.WithError(err).WithField("container", ct.Name).Warn("read agent configuration for label sync")
 		return
 	}
-	want, _ := s.filter.policy(s.policy, cfg).Convert(ct.Labels, ct.ImageLabels)
+	want, _ := s.filter.policy(s.policy, cfg).Identity(ct.Labels, ct.ImageLabels, cfg.ClusterName)
 	have, init := identityLabels(ep)
 	// Compare as sets: Convert orders by key, the agent by label string ("app.x=" < "app=").
 	same := slices.Equal(slices.Sorted(slices.Values(want)), have)
@@ -181,7 +181,8 @@ func DockerEndpointID(ep *models.Endpoint) (endpoint.ID, bool) {
 	return eid, true
 }
 
-// identityLabels returns the endpoint's container labels, sorted, and whether it still carries
+// identityLabels returns the endpoint's container labels and the Kubernetes identity labels the plugin
+// stamps, sorted, and whether it still carries
 // reserved:init. Its security-relevant labels hold the labels given at create as well as those
 // patched in later; its realized user labels only the latter.
 func identityLabels(ep *models.Endpoint) (have []string, init bool) {
@@ -196,7 +197,7 @@ func identityLabels(ep *models.Endpoint) (have []string, init bool) {
 		switch {
 		case l == initLabel:
 			init = true
-		case strings.HasPrefix(l, labels.Source+":"):
+		case strings.HasPrefix(l, labels.Source+":"), labels.IsStamped(l):
 			have = append(have, l)
 		}
 	}

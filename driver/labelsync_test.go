@@ -53,7 +53,7 @@ func testLabelSyncRun(t *testing.T, v agenttest.Version) {
 	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: labels, Running: true, Networks: map[string]string{nid: eid}})
 	e.docker.BreakEvents()
 	servertest.WaitFor(t, 10*time.Second, "the resync's labels", func() bool {
-		return slices.Equal(e.userLabels(eid), []string{"container:tier=backend"})
+		return slices.Equal(e.userLabels(eid), withK8s("docker", "container:tier=backend"))
 	})
 	servertest.WaitFor(t, 10*time.Second, "the label sync to resubscribe", func() bool { return e.docker.EventStreams() == 1 })
 

@@ -122,7 +122,7 @@ func TestMutationsByAttachment(t *testing.T) {
 			if err := e.sync.Resync(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if got := e.userLabels(eidB); !slices.Equal(got, []string{"container:app=b"}) {
+			if got := e.userLabels(eidB); !slices.Equal(got, withK8s("docker", "container:app=b")) {
 				t.Errorf("B's identity labels: got %v, want [container:app=b]", got)
 			}
 			// Leave of A is success and does not touch B's endpoint.

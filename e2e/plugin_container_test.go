@@ -84,6 +84,7 @@ func TestPluginAsContainer(t *testing.T) {
 			"/run/docker/plugins":  "/run/docker/plugins rw=true",
 			"/var/run/cilium":      "/var/run/cilium rw=false",
 			"/var/run/docker.sock": nd.DockerSocket() + " rw=false",
+			"/etc/cilium/policies": nd.PolicyDir() + " rw=true", // the policy sync writes the agent's directory
 		}
 		if !maps.Equal(mounts, want) {
 			t.Errorf("mounts %v, want %v", mounts, want)

@@ -69,11 +69,15 @@ type Policy struct {
 	// DefaultNamespace is the namespace of containers that compose or Nomad did not start (see
 	// Namespace); empty means DefaultNamespace.
 	DefaultNamespace string
+	// K8sIdentity stamps the Kubernetes namespace and cluster labels on every container (see Identity).
+	// Off keeps the identities of releases before it: policies whose peer selectors say the namespace
+	// label DoesNotExist keep matching.
+	K8sIdentity bool
 }
 
 // DefaultPolicy excludes the volatile labels of compose and image builders.
 func DefaultPolicy() Policy {
-	return Policy{Exclude: DefaultExclude, Include: DefaultInclude}
+	return Policy{Exclude: DefaultExclude, Include: DefaultInclude, K8sIdentity: true}
 }
 
 // Dropped is a label left out of the identity, and why.

@@ -24,13 +24,14 @@ scripts/install-deps.sh
 scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
 scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null
 [ -x bin/cilium-docker ] || make build
+PLUGIN_BIN=$(pwd)/bin/cilium-docker
 
 if [ "${KEEP:-0}" != 1 ]; then
   trap 'step "Tearing the node down (KEEP=1 keeps it)"; scripts/testbed.sh down-all >/dev/null 2>&1 || true' EXIT
 fi
 step "Bringing up a node: etcd + cilium-agent + dockerd + cilium-docker in network namespace cdnode1"
 scripts/testbed.sh up 1 >/dev/null
-eval "$(scripts/testbed.sh env 1 | grep -E '^(POLICY_DIR|TEST_IMAGE)=')"
+eval "$(scripts/testbed.sh env 1 | grep -E '^(ETCD_URL|TEST_IMAGE)=')"
 run cilium status --brief
 
 step "Creating a Docker network backed by Cilium"
@@ -49,26 +50,27 @@ run cilium endpoint list
 step "app1 -> app2 ($app2:8080): allowed, no policy yet"
 run docker exec app1 sh -c "echo hi | nc -w 2 $app2 8080"
 
-step "Applying a policy: only containers labelled name=app3 may reach name=app2"
-cat <<'YAML' >"$POLICY_DIR/.app2.yaml.tmp"
+step "Applying a policy with cilium-docker policy apply: only containers labelled name=app3 may reach name=app2"
+policy=$(mktemp -d)/app2.yaml
+cat <<'YAML' >"$policy"
 apiVersion: cilium.io/v2
 kind: CiliumClusterwideNetworkPolicy
 metadata: {name: app2-from-app3-only}
 spec:
-  endpointSelector: {matchLabels: {"container:name": app2}}
+  endpointSelector: {matchLabels: {name: app2}}
   ingress:
   - fromEndpoints:
-    - matchLabels: {"container:name": app3}
-      matchExpressions:   # container endpoints carry no Kubernetes namespace or cluster label
-      - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
-      - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
+    - matchLabels: {name: app3}
 YAML
-cat "$POLICY_DIR/.app2.yaml.tmp"
-mv "$POLICY_DIR/.app2.yaml.tmp" "$POLICY_DIR/app2.yaml"   # atomically: the agent must never see half a file
-for _ in $(seq 50); do   # the agent picks the file up within a second
+cat "$policy"
+# Checked with Cilium's own parser, stored in the cluster's etcd; the node's plugin writes it into the
+# agent's policy directory.
+run "$PLUGIN_BIN" policy apply --etcd-endpoints "$ETCD_URL" "$policy"
+for _ in $(seq 50); do   # the plugin writes it and the agent picks it up within a second
   node cilium policy get 2>/dev/null | grep -q app2-from-app3-only && break
   sleep 0.2
 done
+run "$PLUGIN_BIN" policy list --etcd-endpoints "$ETCD_URL"
 run cilium endpoint list
 
 step "app1 -> app2 again: now dropped by the policy"

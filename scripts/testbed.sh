@@ -36,6 +36,8 @@
 #   PLUGIN_BIN   plugin binary (default <repo>/bin/cilium-docker); PLUGIN_ARGS extra plugin args;
 #                PLUGIN_METRICS_ADDRESS its --metrics-address in the node (default 127.0.0.1:9962; empty: none);
 #                PLUGIN_RECONCILE_INTERVAL its --reconcile-interval (default 20s, the shortest; empty: the plugin's)
+#                PLUGIN_POLICY_SYNC non-empty (default 1): the plugin syncs POLICY_DIR with the bed's etcd
+#                (--policy-dir, --etcd-endpoints, --node-name <node netns>); empty: no sync
 #   PLUGIN_MODE  process (default) or container: `up` starts etcd, agent and dockerd, builds the plugin
 #                image from PLUGIN_BIN on the node's dockerd (scripts/image.sh) and runs the cilium-docker
 #                service of compose/node1.yml (node2.yml for N>1) there with docker-compose, overridden by
@@ -72,6 +74,7 @@ PLUGIN_BIN=${PLUGIN_BIN:-$REPO_DIR/bin/cilium-docker}
 PLUGIN_ARGS=${PLUGIN_ARGS:-}
 PLUGIN_METRICS_ADDRESS=${PLUGIN_METRICS_ADDRESS-127.0.0.1:9962}
 PLUGIN_RECONCILE_INTERVAL=${PLUGIN_RECONCILE_INTERVAL-20s}
+PLUGIN_POLICY_SYNC=${PLUGIN_POLICY_SYNC-1}
 PLUGIN_MODE=${PLUGIN_MODE:-process}
 COMPOSE_OVERRIDE=${COMPOSE_OVERRIDE:-$REPO_DIR/e2e/testdata/compose-testbed.yml}
 PLUGIN_CONTAINER=cilium-docker   # container_name of the compose service

@@ -29,6 +29,8 @@ type Config struct {
 	DatapathMode string
 	// Version is the agent line whose endpoint API the fake answers with.
 	Version Version
+	// ClusterName is the agent's --cluster-name, reported as ClusterName in the configuration map.
+	ClusterName string
 	// LabelPrefixes and LabelPrefixFile are the agent's --labels and --label-prefix-file, reported in
 	// the configuration map. The fake filters labels as the agent does (pkg/labelsfilter) only with
 	// the default rules (both empty): the library's rules are set once per process.
@@ -74,6 +76,7 @@ func DefaultConfig() Config {
 		IPv4Router:   netip.MustParseAddr("10.77.18.133"),
 		RouteMTU:     1450,
 		DatapathMode: "veth",
+		ClusterName:  "local",
 	}
 }
 

@@ -54,7 +54,7 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("Config: %v", err)
 	}
 	want := agent.Config{IPv4: agent.Family{Enabled: true, Range: netip.MustParsePrefix("10.77.0.0/16"),
-		Router: netip.MustParseAddr("10.77.18.133")}, RouteMTU: 1450, DatapathMode: "veth"}
+		Router: netip.MustParseAddr("10.77.18.133")}, RouteMTU: 1450, DatapathMode: "veth", ClusterName: "local"}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Config() = %+v, want %+v", *cfg, want)
 	}

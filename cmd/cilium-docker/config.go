@@ -36,6 +36,10 @@ type Config struct {
 	// ReconcileInterval is the time between the reconciler's passes; 0 turns it off.
 	ReconcileInterval time.Duration
 	Labels            labels.Policy
+	// PolicyDir, when set, is the agent's static policy directory that the plugin keeps equal to the
+	// policies in etcd (Etcd), reporting as NodeName.
+	PolicyDir, NodeName string
+	Etcd                etcdFlags
 }
 
 // SocketPath is where Docker finds the plugin: the file name is the driver name.
@@ -73,6 +77,14 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"serve Prometheus /metrics and /healthz on host:port or unix:///path (off when empty)")
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
+	fs.StringVar(&c.PolicyDir, "policy-dir", "",
+		"the agent's static policy directory (--static-cnp-path): keep it equal to the policies in etcd (off when empty)")
+	fs.StringVar(&c.NodeName, "node-name", defaultNodeName(), "this node's name in the policy status keys")
+	c.Etcd.register(fs)
+	k8sIdentity := fs.Bool("k8s-identity-labels", true,
+		"stamp k8s:io.kubernetes.pod.namespace=<namespace> and k8s:io.cilium.k8s.policy.cluster=<agent's cluster name> on every "+
+			"container, so that plain Kubernetes-style policies select containers; false keeps the identities of earlier releases "+
+			"(policies whose peer selectors say the namespace label DoesNotExist)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -83,7 +95,7 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		return nil, err
 	}
 	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), ImageLabels: splitList(*images),
-		DefaultNamespace: *namespace}
+		DefaultNamespace: *namespace, K8sIdentity: *k8sIdentity}
 	return c, c.Validate()
 }
 
@@ -128,6 +140,17 @@ func (c *Config) Validate() error {
 		if _, _, err := metrics.ParseAddress(c.MetricsAddress); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-address: %w", err))
 		}
+	}
+	if c.PolicyDir != "" {
+		if !filepath.IsAbs(c.PolicyDir) {
+			errs = append(errs, fmt.Errorf("--policy-dir %q: want an absolute path", c.PolicyDir))
+		}
+		if _, err := c.Etcd.storeConfig(); err != nil {
+			errs = append(errs, fmt.Errorf("--policy-dir: %w", err))
+		}
+	}
+	if !labels.ValidNamespace(c.Labels.DefaultNamespace) {
+		errs = append(errs, fmt.Errorf("--default-namespace %q: want lowercase letters, digits, '-' and '_', at most 63", c.Labels.DefaultNamespace))
 	}
 	if c.ParallelCreates < 1 {
 		errs = append(errs, fmt.Errorf("--agent-parallel-creates %d: want at least 1", c.ParallelCreates))

@@ -17,6 +17,8 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policysync"
 	"github.com/cilium-docker/cilium-docker/reconcile"
 	"github.com/cilium-docker/cilium-docker/server"
 )
@@ -34,6 +36,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintln(stdout, "cilium-docker", version)
 		return nil
+	}
+	if len(args) > 0 && args[0] == "policy" {
+		return runPolicy(ctx, args[1:], stdout, stderr)
 	}
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
@@ -80,6 +85,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.WithError(err).Error("label sync stopped")
 		}
 	}()
+	if cfg.PolicyDir != "" {
+		ps, err := startPolicySync(ctx, cfg, log.WithField("subsys", "policy-sync"), ag)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ps.Run(ctx); err != nil {
+				log.WithError(err).Error("policy sync stopped")
+			}
+		}()
+	}
 	if cfg.MetricsAddress != "" {
 		h := m.Handler(func(ctx context.Context) error { return healthy(ctx, cfg.SocketPath(), ac) })
 		wg.Add(1)
@@ -187,4 +206,33 @@ func newLogger(cfg *Config, out io.Writer) *logrus.Entry {
 		l.SetLevel(logrus.DebugLevel)
 	}
 	return logrus.NewEntry(l)
+}
+
+// policySync is the plugin's policy sync and the etcd connection it owns.
+type policySync struct {
+	*policysync.Sync
+	store *policystore.Store
+}
+
+func (p *policySync) Close() { p.store.Close() }
+
+// startPolicySync connects to etcd (without waiting for it) and returns the sync of cfg.PolicyDir.
+func startPolicySync(ctx context.Context, cfg *Config, log *logrus.Entry, ag *agent.Cached) (*policySync, error) {
+	sc, err := cfg.Etcd.storeConfig()
+	if err != nil {
+		return nil, err
+	}
+	st, err := policystore.Open(sc)
+	if err != nil {
+		return nil, err
+	}
+	cluster := func(ctx context.Context) string {
+		c, err := ag.Config(ctx)
+		if err != nil {
+			return ""
+		}
+		return c.ClusterName
+	}
+	log.WithFields(logrus.Fields{"dir": cfg.PolicyDir, "node": cfg.NodeName, "etcd": sc.Endpoints}).Info("policy sync starting")
+	return &policySync{Sync: policysync.New(log, st, cfg.PolicyDir, policysync.Options{Node: cfg.NodeName, Cluster: cluster}), store: st}, nil
 }

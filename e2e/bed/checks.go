@@ -183,19 +183,17 @@ func WriteAtomic(t testing.TB, dir, name, content string) {
 }
 
 // PolicyOnlyFrom is a CiliumClusterwideNetworkPolicy admitting ingress to name=subject only from
-// name=peer. Container endpoints carry neither a Kubernetes namespace nor a cluster label, and the agent
-// adds both to every peer selector, so the peer selector must say they do not exist.
+// name=peer: a plain label policy, as for Kubernetes pods. Cilium adds a namespace (Exists) and a
+// cluster (= the agent's) requirement to every peer selector; the plugin stamps both labels on every
+// container, so the selector matches containers as written.
 func PolicyOnlyFrom(subject, peer string) string {
 	return fmt.Sprintf(`apiVersion: cilium.io/v2
 kind: CiliumClusterwideNetworkPolicy
 metadata: {name: %[1]s-from-%[2]s-only}
 spec:
-  endpointSelector: {matchLabels: {"container:name": %[1]s}}
+  endpointSelector: {matchLabels: {name: %[1]s}}
   ingress:
   - fromEndpoints:
-    - matchLabels: {"container:name": %[2]s}
-      matchExpressions:
-      - {key: io.kubernetes.pod.namespace, operator: DoesNotExist}
-      - {key: io.cilium.k8s.policy.cluster, operator: DoesNotExist}
+    - matchLabels: {name: %[2]s}
 `, subject, peer)
 }

@@ -19,6 +19,9 @@ start_plugin() {
   # The reconciler at its shortest interval: more passes over every test's state (any false deletion
   # shows), and what it removes goes within a test's patience. Empty for a plugin without the flag.
   [ -z "$PLUGIN_RECONCILE_INTERVAL" ] || argv+=(--reconcile-interval "$PLUGIN_RECONCILE_INTERVAL")
+  # The policy sync: the agent's static policy directory kept equal to the policies in the bed's etcd.
+  [ -z "$PLUGIN_POLICY_SYNC" ] ||
+    argv+=(--policy-dir "$NODE_DIR/policies" --etcd-endpoints "$ETCD_URL" --node-name "$NODE_NS")
   argv+=("${extra[@]}")
   launch_recorded plugin "${argv[@]}"
 }

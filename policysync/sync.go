@@ -1,0 +1,226 @@
+package policysync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/policy"
+	"github.com/cilium-docker/cilium-docker/policystore"
+)
+
+// Store is what the sync needs from etcd (policystore.Store).
+type Store interface {
+	List(ctx context.Context) ([]policystore.Policy, int64, error)
+	Watch(ctx context.Context, rev int64, changes chan<- policystore.Change) error
+	PutStatus(ctx context.Context, st policystore.NodeStatus) error
+}
+
+// Options tune a Sync.
+type Options struct {
+	// Node names this node in the status keys.
+	Node string
+	// Cluster returns the agent's cluster name, for Cilium's parser ("" when unknown).
+	Cluster func(ctx context.Context) string
+	// Resync is how often the whole prefix is listed again, besides the watch (default 5 min).
+	Resync time.Duration
+	// MaxBackoff caps the wait between attempts while etcd is unreachable (default 10 s).
+	MaxBackoff time.Duration
+}
+
+// Sync keeps Dir equal to the store's policies.
+type Sync struct {
+	log   *logrus.Entry
+	store Store
+	dir   Dir
+	opt   Options
+
+	inForce map[string]int64 // key -> revision of the document in its file; only Run's goroutine
+	lastErr map[string]string
+}
+
+// New returns a sync of store into the directory path; Run runs it.
+func New(log *logrus.Entry, store Store, path string, opt Options) *Sync {
+	if opt.Resync <= 0 {
+		opt.Resync = 5 * time.Minute
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = 10 * time.Second
+	}
+	if opt.Cluster == nil {
+		opt.Cluster = func(context.Context) string { return "" }
+	}
+	return &Sync{log: log, store: store, dir: Dir{Path: path, Owner: FromEtcd}, opt: opt,
+		inForce: map[string]int64{}, lastErr: map[string]string{}}
+}
+
+// Run syncs until ctx is done: list, apply, watch; on any failure it waits (with backoff) and lists
+// again, the files left as they are meanwhile.
+func (s *Sync) Run(ctx context.Context) error {
+	backoff := 250 * time.Millisecond
+	for {
+		err := s.round(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil { // a periodic resync
+			backoff = 250 * time.Millisecond
+			continue
+		}
+		s.log.WithError(err).Warn("policy sync: etcd unavailable or watch ended; the policies in force stay; retrying")
+		t := time.NewTimer(backoff/2 + rand.N(backoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		backoff = min(2*backoff, s.opt.MaxBackoff)
+	}
+}
+
+// round lists the prefix, applies it, then follows the watch until it fails or the resync period ends
+// (nil).
+func (s *Sync) round(ctx context.Context) error {
+	pols, rev, err := s.store.List(ctx)
+	if err != nil {
+		return err
+	}
+	state := map[string]policystore.Policy{}
+	for _, p := range pols {
+		state[p.Key] = p
+	}
+	s.apply(ctx, state, rev)
+
+	wctx, cancel := context.WithTimeout(ctx, s.opt.Resync)
+	changes := make(chan policystore.Change)
+	done := make(chan error, 1)
+	go func() { done <- s.store.Watch(wctx, rev, changes) }() // owned by round: cancelled and waited for below
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.WithError(err).Debug("policy sync: watch ended")
+		}
+	}()
+	for {
+		select {
+		case c := <-changes:
+			rev = s.change(state, c)
+			for more := true; more; { // apply a burst of changes at once
+				select {
+				case c := <-changes:
+					rev = s.change(state, c)
+				default:
+					more = false
+				}
+			}
+			s.apply(ctx, state, rev)
+		case err := <-done:
+			done <- err // for the deferred wait
+			if errors.Is(err, context.DeadlineExceeded) && wctx.Err() != nil && ctx.Err() == nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (s *Sync) change(state map[string]policystore.Policy, c policystore.Change) int64 {
+	if c.Delete {
+		delete(state, c.Key)
+	} else {
+		state[c.Key] = policystore.Policy{Key: c.Key, YAML: c.YAML, Revision: c.Revision}
+	}
+	return c.Revision
+}
+
+// apply makes the directory hold the valid documents of state and writes the node's status. A document
+// that does not check keeps the file of its last good revision, if there is one.
+func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, rev int64) {
+	st := policystore.NodeStatus{Node: s.opt.Node, Revision: rev, Applied: map[string]int64{}, Errors: map[string]string{}}
+	owned, err := s.dir.Owned()
+	if err != nil {
+		st.Error = err.Error()
+		s.log.WithError(err).Error("policy sync: read the policy directory")
+		s.putStatus(ctx, st)
+		return
+	}
+	cluster := s.opt.Cluster(ctx)
+	want := map[string]string{} // file -> content
+	keyOf := map[string]string{}
+	for key, p := range state {
+		file, err := s.dir.FileName(key)
+		if err != nil {
+			st.Errors[key] = err.Error()
+			continue
+		}
+		keyOf[file] = key
+		if err := checkFor(key, p.YAML, cluster); err != nil {
+			st.Errors[key] = fmt.Sprintf("revision %d not applied: %v", p.Revision, err)
+			if old, ok := owned[file]; ok {
+				want[file] = old // the last good revision stays in force
+				if r, ok := s.inForce[key]; ok {
+					st.Applied[key] = r
+				}
+			}
+			continue
+		}
+		want[file] = p.YAML
+		st.Applied[key] = p.Revision
+	}
+	for file, content := range want {
+		key := keyOf[file]
+		if owned[file] == content {
+			continue
+		}
+		if err := s.dir.Write(file, content); err != nil {
+			st.Errors[key] = err.Error()
+			delete(st.Applied, key)
+			continue
+		}
+		s.log.WithFields(logrus.Fields{"policy": key, "revision": st.Applied[key], "file": file}).Info("policy written")
+	}
+	for file := range owned {
+		if _, ok := want[file]; ok {
+			continue
+		}
+		if err := s.dir.Remove(file); err != nil {
+			st.Error = err.Error()
+			continue
+		}
+		key, _ := s.dir.KeyOf(file)
+		s.log.WithFields(logrus.Fields{"policy": key, "file": file}).Info("policy removed")
+	}
+	for key, msg := range st.Errors {
+		if s.lastErr[key] != msg {
+			s.log.WithFields(logrus.Fields{"policy": key}).Error("policy sync: " + msg)
+		}
+	}
+	s.lastErr = st.Errors
+	s.inForce = st.Applied
+	s.putStatus(ctx, st)
+}
+
+// checkFor checks the document stored under key as the agent would parse it, and that it is the
+// policy its key names.
+func checkFor(key, doc, cluster string) error {
+	d, err := policy.CheckDocument(doc, cluster)
+	if err != nil {
+		return err
+	}
+	if d.Key() != key {
+		return fmt.Errorf("the document is policy %q, stored under %q", d.Key(), key)
+	}
+	return nil
+}
+
+func (s *Sync) putStatus(ctx context.Context, st policystore.NodeStatus) {
+	st.Updated = time.Now().UTC()
+	if err := s.store.PutStatus(ctx, st); err != nil {
+		s.log.WithError(err).Warn("policy sync: write the node's status")
+	}
+}

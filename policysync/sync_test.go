@@ -1,0 +1,254 @@
+package policysync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policysync"
+)
+
+func freeURL(t *testing.T) url.URL {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return url.URL{Scheme: "http", Host: l.Addr().String()}
+}
+
+// etcd starts an embedded etcd server and returns a store on it.
+func etcd(t *testing.T) (*policystore.Store, *embed.Etcd) {
+	t.Helper()
+	cfg := embed.NewConfig()
+	cfg.Dir = t.TempDir()
+	cfg.LogLevel = "error"
+	c, p := freeURL(t), freeURL(t)
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{c}, []url.URL{c}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{p}, []url.URL{p}
+	cfg.InitialCluster = cfg.Name + "=" + p.String()
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(20 * time.Second):
+		t.Fatal("embedded etcd not ready in 20s")
+	}
+	s, err := policystore.Open(policystore.Config{Endpoints: []string{c.String()}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, e
+}
+
+func doc(name, peer string) string {
+	return fmt.Sprintf(`apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: %s}
+spec:
+  endpointSelector: {matchLabels: {name: %s}}
+  ingress: [{fromEndpoints: [{matchLabels: {name: %s}}]}]
+`, name, name, peer)
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, d, err)
+		}
+		<-tick.C
+	}
+}
+
+func files(t *testing.T, dir string) string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n []string
+	for _, e := range ents {
+		n = append(n, e.Name())
+	}
+	return strings.Join(n, " ")
+}
+
+func quiet() *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return logrus.NewEntry(l)
+}
+
+func TestSyncEtcd(t *testing.T) {
+	store, _ := etcd(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "mine.yaml")
+	if err := os.WriteFile(foreign, []byte(doc("mine", "x")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, "app2", doc("app2", "app1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, "bad", "apiVersion: cilium.io/v2\nkind: [unclosed\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, "wrongname", doc("other", "x")); err != nil {
+		t.Fatal(err)
+	}
+	s := policysync.New(quiet(), store, dir, policysync.Options{Node: "n1", Cluster: func(context.Context) string { return "local" }})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	want := "cilium-docker.ccnp.app2.yaml mine.yaml"
+	waitFor(t, 10*time.Second, "app2 written, bad documents not", func() error {
+		if got := files(t, dir); got != want {
+			return fmt.Errorf("files %q, want %q", got, want)
+		}
+		return nil
+	})
+	waitFor(t, 10*time.Second, "the node's status", func() error {
+		sts, err := store.Statuses(ctx)
+		if err != nil || len(sts) != 1 {
+			return fmt.Errorf("statuses %+v: %w", sts, err)
+		}
+		st := sts[0]
+		if st.Node != "n1" || st.Applied["app2"] == 0 || !strings.Contains(st.Errors["bad"], "decode") ||
+			!strings.Contains(st.Errors["wrongname"], "stored under") {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+
+	// A change arrives through the watch; a bad revision of a good policy keeps the good one in force.
+	rev, err := store.Put(ctx, "app3", doc("app3", "app1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, "app2", "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: app2}\nspec: {}\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "app3 written", func() error {
+		if got := files(t, dir); got != "cilium-docker.ccnp.app2.yaml cilium-docker.ccnp.app3.yaml mine.yaml" {
+			return fmt.Errorf("files %q", got)
+		}
+		return nil
+	})
+	waitFor(t, 10*time.Second, "app2's bad revision reported", func() error {
+		sts, _ := store.Statuses(ctx)
+		if len(sts) != 1 || sts[0].Applied["app3"] != rev || !strings.Contains(sts[0].Errors["app2"], "not applied") || sts[0].Applied["app2"] == 0 {
+			return fmt.Errorf("status %+v", sts)
+		}
+		return nil
+	})
+	b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.app2.yaml"))
+	if err != nil || string(b) != doc("app2", "app1") {
+		t.Fatalf("app2's file: %q %v, want its last good revision", b, err)
+	}
+
+	// Deleted keys lose their files; the foreign file stays.
+	for _, k := range []string{"app2", "app3"} {
+		if _, _, err := store.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "files of deleted policies removed", func() error {
+		if got := files(t, dir); got != "mine.yaml" {
+			return fmt.Errorf("files %q", got)
+		}
+		return nil
+	})
+}
+
+func TestWatchCompacted(t *testing.T) {
+	store, e := etcd(t)
+	ctx := context.Background()
+	r1, _ := store.Put(ctx, "a", doc("a", "b"))
+	r2, _ := store.Put(ctx, "a", doc("a", "c"))
+	if _, err := e.Server.Compact(ctx, compactReq(r2)); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := store.Watch(wctx, r1-1, make(chan policystore.Change, 10))
+	if !errors.Is(err, policystore.ErrCompacted) {
+		t.Fatalf("Watch from a compacted revision: got %v, want ErrCompacted", err)
+	}
+}
+
+// fakeStore fails every List: etcd is away.
+type fakeStore struct{}
+
+func (fakeStore) List(context.Context) ([]policystore.Policy, int64, error) {
+	return nil, 0, errors.New("etcd unreachable")
+}
+func (fakeStore) Watch(context.Context, int64, chan<- policystore.Change) error { return nil }
+func (fakeStore) PutStatus(context.Context, policystore.NodeStatus) error       { return nil }
+
+func TestSyncEtcdDownKeepsFiles(t *testing.T) {
+	dir := t.TempDir()
+	d := policysync.Dir{Path: dir, Owner: policysync.FromEtcd}
+	if err := d.Write("cilium-docker.ccnp.app2.yaml", doc("app2", "app1")); err != nil {
+		t.Fatal(err)
+	}
+	calls := make(chan struct{}, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := policysync.New(quiet(), countingStore{calls}, dir, policysync.Options{Node: "n1", MaxBackoff: 10 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for range 3 { // three failed listings
+		<-calls
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if got := files(t, dir); got != "cilium-docker.ccnp.app2.yaml" {
+		t.Fatalf("files after etcd stayed away: %q, want the policy kept", got)
+	}
+}
+
+type countingStore struct{ calls chan struct{} }
+
+func (c countingStore) List(ctx context.Context) ([]policystore.Policy, int64, error) {
+	c.calls <- struct{}{}
+	return fakeStore{}.List(ctx)
+}
+func (countingStore) Watch(context.Context, int64, chan<- policystore.Change) error { return nil }
+func (countingStore) PutStatus(context.Context, policystore.NodeStatus) error       { return nil }
+
+func compactReq(rev int64) *pb.CompactionRequest {
+	return &pb.CompactionRequest{Revision: rev, Physical: true}
+}
