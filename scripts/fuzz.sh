@@ -9,7 +9,9 @@ n=0
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz: $pkg $target for $t"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$t" "$pkg"
+    # Bounded: a decoder that hangs on some input is a finding too (the compile comes first).
+    timeout 600 go test -run '^$' -fuzz "^${target}\$" -fuzztime "$t" "$pkg" ||
+      { echo "fuzz: $pkg $target failed or hung (exit $?)" >&2; exit 1; }
     n=$((n + 1))
   done
 done
