@@ -234,7 +234,9 @@ func TestLabelsAppliedLater(t *testing.T) {
 	oldEID := nd.EndpointID(t, "late1", net)
 	oldIP := nd.ContainerIP(t, "late1", net)
 	want := slices.Sorted(slices.Values(bed.IdentityLabels(nd.EndpointOf(t, "late1", net))))
-	if !slices.Equal(want, []string{"container:name=late1", "container:tier=db"}) {
+	// The container's labels, and the namespace and cluster labels the plugin stamps on every endpoint.
+	if !slices.Equal(want, []string{"container:name=late1", "container:tier=db",
+		"k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=docker"}) {
 		t.Fatalf("identity labels at the first start: %v", want)
 	}
 
