@@ -23,6 +23,9 @@ type Flow struct {
 	// (a deny rule), or allowed it. A flow dropped for want of an allowing rule names none.
 	Policies  []string `json:"policies,omitempty"`
 	Direction string   `json:"direction,omitempty"` // ingress or egress of the observed endpoint
+	// Event is what the datapath reported: "policy-verdict" (the policy decision on a new
+	// connection), "drop", "trace" (a forwarded packet at one point of its path), …
+	Event string `json:"event,omitempty"`
 }
 
 // Peer is one side of a flow.
@@ -74,6 +77,7 @@ func FromProto(f *flowpb.Flow, node string) Flow {
 		Destination: peer(f.GetDestination(), f.GetIP().GetDestination()),
 		Verdict:     f.GetVerdict().String(),
 	}
+	out.Event = eventName(f.GetEventType().GetType())
 	if ts := f.GetTime(); ts != nil {
 		out.Time = ts.AsTime()
 	}
@@ -115,6 +119,23 @@ func FromProto(f *flowpb.Flow, node string) Flow {
 		}
 	}
 	return out
+}
+
+// eventName names the monitor message types Hubble turns into flows (cilium pkg/monitor/api).
+func eventName(t int32) string {
+	switch t {
+	case 1:
+		return "drop"
+	case 4:
+		return "trace"
+	case 5:
+		return "policy-verdict"
+	case 7:
+		return "trace-sock"
+	case 129:
+		return "l7"
+	}
+	return ""
 }
 
 func peer(ep *flowpb.Endpoint, ip string) Peer {
@@ -165,6 +186,9 @@ func (f Flow) Line() string {
 	}
 	if f.Direction != "" {
 		fmt.Fprintf(&b, "  %s", f.Direction)
+	}
+	if f.Event != "" {
+		fmt.Fprintf(&b, "  [%s]", f.Event)
 	}
 	if len(f.Policies) > 0 {
 		fmt.Fprintf(&b, "  by %s", strings.Join(f.Policies, ", "))

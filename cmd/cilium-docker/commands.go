@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -19,7 +20,11 @@ type commonFlags struct {
 
 func (c *commonFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.StringVar(&c.CiliumAPI, "cilium-api", "unix:///var/run/cilium/cilium.sock", "cilium-agent API address")
-	fs.StringVar(&c.DockerHost, "docker-host-path", "unix:///var/run/docker.sock", "Docker API address")
+	docker := "unix:///var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" { // as the docker CLI beside it
+		docker = h
+	}
+	fs.StringVar(&c.DockerHost, "docker-host-path", docker, "Docker API address (default $DOCKER_HOST, else unix:///var/run/docker.sock)")
 	fs.StringVar(&c.PluginDir, "docker-plugins", "/run/docker/plugins", "directory of Docker's plugin sockets")
 	fs.StringVar(&c.HubbleSocket, "hubble-socket", "", "Hubble's unix socket (default: hubble.sock beside the --cilium-api socket)")
 	fs.DurationVar(&c.Timeout, "timeout", timeout, "deadline of the whole command (of each read with --follow)")
