@@ -9,11 +9,8 @@ import (
 	"time"
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
-	observerpb "github.com/cilium/cilium/api/v1/observer"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -24,26 +21,30 @@ const DefaultSocket = "/var/run/cilium/hubble.sock"
 // without --enable-hubble).
 var ErrUnreachable = errors.New("hubble not reachable")
 
+// The observer service's methods (observer.proto).
+const (
+	methodGetFlows     = "/observer.Observer/GetFlows"
+	methodServerStatus = "/observer.Observer/ServerStatus"
+)
+
 // Client reads flows from one Hubble server.
 type Client struct {
 	socket  string
 	timeout time.Duration
-	conn    *grpc.ClientConn
-	obs     observerpb.ObserverClient
+	conn    *conn
 }
 
 // New returns a client for the Hubble server on the unix socket path. It does not connect yet; every
 // call is bounded by timeout (a --follow stream only by its context).
 func New(path string, timeout time.Duration) (*Client, error) {
-	conn, err := grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("hubble socket %q: %w", path, err)
+	if path == "" {
+		return nil, errors.New("hubble socket: empty path")
 	}
-	return &Client{socket: path, timeout: timeout, conn: conn, obs: observerpb.NewObserverClient(conn)}, nil
+	return &Client{socket: path, timeout: timeout, conn: newConn(path)}, nil
 }
 
 // Close releases the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error { c.conn.close(); return nil }
 
 // Status is what the Hubble server says of itself.
 type Status struct {
@@ -57,12 +58,35 @@ type Status struct {
 func (c *Client) ServerStatus(ctx context.Context) (Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	st, err := c.obs.ServerStatus(ctx, &observerpb.ServerStatusRequest{}, grpc.WaitForReady(false))
+	s, err := c.conn.call(ctx, methodServerStatus, nil) // ServerStatusRequest has no fields
 	if err != nil {
 		return Status{}, c.classify("server status", err)
 	}
-	return Status{Flows: st.GetNumFlows(), MaxFlows: st.GetMaxFlows(), Seen: st.GetSeenFlows(),
-		Uptime: time.Duration(st.GetUptimeNs()), Version: st.GetVersion()}, nil
+	defer s.close()
+	msg, err := s.recv()
+	if err != nil {
+		return Status{}, c.classify("server status", err)
+	}
+	var st Status
+	err = fields(msg, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			st.Flows = v
+		case num == 2 && typ == protowire.VarintType:
+			st.MaxFlows = v
+		case num == 3 && typ == protowire.VarintType:
+			st.Seen = v
+		case num == 4 && typ == protowire.VarintType:
+			st.Uptime = time.Duration(v)
+		case num == 8 && typ == protowire.BytesType:
+			st.Version = string(bs)
+		}
+		return nil
+	})
+	if err != nil {
+		return Status{}, fmt.Errorf("hubble server status: decode: %w", err)
+	}
+	return st, nil
 }
 
 // Query selects flows.
@@ -92,9 +116,47 @@ func ParseVerdict(s string) (string, error) {
 	return flowpb.Verdict_name[v], nil
 }
 
+// flowsRequest is observer.GetFlowsRequest: the fields the plugin sets.
+type flowsRequest struct {
+	Number    uint64                 // 1
+	Follow    bool                   // 3
+	Whitelist []*flowpb.FlowFilter   // 6
+	Since     *timestamppb.Timestamp // 7
+}
+
+// marshal encodes the request as observer.proto numbers its fields.
+func (r *flowsRequest) marshal() ([]byte, error) {
+	var b []byte
+	if r.Number != 0 {
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, r.Number)
+	}
+	if r.Follow {
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
+	for _, f := range r.Whitelist {
+		m, err := proto.Marshal(f)
+		if err != nil {
+			return nil, err
+		}
+		b = protowire.AppendTag(b, 6, protowire.BytesType)
+		b = protowire.AppendBytes(b, m)
+	}
+	if r.Since != nil {
+		m, err := proto.Marshal(r.Since)
+		if err != nil {
+			return nil, err
+		}
+		b = protowire.AppendTag(b, 7, protowire.BytesType)
+		b = protowire.AppendBytes(b, m)
+	}
+	return b, nil
+}
+
 // request builds the observer request: per container one filter on either side, the verdict in each.
-func (q Query) request() (*observerpb.GetFlowsRequest, error) {
-	req := &observerpb.GetFlowsRequest{Follow: q.Follow, Number: q.Last}
+func (q Query) request() (*flowsRequest, error) {
+	req := &flowsRequest{Follow: q.Follow, Number: q.Last}
 	if !q.Since.IsZero() {
 		req.Since = timestamppb.New(q.Since)
 	}
@@ -163,12 +225,17 @@ func (c *Client) Flows(ctx context.Context, q Query, fn func(Flow) error) error 
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	stream, err := c.obs.GetFlows(ctx, req)
+	msg, err := req.marshal()
+	if err != nil {
+		return fmt.Errorf("hubble get flows: encode: %w", err)
+	}
+	s, err := c.conn.call(ctx, methodGetFlows, msg)
 	if err != nil {
 		return c.classify("get flows", err)
 	}
+	defer s.close()
 	for {
-		resp, err := stream.Recv()
+		b, err := s.recv()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -178,11 +245,14 @@ func (c *Client) Flows(ctx context.Context, q Query, fn func(Flow) error) error 
 			}
 			return c.classify("get flows", err)
 		}
-		pf := resp.GetFlow()
+		pf, node, err := flowResponse(b)
+		if err != nil {
+			return fmt.Errorf("hubble get flows: decode: %w", err)
+		}
 		if pf == nil {
 			continue // node status, lost events
 		}
-		f := FromProto(pf, resp.GetNodeName())
+		f := FromProto(pf, node)
 		if !q.matches(f) {
 			continue
 		}
@@ -192,12 +262,35 @@ func (c *Client) Flows(ctx context.Context, q Query, fn func(Flow) error) error 
 	}
 }
 
+// flowResponse decodes observer.GetFlowsResponse: its flow (nil for the other kinds) and node name.
+func flowResponse(b []byte) (*flowpb.Flow, string, error) {
+	var (
+		f    *flowpb.Flow
+		node string
+	)
+	err := fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			f = &flowpb.Flow{}
+			return proto.Unmarshal(bs, f)
+		case num == 1000 && typ == protowire.BytesType:
+			node = string(bs)
+		}
+		return nil
+	})
+	return f, node, err
+}
+
 func (c *Client) classify(op string, err error) error {
-	switch status.Code(err) {
-	case codes.Unavailable:
-		return fmt.Errorf("hubble %s at %s: %w (is cilium-agent up with --enable-hubble?): %w", op, c.socket, ErrUnreachable, err)
-	case codes.DeadlineExceeded:
+	var re *rpcError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &re) && re.code == codeDeadlineExceeded:
 		return fmt.Errorf("hubble %s at %s: no answer within %s: %w", op, c.socket, c.timeout, err)
+	case errors.As(err, &re) && re.code == codeUnimplemented:
+		return fmt.Errorf("hubble %s at %s: not served there: %w", op, c.socket, err)
+	case re == nil && !errors.Is(err, context.Canceled), errors.As(err, &re) && re.code == codeUnavailable:
+		// no answer at all: nothing listens on the socket, or it went away
+		return fmt.Errorf("hubble %s at %s: %w (is cilium-agent up with --enable-hubble?): %w", op, c.socket, ErrUnreachable, err)
 	}
 	return fmt.Errorf("hubble %s at %s: %w", op, c.socket, err)
 }
