@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -21,9 +22,12 @@ type Timeouts struct {
 	// ParallelCreates bounds the endpoint creates in flight: the agent builds each endpoint's datapath
 	// before it answers, and its API rate limiter queues (then refuses) what exceeds its own bound.
 	ParallelCreates int
+	// Startup is how long after New a call marked with AwaitStartup waits for an agent that is not up
+	// yet (nothing listens on its socket) instead of failing at once; zero (not defaulted): never.
+	Startup time.Duration
 }
 
-// DefaultTimeouts are used for zero fields.
+// DefaultTimeouts are used for zero Call, Create and ParallelCreates fields.
 var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second, ParallelCreates: 4}
 
 // Client talks to one cilium-agent.
@@ -32,7 +36,23 @@ type Client struct {
 	api         *clientapi.CiliumAPI
 	timeouts    Timeouts
 	createSlots chan struct{} // one token per endpoint create in flight
+	bootUntil   time.Time     // calls marked with AwaitStartup wait for the agent until then
 	observe     Observer      // nil: nobody listens
+}
+
+type awaitStartupKey struct{}
+
+// AwaitStartup marks the calls made with ctx as ones that, while the process is young (Timeouts.Startup),
+// wait for an agent that is not up yet instead of failing at once: at boot, restart-policy containers
+// start while the agent (a container of the same dockerd, in the compose layout) is still coming up.
+func AwaitStartup(ctx context.Context) context.Context {
+	return context.WithValue(ctx, awaitStartupKey{}, true)
+}
+
+// awaitsAgent reports whether a call made with ctx that found no agent should try again.
+func (c *Client) awaitsAgent(ctx context.Context) bool {
+	marked, _ := ctx.Value(awaitStartupKey{}).(bool)
+	return marked && time.Now().Before(c.bootUntil)
 }
 
 // New returns a client for the agent API at addr (for example unix:///var/run/cilium/cilium.sock).
@@ -51,8 +71,11 @@ func New(addr string, t Timeouts, opts ...Option) (*Client, error) {
 	if t.ParallelCreates <= 0 {
 		t.ParallelCreates = DefaultTimeouts.ParallelCreates
 	}
+	if t.Startup < 0 {
+		t.Startup = 0
+	}
 	c := &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t,
-		createSlots: make(chan struct{}, t.ParallelCreates)}
+		createSlots: make(chan struct{}, t.ParallelCreates), bootUntil: time.Now().Add(t.Startup)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -72,9 +95,13 @@ type Option func(*Client)
 // WithObserver has o told of every call.
 func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
 
+// startupPoll is how often a call that awaits the agent at startup tries again.
+const startupPoll = 200 * time.Millisecond
+
 // do runs fn under a deadline of at most d, retrying rate-limit answers (429) and 503 with jittered
-// exponential backoff while the deadline allows. call names the call (for the observer); arg, when
-// not empty, what it acts on (for the error message).
+// exponential backoff while the deadline allows. A call marked with AwaitStartup that finds no agent
+// tries again until the agent answers or the startup window ends. call names the call (for the
+// observer); arg, when not empty, what it acts on (for the error message).
 func (c *Client) do(ctx context.Context, d time.Duration, call, arg string, fn func(ctx context.Context) error) (err error) {
 	if c.observe != nil {
 		defer func(start time.Time) { c.observe(call, time.Since(start), err) }(time.Now())
@@ -83,11 +110,27 @@ func (c *Client) do(ctx context.Context, d time.Duration, call, arg string, fn f
 	if arg != "" {
 		op += " " + arg
 	}
+	for {
+		err := c.attempt(ctx, d, op, fn)
+		if !errors.Is(err, ErrUnreachable) || !c.awaitsAgent(ctx) {
+			return err
+		}
+		t := time.NewTimer(startupPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) attempt(ctx context.Context, d time.Duration, op string, call func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	backoff := 50 * time.Millisecond
 	for {
-		err := fn(ctx)
+		err := call(ctx)
 		code := statusCode(err)
 		if err == nil || (code != 429 && code != 503) {
 			return c.classify(op, err)

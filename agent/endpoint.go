@@ -70,6 +70,10 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 		ep = resp.Payload
 		return nil
 	})
+	var failed *endpoint.PutEndpointIDFailed
+	if errors.As(err, &failed) && strings.Contains(string(failed.Payload), "expiration timer") {
+		return nil, fmt.Errorf("%w: %w", ErrNoExpirationTimer, err)
+	}
 	var invalid *endpoint.PutEndpointIDInvalid
 	if errors.As(err, &invalid) && strings.Contains(string(invalid.Payload), "endpoint for CNI attachment ID") &&
 		strings.Contains(string(invalid.Payload), "already exists") {

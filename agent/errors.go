@@ -19,6 +19,9 @@ var (
 	ErrExists = errors.New("endpoint exists")
 	// ErrUnreachable is returned when nothing answers on the agent's socket.
 	ErrUnreachable = errors.New("cilium-agent not reachable")
+	// ErrNoExpirationTimer is returned by an endpoint create whose address expiration UUID the agent
+	// has no timer for: it restarted (and forgot the allocation) since the address was allocated.
+	ErrNoExpirationTimer = errors.New("cilium-agent has no expiration timer for the address")
 )
 
 // coder is implemented by the generated response errors and by runtime.APIError.

@@ -242,9 +242,10 @@ func (c *Client) Running(ctx context.Context) (_ []Container, err error) {
 	return out, nil
 }
 
-// Starts streams the IDs of containers as they start, until ctx is done or the stream breaks; the
-// error channel then carries why. The caller resyncs after every (re)connect: events sent while the
-// stream was down are lost.
+// Starts streams the IDs of containers as they start or are connected to a network (docker network
+// connect: a Join that could not learn the labels is followed by no start event), until ctx is done or
+// the stream breaks; the error channel then carries why. The caller resyncs after every (re)connect:
+// events sent while the stream was down are lost.
 func (c *Client) Starts(ctx context.Context) (<-chan string, <-chan error) {
 	start := time.Now()
 	err := c.ready(ctx)
@@ -255,8 +256,11 @@ func (c *Client) Starts(ctx context.Context) (<-chan string, <-chan error) {
 		out <- err
 		return ids, out
 	}
+	// Types and actions are each OR'ed and then AND'ed: container start and network connect, nothing
+	// else (containers have no connect action, networks no start).
 	msgs, errs := c.c.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", string(events.ActionStart)))})
+		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("type", string(events.NetworkEventType)),
+		filters.Arg("event", string(events.ActionStart)), filters.Arg("event", string(events.ActionConnect)))})
 	ids := make(chan string)
 	out := make(chan error, 1)
 	go func() {
@@ -264,8 +268,15 @@ func (c *Client) Starts(ctx context.Context) (<-chan string, <-chan error) {
 		for {
 			select {
 			case m := <-msgs:
+				id := m.Actor.ID
+				if m.Type == events.NetworkEventType {
+					id = m.Actor.Attributes["container"]
+				}
+				if id == "" {
+					continue
+				}
 				select {
-				case ids <- m.Actor.ID:
+				case ids <- id:
 				case <-ctx.Done():
 					out <- ctx.Err()
 					return

@@ -50,6 +50,7 @@ func ParseCreate(nid, eid, addr4, addr6, mac string, opts map[string]any) (Creat
 // the IPAM's RequestAddress refreshed a moment before under the same per-network lock. It returns the container-side MAC when Docker
 // chose none, so that docker inspect shows it.
 func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.HardwareAddr, error) {
+	defer d.working(a.EndpointID, a.IPv4, a.IPv6)()
 	cfg, err := d.agent.Config(ctx)
 	if err != nil {
 		return nil, err
@@ -70,6 +71,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 
 // DeleteEndpoint removes the endpoint's veth pair; one that is gone is success.
 func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
+	defer d.working(eid)()
 	return d.links.Delete(ctx, eid)
 }
 

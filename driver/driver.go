@@ -39,10 +39,29 @@ type Docker interface {
 
 // Addresses is the IPAM's record of who frees each address.
 type Addresses interface {
-	ExpirationUUID(ip netip.Addr) string
+	// Prepare returns the expiration UUID the endpoint create for eid sends for ip, re-claiming ip
+	// first when this process did not hand it out (it restarted since Docker's RequestAddress).
+	Prepare(ctx context.Context, ip netip.Addr, eid endpoint.ID) (uuid string, err error)
+	// Reclaim makes the agent hold ip again for eid, without a timer, after it forgot the allocation.
+	Reclaim(ctx context.Context, ip netip.Addr, eid endpoint.ID) error
+	// ContainerName is the container name Docker gave with ip's RequestAddress (Docker 29+), or "".
+	ContainerName(ip netip.Addr) string
 	Bound(ip netip.Addr)
 	FreedByAgent(ip netip.Addr)
 }
+
+// Tracker is the in-flight set the reconciler reads: what a handler works on, or just worked on, is
+// not garbage although Docker may not list it yet (or any more).
+type Tracker interface {
+	Endpoint(eid endpoint.ID) (done func())
+	Address(ip netip.Addr) (done func())
+}
+
+// noTracker is the Tracker of a driver that runs without a reconciler.
+type noTracker struct{}
+
+func (noTracker) Endpoint(endpoint.ID) func() { return func() {} }
+func (noTracker) Address(netip.Addr) func()   { return func() {} }
 
 // Driver is the NetworkDriver's logic with typed arguments.
 type Driver struct {
@@ -53,9 +72,31 @@ type Driver struct {
 	addrs  Addresses
 	policy labels.Policy
 	filter *agentFilter
+	track  Tracker
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log}}
+	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log},
+		track: noTracker{}}
+}
+
+// Track makes every handler record the endpoint and addresses it works on in t; call it before
+// serving.
+func (d *Driver) Track(t Tracker) *Driver {
+	d.track = t
+	return d
+}
+
+// working records that a handler works on eid and its addresses until the returned func runs.
+func (d *Driver) working(eid endpoint.ID, ips ...netip.Addr) func() {
+	done := []func(){d.track.Endpoint(eid)}
+	for _, ip := range ips {
+		done = append(done, d.track.Address(ip))
+	}
+	return func() {
+		for _, f := range done {
+			f()
+		}
+	}
 }

@@ -28,7 +28,7 @@ var (
 	_ driver.Agent     = (*agent.Cached)(nil)
 	_ driver.Docker    = (*dockerapi.Client)(nil)
 	_ driver.Events    = (*dockerapi.Client)(nil)
-	_ driver.Addresses = (*ipam.Book)(nil)
+	_ driver.Addresses = (*ipam.Core)(nil)
 )
 
 // hexID makes a Docker-style 64-hex ID from a readable name.
@@ -81,7 +81,7 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
 	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.book, policy)
+	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
 	s := server.New(servertest.Log())

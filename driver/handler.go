@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/go-plugins-helpers/network"
 
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/server"
 )
@@ -67,7 +68,7 @@ func Register(s *server.Server, d *Driver) {
 		if err := checkSandboxKey(r.SandboxKey); err != nil {
 			return nil, err
 		}
-		j, err := d.Join(ctx, nid, eid)
+		j, err := d.Join(agent.AwaitStartup(ctx), nid, eid) // at boot it may come before the agent is up
 		if err != nil {
 			return nil, err
 		}

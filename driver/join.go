@@ -36,6 +36,7 @@ type Joined struct {
 // returns after the agent has built its datapath. If anything fails the half-made endpoint is removed
 // again: after a failed Join Docker calls DeleteEndpoint and ReleaseAddress, not Leave.
 func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) (*Joined, error) {
+	defer d.working(eid)()
 	link, err := d.links.Get(ctx, eid)
 	if errors.Is(err, endpoint.ErrNotFound) {
 		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
@@ -46,6 +47,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if link.NetworkID != nid {
 		return nil, fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
 	}
+	defer d.working(eid, link.IPv4, link.IPv6)()
 	cfg, err := d.agent.Config(ctx)
 	if err != nil {
 		return nil, err
@@ -86,17 +88,39 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // read, which the agent rate-limits hardest (4/s). It returns why the container's labels are
 // unknown, if they are.
 func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
-	att := attachment{EndpointID: eid, NetworkID: nid, Link: link,
-		IPv4UUID: uuidOf(d.addrs, link.IPv4), IPv6UUID: uuidOf(d.addrs, link.IPv6)}
+	att := attachment{EndpointID: eid, NetworkID: nid, Link: link}
+	if att.IPv4UUID, err = d.prepare(ctx, eid, link.IPv4); err != nil {
+		return nil, err
+	}
+	if att.IPv6UUID, err = d.prepare(ctx, eid, link.IPv6); err != nil {
+		return nil, err
+	}
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
-	if lerr == nil {
+	switch {
+	case lerr == nil:
 		if err := d.refuseSecondNetwork(ctx, nid, ct); err != nil {
 			return nil, err
 		}
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
 		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct)
+	case link.IPv4.IsValid() || link.IPv6.IsValid():
+		// The agent takes a name only at create (no PATCH sets k8s-pod-name): use the one Docker 29
+		// gave with RequestAddress, under the default namespace, when Docker cannot tell more now.
+		if name := d.containerName(link); name != "" {
+			att.Container, att.Namespace = name, d.policy.Namespace(nil)
+		}
 	}
 	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
+	if errors.Is(err, agent.ErrNoExpirationTimer) {
+		// The agent restarted since RequestAddress: it forgot the allocation and its timer. Claim the
+		// address again (it may have been handed out meanwhile: then the start fails, clearly).
+		d.log.WithError(err).WithField("endpoint", eid).Info("cilium-agent forgot the address since it was allocated; re-claiming it")
+		err = d.reclaim(ctx, eid, link)
+		if err == nil {
+			att.IPv4UUID, att.IPv6UUID = "", ""
+			_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
+		}
+	}
 	switch {
 	case errors.Is(err, agent.ErrExists):
 		return nil, nil // a repeated Join: the first one made it
@@ -130,6 +154,36 @@ func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID
 			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
 				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
 				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))
+		}
+	}
+	return nil
+}
+
+// prepare returns the expiration UUID for ip, if any ("" for no address).
+func (d *Driver) prepare(ctx context.Context, eid endpoint.ID, ip netip.Addr) (string, error) {
+	if !ip.IsValid() {
+		return "", nil
+	}
+	return d.addrs.Prepare(ctx, ip, eid)
+}
+
+func (d *Driver) containerName(link *endpoint.Link) string {
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			if n := d.addrs.ContainerName(ip); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+func (d *Driver) reclaim(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			if err := d.addrs.Reclaim(ctx, ip, eid); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -179,6 +233,7 @@ func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container) []string
 // Leave deletes the agent endpoint; one that is gone (or never made: Leave after a failed Join) is
 // success.
 func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
+	defer d.working(eid)()
 	link, err := d.links.Get(ctx, eid)
 	if err != nil && !errors.Is(err, endpoint.ErrNotFound) {
 		return err
@@ -201,30 +256,24 @@ func (d *Driver) removeAgentEndpoint(eid endpoint.ID, link *endpoint.Link) error
 // attachment (never by a numeric ID: the agent reuses those), and records that the agent freed the
 // addresses of link (nil when the link is gone) with it.
 func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
-	deleted, err := d.agent.DeleteEndpoint(ctx, agentID(eid))
+	deleted, err := d.agent.DeleteEndpoint(ctx, AgentID(eid))
 	if err != nil || !deleted || link == nil {
 		return err
 	}
 	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
 		if ip.IsValid() {
+			d.track.Address(ip)() // freed by the agent just now: a stale allocation list may still show it
 			d.addrs.FreedByAgent(ip)
 		}
 	}
 	return nil
 }
 
-// agentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
+// AgentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
 // and container-interface-name it was created with (see attachment.changeRequest), both derived from eid.
 // Never by the numeric endpoint ID across calls: the agent reuses those.
-func agentID(eid endpoint.ID) string {
+func AgentID(eid endpoint.ID) string {
 	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
-}
-
-func uuidOf(a Addresses, ip netip.Addr) string {
-	if !ip.IsValid() {
-		return ""
-	}
-	return a.ExpirationUUID(ip)
 }
 
 // shortID is Docker's short form of an ID, as docker network ls shows it.

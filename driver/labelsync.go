@@ -84,7 +84,7 @@ func (s *LabelSync) follow(ctx context.Context) error {
 				if err != nil {
 					continue // not an endpoint (Docker reports "" for a network without one)
 				}
-				ep, err := s.agent.Endpoint(ctx, agentID(eid))
+				ep, err := s.agent.Endpoint(ctx, AgentID(eid))
 				if errors.Is(err, agent.ErrNotFound) {
 					continue // not one of ours
 				}
@@ -112,7 +112,7 @@ func (s *LabelSync) Resync(ctx context.Context) error {
 	}
 	byDocker := map[endpoint.ID]*models.Endpoint{}
 	for _, ep := range eps {
-		if eid, ok := dockerEndpointID(ep); ok {
+		if eid, ok := DockerEndpointID(ep); ok {
 			byDocker[eid] = ep
 		}
 	}
@@ -150,7 +150,7 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})
 	// By attachment, not by the numeric ID read above: the agent reuses numeric IDs, so a patch by a
 	// stale one could relabel another container's endpoint.
-	id := agentID(eid)
+	id := AgentID(eid)
 	if !same {
 		if err := s.agent.SetLabels(ctx, id, want); err != nil {
 			log.WithError(err).Warn("apply container labels")
@@ -166,10 +166,10 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 	log.Info("applied container labels")
 }
 
-// dockerEndpointID is the Docker endpoint an agent endpoint was created for: the container-id of its
+// DockerEndpointID is the Docker endpoint an agent endpoint was created for: the container-id of its
 // CNI attachment, when the interface name is the one the plugin derives from that ID. Endpoints of
 // other creators (the host endpoint, a CNI plugin) answer false.
-func dockerEndpointID(ep *models.Endpoint) (endpoint.ID, bool) {
+func DockerEndpointID(ep *models.Endpoint) (endpoint.ID, bool) {
 	containerID, ifName, ok := agent.Attachment(ep)
 	if !ok {
 		return endpoint.ID{}, false

@@ -94,3 +94,32 @@ func TestResyncStable(t *testing.T) {
 		})
 	}
 }
+
+// docker network connect of a running container: Join could not learn the labels and no start event
+// follows, so the connect event must bring them.
+func TestLabelSyncNetworkConnect(t *testing.T) {
+	for _, v := range agenttest.Versions {
+		t.Run(v.String(), func(t *testing.T) {
+			e := newEnvAt(t, defaultTimeouts, v)
+			nid, eid, cid := hexID("net2"), hexID("ep2"), hexID("c")
+			ctx, cancel := context.WithCancel(context.Background())
+			ran := make(chan error, 1)
+			go func() { ran <- e.sync.Run(ctx) }()
+			servertest.WaitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+
+			e.createEndpoint(t, nid, eid)
+			e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid)) // Docker does not list it yet
+			if got := e.userLabels(eid); !slices.Equal(got, []string{"reserved:init"}) {
+				t.Fatalf("labels after Join: got %v, want [reserved:init]", got)
+			}
+			e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: composeLabels, Running: true,
+				Networks: map[string]string{nid: eid}})
+			e.docker.EmitConnect(nid, cid)
+			servertest.WaitFor(t, 5*time.Second, "the connect event's labels", func() bool { return slices.Equal(e.userLabels(eid), wantComposeLabels) })
+			cancel()
+			if err := <-ran; err != nil {
+				t.Errorf("Run: got %v, want nil", err)
+			}
+		})
+	}
+}

@@ -192,3 +192,64 @@ func TestTimeoutBoundsOperation(t *testing.T) {
 	n := NamesFor(s.EndpointID)
 	e.assertAbsent(n.Host, n.Container)
 }
+
+func TestDeleteOwned(t *testing.T) {
+	e := newTestEnv(t)
+	s := testSpec(t, "ep", 2)
+	l := e.mustCreate(s)
+	owned, err := e.v.ListOwned(t.Context())
+	if err != nil || len(owned) != 1 || owned[0].Host != l.Host {
+		t.Fatalf("ListOwned = %v, %v; want the one pair", owned, err)
+	}
+	for i := range 2 { // the second time: gone is success
+		if err := e.v.DeleteOwned(t.Context(), l.Host); err != nil {
+			t.Fatalf("DeleteOwned #%d: %v", i+1, err)
+		}
+	}
+	e.assertAbsent(l.Host, l.Container)
+
+	foreign := NamesFor(MustParseID(sha256Hex("foreign")))
+	e.mustAdd(veth(foreign.Host, "cdtestpeer", "someone else"))
+	if err := e.v.DeleteOwned(t.Context(), foreign.Host); err == nil || !strings.Contains(err.Error(), "left alone") {
+		t.Errorf("DeleteOwned of a link without this plugin's alias = %v, want it left alone", err)
+	}
+	if err := e.v.DeleteOwned(t.Context(), "eth0"); err == nil {
+		t.Error("DeleteOwned(eth0) = nil, want a refusal")
+	}
+	if links, err := e.v.open(t.Context()); err == nil {
+		defer links.close()
+		if got, _ := links.lookup(foreign.Host); got == nil {
+			t.Errorf("the foreign link %q was deleted", foreign.Host)
+		}
+	}
+}
+
+// A plugin killed between the add and the alias leaves an unfinished pair: ListUnfinished reports it
+// and DeleteOwned removes it; a veth named otherwise, or aliased by someone else, is neither.
+func TestUnfinishedPair(t *testing.T) {
+	e := newTestEnv(t)
+	s := testSpec(t, "ep", 2)
+	n := NamesFor(s.EndpointID)
+	o, err := e.v.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	if err := o.add(s.veth(n)); err != nil { // only the add, as if killed right after it
+		t.Fatalf("add: %v", err)
+	}
+	other := NamesFor(MustParseID(sha256Hex("other")))
+	e.mustAdd(veth(other.Host, other.Container, "someone else"))
+	e.mustAdd(veth("lxc0123456789ab", "tmp01234", "")) // Cilium CNI's naming
+	got, err := e.v.ListUnfinished(t.Context())
+	if err != nil || !slices.Equal(got, []string{n.Host}) {
+		t.Fatalf("ListUnfinished = %v, %v; want [%s]", got, err, n.Host)
+	}
+	if err := e.v.DeleteOwned(t.Context(), n.Host); err != nil {
+		t.Fatal(err)
+	}
+	e.assertAbsent(n.Host, n.Container)
+	if err := e.v.DeleteOwned(t.Context(), other.Host); err == nil {
+		t.Error("DeleteOwned of a pair aliased by someone else = nil, want it left alone")
+	}
+}

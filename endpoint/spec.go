@@ -74,7 +74,8 @@ func (s Spec) state() aliasState {
 }
 
 // veth is the netlink request that creates the pair for s in one message: both names, both MACs and
-// the MTU on both ends. Equivalent to:
+// the MTU on both ends. (The kernel ignores an alias in a link create: Create sets it next, and a
+// process killed in between leaves an unfinished pair, see ListUnfinished.) Equivalent to:
 // `ip link add $host mtu $mtu address $hostmac type veth peer name $container mtu $mtu address $mac`.
 func (s Spec) veth(n Names) *netlink.Veth {
 	attrs := netlink.NewLinkAttrs() // TxQLen -1: keep the kernel's default queue length

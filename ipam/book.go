@@ -26,6 +26,8 @@ type entry struct {
 	state state
 	// uuid stops the agent's expiration timer when the endpoint that takes the address is created.
 	uuid string
+	// name is the container's name, when Docker's RequestAddress told it.
+	name string
 	at   time.Time
 	// stale: the address was handed out again while a freedByAgent tombstone still waited for
 	// Docker's release of the old container; that release, when it comes, is not this entry's.
@@ -47,11 +49,11 @@ func NewBook() *Book {
 	return &Book{entries: map[netip.Addr]*entry{}, now: time.Now}
 }
 
-func (b *Book) allocated(ip netip.Addr, uuid string) {
+func (b *Book) allocated(ip netip.Addr, uuid, name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pruneLocked()
-	e := &entry{state: allocated, uuid: uuid, at: b.now()}
+	e := &entry{state: allocated, uuid: uuid, name: name, at: b.now()}
 	if old, ok := b.entries[ip]; ok && old.state == freedByAgent {
 		e.stale = true
 	}
@@ -96,6 +98,32 @@ func (b *Book) ExpirationUUID(ip netip.Addr) string {
 	defer b.mu.Unlock()
 	if e, ok := b.entries[ip]; ok && e.state == allocated {
 		return e.uuid
+	}
+	return ""
+}
+
+// knows returns the expiration UUID of ip when this process handed ip out and no endpoint took it
+// yet; ok is also true, with no UUID, when an endpoint took it (a repeated Join). ok is false when the
+// book has no such entry: the plugin restarted since, or ip is not ours.
+func (b *Book) knows(ip netip.Addr) (uuid string, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, found := b.entries[ip]
+	switch {
+	case found && e.state == allocated:
+		return e.uuid, true
+	case found && e.state == bound:
+		return "", true
+	}
+	return "", false
+}
+
+// containerName returns the container name recorded with ip while no endpoint holds it yet.
+func (b *Book) containerName(ip netip.Addr) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.entries[ip]; ok && e.state == allocated {
+		return e.name
 	}
 	return ""
 }

@@ -20,6 +20,9 @@ type capabilities struct {
 
 type empty struct{}
 
+// endpointNameKey is the container's name in RequestAddress options (Docker 29+).
+const endpointNameKey = "com.docker.network.endpoint.name"
+
 // Register adds the IpamDriver methods to s.
 func Register(s *server.Server, c *Core) {
 	server.Handle(s, "IpamDriver.GetCapabilities", func(context.Context, *empty) (*capabilities, error) {
@@ -48,11 +51,14 @@ func Register(s *server.Server, c *Core) {
 		if err != nil {
 			return nil, err
 		}
-		request := c.RequestAddress
+		// A container's first call: at boot it may come before the agent is up.
+		ctx = agent.AwaitStartup(ctx)
+		var p netip.Prefix
 		if r.Options["RequestAddressType"] == gatewayKey {
-			request = c.RequestGateway
+			p, err = c.RequestGateway(ctx, r.PoolID, want)
+		} else {
+			p, err = c.RequestAddressFor(ctx, r.PoolID, want, r.Options[endpointNameKey])
 		}
-		p, err := request(ctx, r.PoolID, want)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/cilium/cilium/api/v1/models"
+
 	"github.com/cilium-docker/cilium-docker/agent"
 )
 
@@ -29,16 +31,35 @@ type Agent interface {
 	Allocate(ctx context.Context, fam agent.IPFamily, owner string, expire bool) (agent.Allocation, error)
 	Claim(ctx context.Context, ip netip.Addr, owner string) error
 	Release(ctx context.Context, ip netip.Addr) error
+	Allocations(ctx context.Context) (map[netip.Addr]string, error)
+	Endpoint(ctx context.Context, id string) (*models.Endpoint, error)
 }
+
+// Tracker is the in-flight set the reconciler reads: an address a handler works on, or just worked
+// on, is not garbage although Docker may not list it yet (or any more).
+type Tracker interface {
+	Address(ip netip.Addr) (done func())
+}
+
+type noTracker struct{}
+
+func (noTracker) Address(netip.Addr) func() { return func() {} }
 
 // Core is the IpamDriver's logic with typed arguments.
 type Core struct {
 	agent Agent
 	book  *Book
+	track Tracker
 }
 
 // New returns the IPAM core.
-func New(a Agent, b *Book) *Core { return &Core{agent: a, book: b} }
+func New(a Agent, b *Book) *Core { return &Core{agent: a, book: b, track: noTracker{}} }
+
+// Track makes every handler record the address it works on in t; call it before serving.
+func (c *Core) Track(t Tracker) *Core {
+	c.track = t
+	return c
+}
 
 // Pool is the answer to a pool request.
 type Pool struct {
@@ -131,6 +152,13 @@ func (c *Core) RequestGateway(ctx context.Context, poolID string, want netip.Add
 // RequestAddress allocates an address from the agent. With want set (docker run --ip, an aux address
 // or a replay) it claims exactly want or fails.
 func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Addr) (netip.Prefix, error) {
+	return c.RequestAddressFor(ctx, poolID, want, "")
+}
+
+// RequestAddressFor is RequestAddress for the container called name (Docker 29 names it in the
+// request), which the book keeps for Join: it is the only moment the agent takes a name, and Join
+// may be unable to ask Docker.
+func (c *Core) RequestAddressFor(ctx context.Context, poolID string, want netip.Addr, name string) (netip.Prefix, error) {
 	f, err := poolFamily(poolID)
 	if err != nil {
 		return netip.Prefix{}, err
@@ -146,20 +174,22 @@ func (c *Core) RequestAddress(ctx context.Context, poolID string, want netip.Add
 		if want == fam.Router {
 			return netip.Prefix{}, fmt.Errorf("address %s is cilium-agent's router address", want)
 		}
+		defer c.track.Address(want)()
 		if err := c.agent.Claim(ctx, want, Owner); err != nil {
 			if errors.Is(err, agent.ErrConflict) {
 				return netip.Prefix{}, fmt.Errorf("address %s is already in use", want)
 			}
 			return netip.Prefix{}, err
 		}
-		c.book.allocated(want, "")
+		c.book.allocated(want, "", name)
 		return host(want), nil
 	}
 	a, err := c.agent.Allocate(ctx, f, Owner, true)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	c.book.allocated(a.IP, a.ExpirationUUID)
+	c.track.Address(a.IP)() // handed to Docker: not yet in any endpoint Docker lists
+	c.book.allocated(a.IP, a.ExpirationUUID, name)
 	return host(a.IP), nil
 }
 
@@ -172,8 +202,11 @@ func (c *Core) ReleaseAddress(ctx context.Context, poolID string, ip netip.Addr)
 	}
 	e, ok := c.book.releasable(ip)
 	if !ok {
+		// Not one this process must free: Docker lets go of it, so the reconciler may free it (an
+		// address the previous process handed out) without waiting for this call to age.
 		return nil
 	}
+	defer c.track.Address(ip)()
 	if err := c.agent.Release(ctx, ip); err != nil {
 		return err
 	}

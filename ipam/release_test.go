@@ -3,6 +3,8 @@ package ipam_test
 import (
 	"context"
 	"net/netip"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,5 +181,44 @@ func TestReleaseAfterReuse(t *testing.T) {
 	}
 	if _, held := a.Allocated()[ip]; held {
 		t.Errorf("%s still allocated after the new container's release", ip)
+	}
+}
+
+// touches records the addresses a handler marked as worked on.
+type touches struct {
+	mu  sync.Mutex
+	ips []netip.Addr // guarded by mu
+}
+
+func (tr *touches) Address(ip netip.Addr) func() {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.ips = append(tr.ips, ip)
+	return func() {}
+}
+
+// A release this process has nothing to do for (the address was handed out by the previous process)
+// marks nothing in flight: the reconciler frees it at its next pass instead of one later.
+func TestReleaseOfUnknownAddressTouchesNothing(t *testing.T) {
+	a := agenttest.New(t)
+	c, _ := newCore(t, a, 2*time.Second)
+	tr := &touches{}
+	c.Track(tr)
+	unknown := netip.MustParseAddr("10.77.3.3")
+	a.Allocate(unknown, ipam.Owner)
+	if err := c.ReleaseAddress(context.Background(), ipam.PoolV4, unknown); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.RequestAddress(context.Background(), ipam.PoolV4, netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReleaseAddress(context.Background(), ipam.PoolV4, p.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if want := []netip.Addr{p.Addr(), p.Addr()}; !slices.Equal(tr.ips, want) {
+		t.Errorf("addresses marked in flight: %v, want %v (the allocation and its release, not the unknown one)", tr.ips, want)
 	}
 }

@@ -319,3 +319,32 @@ func (a *Agent) listLocked(withHost bool) []*models.Endpoint {
 	}
 	return out
 }
+
+// Restart stops the agent and starts it again as a real restart does: endpoints are restored with
+// their addresses, and every other allocation (POST /ipam with no endpoint yet) and every expiration
+// timer is forgotten.
+func (a *Agent) Restart() error {
+	a.Stop()
+	a.mu.Lock()
+	held := map[netip.Addr]bool{}
+	for _, ep := range a.endpoints {
+		if ep.Status == nil || ep.Status.Networking == nil {
+			continue
+		}
+		for _, p := range ep.Status.Networking.Addressing {
+			for _, s := range []string{p.IPv4, p.IPv6} {
+				if ip, err := netip.ParseAddr(s); err == nil {
+					held[ip] = true
+				}
+			}
+		}
+	}
+	for ip := range a.allocated {
+		if !held[ip] {
+			delete(a.allocated, ip)
+		}
+	}
+	clear(a.expiring)
+	a.mu.Unlock()
+	return a.Start()
+}

@@ -83,6 +83,3 @@ const usage = `usage:
   cilium-docker flows [CONTAINER...] [--follow] [--verdict DROPPED|FORWARDED] [--json]
                                         flows from and to containers, from Hubble
   cilium-docker version`
-
-// pluginName is the plugin's network and IPAM driver name: its socket's file name.
-const pluginName = "cilium"

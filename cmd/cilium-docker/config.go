@@ -14,6 +14,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/reconcile"
 )
 
 // envPrefix + the flag name in upper snake case sets a flag from the environment (the command line wins).
@@ -27,12 +28,18 @@ type Config struct {
 	AgentTimeout, EndpointTimeout    time.Duration
 	ParallelCreates                  int
 	MetricsAddress                   string
-	DockerTimeout, KernelTimeout     time.Duration
-	Labels                           labels.Policy
+	// AgentStartupWait is how long after start RequestAddress and Join wait for an agent not up yet.
+	AgentStartupWait             time.Duration
+	DockerTimeout, KernelTimeout time.Duration
+	// ShutdownDrain is how long the socket keeps serving after the stop signal while links are left.
+	ShutdownDrain time.Duration
+	// ReconcileInterval is the time between the reconciler's passes; 0 turns it off.
+	ReconcileInterval time.Duration
+	Labels            labels.Policy
 }
 
 // SocketPath is where Docker finds the plugin: the file name is the driver name.
-func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, "cilium.sock") }
+func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, driverName+".sock") }
 
 func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	c := &Config{}
@@ -48,8 +55,14 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create, which waits for its datapath and for a free slot")
 	fs.IntVar(&c.ParallelCreates, "agent-parallel-creates", agent.DefaultTimeouts.ParallelCreates,
 		"endpoint creates in flight towards cilium-agent at once; the rest of a burst of starts waits its turn here")
+	fs.DurationVar(&c.AgentStartupWait, "agent-startup-wait", time.Minute,
+		"for this long after start, RequestAddress and Join wait for a cilium-agent that is not up yet instead of failing at once (0: never)")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
 	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", 0,
+		"after SIGTERM keep serving for up to this long, until no container on a cilium network is left (the compose layout, where dockerd stops the plugin together with the containers)")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", time.Minute,
+		"time between garbage-collection passes (the first runs at start); 0 turns garbage collection off")
 	exclude := fs.String("label-exclude", strings.Join(labels.DefaultExclude, ","),
 		"container labels left out of the identity (comma list; 'prefix*' or exact key)")
 	include := fs.String("label-include", strings.Join(labels.DefaultInclude, ","),
@@ -118,6 +131,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ParallelCreates < 1 {
 		errs = append(errs, fmt.Errorf("--agent-parallel-creates %d: want at least 1", c.ParallelCreates))
+	}
+	if c.ShutdownDrain < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-drain %s: want 0 or a positive duration", c.ShutdownDrain))
+	}
+	if c.AgentStartupWait < 0 {
+		errs = append(errs, fmt.Errorf("--agent-startup-wait %s: want 0 or a positive duration", c.AgentStartupWait))
+	}
+	if c.ReconcileInterval != 0 && c.ReconcileInterval < reconcile.MinInterval {
+		errs = append(errs, fmt.Errorf("--reconcile-interval %s: want 0 (off) or at least %s", c.ReconcileInterval, reconcile.MinInterval))
 	}
 	return errors.Join(errs...)
 }

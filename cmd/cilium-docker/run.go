@@ -17,11 +17,15 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/reconcile"
 	"github.com/cilium-docker/cilium-docker/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// driverName is the plugin's network and IPAM driver name: its socket's file name.
+const driverName = "cilium"
 
 // configTTL is how long the agent's addressing and MTU are reused before they are read again.
 const configTTL = 30 * time.Second
@@ -48,8 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 
 	m := metrics.New()
-	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout, ParallelCreates: cfg.ParallelCreates},
-		agent.WithObserver(m.ObserveAgent))
+	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout,
+		ParallelCreates: cfg.ParallelCreates, Startup: cfg.AgentStartupWait}, agent.WithObserver(m.ObserveAgent))
 	if err != nil {
 		return err
 	}
@@ -65,11 +69,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		func() float64 { a, _ := book.Counts(); return float64(a) })
 	m.Gauge(metrics.EndpointsManaged, "Endpoints this process joined whose addresses the agent holds.",
 		func() float64 { _, b := book.Counts(); return float64(b) })
+	veths := endpoint.NewVeths(cfg.KernelTimeout)
+	inFlight := reconcile.NewTracker()
 	srv := server.New(log.WithField("subsys", "server"), server.WithObserver(m.ObserveCall))
-	ipam.Register(srv, ipam.New(ag, book))
-	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, endpoint.NewVeths(cfg.KernelTimeout), dc, book, cfg.Labels))
+	ipamCore := ipam.New(ag, book).Track(inFlight)
+	ipam.Register(srv, ipamCore)
+	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).Track(inFlight))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels)
+	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
+		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: driverName, Owner: ipam.Owner})
 
+	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -90,8 +100,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
-	err = srv.Serve(ctx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
+	if cfg.ReconcileInterval > 0 {
+		m.Reconciler(reconcilerStats(gc))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := gc.Run(ctx); err != nil {
+				log.WithError(err).Error("reconciler stopped")
+			}
+		}()
+	}
+	// The socket outlives the signal by the drain: Docker tears down the containers it stops at the
+	// same time as this one (compose layout) through it.
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer stopServing()
+		<-ctx.Done()
+		drain(serveCtx, log, veths, cfg.ShutdownDrain)
+	}()
+	err = srv.Serve(serveCtx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
 	cancel()
 	wg.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -112,6 +142,50 @@ func healthy(ctx context.Context, socket string, ac *agent.Client) error {
 		return fmt.Errorf("agent: %w", err)
 	}
 	return nil
+}
+
+// drainPoll is how often the drain looks for links left; drainTail is how long it keeps serving after
+// the last one went, for the calls that follow a DeleteEndpoint (ReleaseAddress).
+const (
+	drainPoll = 250 * time.Millisecond
+	drainTail = time.Second
+)
+
+// drain keeps the socket serving for at most d after the stop signal, ending early once no host link
+// of this plugin is left (every container on a cilium network was torn down) and drainTail passed.
+// It returns at once for d = 0 or when ctx is done (the server stopped on its own).
+func drain(ctx context.Context, log *logrus.Entry, links interface {
+	ListOwned(ctx context.Context) ([]endpoint.Link, error)
+}, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	log.WithField("drain", d).Info("stop signal: serving until the containers on cilium networks are torn down")
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	var idleSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			log.Info("drain over")
+			return
+		case now := <-tick.C:
+			owned, err := links.ListOwned(ctx)
+			switch {
+			case err != nil || len(owned) > 0:
+				idleSince = time.Time{}
+			case idleSince.IsZero():
+				idleSince = now
+			case now.Sub(idleSince) >= drainTail:
+				log.Info("drained: no container left on a cilium network")
+				return
+			}
+		}
+	}
 }
 
 func newLogger(cfg *Config, out io.Writer) *logrus.Entry {

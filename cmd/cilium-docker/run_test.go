@@ -247,3 +247,52 @@ func TestLabelFlags(t *testing.T) {
 		t.Errorf("--image-labels '*': got %v, %v", c.Labels.ImageLabels, err)
 	}
 }
+
+// At boot restart-policy containers start while the agent is still coming up: in the first minute
+// RequestAddress waits for it instead of failing, and fails fast once that window is over.
+func TestRunAwaitsAgentAtStartup(t *testing.T) {
+	const req = `{"PoolID":"CiliumPoolv4","Address":"","Options":{}}`
+	t.Run("agent comes up within the window", func(t *testing.T) {
+		a := agenttest.NewStopped(t)
+		p := start(t, "--cilium-api", a.Addr(), "--agent-startup-wait", "20s")
+		type answer struct {
+			code int
+			out  map[string]any
+		}
+		got := make(chan answer, 1)
+		t0 := time.Now()
+		go func() {
+			code, out := servertest.PostJSON(t, servertest.Client(p.sock), "IpamDriver.RequestAddress", []byte(req))
+			got <- answer{code, out}
+		}()
+		waitFor(t, t0, 5*time.Second, "RequestAddress to reach the stopped agent's socket", func() bool { return time.Since(t0) > 300*time.Millisecond })
+		select {
+		case a := <-got:
+			t.Fatalf("RequestAddress answered %d %v before the agent was up, want it to wait", a.code, a.out)
+		default:
+		}
+		if err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case a := <-got:
+			if addr, _ := a.out["Address"].(string); a.code != http.StatusOK || !strings.HasPrefix(addr, "10.77.") {
+				t.Errorf("RequestAddress once the agent is up: got %d %v, want 200 with an address", a.code, a.out)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("RequestAddress did not answer within 10s of the agent coming up")
+		}
+	})
+	t.Run("window over", func(t *testing.T) {
+		a := agenttest.NewStopped(t)
+		p := start(t, "--cilium-api", a.Addr(), "--agent-startup-wait", "0s")
+		t0 := time.Now()
+		code, out := p.post(t, "IpamDriver.RequestAddress", req)
+		if d := time.Since(t0); d > 2*time.Second {
+			t.Errorf("RequestAddress without a startup wait took %v, want < 2s", d)
+		}
+		if msg, _ := out["Err"].(string); code != http.StatusInternalServerError || !strings.Contains(msg, "cilium-agent not reachable") {
+			t.Errorf("RequestAddress: got %d %v, want 500 cilium-agent not reachable", code, out)
+		}
+	})
+}

@@ -11,11 +11,22 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/hubble"
+	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/reconcile"
 	"github.com/cilium-docker/cilium-docker/status"
 )
 
 // reconcileStaleAfter is how old the reconciler's last pass may be before status flags it.
 const reconcileStaleAfter = 5 * time.Minute
+
+// reconcilerStats is what the plugin publishes of its reconciler on /metrics, for status to read.
+func reconcilerStats(gc *reconcile.Reconciler) func() metrics.ReconcilerStats {
+	return func() metrics.ReconcilerStats {
+		s := gc.Stats()
+		return metrics.ReconcilerStats{Passes: s.Passes, Incomplete: s.Incomplete, Endpoints: s.Endpoints, Links: s.Links,
+			Addresses: s.Addresses, Failures: s.Failures, LastPass: s.LastPass, LastComplete: s.LastComplete}
+	}
+}
 
 // runStatus is `cilium-docker status`: exit 0 when healthy, else an error (exit 1) saying how many
 // findings need attention, which the output lists with hints.
@@ -54,7 +65,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	r := status.New(status.Config{Socket: filepath.Join(f.PluginDir, pluginName+".sock"), Driver: pluginName,
+	r := status.New(status.Config{Socket: filepath.Join(f.PluginDir, driverName+".sock"), Driver: driverName,
 		MetricsAddress: f.MetricsAddress, StaleAfter: reconcileStaleAfter}, ac, dc, hc).Check(ctx)
 	if f.JSON {
 		err = r.JSON(stdout)

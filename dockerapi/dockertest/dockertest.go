@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ const APIVersion = "1.41"
 // Routes, for SetFault.
 const (
 	RoutePing       = "GET /_ping"
+	RouteNetworks   = "GET /{version}/networks"
 	RouteNetwork    = "GET /{version}/networks/{id}"
 	RouteContainers = "GET /{version}/containers/json"
 	RouteInspect    = "GET /{version}/containers/{id}/json"
@@ -36,11 +38,31 @@ type Container struct {
 	Labels   map[string]string
 	// Running is false for a container that is still starting (state "created").
 	Running bool
+	// State overrides the state Running implies: "paused", "exited", ...
+	State string
 	// Networks maps network ID to the container's endpoint ID on it.
 	Networks map[string]string
 	// Image is the ID of the container's image (see AddImage); its labels are copied into the
 	// container's, under the container's own, as dockerd does at create.
 	Image string
+}
+
+// Network is a network the fake lists (GET /networks) besides answering an inspect of any ID.
+type Network struct {
+	ID, Name           string
+	Driver, IPAMDriver string            // "" = cilium
+	Aux                map[string]string // --aux-address name=address
+	// Endpoints are endpoints of the network that no container of the fake holds: stale ones whose
+	// container is gone, or any the test wants listed as they are.
+	Endpoints []Endpoint
+}
+
+// Endpoint is an endpoint in a network's inspect answer.
+type Endpoint struct {
+	ID, Name   string
+	IPv4, IPv6 string // "10.77.0.5/32" form
+	// Container is the ID it is listed under when it is in a sandbox; "" lists it as "ep-<ID>".
+	Container string
 }
 
 // Fault makes a route slow or unresponsive.
@@ -58,6 +80,8 @@ type Docker struct {
 	containers map[string]*Container                 // by ID; guarded by mu
 	images     map[string]map[string]string          // image ID -> its labels; guarded by mu
 	drivers    map[string]string                     // network ID -> driver, when not cilium; guarded by mu
+	networks   map[string]*Network                   // by ID; guarded by mu
+	addrs      map[string]string                     // endpoint ID -> its IPv4 in CIDR form; guarded by mu
 	faults     map[string]Fault                      // guarded by mu
 	streams    map[chan events.Message]chan struct{} // open event streams and their break channels; guarded by mu
 	calls      map[string]int                        // requests per route; guarded by mu
@@ -73,6 +97,7 @@ func New(t testing.TB) *Docker {
 		t.Fatalf("fake docker: %v", err)
 	}
 	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{}, images: map[string]map[string]string{}, drivers: map[string]string{},
+		networks: map[string]*Network{}, addrs: map[string]string{},
 		faults: map[string]Fault{}, streams: map[chan events.Message]chan struct{}{},
 		calls: map[string]int{}, stop: make(chan struct{})}
 	l, err := net.Listen("unix", d.path)
@@ -83,6 +108,7 @@ func New(t testing.TB) *Docker {
 	m := http.NewServeMux()
 	for route, h := range map[string]http.HandlerFunc{
 		RoutePing:       d.ping,
+		RouteNetworks:   d.networkList,
 		RouteNetwork:    d.network,
 		RouteContainers: d.list,
 		RouteInspect:    d.inspect,
@@ -137,6 +163,37 @@ func (d *Docker) AddImage(id string, labels map[string]string) {
 	d.images[id] = maps.Clone(labels)
 }
 
+// RemoveContainer forgets a container, as docker rm does; the endpoints of its networks go with it
+// unless the test lists them on the network as stale.
+func (d *Docker) RemoveContainer(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.containers, id)
+}
+
+// AddNetwork adds or replaces a network GET /networks lists.
+func (d *Docker) AddNetwork(n Network) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n.Aux = maps.Clone(n.Aux)
+	n.Endpoints = slices.Clone(n.Endpoints)
+	d.networks[n.ID] = &n
+}
+
+// RemoveNetwork forgets a network.
+func (d *Docker) RemoveNetwork(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.networks, id)
+}
+
+// SetAddress sets the IPv4 address (CIDR form) the network inspect shows for a container's endpoint.
+func (d *Docker) SetAddress(endpointID, cidr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.addrs[endpointID] = cidr
+}
+
 // StartContainer marks the container running and emits its start event.
 func (d *Docker) StartContainer(id string) {
 	d.mu.Lock()
@@ -164,6 +221,24 @@ func (d *Docker) EmitStart(id string) {
 		select {
 		case ch <- m:
 		default: // the stream's buffer is full: the event is lost, as with a slow reader
+		}
+	}
+}
+
+// EmitConnect sends the network connect event of container id joining network nid, as docker network
+// connect does, to every open event stream.
+func (d *Docker) EmitConnect(nid, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	//nolint:staticcheck // Status is deprecated, but the engines this fake stands for (API 1.41) still send it.
+	m := events.Message{Status: "connect", ID: nid, Type: events.NetworkEventType, Action: events.ActionConnect,
+		Actor: events.Actor{ID: nid, Attributes: map[string]string{"container": id, "name": nid[:min(12, len(nid))], "type": "cilium"}},
+		Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()}
+	for ch := range d.streams {
+		select {
+		case ch <- m:
+		default:
 		}
 	}
 }

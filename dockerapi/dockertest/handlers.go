@@ -24,29 +24,66 @@ func (d *Docker) ping(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprint(w, "OK")
 }
 
-// network answers GET /networks/{id}. A starting container is listed under "ep-<endpoint ID>", a
-// running one under its container ID, as dockerd does.
+// network answers GET /networks/{id}: a network added with AddNetwork, or any other ID as a cilium
+// network. A starting or stopped container's endpoint is listed under "ep-<endpoint ID>", a running or
+// paused one's under its container ID, as dockerd does.
 func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	nw := network.Inspect{ID: id, Name: id[:min(12, len(id))], Driver: "cilium", Scope: "local",
+	n, ok := d.networks[id]
+	if !ok {
+		n = &Network{ID: id, Name: id[:min(12, len(id))]}
+	}
+	writeJSON(w, http.StatusOK, d.inspectLocked(n))
+}
+
+// networkList answers GET /networks with the networks added with AddNetwork.
+func (d *Docker) networkList(w http.ResponseWriter, _ *http.Request) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []network.Summary{}
+	for _, id := range slices.Sorted(maps.Keys(d.networks)) {
+		nw := d.inspectLocked(d.networks[id])
+		nw.Containers = map[string]network.EndpointResource{} // the list leaves them out
+		out = append(out, nw)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (d *Docker) inspectLocked(n *Network) network.Inspect {
+	drv, ipamDrv := n.Driver, n.IPAMDriver
+	if drv == "" {
+		drv = "cilium"
+	}
+	if ipamDrv == "" {
+		ipamDrv = "cilium"
+	}
+	nw := network.Inspect{ID: n.ID, Name: n.Name, Driver: drv, Scope: "local",
+		IPAM:       network.IPAM{Driver: ipamDrv, Config: []network.IPAMConfig{{Subnet: "0.0.0.0/0", AuxAddress: maps.Clone(n.Aux)}}},
 		Containers: map[string]network.EndpointResource{}}
-	if drv, ok := d.drivers[id]; ok {
+	if drv, ok := d.drivers[n.ID]; ok {
 		nw.Driver = drv
 	}
+	for _, ep := range n.Endpoints {
+		key := "ep-" + ep.ID
+		if ep.Container != "" {
+			key = ep.Container
+		}
+		nw.Containers[key] = network.EndpointResource{Name: ep.Name, EndpointID: ep.ID, IPv4Address: ep.IPv4, IPv6Address: ep.IPv6}
+	}
 	for _, c := range d.containers {
-		eid, ok := c.Networks[id]
+		eid, ok := c.Networks[n.ID]
 		if !ok {
 			continue
 		}
 		key := "ep-" + eid
-		if c.Running {
+		if st := state(c); st == container.StateRunning || st == container.StatePaused {
 			key = c.ID
 		}
-		nw.Containers[key] = network.EndpointResource{Name: c.Name, EndpointID: eid}
+		nw.Containers[key] = network.EndpointResource{Name: c.Name, EndpointID: eid, IPv4Address: d.addrs[eid]}
 	}
-	writeJSON(w, http.StatusOK, nw)
+	return nw
 }
 
 // list answers GET /containers/json, honouring all and the name filter (a regexp on "/name").
@@ -72,7 +109,7 @@ func (d *Docker) list(w http.ResponseWriter, r *http.Request) {
 	out := []container.Summary{}
 	for _, id := range slices.Sorted(maps.Keys(d.containers)) {
 		c := d.containers[id]
-		if !c.Running && !all {
+		if st := state(c); st != container.StateRunning && st != container.StatePaused && !all {
 			continue
 		}
 		if len(names) > 0 && !slices.ContainsFunc(names, func(re *regexp.Regexp) bool { return re.MatchString("/" + c.Name) }) {
@@ -167,6 +204,9 @@ func breakConn(w http.ResponseWriter) {
 }
 
 func state(c *Container) container.ContainerState {
+	if c.State != "" {
+		return container.ContainerState(c.State)
+	}
 	if c.Running {
 		return container.StateRunning
 	}
