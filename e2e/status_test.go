@@ -37,6 +37,7 @@ func (r statusReport) check(name string) (state, detail string) {
 func status(t *testing.T, nd *bed.Node, extra ...string) (string, statusReport, int, time.Duration) {
 	t.Helper()
 	start := time.Now()
+	extra = append([]string{"--metrics-address", "127.0.0.1:9962"}, extra...) // the bed's plugin serves it there
 	text, _, rc := nd.Command(t, time.Minute, append([]string{"status"}, extra...)...)
 	took := time.Since(start)
 	start = time.Now()
@@ -80,6 +81,9 @@ func TestStatus(t *testing.T) {
 			if !strings.Contains(text, want) {
 				t.Errorf("status lacks %q", want)
 			}
+		}
+		if st, d := r.check("Reconciler"); st != "ok" || !strings.Contains(d, "passes, last") {
+			t.Errorf("Reconciler: %s %q, want its last pass from the plugin's /metrics", st, d)
 		}
 		if st, d := r.check("Hubble"); st != "ok" {
 			t.Errorf("Hubble: %s %s (the stack runs the agent with --enable-hubble)", st, d)
