@@ -30,7 +30,7 @@ SIDES=(ours up bridge)
 
 log() { echo "bench: $*" >&2; }
 now() { date +%s.%N; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # bed SIDE ARGS: testbed.sh on the side's bed (the bridge runs on this plugin's dockerd)
@@ -91,7 +91,7 @@ run_ready() {
             jq -r --arg l "container:bench=$name" '.[]? | select((.status.identity.labels // []) | index($l)) | select(.status.state == "ready") | .id' 2>/dev/null || true)
       if [ -n "$eps" ]; then tready=$(now); break; fi
       if [ "$(sub "$t0" "$(now)" | cut -d. -f1)" -ge 30 ]; then break; fi
-      sleep 0.02
+      sleep 0.01
     done
   fi
   wait
