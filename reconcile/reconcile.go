@@ -69,6 +69,10 @@ type Stats struct {
 	Links      uint64 // host links removed
 	Addresses  uint64 // addresses released at the agent
 	Failures   uint64 // removals that failed (tried again at the next pass)
+	// LastPass is when the last pass, complete or not, read its snapshot (zero: none yet);
+	// LastComplete whether it read Docker and the agent completely.
+	LastPass     time.Time
+	LastComplete bool
 }
 
 // Reconciler removes what the plugin made and no Docker endpoint explains. An object is removed only
@@ -88,6 +92,7 @@ type Reconciler struct {
 	pending bool      // the last pass left candidates to confirm (new ones, or held back by the hold)
 
 	passes, incomplete, endpoints, linksRemoved, addresses, failures atomic.Uint64
+	lastPass                                                         atomic.Int64 // unix ns; < 0: incomplete
 }
 
 // snapshot is what one complete pass found unexplained.
@@ -105,8 +110,13 @@ func New(log *logrus.Entry, d Docker, a Agent, l Links, t *Tracker, cfg Config) 
 
 // Stats returns what the reconciler did so far.
 func (r *Reconciler) Stats() Stats {
-	return Stats{Passes: r.passes.Load(), Incomplete: r.incomplete.Load(), Endpoints: r.endpoints.Load(),
+	st := Stats{Passes: r.passes.Load(), Incomplete: r.incomplete.Load(), Endpoints: r.endpoints.Load(),
 		Links: r.linksRemoved.Load(), Addresses: r.addresses.Load(), Failures: r.failures.Load()}
+	if last := r.lastPass.Load(); last != 0 {
+		st.LastComplete = last > 0
+		st.LastPass = time.Unix(0, max(last, -last))
+	}
+	return st
 }
 
 // Run passes at once and then every Config.Interval until ctx is done. A pass that found something
@@ -144,13 +154,16 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // found unexplained. When Docker or the agent cannot be read completely it removes nothing, forgets
 // the previous pass (the two must be consecutive) and says why.
 func (r *Reconciler) Pass(ctx context.Context) error {
+	start := r.now()
 	cur, err := r.read(ctx)
 	if err != nil {
 		r.prev = nil
 		r.incomplete.Add(1)
+		r.lastPass.Store(-start.UnixNano())
 		return fmt.Errorf("nothing removed: %w", err)
 	}
 	r.passes.Add(1)
+	r.lastPass.Store(start.UnixNano())
 	prev := r.prev
 	r.prev = cur
 	held := cur.start.Sub(r.started) < r.cfg.Hold

@@ -1,126 +1,356 @@
 #!/usr/bin/env bash
-# Benchmarks on one test-bed node (not part of make test): bursts of concurrent `docker run` on a cilium
-# network against the default bridge in the same run (the baseline), and a long create/destroy churn
-# with the plugin's goroutines, open fds and memory before and after (from its /metrics). Writes
-# BENCHMARKS.md (BENCH_OUT to write elsewhere) with the machine, the versions and the figures.
+# Benchmarks, side by side (not part of make test): this plugin, the upstream cilium-docker plugin (built
+# beside the agent, scripts/build-cilium.sh) and the default bridge, each measure interleaved in one run,
+# on two single-node test beds with the same engine and agent (the upstream plugin needs Cilium 1.19's
+# legacy endpoint IDs). Writes BENCHMARKS.md (BENCH_OUT to write elsewhere) with ratios, the machine and
+# the versions, and where each goal of issue 11 stands.
 #
-# Usage: scripts/bench.sh              (env: BENCH_CHURN cycles, default 1000; BENCH_BURSTS, default
-#                                       "10 50 100"; DOCKER_VERSION/CILIUM_VERSION as scripts/testbed.sh)
-# Runs its own bed (TESTBED_ID=bench) so that it never meets a test run's. As root.
+# Usage: scripts/bench.sh        As root. Environment:
+#   TESTBED_ID     this plugin's bed (default bench); BENCH_UP_ID the upstream plugin's bed (default <id>up)
+#   DOCKER_VERSION (default 20.10) CILIUM_VERSION (default 1.19.7), as scripts/testbed.sh, for both beds
+#   BENCH_RUNS     interleaved rounds of `docker run --rm` and of `docker run -d` (default 15)
+#   BENCH_BURSTS   burst sizes (default "20 50"); BENCH_DENSITY endpoints for the density and RSS row (200)
+#   BENCH_CHURN    create/destroy cycles of this plugin's churn (default 200; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (the test bed creates network namespaces)" >&2; exit 1; }
 export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
-export TESTBED_ID=${TESTBED_ID:-bench} DOCKER_VERSION=${DOCKER_VERSION:-29.8.1} CILIUM_VERSION=${CILIUM_VERSION:-1.20.2}
-CHURN=${BENCH_CHURN:-1000}
-read -ra BURSTS <<<"${BENCH_BURSTS:-10 50 100}"
+export DOCKER_VERSION=${DOCKER_VERSION:-20.10} CILIUM_VERSION=${CILIUM_VERSION:-1.19.7}
+OURS_ID=${TESTBED_ID:-bench}
+UP_ID=${BENCH_UP_ID:-${OURS_ID}up}
+RUNS=${BENCH_RUNS:-15}
+read -ra BURSTS <<<"${BENCH_BURSTS:-20 50}"
+DENSITY=${BENCH_DENSITY:-200}
+CHURN=${BENCH_CHURN:-200}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
-LANES=4
 IMAGE=cdbusybox:latest
+LANES=4
+TMP=$(mktemp -d /tmp/cdbench.XXXXXX)
+SIDES=(ours up bridge)
 
 log() { echo "bench: $*" >&2; }
-node() { scripts/testbed.sh exec 1 "$@"; }
 now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
-scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null
-make build >/dev/null
-trap 'scripts/testbed.sh down-all >/dev/null 2>&1 || true' EXIT
-scripts/testbed.sh down-all >/dev/null 2>&1 || true
-env_out=$(scripts/testbed.sh up 1)
-engine=$(sed -n 's/^DOCKER_ENGINE_VERSION=//p' <<<"$env_out")
-node docker network create --driver cilium --ipam-driver cilium cilium-net >/dev/null
+# bed SIDE ARGS: testbed.sh on the side's bed (the bridge runs on this plugin's dockerd)
+bed() {
+  local side=$1
+  shift
+  case "$side" in
+    up) TESTBED_ID=$UP_ID PLUGIN_BIN=$UPSTREAM_BIN PLUGIN_METRICS_ADDRESS='' PLUGIN_RECONCILE_INTERVAL='' PLUGIN_POLICY_SYNC='' scripts/testbed.sh "$@" ;;
+    *) TESTBED_ID=$OURS_ID scripts/testbed.sh "$@" ;;
+  esac
+}
+node() { local side=$1; shift; bed "$side" exec 1 "$@"; }
+net_of() { case "$1" in bridge) echo bridge ;; *) echo cilium-net ;; esac; }
+dk() { local side=$1; shift; node "$side" docker "$@"; }
+agent_sock() { bed "$1" env 1 | sed -n 's/^CILIUM_SOCK=//p'; }
 
-burst() { # NETWORK N: prints "wall_seconds failures"
-  local net=$1 n=$2 t0 fails
+# pct P: the P-th percentile (nearest rank) of the numbers on stdin
+pct() { sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print v[i] }'; }
+secs() { awk '{ printf "%.2f", $1 }'; }
+ms() { awk '{ if ($1 == "n/a") print "n/a"; else printf "%.1f", $1 * 1000 }'; }
+
+plugin_rss_mib() { # SIDE: the plugin's resident memory
+  local pid
+  pid=$(bed "$1" pid 1 plugin)
+  awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"
+}
+
+# attach_sums: this plugin's seconds so far in the attach handlers, in their agent calls and in their
+# Docker calls (from /metrics: RequestAddress, CreateEndpoint, Join and the calls only they make).
+attach_sums() {
+  node ours curl -sf --max-time 5 http://127.0.0.1:9962/metrics | awk '
+    /^cilium_docker_plugin_call_duration_seconds_sum\{method="(IpamDriver.RequestAddress|NetworkDriver.CreateEndpoint|NetworkDriver.Join)"\}/ { p += $NF }
+    /^cilium_docker_agent_call_duration_seconds_sum\{call="(allocate [a-z0-9]+ address|claim address|get config|list cluster nodes|create endpoint)"\}/ { a += $NF }
+    /^cilium_docker_docker_call_duration_seconds_sum\{call="(joining container|inspect network)"\}/ { d += $NF }
+    END { printf "%.6f %.6f %.6f\n", p, a, d }'
+}
+
+# run_rm SIDE: seconds of one `docker run --rm … true`
+run_rm() {
+  local t0
+  t0=$(now)
+  dk "$1" run --rm --pull never --net "$(net_of "$1")" "$IMAGE" true >/dev/null
+  sub "$t0" "$(now)"
+}
+
+# run_ready SIDE NAME: `docker run -d` with a label of its own; prints "returned ready" in seconds after
+# the run started, ready = the agent lists the endpoint ready under that label (bridge: no endpoint).
+run_ready() {
+  local side=$1 name=$2 t0 tret tready="" sock eps
+  sock=$(agent_sock "$side")
+  t0=$(now)
+  (dk "$side" run -d --pull never --init --name "$name" -l "bench=$name" --net "$(net_of "$side")" "$IMAGE" sleep 100000 >/dev/null
+   now >"$TMP/$name.ret") &
+  if [ "$side" != bridge ]; then
+    while :; do
+      # Endpoint lists are rate-limited by the agent (10/s): a 429 is simply asked again.
+      eps=$(curl -s --max-time 2 --unix-socket "$sock" http://localhost/v1/endpoint 2>/dev/null |
+            jq -r --arg l "container:bench=$name" '.[]? | select((.status.identity.labels // []) | index($l)) | select(.status.state == "ready") | .id' 2>/dev/null || true)
+      if [ -n "$eps" ]; then tready=$(now); break; fi
+      if [ "$(sub "$t0" "$(now)" | cut -d. -f1)" -ge 30 ]; then break; fi
+      sleep 0.01
+    done
+  fi
+  wait
+  tret=$(cat "$TMP/$name.ret")
+  echo "$(sub "$t0" "$tret") ${tready:+$(sub "$t0" "$tready")}"
+}
+
+# first_packet SIDE NAME TARGET: a new container pings TARGET every 10 ms from its first instant; prints
+# how many of the first pings were lost before one came back (0: none).
+first_packet() {
+  dk "$1" run --rm --pull never --name "$2" -l "bench=$2" --net "$(net_of "$1")" "$IMAGE" \
+    ping -c 150 -i 0.01 -W 2 "$3" 2>/dev/null | awk -F'seq=' '/seq=/ { split($2, a, " "); print a[1]; exit }'
+}
+
+burst() { # SIDE N: prints "wall_seconds failures"
+  local side=$1 n=$2 t0 fails
   t0=$(now)
   fails=$(for i in $(seq 1 "$n"); do
-    (node docker run -d --pull never --init --name "b$i" -l app=bench --net "$net" "$IMAGE" sleep 100000 \
+    (dk "$side" run -d --pull never --init --name "b$i" -l app=bench --net "$(net_of "$side")" "$IMAGE" sleep 100000 \
        >/dev/null 2>&1 || echo fail) &
   done | grep -c fail || true)
   wait
-  echo "$(since "$t0") $fails"
+  echo "$(sub "$t0" "$(now)") $fails"
   # shellcheck disable=SC2046  # one name per word
-  node docker rm -f $(seq -f 'b%g' 1 "$n") >/dev/null 2>&1 || true
+  dk "$side" rm -f $(seq -f 'b%g' 1 "$n") >/dev/null 2>&1 || true
 }
 
-gauges() { # prints "goroutines fds rss_mib" from the plugin's /metrics
-  node curl -sf --max-time 5 http://127.0.0.1:9962/metrics |
-    awk '$1=="go_goroutines"{g=$2} $1=="process_open_fds"{f=$2} $1=="process_resident_memory_bytes"{r=$2/1048576}
-         END { printf "%d %d %.1f\n", g, f, r }'
+fill() { # SIDE FROM TO: sleeping containers dFROM…dTO on the side's network, in lanes
+  local side=$1 from=$2 n=$3 lane
+  for lane in $(seq 0 $((LANES - 1))); do
+    (for i in $(seq $((from + lane)) "$LANES" "$n"); do
+       dk "$side" run -d --pull never --init --name "d$i" -l app=density --net "$(net_of "$side")" "$IMAGE" sleep 100000 \
+         >/dev/null 2>&1 || log "$side: density container d$i failed"
+     done) &
+  done
+  wait
+}
+unfill() { # SIDE N
+  local side=$1 n=$2 lane
+  for lane in $(seq 0 $((LANES - 1))); do
+    # shellcheck disable=SC2046  # one name per word
+    (dk "$side" rm -f $(seq -f 'd%g' $((lane + 1)) "$LANES" "$n") >/dev/null 2>&1 || true) &
+  done
+  wait
 }
 
-left() { # prints "endpoints addresses links" the plugin left on the node
-  local eps addrs links
-  eps=$(node cilium endpoint list -o json | jq '[.[] | select(.status.labels["security-relevant"] | index("reserved:host") | not)] | length')
-  addrs=$(node curl -s --unix-socket /var/run/cilium/cilium.sock http://localhost/v1/healthz |
-          jq '[.ipam.allocations // {} | to_entries[] | select(.value == "cilium-docker")] | length')
-  links=$(node ip -o link show | grep -cE ': (lxc[0-9a-f]{11}|tmp[0-9a-f]{11})' || true)
-  echo "$eps $addrs $links"
+# socket_ms SIDE CILIUM_API: milliseconds from exec until a second plugin process of the side listens
+# on a plugin directory of its own (its agent: CILIUM_API); "> 5000" when it did not within 5 s.
+socket_ms() {
+  local bin=$REPO_BIN
+  [ "$1" = up ] && bin=$UPSTREAM_BIN
+  # shellcheck disable=SC2016  # expanded by the node's shell
+  node "$1" sh -c '
+    d=$(mktemp -d /tmp/cdsock.XXXXXX); t0=$(date +%s%N)
+    "$0" --docker-plugins "$d" --cilium-api "$1" --docker-host-path "unix://$d/none.sock" >/dev/null 2>&1 & pid=$!
+    while [ ! -S "$d/cilium.sock" ]; do
+      if [ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 5000 ]; then echo "> 5000"; kill $pid; wait $pid 2>/dev/null; rm -rf "$d"; exit 0; fi
+    done
+    echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $pid; wait $pid 2>/dev/null; rm -rf "$d"' "$bin" "$2"
 }
 
-# Warm-up: the agent compiles the endpoint program once, on the first endpoint; that is not a burst's.
-node docker run --rm --pull never --net cilium-net "$IMAGE" true >/dev/null
-node docker run --rm --pull never "$IMAGE" true >/dev/null
-rows=()
+scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
+case "$DOCKER_VERSION" in 20.10|20.10.*) ;; *) scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null ;; esac
+make build >/dev/null
+REPO_BIN=$PWD/bin/cilium-docker
+UPSTREAM_BIN=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}/cilium-v$CILIUM_VERSION/bin/cilium-docker-upstream
+[ -x "$UPSTREAM_BIN" ] || { log "no upstream plugin at $UPSTREAM_BIN (scripts/build-cilium.sh builds it for 1.19)"; exit 1; }
+cleanup() {
+  bed ours down-all >/dev/null 2>&1 || true
+  bed up down-all >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+cleanup
+mkdir -p "$TMP"
+log "beds $OURS_ID (this plugin) and $UP_ID (upstream), docker $DOCKER_VERSION, cilium $CILIUM_VERSION"
+engine=$(bed ours up 1 | sed -n 's/^DOCKER_ENGINE_VERSION=//p')
+bed up up 1 >/dev/null
+for side in ours up; do dk "$side" network create --driver cilium --ipam-driver cilium cilium-net >/dev/null; done
+
+# Warm-up: the agent compiles the endpoint program once, on the first endpoint; that is no run's.
+for side in "${SIDES[@]}"; do run_rm "$side" >/dev/null; run_rm "$side" >/dev/null; done
+sleep 5
+declare -A RSS_IDLE
+for side in ours up; do RSS_IDLE[$side]=$(plugin_rss_mib "$side"); done
+
+log "socket listening after exec"
+declare -A SOCK SOCK_DOWN
+for side in ours up; do
+  SOCK[$side]=$(socket_ms "$side" unix:///var/run/cilium/cilium.sock)
+  SOCK_DOWN[$side]=$(socket_ms "$side" unix:///var/run/cilium/none.sock)
+done
+
+log "docker run --rm: $RUNS interleaved rounds"
+: >"$TMP/own"
+for r in $(seq 1 "$RUNS"); do
+  for side in "${SIDES[@]}"; do
+    if [ "$side" = ours ]; then read -r p0 a0 d0 <<<"$(attach_sums)"; fi
+    run_rm "$side" >>"$TMP/rm.$side"
+    if [ "$side" = ours ]; then
+      read -r p1 a1 d1 <<<"$(attach_sums)"
+      awk -v p0="$p0" -v p1="$p1" -v a0="$a0" -v a1="$a1" -v d0="$d0" -v d1="$d1" \
+        'BEGIN { printf "%.6f\n", (p1 - p0) - (a1 - a0) - (d1 - d0) }' >>"$TMP/own"
+    fi
+  done
+done
+
+log "docker run -d and labelled readiness: $RUNS interleaved rounds"
+for side in "${SIDES[@]}"; do dk "$side" run -d --pull never --init --name "target$side" --net "$(net_of "$side")" "$IMAGE" sleep 100000 >/dev/null; done
+declare -A TARGET
+for side in "${SIDES[@]}"; do
+  TARGET[$side]=$(dk "$side" inspect -f "{{(index .NetworkSettings.Networks \"$(net_of "$side")\").IPAddress}}" "target$side")
+done
+for r in $(seq 1 "$RUNS"); do
+  for side in "${SIDES[@]}"; do
+    read -r ret ready <<<"$(run_ready "$side" "$side$r")"
+    echo "$ret" >>"$TMP/d.$side"
+    [ -z "${ready:-}" ] || echo "$ready" >>"$TMP/ready.$side"
+    [ -n "${ready:-}" ] || [ "$side" = bridge ] || log "$side$r: never listed ready under its label"
+    # ready before return counts as ready at return (it was, when run returned)
+    [ -z "${ready:-}" ] || awk -v a="$ret" -v b="$ready" 'BEGIN { print (b <= a) ? 1 : 0 }' >>"$TMP/atret.$side"
+  done
+  for side in "${SIDES[@]}"; do
+    first_packet "$side" "p$side$r" "${TARGET[$side]}" >>"$TMP/first.$side" || true
+  done
+done
+for side in "${SIDES[@]}"; do
+  # shellcheck disable=SC2046  # one name per word
+  dk "$side" rm -f "target$side" $(seq -f "$side%g" 1 "$RUNS") >/dev/null 2>&1 || true
+done
+
+declare -A BW BF
 for n in "${BURSTS[@]}"; do
-  log "burst of $n: cilium-net, then the default bridge"
-  read -r c_wall c_fail <<<"$(burst cilium-net "$n")"
-  read -r b_wall b_fail <<<"$(burst bridge "$n")"
-  ratio=$(awk -v a="$c_wall" -v b="$b_wall" 'BEGIN { printf "%.2f", a / b }')
-  rows+=("| $n | $c_wall s ($((n - c_fail))/$n started) | $b_wall s ($((n - b_fail))/$n) | $ratio |")
+  log "burst of $n"
+  for side in "${SIDES[@]}"; do
+    read -r w f <<<"$(burst "$side" "$n")"
+    BW["${side}_$n"]=$w
+    BF["${side}_$n"]=$f
+  done
 done
 
-log "churn: $CHURN create/destroy cycles in $LANES lanes"
-for i in $(seq 1 $((2 * LANES))); do node docker run --rm --pull never --net cilium-net "$IMAGE" true >/dev/null; done
-read -r g0 f0 r0 <<<"$(gauges)"
-t0=$(now)
-for lane in $(seq 0 $((LANES - 1))); do
-  (for i in $(seq "$lane" "$LANES" $((CHURN - 1))); do
-     node docker run --rm --pull never --name "churn$i" -l app=churn --net cilium-net "$IMAGE" true >/dev/null 2>&1 ||
-       echo "cycle $i failed" >&2
-   done) &
+log "density: $DENSITY endpoints"
+declare -A D10 DN RSS_N
+for side in ours up; do
+  fill "$side" 1 10
+  for _ in $(seq 1 7); do run_rm "$side" >>"$TMP/d10.$side"; done
+  fill "$side" 11 "$DENSITY"
+  for _ in $(seq 1 7); do run_rm "$side" >>"$TMP/dn.$side"; done
+  RSS_N[$side]=$(plugin_rss_mib "$side")
+  unfill "$side" "$DENSITY"
+  D10[$side]=$(pct 50 <"$TMP/d10.$side")
+  DN[$side]=$(pct 50 <"$TMP/dn.$side")
 done
-wait
-churn_wall=$(since "$t0")
-g1=$g0 f1=$f0 r1=$r0
-for _ in $(seq 30); do # goroutines of finished calls exit within moments
-  read -r g1 f1 r1 <<<"$(gauges)"
-  [ "$g1" -le $((g0 + 2)) ] && [ "$f1" -le $((f0 + 2)) ] && break
-  sleep 1
-done
-read -r leps laddrs llinks <<<"$(left)"
 
+churn_row=""
+if [ "$CHURN" -gt 0 ]; then
+  log "churn: $CHURN create/destroy cycles in $LANES lanes (this plugin)"
+  gauges() {
+    node ours curl -sf --max-time 5 http://127.0.0.1:9962/metrics |
+      awk '$1=="go_goroutines"{g=$2} $1=="process_open_fds"{f=$2} $1=="process_resident_memory_bytes"{r=$2/1048576}
+           END { printf "%d %d %.1f\n", g, f, r }'
+  }
+  read -r g0 f0 r0 <<<"$(gauges)"
+  t0=$(now)
+  for lane in $(seq 0 $((LANES - 1))); do
+    (for i in $(seq "$lane" "$LANES" $((CHURN - 1))); do
+       dk ours run --rm --pull never --name "churn$i" -l app=churn --net cilium-net "$IMAGE" true >/dev/null 2>&1 ||
+         log "churn cycle $i failed"
+     done) &
+  done
+  wait
+  churn_wall=$(sub "$t0" "$(now)")
+  g1=$g0 f1=$f0 r1=$r0
+  for _ in $(seq 30); do # goroutines of finished calls exit within moments
+    read -r g1 f1 r1 <<<"$(gauges)"
+    [ "$g1" -le $((g0 + 2)) ] && [ "$f1" -le $((f0 + 2)) ] && break
+    sleep 1
+  done
+  leps=$(node ours cilium endpoint list -o json | jq '[.[] | select(.status.labels["security-relevant"] // [] | index("reserved:host") | not)] | length')
+  churn_row="$CHURN cycles in $churn_wall s: goroutines $g0 → $g1, open fds $f0 → $f1, RSS $r0 → $r1 MiB; $leps agent endpoints left."
+fi
+
+# ---- the report
+rm50() { pct 50 <"$TMP/rm.$1"; }
+rm90() { pct 90 <"$TMP/rm.$1"; }
+d50() { pct 50 <"$TMP/d.$1"; }
+ready50() { if [ -s "$TMP/ready.$1" ]; then pct 50 <"$TMP/ready.$1"; else echo n/a; fi; }
+atret() { if [ -s "$TMP/atret.$1" ]; then awk '{ s += $1 } END { printf "%d/%d", s, NR }' "$TMP/atret.$1"; else echo n/a; fi; }
+first() { # SIDE: "median lost (max), as ms" of the first pings
+  if [ ! -s "$TMP/first.$1" ]; then echo "n/a"; return; fi
+  echo "$(pct 50 <"$TMP/first.$1") ($(pct 100 <"$TMP/first.$1"))"
+}
+own50=$(pct 50 <"$TMP/own" | ms)
+own99=$(pct 99 <"$TMP/own" | ms)
+rm_ratio=$(ratio "$(rm50 ours)" "$(rm50 up)")
+ready_ratio=$(ratio "$(ready50 ours)" "$(ready50 up)")
+dens_ratio=$(ratio "${DN[ours]}" "${D10[ours]}")
+goal() { # OK-CONDITION: met / not met
+  if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "**not met**"; fi
+}
+lastb=${BURSTS[${#BURSTS[@]}-1]}
+started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the side's burst of N
 {
   echo "# Benchmarks"
   echo
   echo "Written by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d). Machine: $(nproc) cores,"
   echo "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"
-  echo "kernel $(uname -r). Docker engine $engine, cilium-agent $CILIUM_VERSION, one test-bed node."
+  echo "kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. Docker engine $engine, cilium-agent"
+  echo "$CILIUM_VERSION on both beds (the upstream plugin needs 1.19's endpoint IDs). Three sides, each measure"
+  echo "interleaved in one run: **ours** (this plugin), **upstream** (cilium-docker v$CILIUM_VERSION, built from the"
+  echo "same Cilium module) and the **default bridge** of our bed's dockerd. Both plugins log every request (\`-D\`)."
   echo "Shared machines are noisy: read the ratios, measured in the same run, rather than the seconds."
   echo
-  echo "## Bursts of concurrent \`docker run -d\`"
+  echo "## Side by side"
   echo
-  echo "All N started at once, as \`docker compose up --scale\` does, after one warm-up run on each network;"
-  echo "the default bridge of the same dockerd is the baseline. The plugin queues endpoint creates (\`--agent-parallel-creates\`, 4) and the agent"
-  echo "builds each endpoint's datapath before \`docker run\` returns, so a burst costs what the agent's"
-  echo "datapath builds cost: growth with N is about linear."
+  echo "| measure | ours | upstream | bridge | ours / upstream |"
+  echo "|---|---|---|---|---|"
+  echo "| \`docker run --rm … true\` p50 ($RUNS runs) | $(rm50 ours | secs) s | $(rm50 up | secs) s | $(rm50 bridge | secs) s | $rm_ratio |"
+  echo "| \`docker run --rm … true\` p90 | $(rm90 ours | secs) s | $(rm90 up | secs) s | $(rm90 bridge | secs) s | $(ratio "$(rm90 ours)" "$(rm90 up)") |"
+  echo "| \`docker run -d\` p50, until it returns | $(d50 ours | secs) s | $(d50 up | secs) s | $(d50 bridge | secs) s | $(ratio "$(d50 ours)" "$(d50 up)") |"
+  echo "| run start → endpoint \`ready\` under its labels, p50 | $(ready50 ours | secs) s | $(ready50 up | secs) s | — | $ready_ratio |"
+  echo "| … of those, ready when \`docker run\` returned | $(atret ours) | $(atret up) | — | |"
+  echo "| first pings lost by a new container (10 ms apart), median (max) | $(first ours) | $(first up) | $(first bridge) | |"
+  for n in "${BURSTS[@]}"; do
+    echo "| burst of $n concurrent \`run -d\`: wall (started) | ${BW[ours_$n]} s ($(started ours "$n")) | ${BW[up_$n]} s ($(started up "$n")) | ${BW[bridge_$n]} s ($(started bridge "$n")) | $(ratio "${BW[ours_$n]}" "${BW[up_$n]}") |"
+  done
+  echo "| plugin RSS idle | ${RSS_IDLE[ours]} MiB | ${RSS_IDLE[up]} MiB | — | $(ratio "${RSS_IDLE[ours]}" "${RSS_IDLE[up]}") |"
+  echo "| plugin RSS at $DENSITY endpoints | ${RSS_N[ours]} MiB | ${RSS_N[up]} MiB | — | $(ratio "${RSS_N[ours]}" "${RSS_N[up]}") |"
+  echo "| \`run --rm\` p50 at 10 endpoints | $(secs <<<"${D10[ours]}") s | $(secs <<<"${D10[up]}") s | — | |"
+  echo "| \`run --rm\` p50 at $DENSITY endpoints (× at 10) | $(secs <<<"${DN[ours]}") s (${dens_ratio}×) | $(secs <<<"${DN[up]}") s ($(ratio "${DN[up]}" "${D10[up]}")×) | — | |"
+  echo "| socket listening after exec, agent up | ${SOCK[ours]} ms | ${SOCK[up]} ms | — | |"
+  echo "| socket listening after exec, no agent | ${SOCK_DOWN[ours]} ms | ${SOCK_DOWN[up]} ms | — | |"
+  echo "| plugin's own time per attach, p50 / p99 | $own50 / $own99 ms | — | — | |"
   echo
-  echo "| N | cilium network | default bridge | ratio |"
-  echo "|---|---|---|---|"
-  printf '%s\n' "${rows[@]}"
+  echo "The plugin's own time per attach is, per \`docker run\` of the \`--rm\` series, the time of its"
+  echo "RequestAddress, CreateEndpoint and Join handlers minus the agent and Docker calls they made"
+  echo "(\`cilium_docker_plugin_call_duration_seconds\`, \`…_agent_call_duration_seconds\`,"
+  echo "\`…_docker_call_duration_seconds\` sums from \`/metrics\`, read before and after each run). Readiness is"
+  echo "polled from the agent's endpoint list (its rate limit allows about 10 reads a second, so ±0.1 s)."
+  echo "Lost first pings: a new container pings a running one every 10 ms from its first instant; the"
+  echo "sequence number of the first answer is how many were lost."
   echo
-  echo "## Churn: $CHURN create/destroy cycles (\`docker run --rm … true\`, $LANES lanes)"
+  echo "## Goals"
   echo
-  echo "| | before | after |"
+  echo "| goal | now | |"
   echo "|---|---|---|"
-  echo "| plugin goroutines | $g0 | $g1 |"
-  echo "| plugin open fds | $f0 | $f1 |"
-  echo "| plugin RSS | $r0 MiB | $r1 MiB |"
-  echo
-  echo "$CHURN cycles took $churn_wall s. Left on the node afterwards: $leps agent endpoints, $laddrs addresses"
-  echo "owned by the plugin, $llinks plugin links. \`make test\` runs a 100-cycle churn (\`TestChurn\`)."
+  echo "| \`run --rm\` p50 ≤ 0.9× upstream | ${rm_ratio}× | $(goal "$rm_ratio <= 0.9") |"
+  echo "| labelled-ready time ≤ 0.3× upstream's | ${ready_ratio}× | $(goal "$ready_ratio <= 0.3") |"
+  echo "| plugin's own time per attach p50 ≤ 5 ms | $own50 ms | $(goal "$own50 <= 5") |"
+  echo "| RSS ≤ 25 MB idle | ${RSS_IDLE[ours]} MiB | $(goal "${RSS_IDLE[ours]} * 1.048576 <= 25") |"
+  echo "| RSS ≤ 40 MB at $DENSITY endpoints | ${RSS_N[ours]} MiB | $(goal "${RSS_N[ours]} * 1.048576 <= 40") |"
+  echo "| attach at $DENSITY endpoints ≤ 1.2× at 10 | ${dens_ratio}× | $(goal "$dens_ratio <= 1.2") |"
+  echo "| $lastb-burst 100 % success | $(started ours "$lastb") | $(goal "${BF[ours_$lastb]} == 0") |"
+  if [ -n "$churn_row" ]; then
+    echo
+    echo "## Churn (this plugin)"
+    echo
+    echo "$churn_row \`make test\` runs a 100-cycle churn (\`TestChurn\`)."
+  fi
 } >"$OUT"
 log "wrote $OUT"
 cat "$OUT"

@@ -33,9 +33,19 @@ const driverName = "cilium"
 const configTTL = 30 * time.Second
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "version" {
-		fmt.Fprintln(stdout, "cilium-docker", version)
-		return nil
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			fmt.Fprintln(stdout, "cilium-docker", version)
+			return nil
+		case "status":
+			return runStatus(ctx, args[1:], stdout, stderr)
+		case "flows":
+			return runFlows(ctx, args[1:], stdout, stderr)
+		case "help":
+			fmt.Fprintln(stdout, usage)
+			return nil
+		}
 	}
 	if len(args) > 0 && args[0] == "policy" {
 		return runPolicy(ctx, args[1:], stdout, stderr)
@@ -62,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	book := ipam.NewBook()
 	m.Gauge("addresses_allocated", "Addresses this process handed to Docker that no endpoint holds yet.",
 		func() float64 { a, _ := book.Counts(); return float64(a) })
-	m.Gauge("endpoints_managed", "Endpoints this process joined whose addresses the agent holds.",
+	m.Gauge(metrics.EndpointsManaged, "Endpoints this process joined whose addresses the agent holds.",
 		func() float64 { _, b := book.Counts(); return float64(b) })
 	veths := endpoint.NewVeths(cfg.KernelTimeout)
 	inFlight := reconcile.NewTracker()
@@ -110,6 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 	}
 	if cfg.ReconcileInterval > 0 {
+		m.Reconciler(reconcilerStats(gc))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

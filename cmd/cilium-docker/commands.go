@@ -1,0 +1,85 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// commonFlags are the addresses the plugin and its subcommands share, so that one environment
+// (CILIUM_DOCKER_*) configures them all.
+type commonFlags struct {
+	CiliumAPI, DockerHost, PluginDir, MetricsAddress, HubbleSocket string
+	Timeout                                                        time.Duration
+	JSON                                                           bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet, timeout time.Duration) {
+	fs.StringVar(&c.CiliumAPI, "cilium-api", "unix:///var/run/cilium/cilium.sock", "cilium-agent API address")
+	docker := "unix:///var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" { // as the docker CLI beside it
+		docker = h
+	}
+	fs.StringVar(&c.DockerHost, "docker-host-path", docker, "Docker API address (default $DOCKER_HOST, else unix:///var/run/docker.sock)")
+	fs.StringVar(&c.PluginDir, "docker-plugins", "/run/docker/plugins", "directory of Docker's plugin sockets")
+	fs.StringVar(&c.HubbleSocket, "hubble-socket", "", "Hubble's unix socket (default: hubble.sock beside the --cilium-api socket)")
+	fs.DurationVar(&c.Timeout, "timeout", timeout, "deadline of the whole command (of each read with --follow)")
+	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+}
+
+// hubbleSocket is --hubble-socket, or hubble.sock in the directory of a unix --cilium-api.
+func (c *commonFlags) hubbleSocket() (string, error) {
+	if c.HubbleSocket != "" {
+		return c.HubbleSocket, nil
+	}
+	u, err := url.Parse(c.CiliumAPI)
+	if err != nil || u.Scheme != "unix" {
+		return "", fmt.Errorf("--hubble-socket: needed when --cilium-api %q is not a unix socket", c.CiliumAPI)
+	}
+	return filepath.Join(filepath.Dir(u.Path), "hubble.sock"), nil
+}
+
+// parseCommand parses a subcommand's flags, which may come before, between or after its arguments
+// (`flows app2 --verdict DROPPED`), then the environment for the flags not given.
+func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	fs.SetOutput(stderr)
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			rest = append(rest, args[1:]...)
+			break
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+	if err := applyEnv(fs); err != nil {
+		return nil, err
+	}
+	return rest, nil
+}
+
+func validTimeout(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration", d)
+	}
+	return nil
+}
+
+// usage is the command line summary.
+const usage = `usage:
+  cilium-docker [flags]                 serve the plugin (cilium-docker -h for the flags)
+  cilium-docker status [--json]         check this node: socket, agent, Hubble, Docker, networks, containers
+  cilium-docker flows [CONTAINER...] [--follow] [--verdict DROPPED|FORWARDED] [--json]
+                                        flows from and to containers, from Hubble
+  cilium-docker version`

@@ -1,0 +1,95 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Names of the plugin-state metrics that `cilium-docker status` reads from /metrics (without the
+// cilium_docker_ prefix, see FullName).
+const (
+	ReconcilerPasses     = "reconciler_passes_total"                // complete passes
+	ReconcilerIncomplete = "reconciler_incomplete_passes_total"     // passes that could not read everything
+	ReconcilerRemoved    = "reconciler_removed_total"               // objects removed, by kind
+	ReconcilerFailures   = "reconciler_failures_total"              // removals that failed
+	ReconcilerLastPass   = "reconciler_last_pass_timestamp_seconds" // end of the last pass, complete or not
+	ReconcilerLastOK     = "reconciler_last_pass_complete"          // 1 when the last pass read everything
+	PolicyRevision       = "policy_sync_revision"                   // the policy revision last applied
+	PolicyErrors         = "policy_sync_errors_total"               // policy sync failures
+	EndpointsManaged     = "endpoints_managed"
+)
+
+// FullName is the exposed name of one of the plugin's metrics.
+func FullName(name string) string { return namespace + "_" + name }
+
+// ReconcilerStats is what the reconciler reports of itself.
+type ReconcilerStats struct {
+	Passes, Incomplete          uint64
+	Endpoints, Links, Addresses uint64 // removed
+	Failures                    uint64
+	LastPass                    time.Time // zero: no pass yet
+	LastComplete                bool
+}
+
+// Reconciler publishes the reconciler's stats, read from f at each scrape.
+func (m *Metrics) Reconciler(f func() ReconcilerStats) {
+	m.reg.MustRegister(reconcilerCollector(f))
+}
+
+type reconcilerCollector func() ReconcilerStats
+
+var (
+	descPasses     = desc(ReconcilerPasses, "Reconciler passes that read Docker, the agent and the kernel completely.")
+	descIncomplete = desc(ReconcilerIncomplete, "Reconciler passes that could not read everything, and so removed nothing.")
+	descRemoved    = desc(ReconcilerRemoved, "Objects the reconciler removed because no Docker endpoint explains them, by kind.", "kind")
+	descFailures   = desc(ReconcilerFailures, "Reconciler removals that failed (tried again at the next pass).")
+	descLastPass   = desc(ReconcilerLastPass, "Unix time the reconciler's last pass ended (0: none yet).")
+	descLastOK     = desc(ReconcilerLastOK, "1 when the reconciler's last pass read everything, else 0.")
+)
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(FullName(name), help, labels, nil)
+}
+
+func (f reconcilerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPasses, descIncomplete, descRemoved, descFailures, descLastPass, descLastOK} {
+		ch <- d
+	}
+}
+
+func (f reconcilerCollector) Collect(ch chan<- prometheus.Metric) {
+	s := f()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(descPasses, s.Passes)
+	counter(descIncomplete, s.Incomplete)
+	counter(descRemoved, s.Endpoints, "endpoint")
+	counter(descRemoved, s.Links, "link")
+	counter(descRemoved, s.Addresses, "address")
+	counter(descFailures, s.Failures)
+	last := 0.0
+	if !s.LastPass.IsZero() {
+		last = float64(s.LastPass.UnixNano()) / 1e9
+	}
+	ch <- prometheus.MustNewConstMetric(descLastPass, prometheus.GaugeValue, last)
+	ok := 0.0
+	if s.LastComplete {
+		ok = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, ok)
+}
+
+// PolicyStats is what the policy sync reports of itself.
+type PolicyStats struct {
+	Revision uint64
+	Errors   uint64
+}
+
+// PolicySync publishes the policy sync's revision and error count, read from f at each scrape.
+func (m *Metrics) PolicySync(f func() PolicyStats) {
+	m.Gauge(PolicyRevision, "The policy revision the policy sync last applied.", func() float64 { return float64(f().Revision) })
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: PolicyErrors,
+		Help: "Policy sync failures."}, func() float64 { return float64(f().Errors) }))
+}
