@@ -20,21 +20,12 @@ type Health struct {
 
 // Health reads the agent's status (GET /healthz, the full answer).
 func (c *Client) Health(ctx context.Context) (Health, error) {
-	var st *models.StatusResponse
-	err := c.do(ctx, c.timeouts.Call, "get health", "", func(ctx context.Context) error {
-		brief := false
-		resp, err := c.api.Daemon.GetHealthz(daemon.NewGetHealthzParamsWithContext(ctx).WithBrief(&brief))
-		if err != nil {
-			return err
-		}
-		if resp.Payload == nil {
-			return fmt.Errorf("empty status")
-		}
-		st = resp.Payload
-		return nil
-	})
+	st, err := c.healthz(ctx)
 	if err != nil {
 		return Health{}, err
+	}
+	if st == nil {
+		return Health{}, fmt.Errorf("cilium-agent at %s: empty status", c.addr)
 	}
 	var h Health
 	if st.Cilium != nil {
@@ -53,6 +44,21 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 		}
 	}
 	return h, nil
+}
+
+// healthz is GET /healthz, the full answer (not the brief one), which Health and Allocations read.
+func (c *Client) healthz(ctx context.Context) (*models.StatusResponse, error) {
+	var st *models.StatusResponse
+	err := c.do(ctx, c.timeouts.Call, "get health", "", func(ctx context.Context) error {
+		brief := false
+		resp, err := c.api.Daemon.GetHealthz(daemon.NewGetHealthzParamsWithContext(ctx).WithBrief(&brief))
+		if err != nil {
+			return err
+		}
+		st = resp.Payload
+		return nil
+	})
+	return st, err
 }
 
 // Version is the agent's version string (GET /debuginfo, as cilium-dbg version reads it), such as

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/cilium/cilium/api/v1/client/daemon"
 	"github.com/cilium/cilium/api/v1/models"
 )
 
@@ -19,16 +18,7 @@ var ErrNotReady = errors.New("cilium-agent not ready")
 // (its status-collector-interval), so a change shows there up to that late. It fails, wrapping
 // ErrNotReady, unless the agent reports itself Ok with an IPAM status: only then is the list complete.
 func (c *Client) Allocations(ctx context.Context) (map[netip.Addr]string, error) {
-	var st *models.StatusResponse
-	err := c.do(ctx, c.timeouts.Call, "get health", "", func(ctx context.Context) error {
-		brief := false
-		resp, err := c.api.Daemon.GetHealthz(daemon.NewGetHealthzParamsWithContext(ctx).WithBrief(&brief))
-		if err != nil {
-			return err
-		}
-		st = resp.Payload
-		return nil
-	})
+	st, err := c.healthz(ctx)
 	if err != nil {
 		return nil, err
 	}
