@@ -192,8 +192,9 @@ func drain(ctx context.Context, log *logrus.Entry, links interface {
 		case <-deadline.C:
 			log.Info("drain over")
 			return
-		case now := <-tick.C:
+		case <-tick.C:
 			owned, err := links.ListOwned(ctx)
+			now := time.Now() // after the look, not the tick's stamp: the tail counts from a look that found none
 			switch {
 			case err != nil || len(owned) > 0:
 				idleSince = time.Time{}
