@@ -69,9 +69,13 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 	return link.ContainerMAC, nil
 }
 
-// DeleteEndpoint removes the endpoint's veth pair; one that is gone is success.
+// DeleteEndpoint removes the endpoint's veth pair, through the reaper when there is one; one that is
+// gone is success.
 func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
+	if d.reap != nil {
+		return d.reap.Delete(ctx, eid)
+	}
 	return d.links.Delete(ctx, eid)
 }
 

@@ -73,6 +73,8 @@ type Driver struct {
 	policy labels.Policy
 	filter *agentFilter
 	track  Tracker
+	reap   *Reaper   // nil: DeleteEndpoint deletes the veth pair itself
+	done   *Labelled // nil: no record of the Joins that applied labels
 }
 
 // New returns the driver core.
@@ -85,6 +87,20 @@ func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p label
 // serving.
 func (d *Driver) Track(t Tracker) *Driver {
 	d.track = t
+	return d
+}
+
+// Reap makes DeleteEndpoint hand veth pairs to r instead of deleting them on Docker's path; call it
+// before serving.
+func (d *Driver) Reap(r *Reaper) *Driver {
+	d.reap = r
+	return d
+}
+
+// RecordLabelled makes every Join that creates an endpoint under its container's labels say so in l,
+// for the label sync (LabelSync.Skip); call it before serving.
+func (d *Driver) RecordLabelled(l *Labelled) *Driver {
+	d.done = l
 	return d
 }
 

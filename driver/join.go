@@ -127,6 +127,9 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	case err != nil:
 		return nil, errors.Join(err, d.removeAgentEndpoint(eid, link))
 	}
+	if lerr == nil {
+		d.done.add(ct.ID)
+	}
 	return lerr, nil
 }
 

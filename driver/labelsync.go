@@ -33,6 +33,14 @@ type LabelSync struct {
 	docker Events
 	policy labels.Policy
 	filter *agentFilter
+	skip   *Labelled // nil: every start event is checked
+}
+
+// Skip makes the sync pass over the start events of containers l records (their Join applied the
+// labels); call it before Run.
+func (s *LabelSync) Skip(l *Labelled) *LabelSync {
+	s.skip = l
+	return s
 }
 
 // NewLabelSync returns a label sync; Run starts it.
@@ -73,6 +81,9 @@ func (s *LabelSync) follow(ctx context.Context) error {
 		case id, ok := <-ids:
 			if !ok {
 				return <-errs
+			}
+			if s.skip.take(id) {
+				continue
 			}
 			ct, err := s.docker.Inspect(ctx, id)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
+	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
@@ -121,5 +122,44 @@ func TestLabelSyncNetworkConnect(t *testing.T) {
 				t.Errorf("Run: got %v, want nil", err)
 			}
 		})
+	}
+}
+
+// TestLabelSyncSkipsWhatJoinLabelled checks that the start event of a container whose Join applied its
+// labels costs no Docker inspect and no endpoint read, while one whose Join could not still gets them.
+func TestLabelSyncSkipsWhatJoinLabelled(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	done := driver.NewLabelled()
+	e.drv.RecordLabelled(done)
+	e.sync.Skip(done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.sync.Run(ctx) }()
+	servertest.WaitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+
+	nid, eid1, eid2, cid1, cid2 := hexID("net"), hexID("ep1"), hexID("ep2"), hexID("c1"), hexID("c2")
+	e.docker.AddContainer(dockertest.Container{ID: cid1, Name: "web-1", Labels: composeLabels, Networks: map[string]string{nid: eid1}})
+	e.createEndpoint(t, nid, eid1)
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid1))
+	if !slices.Equal(e.userLabels(eid1), wantComposeLabels) {
+		t.Fatalf("labels after Join: got %v, want %v", e.userLabels(eid1), wantComposeLabels)
+	}
+	if done.Len() != 1 {
+		t.Fatalf("Join with labels recorded %d containers, want 1", done.Len())
+	}
+	e.createEndpoint(t, nid, eid2)
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid2)) // not listed yet: no labels
+	if done.Len() != 1 {
+		t.Fatalf("Join without labels recorded a container: %d records", done.Len())
+	}
+	inspects := e.docker.Calls(dockertest.RouteInspect)
+	e.docker.EmitConnect(nid, cid1) // Docker sends both for a start
+	e.docker.StartContainer(cid1)
+	e.docker.AddContainer(dockertest.Container{ID: cid2, Name: "web-2", Labels: composeLabels, Networks: map[string]string{nid: eid2}})
+	e.docker.StartContainer(cid2)
+	// Events are handled in order: once the second container has its labels, the first's event is past.
+	servertest.WaitFor(t, 5*time.Second, "the second start event's labels", func() bool { return slices.Equal(e.userLabels(eid2), wantComposeLabels) })
+	if got := e.docker.Calls(dockertest.RouteInspect) - inspects; got != 1 {
+		t.Errorf("container inspects for the three events: got %d, want 1 (the labelled container's two are skipped)", got)
 	}
 }

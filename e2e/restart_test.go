@@ -136,9 +136,7 @@ func TestPluginRestart(t *testing.T) {
 	if eps := nd.MustEndpointsOn(t, nid); len(eps) != 0 {
 		t.Fatalf("after docker stop the agent still has %d endpoints on %s", len(eps), net)
 	}
-	if links := nd.Links(t); links[bed.NamesOf(t, eid1).Host] {
-		t.Fatalf("after docker stop the link %s is left", bed.NamesOf(t, eid1).Host)
-	}
+	nd.AssertLinksGone(t, eid1)
 	nd.Must(t, "rm", "pr1")
 	t.Logf("docker stop + rm after the restart took %s", time.Since(start).Round(time.Millisecond))
 
@@ -190,9 +188,7 @@ func TestAgentDownFailsFast(t *testing.T) {
 	if took > 15*time.Second {
 		t.Fatalf("docker run took %s to fail, want < 15s", took)
 	}
-	if extra := bed.NewLinks(base.Links, nd.Links(t)); len(extra) > 0 {
-		t.Fatalf("the failed run left links %v", extra)
-	}
+	nd.AssertNoNewLinks(t, base.Links)
 	nd.BestEffort(t, "rm", "-f", "down1")
 
 	start = time.Now()

@@ -79,8 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := server.New(log.WithField("subsys", "server"), server.WithObserver(m.ObserveCall))
 	ipamCore := ipam.New(ag, book).Track(inFlight)
 	ipam.Register(srv, ipamCore)
-	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).Track(inFlight))
-	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels)
+	reaper := driver.NewReaper(log.WithField("subsys", "reaper"), veths, inFlight)
+	labelled := driver.NewLabelled()
+	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).
+		Track(inFlight).Reap(reaper).RecordLabelled(labelled))
+	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels).Skip(labelled)
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
 		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: driverName, Owner: ipam.Owner})
 
@@ -139,6 +142,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer stopServing()
 		<-ctx.Done()
 		drain(serveCtx, log, veths, cfg.ShutdownDrain)
+	}()
+	// The reaper serves DeleteEndpoint as long as the socket does, and deletes what is left when it stops.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := reaper.Run(serveCtx); err != nil {
+			log.WithError(err).Error("veth reaper stopped")
+		}
 	}()
 	err = srv.Serve(serveCtx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
 	cancel()

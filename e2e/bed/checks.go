@@ -91,16 +91,49 @@ func (nd *Node) AssertNoLeak(t testing.TB, nid string, base Leak, ips []netip.Ad
 		}
 		return nil
 	})
-	links := nd.Links(t)
-	for _, eid := range eids {
-		n := NamesOf(t, eid)
-		if links[n.Host] || links[n.Container] {
-			t.Fatalf("leg %s: link of endpoint %s left: %s/%s", nd.Leg, eid, n.Host, n.Container)
+	// The plugin deletes veth pairs just after DeleteEndpoint answered (its reaper): poll briefly.
+	Eventually(t, linkGrace, "no link left", func() error {
+		links := nd.Links(t)
+		for _, eid := range eids {
+			n := NamesOf(t, eid)
+			if links[n.Host] || links[n.Container] {
+				return fmt.Errorf("link of endpoint %s left: %s/%s", eid, n.Host, n.Container)
+			}
 		}
-	}
-	if extra := NewLinks(base.Links, links); len(extra) > 0 {
-		t.Fatalf("leg %s: links left: %v", nd.Leg, extra)
-	}
+		if extra := NewLinks(base.Links, links); len(extra) > 0 {
+			return fmt.Errorf("links left: %v", extra)
+		}
+		return nil
+	})
+}
+
+// linkGrace bounds how long a removed container's veth pair may outlive `docker rm`: the plugin's
+// reaper deletes it right after DeleteEndpoint answered.
+const linkGrace = 5 * time.Second
+
+// AssertLinksGone checks that the links of eids are gone, or go within linkGrace.
+func (nd *Node) AssertLinksGone(t testing.TB, eids ...string) {
+	t.Helper()
+	Eventually(t, linkGrace, "the endpoints' links gone", func() error {
+		links := nd.Links(t)
+		for _, eid := range eids {
+			if n := NamesOf(t, eid); links[n.Host] || links[n.Container] {
+				return fmt.Errorf("link %s of endpoint %s left", n.Host, eid)
+			}
+		}
+		return nil
+	})
+}
+
+// AssertNoNewLinks checks that no lxc/tmp link beyond base is left, or that they go within linkGrace.
+func (nd *Node) AssertNoNewLinks(t testing.TB, base map[string]bool) {
+	t.Helper()
+	Eventually(t, linkGrace, "no new link left", func() error {
+		if extra := NewLinks(base, nd.Links(t)); len(extra) > 0 {
+			return fmt.Errorf("links left: %v", extra)
+		}
+		return nil
+	})
 }
 
 // AssertClean checks that the node has no container endpoint, no address owned by the plugin and no
@@ -123,11 +156,14 @@ func (nd *Node) AssertClean(t testing.TB) {
 		}
 		return nil
 	})
-	for _, l := range strings.Split(nd.Exec(t, "ip", "-o", "link", "show"), "\n") {
-		if strings.Contains(l, ": lxc") && !strings.Contains(l, "lxc_health") || strings.Contains(l, ": tmp") {
-			t.Fatalf("leg %s: link left behind: %s", nd.Leg, l)
+	Eventually(t, linkGrace, "no plugin link left", func() error {
+		for _, l := range strings.Split(nd.Exec(t, "ip", "-o", "link", "show"), "\n") {
+			if strings.Contains(l, ": lxc") && !strings.Contains(l, "lxc_health") || strings.Contains(l, ": tmp") {
+				return fmt.Errorf("link left behind: %s", l)
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // StartPeers starts the walkthrough's app2 (answers "pong" on TCP 8080) and app3 on net, proves that
