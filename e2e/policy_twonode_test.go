@@ -114,6 +114,33 @@ func TestPolicyTwoNodes(t *testing.T) {
 	})
 	t.Logf("policy list:\n%s", n1.MustPolicy(t, "list"))
 
+	t.Run("flows on node 2 name the containers of node 1", func(t *testing.T) {
+		// Node 2's Hubble knows node 1's containers only from the cluster's ipcache (the k8s-namespace
+		// and k8s-pod-name the plugin sends): the names prove they crossed.
+		dst := "n2app2"
+		done := make(chan struct{})
+		go func() { _ = n1.TCP(t, client(n1, "app3"), other(n1)); close(done) }() // blocked: nc waits 2 s
+		defer func() { <-done }()
+		if err := n1.TCP(t, client(n1, "app1"), other(n1)); err != nil {
+			t.Fatal(err)
+		}
+		bed.Eventually(t, 10*time.Second, "node 1's drop and forward in node 2's flows", func() error {
+			if fl := flows(t, n2, dst, "--verdict", "DROPPED", "--since", "60s"); !hasFlow(fl, "n1app3", dst, "DROPPED") {
+				return fmt.Errorf("no n1app3 -> %s drop in %+v", dst, fl)
+			}
+			fl := flows(t, n2, dst, "--verdict", "FORWARDED", "--since", "60s")
+			if !hasFlow(fl, "n1app1", dst, "FORWARDED") {
+				return fmt.Errorf("no n1app1 -> %s forwarded flow in %d flows", dst, len(fl))
+			}
+			for _, f := range fl {
+				if f.Source.Name == "n1app1" && f.Source.Namespace != "docker" {
+					return fmt.Errorf("n1app1 named in namespace %q, want docker", f.Source.Namespace)
+				}
+			}
+			return nil
+		})
+	})
+
 	t.Run("a bad document stored straight into etcd is skipped with an error status", func(t *testing.T) {
 		pid := n2.PID(t, bed.Agent)
 		n1.Etcdctl(t, "put", "cilium-docker/policy/v1/policies/broken", "apiVersion: cilium.io/v2\nkind: [unclosed\n")
