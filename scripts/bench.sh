@@ -8,8 +8,9 @@
 # Usage: scripts/bench.sh        As root. Environment:
 #   TESTBED_ID     this plugin's bed (default bench); BENCH_UP_ID the upstream plugin's bed (default <id>up)
 #   DOCKER_VERSION (default 20.10) CILIUM_VERSION (default 1.19.7), as scripts/testbed.sh, for both beds
-#   BENCH_RUNS     interleaved rounds of `docker run --rm` and of `docker run -d` (default 15)
+#   BENCH_RUNS     interleaved rounds of `docker run --rm` and of `docker run -d` (default 21)
 #   BENCH_BURSTS   burst sizes (default "20 50"); BENCH_DENSITY endpoints for the density and RSS row (200)
+#   BENCH_DENSITY_RUNS `run --rm` samples at 10 and at BENCH_DENSITY endpoints (default 11)
 #   BENCH_CHURN    create/destroy cycles of this plugin's churn (default 200; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,10 @@ export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 export DOCKER_VERSION=${DOCKER_VERSION:-20.10} CILIUM_VERSION=${CILIUM_VERSION:-1.19.7}
 OURS_ID=${TESTBED_ID:-bench}
 UP_ID=${BENCH_UP_ID:-${OURS_ID}up}
-RUNS=${BENCH_RUNS:-15}
+RUNS=${BENCH_RUNS:-21}
 read -ra BURSTS <<<"${BENCH_BURSTS:-20 50}"
 DENSITY=${BENCH_DENSITY:-200}
+DENSITY_RUNS=${BENCH_DENSITY_RUNS:-11}
 CHURN=${BENCH_CHURN:-200}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
 IMAGE=cdbusybox:latest
@@ -234,17 +236,38 @@ for n in "${BURSTS[@]}"; do
 done
 
 log "density: $DENSITY endpoints"
+# attach_run SIDE FILE: one `docker run --rm`, its seconds to FILE; for this plugin also the seconds of its
+# attach handlers (RequestAddress, CreateEndpoint, Join: what dockerd waits on to attach) to FILE.attach.
+attach_run() {
+  local p0 p1 rest
+  [ "$1" != ours ] || read -r p0 rest <<<"$(attach_sums)"
+  run_rm "$1" >>"$2"
+  if [ "$1" = ours ]; then
+    read -r p1 rest <<<"$(attach_sums)"
+    awk -v a="$p0" -v b="$p1" 'BEGIN { printf "%.6f\n", b - a }' >>"$2.attach"
+  fi
+}
 declare -A D10 DN RSS_N
 for side in ours up; do
   fill "$side" 1 10
-  for _ in $(seq 1 7); do run_rm "$side" >>"$TMP/d10.$side"; done
+  for _ in $(seq 1 "$DENSITY_RUNS"); do
+    attach_run "$side" "$TMP/d10.$side"
+    [ "$side" != ours ] || run_rm bridge >>"$TMP/d10.bridge" # the same dockerd, 10 containers on it
+  done
   fill "$side" 11 "$DENSITY"
-  for _ in $(seq 1 7); do run_rm "$side" >>"$TMP/dn.$side"; done
+  for _ in $(seq 1 "$DENSITY_RUNS"); do
+    attach_run "$side" "$TMP/dn.$side"
+    [ "$side" != ours ] || run_rm bridge >>"$TMP/dn.bridge"
+  done
   RSS_N[$side]=$(plugin_rss_mib "$side")
   unfill "$side" "$DENSITY"
+done
+for side in "${SIDES[@]}"; do
   D10[$side]=$(pct 50 <"$TMP/d10.$side")
   DN[$side]=$(pct 50 <"$TMP/dn.$side")
 done
+A10=$(pct 50 <"$TMP/d10.ours.attach")
+AN=$(pct 50 <"$TMP/dn.ours.attach")
 
 churn_row=""
 if [ "$CHURN" -gt 0 ]; then
@@ -288,7 +311,7 @@ own50=$(pct 50 <"$TMP/own" | ms)
 own99=$(pct 99 <"$TMP/own" | ms)
 rm_ratio=$(ratio "$(rm50 ours)" "$(rm50 up)")
 ready_ratio=$(ratio "$(ready50 ours)" "$(ready50 up)")
-dens_ratio=$(ratio "${DN[ours]}" "${D10[ours]}")
+dens_ratio=$(ratio "$AN" "$A10")
 goal() { # OK-CONDITION: met / not met
   if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "**not met**"; fi
 }
@@ -320,8 +343,10 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   done
   echo "| plugin RSS idle | ${RSS_IDLE[ours]} MiB | ${RSS_IDLE[up]} MiB | — | $(ratio "${RSS_IDLE[ours]}" "${RSS_IDLE[up]}") |"
   echo "| plugin RSS at $DENSITY endpoints | ${RSS_N[ours]} MiB | ${RSS_N[up]} MiB | — | $(ratio "${RSS_N[ours]}" "${RSS_N[up]}") |"
-  echo "| \`run --rm\` p50 at 10 endpoints | $(secs <<<"${D10[ours]}") s | $(secs <<<"${D10[up]}") s | — | |"
-  echo "| \`run --rm\` p50 at $DENSITY endpoints (× at 10) | $(secs <<<"${DN[ours]}") s (${dens_ratio}×) | $(secs <<<"${DN[up]}") s ($(ratio "${DN[up]}" "${D10[up]}")×) | — | |"
+  echo "| \`run --rm\` p50 with 10 containers on the engine ($DENSITY_RUNS runs) | $(secs <<<"${D10[ours]}") s | $(secs <<<"${D10[up]}") s | $(secs <<<"${D10[bridge]}") s | |"
+  echo "| \`run --rm\` p50 with $DENSITY containers (× with 10) | $(secs <<<"${DN[ours]}") s ($(ratio "${DN[ours]}" "${D10[ours]}")×) | $(secs <<<"${DN[up]}") s ($(ratio "${DN[up]}" "${D10[up]}")×) | $(secs <<<"${DN[bridge]}") s ($(ratio "${DN[bridge]}" "${D10[bridge]}")×) | |"
+  echo "| attach (RequestAddress + CreateEndpoint + Join) p50 at 10 endpoints | $(ms <<<"$A10") ms | — | — | |"
+  echo "| attach p50 at $DENSITY endpoints (× at 10) | $(ms <<<"$AN") ms (${dens_ratio}×) | — | — | |"
   echo "| socket listening after exec, agent up | ${SOCK[ours]} ms | ${SOCK[up]} ms | — | |"
   echo "| socket listening after exec, no agent | ${SOCK_DOWN[ours]} ms | ${SOCK_DOWN[up]} ms | — | |"
   echo "| plugin's own time per attach, p50 / p99 | $own50 / $own99 ms | — | — | |"
@@ -332,7 +357,10 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   echo "\`…_docker_call_duration_seconds\` sums from \`/metrics\`, read before and after each run). Readiness is"
   echo "polled from the agent's endpoint list (its rate limit allows about 10 reads a second, so ±0.1 s)."
   echo "Lost first pings: a new container pings a running one every 10 ms from its first instant; the"
-  echo "sequence number of the first answer is how many were lost."
+  echo "sequence number of the first answer is how many were lost. Attach is the time dockerd waits on this"
+  echo "plugin to attach a container (the three handlers' durations from \`/metrics\`, the agent's endpoint"
+  echo "build included); the density rows put 10, then $DENSITY, sleeping containers on each side's network,"
+  echo "and the bridge runs on this plugin's dockerd beside them, so its ratio is the engine's own growth."
   echo
   echo "## Goals"
   echo
