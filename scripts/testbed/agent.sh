@@ -49,6 +49,9 @@ start_agent() {
   fi
   cp -r "$CILIUM_DIR/lib/bpf" "$NODE_DIR/lib/bpf"
   read -ra extra <<<"$AGENT_ARGS"
+  if [ "$AGENT_IPV6" = 1 ]; then
+    extra=(--enable-ipv6=true --ipv6-node="$NODE_IP6" --ipv6-range="$POD_RANGE6" "${extra[@]}")
+  fi
   # Node name: hostname by default, the same for every node here; K8S_NODE_NAME is only a name while
   # enable-k8s=false (pkg/k8s/client IsEnabled checks EnableK8s first).
   local argv=(env "PATH=$LLVM_BIN:$PATH" "K8S_NODE_NAME=$NODE_NS" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2"
