@@ -219,7 +219,8 @@ func TestIPv6TwoNodes(t *testing.T) {
 
 // TestIPv6RestartAndReconcile: a restarted plugin keeps serving a running dual-stack container and
 // gives new ones IPv6; a container removed while the plugin was down has its agent endpoint, link and
-// both addresses removed by the reconciler; nothing is left after rm and network rm.
+// both addresses removed by the reconciler; a restarted agent restores the endpoints with their IPv6
+// addresses; nothing is left after rm and network rm.
 func TestIPv6RestartAndReconcile(t *testing.T) {
 	nd := bed.Up(t, 1, bed.WithIPv6())
 	r6 := nd.AgentRange6(t)
@@ -260,6 +261,16 @@ func TestIPv6RestartAndReconcile(t *testing.T) {
 			t.Errorf("IPv6 address %s of a running container is no longer allocated", ip)
 		}
 	}
+
+	// An agent restart restores both endpoints with their IPv6 addresses.
+	nd.Restart(t, bed.Agent)
+	bed.Eventually(t, time.Minute, "tcp v6new -> v6keep over IPv6 after the agent's restart", func() error {
+		return nd.TCP(t, "v6new", keep6.String())
+	})
+	if ep := nd.EndpointOf(t, "v6keep", net); bed.EndpointIPv6(ep) != keep6 {
+		t.Errorf("agent endpoint of v6keep after the agent's restart: IPv6 %v, want %s", bed.EndpointIPv6(ep), keep6)
+	}
+
 	eids := []string{goneEID, nd.EndpointID(t, "v6keep", net), nd.EndpointID(t, "v6new", net)}
 	ips := append(goneIPs, keep6, new6, nd.ContainerIP(t, "v6keep", net), nd.ContainerIP(t, "v6new", net))
 	nd.Must(t, "rm", "-f", "v6keep", "v6new")
