@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
 // macOption is Docker's per-endpoint MAC option: base64 of the six bytes.
 const macOption = "com.docker.network.endpoint.macaddress"
+
+// sysctlsOption is Docker's per-endpoint sysctls option (27.0+): "net.X.Y.IFNAME.Z=V,…". Docker 29
+// moves a container's `--sysctl net.ipv6.conf.eth0.…` here for API clients older than 1.48.
+const sysctlsOption = "com.docker.network.endpoint.sysctls"
 
 // CreateArgs is a validated CreateEndpoint request.
 type CreateArgs struct {
@@ -35,6 +40,17 @@ func ParseCreate(nid, eid, addr4, addr6, mac string, opts map[string]any) (Creat
 	}
 	if a.IPv6, err = parseIfaceAddr(addr6); err != nil {
 		return a, err
+	}
+	if a.IPv6.IsValid() && ipv6Disabled(opts) {
+		// Docker sets the address, the sysctl removes it, and Docker then releases it through the IPAM
+		// alone (29.0): an endpoint made with it would keep at the agent, and route, an address the
+		// container no longer has and Docker may hand out again. Without it, the IPAM's ReleaseAddress
+		// frees it at the agent, as for any address no endpoint took.
+		if !a.IPv4.IsValid() {
+			return a, fmt.Errorf("endpoint %s: IPv6 is disabled on its interface (%s …disable_ipv6=1) and the network has no IPv4: "+
+				"nothing to attach", eid, sysctlsOption)
+		}
+		a.IPv6 = netip.Addr{}
 	}
 	if !a.IPv4.IsValid() && !a.IPv6.IsValid() {
 		return a, fmt.Errorf("endpoint %s has no address: the network must use the cilium IPAM driver (--ipam-driver cilium)", eid)
@@ -126,4 +142,16 @@ func parseMAC(s string, opts map[string]any) (net.HardwareAddr, error) {
 		return nil, fmt.Errorf("option %s %q: not a base64 6-byte MAC", macOption, b64)
 	}
 	return net.HardwareAddr(b), nil
+}
+
+// ipv6Disabled reports whether the endpoint's sysctls turn IPv6 off on its interface.
+func ipv6Disabled(opts map[string]any) bool {
+	v, _ := opts[sysctlsOption].(string)
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if ok && strings.EqualFold(k, "net.ipv6.conf.IFNAME.disable_ipv6") && strings.TrimSpace(val) == "1" {
+			return true
+		}
+	}
+	return false
 }

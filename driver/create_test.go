@@ -231,3 +231,45 @@ func TestLinkFailuresAnswer500(t *testing.T) {
 		t.Error("veth pair left after DeleteEndpoint")
 	}
 }
+
+// TestCreateEndpointIPv6DisabledBySysctl: an endpoint whose interface sysctls turn IPv6 off (Docker 29
+// then releases its IPv6 address through the IPAM alone, right after Join) is made without it, so the
+// agent endpoint does not hold it; an IPv6-only endpoint with IPv6 off is refused before the kernel.
+func TestCreateEndpointIPv6DisabledBySysctl(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid := hexID("net")
+	for _, tt := range []struct {
+		name, sysctls string
+		wantV6        bool
+	}{
+		{"no sysctls", "", true},
+		{"other sysctls", "net.ipv6.conf.IFNAME.accept_ra=0", true},
+		{"disable_ipv6=0", "net.ipv6.conf.IFNAME.disable_ipv6=0", true},
+		{"disable_ipv6=1", "net.ipv4.conf.IFNAME.log_martians=1,net.ipv6.conf.IFNAME.disable_ipv6=1", false},
+		{"lower-case ifname", "net.ipv6.conf.ifname.disable_ipv6=1", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eid := hexID(tt.name)
+			e.mustCall(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid,
+				"Interface": map[string]string{"Address": "10.77.0.5/32", "AddressIPv6": "fd00::5/128"},
+				"Options":   map[string]any{"com.docker.network.endpoint.sysctls": tt.sysctls}})
+			l := e.links.link(eid)
+			if l == nil {
+				t.Fatal("no veth pair made")
+			}
+			if got := l.IPv6.IsValid(); got != tt.wantV6 || l.IPv4.String() != "10.77.0.5" {
+				t.Errorf("link addresses %s, %s; want IPv4 10.77.0.5 and IPv6 %v", l.IPv4, l.IPv6, tt.wantV6)
+			}
+		})
+	}
+	calls := len(e.links.Calls())
+	code, out := e.call(t, "NetworkDriver.CreateEndpoint", map[string]any{"NetworkID": nid, "EndpointID": hexID("v6only"),
+		"Interface": map[string]string{"AddressIPv6": "fd00::6/128"},
+		"Options":   map[string]any{"com.docker.network.endpoint.sysctls": "net.ipv6.conf.IFNAME.disable_ipv6=1"}})
+	if code != http.StatusInternalServerError || !strings.Contains(out["Err"].(string), "no IPv4") {
+		t.Errorf("IPv6-only endpoint with IPv6 off: got %d %v, want 500 saying the network has no IPv4", code, out)
+	}
+	if n := len(e.links.Calls()); n != calls {
+		t.Errorf("the refused endpoint reached the kernel: %q", e.links.Calls()[calls:])
+	}
+}

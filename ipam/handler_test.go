@@ -127,3 +127,32 @@ func jsonEqual(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// TestAdapterIPv6: on an agent with IPv6, the wire answer to an IPv6 pool request without --subnet is the
+// agent's IPv6 range with the router as gateway (Docker then requests no gateway address), and addresses
+// are /128s.
+func TestAdapterIPv6(t *testing.T) {
+	a := agenttest.New(t)
+	cfg := agenttest.DefaultConfig()
+	cfg.IPv6Range, cfg.IPv6Router = netip.MustParsePrefix("fd00:77::/96"), netip.MustParseAddr("fd00:77::1")
+	a.SetConfig(cfg)
+	core, _ := newCore(t, a, 5*time.Second)
+	call := plugin(t, core)
+	code, got := call("IpamDriver.RequestPool", `{"AddressSpace":"CiliumLocal","Pool":"","SubPool":"","Options":{},"V6":true}`)
+	want := map[string]any{"PoolID": "CiliumPoolv6", "Pool": "fd00:77::/96",
+		"Data": map[string]any{"com.docker.network.gateway": "fd00:77::1/96"}}
+	if code != 200 || !jsonEqual(got, want) {
+		t.Errorf("RequestPool v6: got %d %v, want 200 %v", code, got, want)
+	}
+	code, got = call("IpamDriver.RequestAddress", `{"PoolID":"CiliumPoolv6","Address":"","Options":null}`)
+	p, err := netip.ParsePrefix(str(got["Address"]))
+	if code != 200 || err != nil || p.Bits() != 128 || !cfg.IPv6Range.Contains(p.Addr()) {
+		t.Fatalf("RequestAddress v6: got %d %v, want 200 with a /128 in %s", code, got, cfg.IPv6Range)
+	}
+	if code, got := call("IpamDriver.ReleaseAddress", `{"PoolID":"CiliumPoolv6","Address":"`+p.Addr().String()+`"}`); code != 200 {
+		t.Errorf("ReleaseAddress v6: got %d %v, want 200", code, got)
+	}
+	if n := len(a.RequestsTo(agenttest.RouteRelease)); n != 1 {
+		t.Errorf("ReleaseAddress of an address no endpoint took: %d agent releases, want 1", n)
+	}
+}

@@ -68,9 +68,9 @@ type Pool struct {
 	Gateway netip.Prefix
 }
 
-// RequestPool returns the pool of the family: the all-zero prefix, or requested when the user gave
-// --subnet, which must cover the agent's node range. The gateway is the agent's router address, so Docker
-// does not spend an address on it.
+// RequestPool returns the pool of the family: without --subnet 0.0.0.0/0 for IPv4 and the agent's IPv6
+// node range for IPv6; with --subnet requested, which must cover the agent's node range. The gateway is
+// the agent's router address, so Docker does not spend an address on it.
 func (c *Core) RequestPool(ctx context.Context, f agent.IPFamily, requested, sub string) (Pool, error) {
 	if sub != "" {
 		return Pool{}, fmt.Errorf("--ip-range %q is not supported: addresses come from cilium-agent's node range", sub)
@@ -79,20 +79,9 @@ func (c *Core) RequestPool(ctx context.Context, f agent.IPFamily, requested, sub
 	if err != nil {
 		return Pool{}, err
 	}
-	// Without --subnet the pool is 0.0.0.0/0 (::/0): the agent routes its own range to cilium_host
-	// in the node, and Docker's overlap check against host routes would otherwise ask for another pool
-	// forever. Docker skips that check for the all-zero pool. The addresses still come from the
-	// agent's range, and --subnet <range> shows it in docker network inspect.
-	prefix := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	if f == agent.IPv6 && requested == "" {
-		// Docker exempts only the literal 0.0.0.0/0 from its overlap check: since 27.0 it asks again
-		// for as long as the answer overlaps a reserved prefix, and ::/0 overlaps every IPv6 nameserver
-		// in resolv.conf, so `docker network create --ipv6` would spin forever. A requested pool is
-		// never checked.
-		return Pool{}, fmt.Errorf("IPv6 on a cilium network needs --subnet %s (cilium-agent's IPv6 node range, or a prefix covering it): "+
-			"without it Docker would keep asking for another pool", fam.Range)
-	}
-	if requested != "" {
+	var prefix netip.Prefix
+	switch {
+	case requested != "":
 		p, err := netip.ParsePrefix(requested)
 		if err != nil {
 			return Pool{}, fmt.Errorf("subnet %q: %w", requested, err)
@@ -103,6 +92,18 @@ func (c *Core) RequestPool(ctx context.Context, f agent.IPFamily, requested, sub
 				p, fam.Range, fam.Range)
 		}
 		prefix = p
+	case f == agent.IPv6:
+		// Docker (since 27.0; 20.10 as well) asks again for as long as an unrequested pool overlaps a
+		// reserved prefix, and exempts only the literal 0.0.0.0/0: ::/0 overlaps every IPv6 nameserver
+		// in resolv.conf, so it would spin forever. For IPv6 Docker reserves only the nameservers, never
+		// the node's routes, so the agent's range itself passes, and is what the network really uses.
+		prefix = fam.Range
+	default:
+		// 0.0.0.0/0: the agent routes its own range to cilium_host in the node, and Docker's IPv4 overlap
+		// check against on-link routes would otherwise ask for another pool forever. Docker skips that
+		// check for the all-zero pool. The addresses still come from the agent's range, and
+		// --subnet <range> shows it in docker network inspect.
+		prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 	}
 	gw := netip.PrefixFrom(fam.Router, fam.Router.BitLen())
 	if prefix.Bits() > 0 {

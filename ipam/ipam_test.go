@@ -83,25 +83,57 @@ func TestRequestPool(t *testing.T) {
 }
 
 func TestRequestPoolIPv6(t *testing.T) {
-	a := agenttest.New(t)
-	cfg := agenttest.DefaultConfig()
-	cfg.IPv6Range, cfg.IPv6Router = netip.MustParsePrefix("fd00:77::/96"), netip.MustParseAddr("fd00:77::1")
-	a.SetConfig(cfg)
-	c, _ := newCore(t, a, 5*time.Second)
-	// ::/0 would make Docker >= 27 ask again forever (it overlaps any IPv6 nameserver): refused, naming
-	// the range to pass as --subnet.
-	if _, err := c.RequestPool(context.Background(), agent.IPv6, "", ""); err == nil ||
-		!strings.Contains(err.Error(), "needs --subnet fd00:77::/96") {
-		t.Errorf("RequestPool(v6) without --subnet: got %v, want an error asking for --subnet fd00:77::/96", err)
+	v6Range, v6Router := netip.MustParsePrefix("fd00:77::/96"), netip.MustParseAddr("fd00:77::1")
+	tests := []struct {
+		name     string
+		v4       bool // the agent has IPv4 enabled
+		pool     string
+		wantPool ipam.Pool
+		wantErr  string
+	}{
+		// Not ::/0, which makes Docker >= 27 (and 20.10) ask again forever when resolv.conf names an IPv6
+		// nameserver: the agent's range, a real prefix no nameserver of the node lies in.
+		{name: "no subnet", v4: true, wantPool: ipam.Pool{ID: ipam.PoolV6, Prefix: v6Range, Gateway: netip.MustParsePrefix("fd00:77::1/96")}},
+		{name: "subnet covering the range", v4: true, pool: "fd00:77::/64",
+			wantPool: ipam.Pool{ID: ipam.PoolV6, Prefix: netip.MustParsePrefix("fd00:77::/64"), Gateway: netip.MustParsePrefix("fd00:77::1/64")}},
+		{name: "subnet inside the range", v4: true, pool: "fd00:77::/112", wantErr: "does not cover cilium-agent's node range fd00:77::/96"},
+		// An IPv6-only network (Docker 28+ --ipv4=false) asks for the IPv6 pool alone; an agent without
+		// IPv4 serves it as well.
+		{name: "IPv6-only agent", v4: false, wantPool: ipam.Pool{ID: ipam.PoolV6, Prefix: v6Range, Gateway: netip.MustParsePrefix("fd00:77::1/96")}},
 	}
-	got, err := c.RequestPool(context.Background(), agent.IPv6, "fd00:77::/64", "")
-	want := ipam.Pool{ID: ipam.PoolV6, Prefix: netip.MustParsePrefix("fd00:77::/64"), Gateway: netip.MustParsePrefix("fd00:77::1/64")}
-	if err != nil || got != want {
-		t.Errorf("RequestPool(v6, --subnet): got %+v, %v; want %+v", got, err, want)
-	}
-	p, err := c.RequestAddress(context.Background(), ipam.PoolV6, netip.Addr{})
-	if err != nil || !cfg.IPv6Range.Contains(p.Addr()) || p.Bits() != 128 {
-		t.Errorf("RequestAddress(v6): got %v, %v; want a /128 in %s", p, err, cfg.IPv6Range)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := agenttest.New(t)
+			cfg := agenttest.DefaultConfig()
+			cfg.IPv6Range, cfg.IPv6Router = v6Range, v6Router
+			if !tt.v4 {
+				cfg.IPv4Range, cfg.IPv4Router = netip.Prefix{}, netip.Addr{}
+			}
+			a.SetConfig(cfg)
+			c, _ := newCore(t, a, 5*time.Second)
+			got, err := c.RequestPool(context.Background(), agent.IPv6, tt.pool, "")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("RequestPool(v6, %q): got %+v, %v; want an error containing %q", tt.pool, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.wantPool {
+				t.Fatalf("RequestPool(v6, %q): got %+v, %v; want %+v", tt.pool, got, err, tt.wantPool)
+			}
+			if gw, err := c.RequestGateway(context.Background(), ipam.PoolV6, netip.Addr{}); err != nil || gw != netip.PrefixFrom(v6Router, 128) {
+				t.Errorf("RequestGateway(v6): got %v, %v; want the router %s/128", gw, err, v6Router)
+			}
+			p, err := c.RequestAddress(context.Background(), ipam.PoolV6, netip.Addr{})
+			if err != nil || !v6Range.Contains(p.Addr()) || p.Bits() != 128 || p.Addr() == v6Router {
+				t.Errorf("RequestAddress(v6): got %v, %v; want a /128 in %s other than the router", p, err, v6Range)
+			}
+			if !tt.v4 {
+				if _, err := c.RequestPool(context.Background(), agent.IPv4, "", ""); err == nil || !strings.Contains(err.Error(), "IPv4 disabled") {
+					t.Errorf("RequestPool(v4) on an IPv6-only agent: got %v, want an error saying IPv4 is disabled", err)
+				}
+			}
+		})
 	}
 }
 

@@ -25,6 +25,7 @@
 #
 # Layout: 192.168.77.0/24 on bridge br0 in netns cdfab; cdpeer = 192.168.77.1 (default gateway, "outside");
 # node N = netns cdnodeN, eth0 192.168.77.(1+N), pod range 10.7N.0.0/16; etcd at 192.168.77.2:2379.
+# With AGENT_IPV6=1 also fd00:77::/64 on br0 (peer fd00:77::1, node N fd00:77::(1+N)), pods fd00:7N::/96.
 #
 # Environment:
 #   DOCKER_VERSION  engine of a node at `up`: 20.10 (Debian's docker.io) or 29.8.1 (built, cached); default 29.8.1
@@ -42,6 +43,10 @@
 #                image from PLUGIN_BIN on the node's dockerd (scripts/image.sh) and runs the cilium-docker
 #                service of compose/node1.yml (node2.yml for N>1) there with docker-compose, overridden by
 #                COMPOSE_OVERRIDE (default <repo>/e2e/testdata/compose-testbed.yml) for the node's paths
+#   AGENT_IPV6   1: the node's agent runs with IPv6 on (--enable-ipv6, --ipv6-range fd00:7N::/96, --ipv6-node
+#                = the node's fabric address fd00:77::(1+N)), its eth0 and the peer carry IPv6, and its dockerd
+#                reads a resolv.conf that names an IPv6 nameserver (the peer). Default 0 (IPv4 only). When
+#                set and a node is up with the other setting, `up` fails with rc 4 (down it first)
 #   AGENT_ARGS   extra cilium-agent args; AGENT_CONFIG_DIR shared agent flags (default <repo>/compose/agent-config)
 #   CILIUM_DOCKER_CACHE / XDG_CACHE_HOME  cache root, as scripts/build-cilium.sh
 #   DOCKERD_LOG_LEVEL (default debug); TESTBED_KEEP_ON_FAIL=1 keeps a node whose `up` failed
@@ -66,6 +71,8 @@ NS_PREFIX=${TESTBED_ID:+$TESTBED_ID-}
 TESTBED_DIR=${TESTBED_DIR:-/tmp/${NS_PREFIX}cdtb}
 REQ_DOCKER_VERSION=${DOCKER_VERSION:-}   # set explicitly: `up` checks an up node against them
 REQ_CILIUM_VERSION=${CILIUM_VERSION:-}
+REQ_AGENT_IPV6=${AGENT_IPV6:-}
+AGENT_IPV6=${AGENT_IPV6:-0}
 DOCKER_VERSION=${DOCKER_VERSION:-29.8.1}
 CILIUM_VERSION=${CILIUM_VERSION:-1.20.2}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
@@ -86,6 +93,8 @@ FABRIC_NS=${NS_PREFIX}cdfab
 PEER_NS=${NS_PREFIX}cdpeer
 NET_PREFIX=192.168.77
 PEER_IP=$NET_PREFIX.1
+NET6_PREFIX=fd00:77:
+PEER_IP6=${NET6_PREFIX}:1
 ETCD_IP=$NET_PREFIX.2
 # Host directories that must exist as (empty) mount points; each node mounts over them privately.
 HOST_MOUNTPOINTS=(/run/docker /run/containerd /run/cilium /etc/docker)
@@ -127,6 +136,7 @@ cmd_up() {
   [ -x "$PLUGIN_BIN" ] || die "plugin binary $PLUGIN_BIN missing (set PLUGIN_BIN, e.g. to the cached cilium-docker-upstream)"
   [ -d "$AGENT_CONFIG_DIR" ] || die "agent config dir $AGENT_CONFIG_DIR missing"
   [[ "$PLUGIN_MODE" =~ ^(process|container)$ ]] || die "PLUGIN_MODE must be process or container"
+  [[ "$AGENT_IPV6" =~ ^[01]$ ]] || die "AGENT_IPV6 must be 0 or 1"
   # Builds (when not cached) run before the lock is taken.
   CILIUM_DIR=$(cilium_dir "$CILIUM_VERSION")
   engine_resolve
@@ -135,8 +145,9 @@ cmd_up() {
     local up_docker up_cilium
     up_docker=$(node_env DOCKER_VERSION) up_cilium=$(node_env CILIUM_VERSION)
     if { [ -n "$REQ_DOCKER_VERSION" ] && [ "$up_docker" != "$DOCKER_VERSION" ]; } ||
-       { [ -n "$REQ_CILIUM_VERSION" ] && [ "$up_cilium" != "$CILIUM_VERSION" ]; }; then
-      log "node $NODE is up with docker ${up_docker:-?} and cilium ${up_cilium:-?}, not $DOCKER_VERSION and $CILIUM_VERSION: down it first"
+       { [ -n "$REQ_CILIUM_VERSION" ] && [ "$up_cilium" != "$CILIUM_VERSION" ]; } ||
+       { [ -n "$REQ_AGENT_IPV6" ] && [ "$(node_env AGENT_IPV6)" != "$AGENT_IPV6" ]; }; then
+      log "node $NODE is up with docker ${up_docker:-?}, cilium ${up_cilium:-?}, AGENT_IPV6=$(node_env AGENT_IPV6), not $DOCKER_VERSION, $CILIUM_VERSION, AGENT_IPV6=$AGENT_IPV6: down it first"
       exit 4
     fi
     log "node $NODE already up (docker $up_docker, cilium $up_cilium)"

@@ -148,6 +148,19 @@ func EndpointIPv4(ep *models.Endpoint) netip.Addr {
 	return netip.Addr{}
 }
 
+// EndpointIPv6 is the endpoint's IPv6 address.
+func EndpointIPv6(ep *models.Endpoint) netip.Addr {
+	if ep.Status == nil || ep.Status.Networking == nil {
+		return netip.Addr{}
+	}
+	for _, p := range ep.Status.Networking.Addressing {
+		if ip, err := netip.ParseAddr(p.IPv6); err == nil {
+			return ip
+		}
+	}
+	return netip.Addr{}
+}
+
 // HasLabel reports whether labels holds l.
 func HasLabel(labels []string, l string) bool { return slices.Contains(labels, l) }
 
@@ -228,8 +241,20 @@ func (nd *Node) Allocations(t testing.TB) map[string]string {
 	return h.IPAM.Allocations
 }
 
-// AgentRange returns the node's allocation range and router address.
+// AgentRange returns the node's IPv4 allocation range and router address.
 func (nd *Node) AgentRange(t testing.TB) agent.Family {
+	t.Helper()
+	return nd.agentConfig(t).IPv4
+}
+
+// AgentRange6 returns the node's IPv6 allocation range and router address (Enabled false on an
+// IPv4-only agent).
+func (nd *Node) AgentRange6(t testing.TB) agent.Family {
+	t.Helper()
+	return nd.agentConfig(t).IPv6
+}
+
+func (nd *Node) agentConfig(t testing.TB) *agent.Config {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -237,5 +262,5 @@ func (nd *Node) AgentRange(t testing.TB) agent.Family {
 	if err != nil {
 		t.Fatalf("leg %s: agent config: %v", nd.Leg, err)
 	}
-	return cfg.IPv4
+	return cfg
 }

@@ -185,18 +185,25 @@ func (nd *Node) StartPeers(t *testing.T, net string) string {
 // to addr:8080, admitted keeps it; removing the file gives blocked its access back.
 func Enforce(t *testing.T, src *Node, dir, file, policy, blocked, admitted, addr string) {
 	t.Helper()
+	EnforceWithin(t, 20*time.Second, src, dir, file, policy, blocked, admitted, addr)
+}
+
+// EnforceWithin is Enforce with d for the policy to take effect: the first policy on an endpoint
+// rebuilds its datapath, which an agent with IPv6 on compiles for both families.
+func EnforceWithin(t *testing.T, d time.Duration, src *Node, dir, file, policy, blocked, admitted, addr string) {
+	t.Helper()
 	WriteAtomic(t, dir, file, policy)
-	Eventually(t, 20*time.Second, "policy blocks "+blocked, func() error {
+	Eventually(t, d, "policy blocks "+blocked, func() error {
 		if src.TCP(t, blocked, addr) == nil {
 			return fmt.Errorf("%s still reaches %s", blocked, addr)
 		}
 		return nil
 	})
-	Eventually(t, 20*time.Second, "policy admits "+admitted, func() error { return src.TCP(t, admitted, addr) })
+	Eventually(t, d, "policy admits "+admitted, func() error { return src.TCP(t, admitted, addr) })
 	if err := os.Remove(filepath.Join(dir, file)); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 20*time.Second, blocked+" reaches "+addr+" after the policy is removed", func() error {
+	Eventually(t, d, blocked+" reaches "+addr+" after the policy is removed", func() error {
 		return src.TCP(t, blocked, addr)
 	})
 }

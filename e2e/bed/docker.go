@@ -108,6 +108,20 @@ func (nd *Node) ContainerIP(t testing.TB, name, net string) netip.Addr {
 	return ip
 }
 
+// ContainerIPv6 returns the container's IPv6 address on net (invalid when it has none).
+func (nd *Node) ContainerIPv6(t testing.TB, name, net string) netip.Addr {
+	t.Helper()
+	s := nd.endpointSettings(t, name, net).GlobalIPv6Address
+	if s == "" {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		t.Fatalf("IPv6 address of %s on %s: %q: %v", name, net, s, err)
+	}
+	return ip
+}
+
 // EndpointID returns the Docker endpoint ID of container name on net.
 func (nd *Node) EndpointID(t testing.TB, name, net string) string {
 	t.Helper()

@@ -40,6 +40,7 @@ type Node struct {
 type options struct {
 	leg        Leg
 	pluginMode string
+	ipv6       bool
 }
 
 // Option changes how Up brings a node up.
@@ -47,6 +48,11 @@ type Option func(*options)
 
 // WithPluginMode runs the plugin as "process" (the default) or as the compose service's "container".
 func WithPluginMode(mode string) Option { return func(o *options) { o.pluginMode = mode } }
+
+// WithIPv6 runs the node's agent with IPv6 on (testbed AGENT_IPV6=1): its own IPv6 range, IPv6 on the
+// fabric, an IPv6 nameserver for dockerd. Without it the agent is IPv4-only; a node up with the other
+// setting is brought down first, like one with other versions.
+func WithIPv6() Option { return func(o *options) { o.ipv6 = true } }
 
 // WithCilium overrides the leg's agent version for this node (the upgrade test starts on the old one).
 func WithCilium(version string) Option { return func(o *options) { o.leg.Cilium = version } }
@@ -60,11 +66,15 @@ func Up(t testing.TB, n int, opts ...Option) *Node {
 	for _, f := range opts {
 		f(&o)
 	}
-	env := []string{"DOCKER_VERSION=" + o.leg.Docker, "CILIUM_VERSION=" + o.leg.Cilium, "PLUGIN_MODE=" + o.pluginMode}
+	ipv6 := "0"
+	if o.ipv6 {
+		ipv6 = "1"
+	}
+	env := []string{"DOCKER_VERSION=" + o.leg.Docker, "CILIUM_VERSION=" + o.leg.Cilium, "PLUGIN_MODE=" + o.pluginMode, "AGENT_IPV6=" + ipv6}
 	start := time.Now()
 	_, err := script(30*time.Minute, env, "up", strconv.Itoa(n))
 	if exitCode(err) == exitVersionMismatch {
-		t.Logf("leg %s: node %d is up with other versions: bringing the bed down", o.leg, n)
+		t.Logf("leg %s: node %d is up with other versions or IPv6 setting: bringing the bed down", o.leg, n)
 		DownAll(t)
 		_, err = script(30*time.Minute, env, "up", strconv.Itoa(n))
 	}
@@ -76,8 +86,8 @@ func Up(t testing.TB, n int, opts ...Option) *Node {
 	if nd.env["PLUGIN_MODE"] != o.pluginMode {
 		t.Logf("leg %s: node %d runs the plugin as a %s, asked %s", o.leg, n, nd.env["PLUGIN_MODE"], o.pluginMode)
 	}
-	t.Logf("leg %s: node %d up (docker %s, API %s; cilium %s) in %s", o.leg, n, nd.env["DOCKER_ENGINE_VERSION"],
-		nd.env["DOCKER_API_VERSION"], nd.env["CILIUM_VERSION"], time.Since(start).Round(10*time.Millisecond))
+	t.Logf("leg %s: node %d up (docker %s, API %s; cilium %s; AGENT_IPV6=%s) in %s", o.leg, n, nd.env["DOCKER_ENGINE_VERSION"],
+		nd.env["DOCKER_API_VERSION"], nd.env["CILIUM_VERSION"], nd.env["AGENT_IPV6"], time.Since(start).Round(10*time.Millisecond))
 	c, err := agent.New("unix://"+nd.env["CILIUM_SOCK"], agent.Timeouts{})
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +197,12 @@ func (nd *Node) Exec(t testing.TB, args ...string) string {
 
 // CiliumVersion is the version of the node's running agent.
 func (nd *Node) CiliumVersion() string { return nd.env["CILIUM_VERSION"] }
+
+// IPv6 reports whether the node's agent runs with IPv6 on.
+func (nd *Node) IPv6() bool { return nd.env["AGENT_IPV6"] == "1" }
+
+// EngineAPI is the API version of the node's dockerd (1.41 for Docker 20.10).
+func (nd *Node) EngineAPI() string { return nd.env["DOCKER_API_VERSION"] }
 
 // PolicyDir is the agent's --static-cnp-path.
 func (nd *Node) PolicyDir() string { return nd.env["POLICY_DIR"] }

@@ -38,8 +38,13 @@ start_etcd() {
     --initial-cluster cdtb=http://127.0.0.1:2380
 }
 
+agent_ipv6_args() { # an AGENT_IPV6=1 node's IPv6 flags, one a line (a bed option: compose runs IPv4 only)
+  [ "$AGENT_IPV6" = 1 ] || return 0
+  printf '%s\n' --enable-ipv6=true "--ipv6-node=$NODE_IP6" "--ipv6-range=$POD_RANGE6"
+}
+
 start_agent() {
-  local cg2 cgdir="" extra=()
+  local cg2 cgdir="" extra=() v6=()
   cg2=$(cgroup2_root)
   if [ -n "$cg2" ]; then
     cgdir=$cg2/$CG_AGENT
@@ -49,6 +54,8 @@ start_agent() {
   fi
   cp -r "$CILIUM_DIR/lib/bpf" "$NODE_DIR/lib/bpf"
   read -ra extra <<<"$AGENT_ARGS"
+  mapfile -t v6 < <(agent_ipv6_args)
+  extra=("${v6[@]}" "${extra[@]}")
   # Node name: hostname by default, the same for every node here; K8S_NODE_NAME is only a name while
   # enable-k8s=false (pkg/k8s/client IsEnabled checks EnableK8s first).
   local argv=(env "PATH=$LLVM_BIN:$PATH" "K8S_NODE_NAME=$NODE_NS" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2"

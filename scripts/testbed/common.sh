@@ -16,6 +16,8 @@ node_vars() { # N: sets the node's names, paths and addresses
   NODE_DIR=$TESTBED_DIR/n$n
   NODE_IP=$NET_PREFIX.$((1 + n))
   POD_RANGE=10.7$n.0.0/16
+  NODE_IP6=${NET6_PREFIX}:$((1 + n))
+  POD_RANGE6=fd00:7$n::/96
   FABRIC_PORT=node$n
   CG_DOCKER=${NS_PREFIX}cdtb-n$n          # dockerd --cgroup-parent
   CG_AGENT=${NS_PREFIX}cdtb-agent-n$n     # cgroup2 subtree the agent sees as its root

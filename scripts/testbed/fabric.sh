@@ -37,6 +37,12 @@ node_network() { # the node's netns, its eth0 plugged into the fabric, default r
   ip -n "$NODE_NS" link set eth0 up
   ip -n "$NODE_NS" route add default via "$PEER_IP"
   log "netns $NODE_NS: eth0 $NODE_IP/24 via $PEER_IP"
+  [ "$AGENT_IPV6" = 1 ] || return 0
+  # IPv6 mirrors IPv4: one /64 on the bridge, the peer the default gateway. nodad: usable at once.
+  ip -n "$PEER_NS" addr replace "$PEER_IP6/64" dev eth0 nodad
+  ip -n "$NODE_NS" addr add "$NODE_IP6/64" dev eth0 nodad
+  ip -n "$NODE_NS" -6 route add default via "$PEER_IP6"
+  log "netns $NODE_NS: eth0 $NODE_IP6/64 via $PEER_IP6"
 }
 
 kill_netns_pids() { # NETNS: processes left in a test netns (started by tests in it)

@@ -29,6 +29,12 @@ node_mount_ns() { # long-lived holder of the node's private mount namespace, the
   done
   readlink "/proc/$pid/ns/mnt" >"$NODE_DIR/mntns"
   in_node "$SELF" _mounts "$NODE_DIR"
+  if [ "$AGENT_IPV6" = 1 ]; then
+    # An IPv6 nameserver, as on a dual-stack host: Docker reserves it against unrequested IPv6 pools.
+    { grep -v '^nameserver' /etc/resolv.conf || true; grep '^nameserver' /etc/resolv.conf || true
+      echo "nameserver $PEER_IP6"; } >"$NODE_DIR/resolv.conf"
+    in_node mount --bind "$NODE_DIR/resolv.conf" /etc/resolv.conf
+  fi
   log "mount namespace ready (holder pid $pid)"
 }
 
@@ -61,6 +67,8 @@ write_node_bin() { # `docker` and `cilium` for `exec`
 }
 
 write_env() {
+  local ip6="" range6=""
+  if [ "$AGENT_IPV6" = 1 ]; then ip6=$NODE_IP6 range6=$POD_RANGE6; fi
   cat >"$NODE_DIR/env" <<EOF2
 NODE=$NODE
 NODE_NS=$NODE_NS
@@ -68,6 +76,9 @@ NODE_NAME=$NODE_NS
 NODE_DIR=$NODE_DIR
 NODE_IP=$NODE_IP
 POD_RANGE=$POD_RANGE
+AGENT_IPV6=$AGENT_IPV6
+NODE_IP6=$ip6
+POD_RANGE6=$range6
 PEER_IP=$PEER_IP
 DOCKER_HOST=unix://$NODE_DIR/docker.sock
 CILIUM_SOCK=$NODE_DIR/cilium-run/cilium.sock
