@@ -133,7 +133,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	return lerr, nil
 }
 
-// DriverName is this driver's name in Docker: the plugin socket's file name.
+// DriverName is this driver's default name in Docker: the legacy plugin socket's file name.
 const DriverName = "cilium"
 
 // refuseSecondNetwork refuses to join ct to nid when ct is on another cilium network too. Every cilium
@@ -153,7 +153,7 @@ func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID
 			d.log.WithError(err).WithField("container", ct.Name).Debug("driver of the container's other network")
 			continue
 		}
-		if other != nid.String() && drv == DriverName {
+		if other != nid.String() && dockerapi.SameDriver(drv, d.name) {
 			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
 				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
 				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))
