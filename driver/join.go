@@ -98,6 +98,9 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	switch {
 	case lerr == nil:
+		if err := d.refuseForeignName(nid, ct); err != nil {
+			return nil, err
+		}
 		if err := d.refuseSecondNetwork(ctx, nid, ct); err != nil {
 			return nil, err
 		}
@@ -135,6 +138,18 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 
 // DriverName is this driver's default name in Docker: the legacy plugin socket's file name.
 const DriverName = "cilium"
+
+// refuseForeignName refuses a join to a network Docker records under another driver name than the
+// plugin's own (--driver-name): a managed plugin installed under another name than it was told. Its
+// endpoints would be on no network the reconciler and the second-network check know as the plugin's, and
+// the reconciler would remove them as left over.
+func (d *Driver) refuseForeignName(nid endpoint.NetworkID, ct dockerapi.Container) error {
+	if ct.JoinDriver == "" || dockerapi.SameDriver(ct.JoinDriver, d.name) {
+		return nil
+	}
+	return fmt.Errorf("network %s has driver %q, but this plugin runs as %q: set its driver name to the one Docker knows it by "+
+		"(docker plugin set <plugin> CILIUM_DOCKER_DRIVER_NAME=%[2]q, or --driver-name)", shortID(nid.String()), ct.JoinDriver, d.name)
+}
 
 // refuseSecondNetwork refuses to join ct to nid when ct is on another cilium network too. Every cilium
 // network of a node draws from the same agent range behind the same router, so a second interface
