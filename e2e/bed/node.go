@@ -45,7 +45,8 @@ type options struct {
 // Option changes how Up brings a node up.
 type Option func(*options)
 
-// WithPluginMode runs the plugin as "process" (the default) or as the compose service's "container".
+// WithPluginMode runs the plugin as "process" (the default), as the compose service's "container", or
+// not at all ("none": no legacy plugin socket, for a managed plugin the test creates).
 func WithPluginMode(mode string) Option { return func(o *options) { o.pluginMode = mode } }
 
 // WithCilium overrides the leg's agent version for this node (the upgrade test starts on the old one).
@@ -191,7 +192,10 @@ func (nd *Node) CiliumVersion() string { return nd.env["CILIUM_VERSION"] }
 // PolicyDir is the agent's --static-cnp-path.
 func (nd *Node) PolicyDir() string { return nd.env["POLICY_DIR"] }
 
-// PluginMode is how the node runs the plugin: process or container.
+// NodeDir is the node's state directory on the host (sockets, logs, the plugins directory).
+func (nd *Node) NodeDir() string { return nd.env["NODE_DIR"] }
+
+// PluginMode is how the node runs the plugin: process, container or none.
 func (nd *Node) PluginMode() string { return nd.env["PLUGIN_MODE"] }
 
 // PluginSocket is the path of the plugin's socket, where dockerd posts the protocol calls.
