@@ -30,7 +30,7 @@ type Endpoint struct {
 	Joined bool
 }
 
-// Networks lists every network whose network or IPAM driver is driver (SameDriver), each with all its endpoints
+// Networks lists every network whose network or IPAM driver is driver, each with all its endpoints
 // and aux addresses: one list and one inspect per such network, each under the call's deadline. A
 // network removed between the two is left out; any other failure fails the whole answer, so that a
 // caller never mistakes a partial answer for a complete one.
@@ -46,7 +46,7 @@ func (c *Client) Networks(ctx context.Context, driver string) ([]Network, error)
 	}
 	var out []Network
 	for _, s := range list {
-		if !SameDriver(s.Driver, driver) && !SameDriver(s.IPAM.Driver, driver) {
+		if s.Driver != driver && s.IPAM.Driver != driver {
 			continue
 		}
 		ictx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -51,7 +51,7 @@ type Member struct {
 	ContainerID, Name, EndpointID, IPv4 string
 }
 
-// NetworksOf lists the networks whose network driver or IPAM driver is driver (SameDriver), each with its joined
+// NetworksOf lists the networks whose network driver or IPAM driver is driver, each with its joined
 // containers (network inspect: no container is inspected), sorted by name.
 func (c *Client) NetworksOf(ctx context.Context, driver string) (_ []NetworkSummary, err error) {
 	defer c.observed("list networks", time.Now(), &err)
@@ -66,7 +66,7 @@ func (c *Client) NetworksOf(ctx context.Context, driver string) (_ []NetworkSumm
 	}
 	var out []NetworkSummary
 	for _, s := range list {
-		if !SameDriver(s.Driver, driver) && !SameDriver(s.IPAM.Driver, driver) {
+		if s.Driver != driver && s.IPAM.Driver != driver {
 			continue
 		}
 		nw, err := c.c.NetworkInspect(ctx, s.ID, network.InspectOptions{})

@@ -144,7 +144,7 @@ const DriverName = "cilium"
 // endpoints would be on no network the reconciler and the second-network check know as the plugin's, and
 // the reconciler would remove them as left over.
 func (d *Driver) refuseForeignName(nid endpoint.NetworkID, ct dockerapi.Container) error {
-	if ct.JoinDriver == "" || dockerapi.SameDriver(ct.JoinDriver, d.name) {
+	if ct.JoinDriver == "" || ct.JoinDriver == d.name {
 		return nil
 	}
 	return fmt.Errorf("network %s has driver %q, but this plugin runs as %q: set its driver name to the one Docker knows it by "+
@@ -168,7 +168,7 @@ func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID
 			d.log.WithError(err).WithField("container", ct.Name).Debug("driver of the container's other network")
 			continue
 		}
-		if other != nid.String() && dockerapi.SameDriver(drv, d.name) {
+		if other != nid.String() && drv == d.name {
 			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
 				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
 				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))

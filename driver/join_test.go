@@ -272,8 +272,7 @@ func TestTwoNetworks(t *testing.T) {
 
 // TestJoinUnderForeignName: a managed plugin is known to Docker by its reference; a Join to a network
 // recorded under another driver name than the plugin was given is refused before anything is made (the
-// reconciler would find the endpoint on none of the plugin's networks), and one under the same name, as
-// Docker resolves it (cilium-docker = cilium-docker:latest), joins.
+// reconciler would find the endpoint on none of the plugin's networks), and one under its name joins.
 func TestJoinUnderForeignName(t *testing.T) {
 	e := newEnvNamed(t, defaultTimeouts, agenttest.DefaultConfig().Version, "cilium-docker:latest")
 	nid, eid := hexID("net1"), hexID("ep1")
@@ -290,7 +289,7 @@ func TestJoinUnderForeignName(t *testing.T) {
 	}
 
 	nid2, eid2 := hexID("net2"), hexID("ep2")
-	e.docker.SetNetworkDriver(nid2, "cilium-docker")
+	e.docker.SetNetworkDriver(nid2, "cilium-docker:latest")
 	e.docker.AddContainer(dockertest.Container{ID: hexID("d"), Name: "d", Networks: map[string]string{nid2: eid2}})
 	e.createEndpoint(t, nid2, eid2)
 	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid2, eid2))

@@ -20,12 +20,12 @@ import (
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
 )
 
-// managedName is the name scripts/plugin.sh creates the managed plugin under, and plugin/config.json's
-// default CILIUM_DOCKER_DRIVER_NAME; managedDriver is how a user types it (Docker adds :latest).
-const (
-	managedName   = "cilium-docker:latest"
-	managedDriver = "cilium-docker"
-)
+// managedName is the name scripts/plugin.sh creates the managed plugin under, plugin/config.json's default
+// CILIUM_DOCKER_DRIVER_NAME, and the driver name of its networks: Docker registers a managed plugin's
+// drivers under its full name only (`--driver cilium-docker` fails with "could not resolve driver
+// cilium-docker in registry" on 29.8.1).
+const managedName = "cilium-docker:latest"
+
 
 // TestManagedPlugin runs the plugin as a Docker managed (v2) plugin on a node without the legacy plugin
 // process: created from the binary under test (scripts/plugin.sh, plugin/config.json), its mounts pointed
@@ -112,12 +112,12 @@ func TestManagedPlugin(t *testing.T) {
 
 	fam := nd.AgentRange(t)
 	net := "cilium-net"
-	nd.NetworkOf(t, managedDriver, net)
+	nd.NetworkOf(t, managedName, net)
 	nid := nd.NetworkID(t, net)
 
 	t.Run("network inspect shows the managed plugin as driver and IPAM, the agent router as gateway", func(t *testing.T) {
 		out := nd.Must(t, "network", "inspect", "-f", "{{.Driver}} {{.IPAM.Driver}} {{range .IPAM.Config}}{{.Gateway}}{{end}}", net)
-		if want := fmt.Sprintf("%s %[1]s %s", managedDriver, fam.Router); out != want {
+		if want := fmt.Sprintf("%s %[1]s %s", managedName, fam.Router); out != want {
 			t.Fatalf("network inspect: got %q, want %q", out, want)
 		}
 	})

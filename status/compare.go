@@ -9,7 +9,6 @@ import (
 	"github.com/cilium/cilium/api/v1/models"
 
 	"github.com/cilium-docker/cilium-docker/agent"
-	"github.com/cilium-docker/cilium-docker/dockerapi"
 )
 
 // dockerEndpointID is the container-id of the plugin's agent endpoints: the Docker endpoint ID.
@@ -28,7 +27,7 @@ func (c *Checker) compare(r *Report, av agentView, dv dockerView) {
 	explained := map[string]bool{}
 	problems := 0
 	for _, n := range dv.nets {
-		if !dockerapi.SameDriver(n.Driver, c.cfg.Driver) {
+		if n.Driver != c.cfg.Driver {
 			continue
 		}
 		for _, m := range n.Members {

@@ -218,7 +218,7 @@ func (c *Checker) dockerChecks(r *Report, v dockerView) {
 		r.add("Networks", Unknown, "", "Docker not read")
 		return
 	}
-	registered := slices.ContainsFunc(v.engine.NetworkPlugins, func(d string) bool { return dockerapi.SameDriver(d, c.cfg.Driver) })
+	registered := slices.Contains(v.engine.NetworkPlugins, c.cfg.Driver)
 	detail := fmt.Sprintf("engine %s (API %s)", v.engine.Version, v.engine.APIVersion)
 	switch {
 	case registered:
@@ -235,10 +235,10 @@ func (c *Checker) dockerChecks(r *Report, v dockerView) {
 	for _, n := range v.nets {
 		name := "Network " + n.Name
 		switch {
-		case !dockerapi.SameDriver(n.Driver, c.cfg.Driver):
+		case n.Driver != c.cfg.Driver:
 			r.add(name, Warning, "containers on it get no Cilium endpoint: use --driver "+c.cfg.Driver,
 				"IPAM %s with network driver %s", n.IPAMDriver, n.Driver)
-		case !dockerapi.SameDriver(n.IPAMDriver, c.cfg.Driver):
+		case n.IPAMDriver != c.cfg.Driver:
 			r.add(name, Failure, fmt.Sprintf("docker network rm %s; docker network create --driver %s --ipam-driver %[2]s %[1]s", n.Name, c.cfg.Driver),
 				"IPAM driver %s: its addresses are unknown to Cilium", n.IPAMDriver)
 		default:
