@@ -50,9 +50,11 @@ func TestManagedPlugin(t *testing.T) {
 	start := time.Now()
 	nd.CreateManagedPlugin(t, managedName)
 	t.Logf("plugin created in %s", time.Since(start).Round(10*time.Millisecond))
-	t.Cleanup(func() { // after the network's cleanup (cleanups run last-in first-out)
-		nd.BestEffort(t, "plugin", "disable", "-f", managedName)
-		nd.BestEffort(t, "plugin", "rm", "-f", managedName)
+	t.Cleanup(func() { // after the network's cleanup (cleanups run last-in first-out); the last step removes it
+		if _, err := nd.Docker(t, "plugin", "inspect", managedName); err == nil {
+			nd.BestEffort(t, "plugin", "disable", "-f", managedName)
+			nd.BestEffort(t, "plugin", "rm", "-f", managedName)
+		}
 	})
 
 	t.Run("created disabled, with plugin/config.json's interfaces, host network and capabilities", func(t *testing.T) {
