@@ -181,7 +181,8 @@ cmd_status() {
     done
     if agent_ok; then echo "node $n agent health: Ok"; else echo "node $n agent health: not Ok"; fi
     if dockerd_ok; then echo "node $n dockerd ping: OK"; else echo "node $n dockerd ping: failed"; fi
-    if plugin_ok; then echo "node $n plugin activate: OK"; else echo "node $n plugin activate: failed"; fi
+    if [ "$(node_env PLUGIN_MODE)" = none ]; then echo "node $n plugin: none (PLUGIN_MODE=none)"
+    elif plugin_ok; then echo "node $n plugin activate: OK"; else echo "node $n plugin activate: failed"; fi
   done
   return "$rc"
 }
