@@ -26,7 +26,6 @@ import (
 // cilium-docker in registry" on 29.8.1).
 const managedName = "cilium-docker:latest"
 
-
 // TestManagedPlugin runs the plugin as a Docker managed (v2) plugin on a node without the legacy plugin
 // process: created from the binary under test (scripts/plugin.sh, plugin/config.json), its mounts pointed
 // at the node's agent and Docker sockets, enabled; then the one-node walkthrough on a network of its driver
