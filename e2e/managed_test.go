@@ -26,6 +26,9 @@ import (
 // cilium-docker in registry" on 29.8.1).
 const managedName = "cilium-docker:latest"
 
+// managedMetrics is the managed plugin's --metrics-address: the host network is the node's.
+const managedMetrics = "127.0.0.1:9962"
+
 // TestManagedPlugin runs the plugin as a Docker managed (v2) plugin on a node without the legacy plugin
 // process: created from the binary under test (scripts/plugin.sh, plugin/config.json), its mounts pointed
 // at the node's agent and Docker sockets, enabled; then the one-node walkthrough on a network of its driver
@@ -73,7 +76,7 @@ func TestManagedPlugin(t *testing.T) {
 	nodeDir := nd.NodeDir()
 	nd.Must(t, "plugin", "set", managedName,
 		"cilium-run.source="+filepath.Join(nodeDir, "cilium-run"), "docker-sock.source="+nd.DockerSocket(),
-		"CILIUM_DOCKER_DEBUG=true", "CILIUM_DOCKER_RECONCILE_INTERVAL=20s")
+		"CILIUM_DOCKER_DEBUG=true", "CILIUM_DOCKER_RECONCILE_INTERVAL=20s", "CILIUM_DOCKER_METRICS_ADDRESS="+managedMetrics)
 	start = time.Now()
 	nd.Must(t, "plugin", "enable", managedName)
 	t.Logf("plugin enabled in %s", time.Since(start).Round(10*time.Millisecond))
@@ -141,6 +144,26 @@ func TestManagedPlugin(t *testing.T) {
 
 	t.Run("a label-selected policy blocks app1 and admits app3, removal restores app1", func(t *testing.T) {
 		bed.Enforce(t, nd, nd.PolicyDir(), "app2-from-app3-only.yaml", bed.PolicyOnlyFrom("app2", "app3"), "app1", "app3", app2)
+	})
+
+	t.Run("cilium-docker status, given the plugin's name and socket directory, finds it healthy", func(t *testing.T) {
+		args := []string{"status", "--driver-name", managedName, "--docker-plugins", "/run/docker/plugins/" + p.ID,
+			"--metrics-address", managedMetrics}
+		var text string
+		bed.Eventually(t, 30*time.Second, "status healthy", func() error {
+			var rc int
+			var stderr string
+			if text, stderr, rc = nd.Command(t, time.Minute, args...); rc != 0 {
+				return fmt.Errorf("exit %d:\n%s%s", rc, text, stderr)
+			}
+			return nil
+		})
+		for _, want := range []string{"NetworkDriver, IpamDriver", "driver " + managedName + " registered",
+			"Network " + net + ":", "IPAM " + managedName + ", 3 containers", "container:name=app1", "Healthy."} {
+			if !strings.Contains(text, want) {
+				t.Errorf("status lacks %q:\n%s", want, text)
+			}
+		}
 	})
 
 	names := []string{"app1", "app2", "app3"}
