@@ -74,9 +74,7 @@ func TestManagedPlugin(t *testing.T) {
 	})
 
 	nodeDir := nd.NodeDir()
-	nd.Must(t, "plugin", "set", managedName,
-		"cilium-run.source="+filepath.Join(nodeDir, "cilium-run"), "docker-sock.source="+nd.DockerSocket(),
-		"CILIUM_DOCKER_DEBUG=true", "CILIUM_DOCKER_RECONCILE_INTERVAL=20s", "CILIUM_DOCKER_METRICS_ADDRESS="+managedMetrics)
+	setManaged(t, nd)
 	start = time.Now()
 	nd.Must(t, "plugin", "enable", managedName)
 	t.Logf("plugin enabled in %s", time.Since(start).Round(10*time.Millisecond))
@@ -193,6 +191,26 @@ func TestManagedPlugin(t *testing.T) {
 		bed.Eventually(t, 10*time.Second, "tcp app1 -> app2 after the restart", func() error { return nd.TCP(t, "app1", app2) })
 	})
 
+	t.Run("re-created under the same name (the upgrade path): running containers keep working, a new one joins", func(t *testing.T) {
+		nd.Must(t, "plugin", "disable", "-f", managedName)
+		nd.Must(t, "plugin", "rm", "-f", managedName)
+		app2 := nd.ContainerIP(t, "app2", net).String()
+		if err := nd.TCP(t, "app1", app2); err != nil {
+			t.Errorf("with the plugin removed (the datapath is the agent's): %v", err)
+		}
+		nd.CreateManagedPlugin(t, managedName)
+		setManaged(t, nd)
+		nd.Must(t, "plugin", "enable", managedName)
+		p = inspectPlugin(t, nd)
+		nd.Run(t, "app4", "-l", "name=app4", "--net", net, bed.Image, "sleep", "100000")
+		if ep := nd.EndpointOf(t, "app4", net); !bed.Built(ep) || !bed.HasLabel(bed.IdentityLabels(ep), "container:name=app4") {
+			t.Fatalf("a new container after the re-creation: state %q labels %v", bed.State(ep), bed.IdentityLabels(ep))
+		}
+		bed.Eventually(t, 10*time.Second, "tcp app4 -> app2", func() error { return nd.TCP(t, "app4", app2) })
+		// app4 goes with this subtest's cleanup, through the re-created plugin; the last step checks
+		// that it left nothing either.
+	})
+
 	t.Run("removing containers and network, then disabling and removing the plugin, leaves nothing behind", func(t *testing.T) {
 		var eids []string
 		var ips []netip.Addr
@@ -220,6 +238,15 @@ func TestManagedPlugin(t *testing.T) {
 		nd.AssertNoLeak(t, nid, base, ips, eids)
 		nd.AssertClean(t)
 	})
+}
+
+// setManaged points the disabled plugin's mounts at the node's agent directory and Docker socket, and
+// sets the bed's plugin settings (debug log, the shortest reconcile interval, metrics on the node's loopback).
+func setManaged(t *testing.T, nd *bed.Node) {
+	t.Helper()
+	nd.Must(t, "plugin", "set", managedName,
+		"cilium-run.source="+filepath.Join(nd.NodeDir(), "cilium-run"), "docker-sock.source="+nd.DockerSocket(),
+		"CILIUM_DOCKER_DEBUG=true", "CILIUM_DOCKER_RECONCILE_INTERVAL=20s", "CILIUM_DOCKER_METRICS_ADDRESS="+managedMetrics)
 }
 
 // managedPlugin is the part of `docker plugin inspect` the test reads.
