@@ -30,6 +30,9 @@ type Container struct {
 	// Networks are the networks the container is configured for, at Join: by ID, or by name for one
 	// it has not joined yet.
 	Networks []string
+	// JoinDriver is, at Join, the network driver Docker recorded for the network joined: the name the
+	// plugin is known by there.
+	JoinDriver string
 }
 
 // Client is a Docker Engine API client with a deadline on every call.
@@ -135,7 +138,7 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 				if err != nil {
 					return Container{}, err
 				}
-				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il}
+				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il, JoinDriver: nw.Driver}
 				if s.NetworkSettings != nil {
 					for key, es := range s.NetworkSettings.Networks {
 						// A network the container has not joined yet has no ID here: its name is the key.

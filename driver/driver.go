@@ -75,12 +75,20 @@ type Driver struct {
 	track  Tracker
 	reap   *Reaper   // nil: DeleteEndpoint deletes the veth pair itself
 	done   *Labelled // nil: no record of the Joins that applied labels
+	name   string    // the driver's name in Docker
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
 	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log},
-		track: noTracker{}}
+		track: noTracker{}, name: DriverName}
+}
+
+// Named sets the driver's name in Docker (DriverName unless the plugin is a managed one, named after its
+// reference); call it before serving.
+func (d *Driver) Named(name string) *Driver {
+	d.name = name
+	return d
 }
 
 // Track makes every handler record the endpoint and addresses it works on in t; call it before

@@ -67,6 +67,12 @@ func newEnv(t *testing.T, to timeouts) *env {
 // newEnvAt is newEnv with a fake agent that answers as agent line v.
 func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	t.Helper()
+	return newEnvNamed(t, to, v, driver.DriverName)
+}
+
+// newEnvNamed is newEnvAt with the driver named name in Docker (a managed plugin's reference).
+func newEnvNamed(t *testing.T, to timeouts, v agenttest.Version, name string) *env {
+	t.Helper()
 	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), book: ipam.NewBook()}
 	cfg := e.agent.Config()
 	cfg.Version = v
@@ -81,7 +87,7 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
 	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy)
+	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).Named(name)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
 	s := server.New(servertest.Log())

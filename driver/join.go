@@ -98,6 +98,9 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	ct, lerr := d.docker.JoiningContainer(ctx, nid.String(), eid.String())
 	switch {
 	case lerr == nil:
+		if err := d.refuseForeignName(nid, ct); err != nil {
+			return nil, err
+		}
 		if err := d.refuseSecondNetwork(ctx, nid, ct); err != nil {
 			return nil, err
 		}
@@ -133,8 +136,20 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	return lerr, nil
 }
 
-// DriverName is this driver's name in Docker: the plugin socket's file name.
+// DriverName is this driver's default name in Docker: the legacy plugin socket's file name.
 const DriverName = "cilium"
+
+// refuseForeignName refuses a join to a network Docker records under another driver name than the
+// plugin's own (--driver-name): a managed plugin installed under another name than it was told. Its
+// endpoints would be on no network the reconciler and the second-network check know as the plugin's, and
+// the reconciler would remove them as left over.
+func (d *Driver) refuseForeignName(nid endpoint.NetworkID, ct dockerapi.Container) error {
+	if ct.JoinDriver == "" || ct.JoinDriver == d.name {
+		return nil
+	}
+	return fmt.Errorf("network %s has driver %q, but this plugin runs as %q: set its driver name to the one Docker knows it by "+
+		"(docker plugin set <plugin> CILIUM_DOCKER_DRIVER_NAME=%[2]q, or --driver-name)", shortID(nid.String()), ct.JoinDriver, d.name)
+}
 
 // refuseSecondNetwork refuses to join ct to nid when ct is on another cilium network too. Every cilium
 // network of a node draws from the same agent range behind the same router, so a second interface
@@ -153,7 +168,7 @@ func (d *Driver) refuseSecondNetwork(ctx context.Context, nid endpoint.NetworkID
 			d.log.WithError(err).WithField("container", ct.Name).Debug("driver of the container's other network")
 			continue
 		}
-		if other != nid.String() && drv == DriverName {
+		if other != nid.String() && drv == d.name {
 			return fmt.Errorf("container %q is on cilium network %s already, and a container can be on one cilium network only: "+
 				"every cilium network shares cilium-agent's node range and router, so a second interface would take the "+
 				"same routes as the first; disconnect it from the other cilium network, or add networks of other drivers", ct.Name, shortID(other))

@@ -270,6 +270,34 @@ func TestTwoNetworks(t *testing.T) {
 	}
 }
 
+// TestJoinUnderForeignName: a managed plugin is known to Docker by its reference; a Join to a network
+// recorded under another driver name than the plugin was given is refused before anything is made (the
+// reconciler would find the endpoint on none of the plugin's networks), and one under its name joins.
+func TestJoinUnderForeignName(t *testing.T) {
+	e := newEnvNamed(t, defaultTimeouts, agenttest.DefaultConfig().Version, "cilium-docker:latest")
+	nid, eid := hexID("net1"), hexID("ep1")
+	e.docker.SetNetworkDriver(nid, "cilium")
+	e.docker.AddContainer(dockertest.Container{ID: hexID("c"), Name: "c", Networks: map[string]string{nid: eid}})
+	e.createEndpoint(t, nid, eid)
+	code, out := e.call(t, "NetworkDriver.Join", joinRequest(nid, eid))
+	if msg, _ := out["Err"].(string); code == http.StatusOK || !strings.Contains(msg, `has driver "cilium", but this plugin runs as "cilium-docker:latest"`) ||
+		!strings.Contains(msg, `CILIUM_DOCKER_DRIVER_NAME="cilium"`) {
+		t.Errorf("Join to a network of another driver name: got %d %v, want the refusal", code, out)
+	}
+	if n := len(e.agent.Endpoints()); n != 0 {
+		t.Errorf("a refused Join made %d agent endpoints", n)
+	}
+
+	nid2, eid2 := hexID("net2"), hexID("ep2")
+	e.docker.SetNetworkDriver(nid2, "cilium-docker:latest")
+	e.docker.AddContainer(dockertest.Container{ID: hexID("d"), Name: "d", Networks: map[string]string{nid2: eid2}})
+	e.createEndpoint(t, nid2, eid2)
+	e.mustCall(t, "NetworkDriver.Join", joinRequest(nid2, eid2))
+	if n := len(e.agent.Endpoints()); n != 1 {
+		t.Errorf("Join to a network of the plugin's name: %d agent endpoints, want 1", n)
+	}
+}
+
 // TestJoinRepeated sends Join twice, as dockerd does when the first answer was lost to a transport
 // error: the second finds the endpoint the first made (its create is refused as existing) and answers
 // the same.

@@ -39,7 +39,9 @@
 #                PLUGIN_RECONCILE_INTERVAL its --reconcile-interval (default 20s, the shortest; empty: the plugin's)
 #                PLUGIN_POLICY_SYNC non-empty (default 1): the plugin syncs POLICY_DIR with the bed's etcd
 #                (--policy-dir, --etcd-endpoints, --node-name <node netns>); empty: no sync
-#   PLUGIN_MODE  process (default) or container: `up` starts etcd, agent and dockerd, builds the plugin
+#   PLUGIN_MODE  process (default), container or none. none: no legacy plugin (no socket in the node's
+#                /run/docker/plugins), for a managed plugin the test creates and enables on the node's dockerd
+#                (scripts/plugin.sh). container: `up` starts etcd, agent and dockerd, builds the plugin
 #                image from PLUGIN_BIN on the node's dockerd (scripts/image.sh) and runs the cilium-docker
 #                service of compose/node1.yml (node2.yml for N>1) there with docker-compose, overridden by
 #                COMPOSE_OVERRIDE (default <repo>/e2e/testdata/compose-testbed.yml) for the node's paths
@@ -135,7 +137,7 @@ cmd_up() {
   fi
   [ -x "$PLUGIN_BIN" ] || die "plugin binary $PLUGIN_BIN missing (set PLUGIN_BIN, e.g. to the cached cilium-docker-upstream)"
   [ -d "$AGENT_CONFIG_DIR" ] || die "agent config dir $AGENT_CONFIG_DIR missing"
-  [[ "$PLUGIN_MODE" =~ ^(process|container)$ ]] || die "PLUGIN_MODE must be process or container"
+  [[ "$PLUGIN_MODE" =~ ^(process|container|none)$ ]] || die "PLUGIN_MODE must be process, container or none"
   [[ "$AGENT_IPV6" =~ ^[01]$ ]] || die "AGENT_IPV6 must be 0 or 1"
   # Builds (when not cached) run before the lock is taken.
   CILIUM_DIR=$(cilium_dir "$CILIUM_VERSION")
@@ -190,7 +192,8 @@ cmd_status() {
     done
     if agent_ok; then echo "node $n agent health: Ok"; else echo "node $n agent health: not Ok"; fi
     if dockerd_ok; then echo "node $n dockerd ping: OK"; else echo "node $n dockerd ping: failed"; fi
-    if plugin_ok; then echo "node $n plugin activate: OK"; else echo "node $n plugin activate: failed"; fi
+    if [ "$(node_env PLUGIN_MODE)" = none ]; then echo "node $n plugin: none (PLUGIN_MODE=none)"
+    elif plugin_ok; then echo "node $n plugin activate: OK"; else echo "node $n plugin activate: failed"; fi
   done
   return "$rc"
 }

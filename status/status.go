@@ -39,7 +39,7 @@ type Hubble interface {
 // Config says where the node's parts are.
 type Config struct {
 	Socket string // the plugin socket
-	Driver string // the plugin's driver name (the socket's file name without .sock)
+	Driver string // the plugin's driver name: the legacy socket's file name without .sock, or the managed plugin's name
 	// MetricsAddress is the plugin's --metrics-address (host:port or unix:///path); empty: the plugin's
 	// own state is not read.
 	MetricsAddress string

@@ -23,11 +23,14 @@ const envPrefix = "CILIUM_DOCKER_"
 // Config is the plugin's validated configuration.
 type Config struct {
 	CiliumAPI, DockerHost, PluginDir string
-	Debug                            bool
-	LogFormat                        string
-	AgentTimeout, EndpointTimeout    time.Duration
-	ParallelCreates                  int
-	MetricsAddress                   string
+	// DriverName is the network and IPAM driver name Docker knows the plugin by: `cilium` for the legacy
+	// socket, the plugin's reference for a managed plugin (`cilium-docker:latest`).
+	DriverName                    string
+	Debug                         bool
+	LogFormat                     string
+	AgentTimeout, EndpointTimeout time.Duration
+	ParallelCreates               int
+	MetricsAddress                string
 	// AgentStartupWait is how long after start RequestAddress and Join wait for an agent not up yet.
 	AgentStartupWait             time.Duration
 	DockerTimeout, KernelTimeout time.Duration
@@ -42,8 +45,9 @@ type Config struct {
 	Etcd                etcdFlags
 }
 
-// SocketPath is where Docker finds the plugin: the file name is the driver name.
-func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, driverName+".sock") }
+// SocketPath is where Docker finds the plugin: a legacy plugin's file name is its driver name; a managed
+// plugin's directory is its own and the file is plugin/config.json's interface.socket, the same name.
+func (c *Config) SocketPath() string { return filepath.Join(c.PluginDir, socketName) }
 
 func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	c := &Config{}
@@ -52,6 +56,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&c.CiliumAPI, "cilium-api", "unix:///var/run/cilium/cilium.sock", "cilium-agent API address")
 	fs.StringVar(&c.DockerHost, "docker-host-path", "unix:///var/run/docker.sock", "Docker API address")
 	fs.StringVar(&c.PluginDir, "docker-plugins", "/run/docker/plugins", "directory of Docker's plugin sockets")
+	fs.StringVar(&c.DriverName, "driver-name", defaultDriverName,
+		"the driver name networks give (--driver, --ipam-driver): the managed plugin's name when run as one (cilium-docker:latest)")
 	fs.BoolVar(&c.Debug, "debug", false, "log every request")
 	fs.BoolVar(&c.Debug, "D", false, "short for --debug")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -127,6 +133,9 @@ func (c *Config) Validate() error {
 	if !filepath.IsAbs(c.PluginDir) {
 		errs = append(errs, fmt.Errorf("--docker-plugins %q: want an absolute path", c.PluginDir))
 	}
+	if !validDriverName(c.DriverName) {
+		errs = append(errs, fmt.Errorf("--driver-name %q: want a plugin name such as cilium or cilium-docker:latest", c.DriverName))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
@@ -165,6 +174,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--reconcile-interval %s: want 0 (off) or at least %s", c.ReconcileInterval, reconcile.MinInterval))
 	}
 	return errors.Join(errs...)
+}
+
+// validDriverName accepts a legacy plugin name or a managed plugin's reference: no spaces, not empty, not
+// starting with a separator.
+func validDriverName(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " \t\n") && !strings.ContainsAny(s[:1], "/:@.-")
 }
 
 func splitList(s string) []string {

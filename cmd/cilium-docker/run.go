@@ -26,8 +26,12 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// driverName is the plugin's network and IPAM driver name: its socket's file name.
-const driverName = "cilium"
+// defaultDriverName is the plugin's network and IPAM driver name as a legacy plugin: its socket's file
+// name; socketName is that file.
+const (
+	defaultDriverName = driver.DriverName
+	socketName        = defaultDriverName + ".sock"
+)
 
 // configTTL is how long the agent's addressing and MTU are reused before they are read again.
 const configTTL = 30 * time.Second
@@ -82,12 +86,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reaper := driver.NewReaper(log.WithField("subsys", "reaper"), veths, inFlight)
 	labelled := driver.NewLabelled()
 	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).
-		Track(inFlight).Reap(reaper).RecordLabelled(labelled))
+		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels).Skip(labelled)
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
-		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: driverName, Owner: ipam.Owner})
+		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: cfg.DriverName, Owner: ipam.Owner})
 
-	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost}).Info("starting")
+	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost,
+		"driver": cfg.DriverName, "socket": cfg.SocketPath()}).Info("starting")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

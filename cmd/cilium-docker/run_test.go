@@ -193,6 +193,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"non-positive timeout", nil, []string{"--agent-timeout", "0s"}, []string{"--agent-timeout"}},
 		{"relative plugin dir", nil, []string{"--docker-plugins", "run/plugins"}, []string{"--docker-plugins", "absolute"}},
 		{"bad agent address", nil, []string{"--cilium-api", "/var/run/cilium/cilium.sock"}, []string{"--cilium-api", "unix:///path"}},
+		{"empty driver name", map[string]string{"CILIUM_DOCKER_DRIVER_NAME": ""}, nil, []string{"--driver-name", `""`}},
+		{"driver name with a space", nil, []string{"--driver-name", "cilium docker"}, []string{"--driver-name", `"cilium docker"`}},
 		{"unknown flag", nil, []string{"--frobnicate"}, []string{"frobnicate"}},
 		{"stray argument", nil, []string{"serve"}, []string{`unexpected argument "serve"`}},
 	}
@@ -245,6 +247,21 @@ func TestLabelFlags(t *testing.T) {
 	}
 	if c, err = parseConfig([]string{"--image-labels", "*"}, io.Discard); err != nil || !slices.Equal(c.Labels.ImageLabels, []string{"*"}) {
 		t.Errorf("--image-labels '*': got %v, %v", c.Labels.ImageLabels, err)
+	}
+}
+
+// The managed plugin (plugin/config.json) names its driver by environment; the socket keeps its name.
+func TestDriverName(t *testing.T) {
+	c, err := parseConfig(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DriverName != "cilium" || c.SocketPath() != "/run/docker/plugins/cilium.sock" {
+		t.Errorf("defaults: driver %q socket %q, want cilium and /run/docker/plugins/cilium.sock", c.DriverName, c.SocketPath())
+	}
+	t.Setenv("CILIUM_DOCKER_DRIVER_NAME", "cilium-docker:latest")
+	if c, err = parseConfig(nil, io.Discard); err != nil || c.DriverName != "cilium-docker:latest" || c.SocketPath() != "/run/docker/plugins/cilium.sock" {
+		t.Errorf("CILIUM_DOCKER_DRIVER_NAME: got driver %q socket %q, %v", c.DriverName, c.SocketPath(), err)
 	}
 }
 

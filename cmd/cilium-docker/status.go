@@ -35,6 +35,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("cilium-docker status", flag.ContinueOnError)
 	f.register(fs, 5*time.Second)
 	fs.StringVar(&f.MetricsAddress, "metrics-address", "", "the plugin's --metrics-address, to read its own state (reconciler, policy sync)")
+	driverName := fs.String("driver-name", defaultDriverName, "the plugin's --driver-name (a managed plugin's name, e.g. cilium-docker:latest)")
 	rest, err := parseCommand(fs, args, stderr)
 	if err != nil {
 		return err
@@ -65,7 +66,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	r := status.New(status.Config{Socket: filepath.Join(f.PluginDir, driverName+".sock"), Driver: driverName,
+	r := status.New(status.Config{Socket: filepath.Join(f.PluginDir, socketName), Driver: *driverName,
 		MetricsAddress: f.MetricsAddress, StaleAfter: reconcileStaleAfter}, ac, dc, hc).Check(ctx)
 	if f.JSON {
 		err = r.JSON(stdout)

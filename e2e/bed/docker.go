@@ -53,7 +53,14 @@ func (nd *Node) Must(t testing.TB, args ...string) string {
 // Network creates a cilium network removed at cleanup.
 func (nd *Node) Network(t testing.TB, name string, extra ...string) {
 	t.Helper()
-	args := append([]string{"network", "create", "--driver", "cilium", "--ipam-driver", "cilium"}, extra...)
+	nd.NetworkOf(t, "cilium", name, extra...)
+}
+
+// NetworkOf creates a network of the plugin known to Docker as driver (network and IPAM driver: a
+// managed plugin's name), removed at cleanup.
+func (nd *Node) NetworkOf(t testing.TB, driver, name string, extra ...string) {
+	t.Helper()
+	args := append([]string{"network", "create", "--driver", driver, "--ipam-driver", driver}, extra...)
 	nd.Must(t, append(args, name)...)
 	t.Cleanup(func() { nd.BestEffort(t, "network", "rm", name) })
 }

@@ -46,7 +46,8 @@ type options struct {
 // Option changes how Up brings a node up.
 type Option func(*options)
 
-// WithPluginMode runs the plugin as "process" (the default) or as the compose service's "container".
+// WithPluginMode runs the plugin as "process" (the default), as the compose service's "container", or
+// not at all ("none": no legacy plugin socket, for a managed plugin the test creates).
 func WithPluginMode(mode string) Option { return func(o *options) { o.pluginMode = mode } }
 
 // WithIPv6 runs the node's agent with IPv6 on (testbed AGENT_IPV6=1): its own IPv6 range, IPv6 on the
@@ -207,7 +208,10 @@ func (nd *Node) EngineAPI() string { return nd.env["DOCKER_API_VERSION"] }
 // PolicyDir is the agent's --static-cnp-path.
 func (nd *Node) PolicyDir() string { return nd.env["POLICY_DIR"] }
 
-// PluginMode is how the node runs the plugin: process or container.
+// NodeDir is the node's state directory on the host (sockets, logs, the plugins directory).
+func (nd *Node) NodeDir() string { return nd.env["NODE_DIR"] }
+
+// PluginMode is how the node runs the plugin: process, container or none.
 func (nd *Node) PluginMode() string { return nd.env["PLUGIN_MODE"] }
 
 // PluginSocket is the path of the plugin's socket, where dockerd posts the protocol calls.

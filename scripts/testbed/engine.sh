@@ -95,11 +95,13 @@ docker_cleanup() { # containers, then cilium networks (else the next dockerd sta
     "${dk[@]}" rm -f $ids >/dev/null || log "docker rm -f failed"
     log "removed containers: $ids"
   fi
-  nets=$("${dk[@]}" network ls -q --filter driver=cilium 2>/dev/null | tr '\n' ' ') || true
+  # The legacy plugin's networks, and those of a managed plugin (any driver dockerd does not bring).
+  nets=$("${dk[@]}" network ls --format '{{.ID}} {{.Driver}}' 2>/dev/null |
+         awk '$2 !~ /^(bridge|host|null|overlay|macvlan|ipvlan)$/ { printf "%s ", $1 }') || true
   if [ -n "${nets// /}" ]; then
     # shellcheck disable=SC2086
     "${dk[@]}" network rm $nets >/dev/null || log "docker network rm failed"
-    log "removed cilium networks: $nets"
+    log "removed plugin networks: $nets"
   fi
   if [ "$keep" != none ]; then "${dk[@]}" rm -f "$keep" >/dev/null || log "docker rm -f $keep failed"; fi
 }

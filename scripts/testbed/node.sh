@@ -101,9 +101,9 @@ MNT_HOLDER_PID=$(holder_pid)
 EOF2
 }
 
-node_is_up() {
-  holder_pid >/dev/null && recorded_pid agent >/dev/null && recorded_pid plugin >/dev/null &&
-    recorded_pid dockerd >/dev/null && [ -f "$NODE_DIR/env" ]
+node_is_up() { # PLUGIN_MODE=none: no plugin process to look for
+  holder_pid >/dev/null && recorded_pid agent >/dev/null && recorded_pid dockerd >/dev/null && [ -f "$NODE_DIR/env" ] &&
+    { grep -qx PLUGIN_MODE=none "$NODE_DIR/env" || recorded_pid plugin >/dev/null; }
 }
 
 on_up_exit() {
@@ -138,13 +138,13 @@ node_up() { # the node is down (or stale); CILIUM_DIR and the engine are resolve
     wait_for "etcd at $ETCD_URL from $NODE_NS" "$ETCD_TIMEOUT" "" etcd_healthy "$ETCD_URL"
   fi
   start_agent
-  [ "$PLUGIN_MODE" = container ] || start_plugin
+  [ "$PLUGIN_MODE" != process ] || start_plugin
   start_dockerd
   wait_healthy dockerd
   import_image
   [ "$PLUGIN_MODE" != container ] || start_plugin_container
   wait_healthy agent
-  wait_healthy plugin
+  [ "$PLUGIN_MODE" = none ] || wait_healthy plugin
   write_env
   trap - EXIT
   log "node $NODE up in $(elapsed "$t0")s"
