@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -72,7 +73,9 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 // DeleteEndpoint removes the endpoint's veth pair; one that is gone is success.
 func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
-	return d.links.Delete(ctx, eid)
+	// Revoke comes first, but Docker 29 sends it only to an endpoint its current process saw become
+	// the gateway: published ports go with the endpoint at the latest.
+	return errors.Join(d.ports.Unpublish(ctx, eid), d.links.Delete(ctx, eid))
 }
 
 // parseIDs parses the network and endpoint IDs of a request, once, where it arrives: every method below

@@ -73,12 +73,13 @@ type Driver struct {
 	policy labels.Policy
 	filter *agentFilter
 	track  Tracker
+	ports  Ports
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
 	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log},
-		track: noTracker{}}
+		track: noTracker{}, ports: noPorts{}}
 }
 
 // Track makes every handler record the endpoint and addresses it works on in t; call it before

@@ -49,6 +49,7 @@ type env struct {
 	agent  *agenttest.Agent
 	docker *dockertest.Docker
 	links  *fakeLinks
+	ports  *fakePorts
 	book   *ipam.Book
 	ipam   *ipam.Core
 	drv    *driver.Driver
@@ -67,7 +68,7 @@ func newEnv(t *testing.T, to timeouts) *env {
 // newEnvAt is newEnv with a fake agent that answers as agent line v.
 func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	t.Helper()
-	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), book: ipam.NewBook()}
+	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), ports: newFakePorts(), book: ipam.NewBook()}
 	cfg := e.agent.Config()
 	cfg.Version = v
 	e.agent.SetConfig(cfg)
@@ -81,7 +82,7 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
 	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy)
+	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).WithPorts(e.ports)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
 	s := server.New(servertest.Log())
