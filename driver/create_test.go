@@ -218,7 +218,7 @@ func TestExternalConnectivity(t *testing.T) {
 		defer func() { e.ports.fail = nil }()
 		code, out := e.call(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,
 			"Options": map[string]any{"com.docker.network.portmap": portmap}})
-		if code != 500 || !strings.Contains(fmt.Sprint(out["Err"]), "host port in use") {
+		if code != 500 || !strings.Contains(fmt.Sprint(out["Err"]), "in use on the node") {
 			t.Fatalf("got %d %v, want 500 naming the taken port", code, out)
 		}
 	})

@@ -80,7 +80,7 @@ func (p *Ports) Publish(ctx context.Context, eid ID, ctr netip.Addr, bs []Bindin
 		}
 		rs = append(rs, r)
 	}
-	if err := p.localnetLocked(ctx, rs); err != nil {
+	if err := p.localnetLocked(ctx, eid, rs); err != nil {
 		return nil, err
 	}
 	c, err := nftConn(ctx, p.ns)
@@ -112,19 +112,24 @@ func (p *Ports) sameLocked(eid ID, ctr netip.Addr, bs []Binding) ([]Mapping, boo
 	return mappings(rs), true
 }
 
-// localnetLocked lets packets from 127/8 leave towards the containers of the loopback mappings
-// among rs: route_localnet on the device of the route to each container. A loopback host address
-// needs it; for a mapping on every address it is only what makes 127.0.0.1 work too, and a node where
-// /proc/sys is read-only (a plugin container) publishes without it.
-// Equivalent to: `sysctl -w net.ipv4.conf.$(ip route get $ctr | dev).route_localnet=1`.
-func (p *Ports) localnetLocked(ctx context.Context, rs []reservation) error {
+// localnetLocked lets the loopback mappings among rs work: route_localnet on the device of the route
+// to the container (the DNAT of a connection to 127.0.0.1 leaves through it with a 127/8 source
+// until the masquerade) and on the endpoint's host link (the replies come in through it with a 127/8
+// destination after the reverse NAT); the kernel drops both as martians otherwise. Docker sets the
+// same on its bridge. A loopback host address needs it; for a mapping on every address it is only
+// what makes 127.0.0.1 work too, and a node where /proc/sys is read-only (a plugin container)
+// publishes without it.
+// Equivalent to: `sysctl -w net.ipv4.conf.{$(ip route get $ctr | dev),$host}.route_localnet=1`.
+func (p *Ports) localnetLocked(ctx context.Context, eid ID, rs []reservation) error {
 	for _, r := range rs {
 		if !r.m.coversLoopback() {
 			continue
 		}
 		dev, err := routeDevice(ctx, p.ns, p.timeout, r.m.Container.Addr())
-		if err == nil {
-			err = writeSysctlIn(p.ns, filepath.Join("/proc/sys/net/ipv4/conf", dev, "route_localnet"), "1")
+		for _, d := range []string{dev, NamesFor(eid).Host} {
+			if err == nil {
+				err = writeSysctlIn(p.ns, filepath.Join("/proc/sys/net/ipv4/conf", d, "route_localnet"), "1")
+			}
 		}
 		if err != nil && r.m.HostIP.IsLoopback() {
 			return fmt.Errorf("publish on %s: allow loopback sources towards %s: %w", r.m.HostIP, r.m.Container.Addr(), err)

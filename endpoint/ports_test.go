@@ -17,8 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// portsEnv is a node netns wired to a "container" netns (10.99.0.2 behind cdtestc, as a Cilium
-// endpoint sits behind its route) and a "client" netns (192.168.99.1, the node is .2).
+// portsEnv is a node netns wired to a "container" netns (10.99.0.2 behind the endpoint's host link
+// lxc…, with the route to it) and a "client" netns (192.168.99.1, the node is .2).
 type portsEnv struct {
 	*testEnv
 	ctr, client netns.NsHandle
@@ -34,7 +34,7 @@ func newPortsEnv(t *testing.T) *portsEnv {
 	if err := e.h.LinkSetUp(lo); err != nil {
 		t.Fatal(err)
 	}
-	e.wire("cdtestc", "eth0", e.ctr, "10.99.0.1/24", "10.99.0.2/24", "10.99.0.1")
+	e.wire(NamesFor(portsEID(t)).Host, "eth0", e.ctr, "10.99.0.1/24", "10.99.0.2/24", "10.99.0.1")
 	e.wire("cdtestu", "eth0", e.client, "192.168.99.2/24", "192.168.99.1/24", "192.168.99.2")
 	inNS(t, e.ns, func() error {
 		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
@@ -150,7 +150,7 @@ func dial(t *testing.T, ns netns.NsHandle, addr string) (string, error) {
 func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 	e := newPortsEnv(t)
 	serve(t, e.ctr, "80")
-	eid := MustParseID(sha256Hex(t.Name()))
+	eid := portsEID(t)
 	ctr := netip.MustParseAddr("10.99.0.2")
 	ms, err := e.p.Publish(t.Context(), eid, ctr, []Binding{
 		{Proto: TCP, Port: 80, HostPort: 18080},
@@ -263,7 +263,7 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 	t.Run("route_localnet on the route's device", func(t *testing.T) {
 		var v []byte
 		inNS(t, e.ns, func() (err error) {
-			v, err = os.ReadFile(filepath.Join("/proc/sys/net/ipv4/conf/cdtestc/route_localnet"))
+			v, err = os.ReadFile(filepath.Join("/proc/sys/net/ipv4/conf", NamesFor(eid).Host, "route_localnet"))
 			return err
 		})
 		if strings.TrimSpace(string(v)) != "1" {
@@ -271,6 +271,10 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 		}
 	})
 }
+
+// portsEID is the endpoint of the test's container: its wire to the node is the endpoint's host
+// link, as the veth pair of a real endpoint is.
+func portsEID(t *testing.T) ID { return MustParseID(sha256Hex(t.Name())) }
 
 // rules counts the plugin's rules in the node netns.
 func (e *portsEnv) rules(t *testing.T) int {

@@ -13,7 +13,7 @@ import (
 
 // ErrPortInUse is wrapped when a host port to publish is bound already: by another process, or by
 // another container's published port (the plugin holds a socket on each of those).
-var ErrPortInUse = errors.New("host port in use")
+var ErrPortInUse = errors.New("in use on the node (published by another container, or bound by a process)")
 
 // reservation is a socket bound, never listening, on a published host port, as docker-proxy holds
 // one: while it is open nothing else on the node can bind the port, and the port's traffic never
@@ -80,7 +80,7 @@ func bindHere(proto Proto, ip netip.Addr, port uint16) (int, uint16, error) {
 	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: int(port), Addr: ip.As4()}); err != nil {
 		_ = unix.Close(fd)
 		if errors.Is(err, unix.EADDRINUSE) {
-			return -1, 0, fmt.Errorf("%s %s: %w", proto, netip.AddrPortFrom(ip, port), ErrPortInUse)
+			return -1, 0, fmt.Errorf("host port %d/%s on %s: %w", port, proto, ip, ErrPortInUse)
 		}
 		return -1, 0, fmt.Errorf("bind %s %s: %w", proto, netip.AddrPortFrom(ip, port), err)
 	}
