@@ -100,7 +100,7 @@ type Reconciler struct {
 	pending bool      // the last pass left candidates to confirm (new ones, or held back by the hold)
 
 	passes, incomplete, endpoints, linksRemoved, addresses, portsRemoved, failures atomic.Uint64
-	lastPass                                                         atomic.Int64 // unix ns; < 0: incomplete
+	lastPass                                                                       atomic.Int64 // unix ns; < 0: incomplete
 }
 
 // snapshot is what one complete pass found unexplained.
