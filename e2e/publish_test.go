@@ -152,6 +152,17 @@ func TestPublish(t *testing.T) {
 			t.Fatalf("peer reached the port published on 127.0.0.1 only (container saw %s)", got)
 		}
 	})
+	t.Run("from a container on the node, through the node's address", func(t *testing.T) {
+		nd.Run(t, "pubcli", "-l", "name=pubcli", "--net", net, bed.Image, "sleep", "100000")
+		out, err := nd.Docker(t, "exec", "pubcli", "sh", "-c", strings.ReplaceAll(fmt.Sprintf(getIP, node, 18080), "busybox ", ""))
+		got, perr := peerAddrSeen(out)
+		// Cilium's own NAT rules give such hairpin traffic the node's router address (cilium_host).
+		if err != nil || perr != nil || got == nd.ContainerIP(t, "pubcli", net) {
+			t.Fatalf("pubcli -> %s:18080: %q %v %v (saw %s)", node, out, err, perr, got)
+		}
+		t.Logf("pubcli -> %s:18080: the container saw %s", node, got)
+		nd.Must(t, "rm", "-f", "pubcli")
+	})
 	t.Run("docker port", func(t *testing.T) {
 		// Docker type-asserts the driver's EndpointOperInfo portmap to its own Go type, which a remote
 		// driver's JSON never is (moby daemon/network.go getEndpointPortMapInfo, 20.10 and 29.8.1):
