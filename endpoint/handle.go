@@ -134,24 +134,17 @@ func (o *op) setUp(l netlink.Link) error {
 	return o.call("set link up", l.Attrs().Name, func() error { return o.h.LinkSetUp(l) })
 }
 
-// routeDevice returns the name of the device of the route to ip. Equivalent to: `ip route get $ip`.
-func (o *op) routeDevice(ip netip.Addr) (string, error) {
+// routeLink returns the index of the link of the route to ip. Equivalent to: `ip route get $ip`.
+func (o *op) routeLink(ip netip.Addr) (int, error) {
 	var routes []netlink.Route
 	if err := o.call("get route to", ip.String(), func() (err error) {
 		routes, err = o.h.RouteGet(ip.AsSlice())
 		return err
 	}); err != nil {
-		return "", err
+		return 0, err
 	}
 	if len(routes) == 0 {
-		return "", fmt.Errorf("no route to %s", ip)
+		return 0, fmt.Errorf("no route to %s", ip)
 	}
-	var l netlink.Link
-	if err := o.call("look up link of route to", ip.String(), func() (err error) {
-		l, err = o.h.LinkByIndex(routes[0].LinkIndex)
-		return err
-	}); err != nil {
-		return "", err
-	}
-	return l.Attrs().Name, nil
+	return routes[0].LinkIndex, nil
 }

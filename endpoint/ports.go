@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -112,28 +111,21 @@ func (p *Ports) sameLocked(eid ID, ctr netip.Addr, bs []Binding) ([]Mapping, boo
 	return mappings(rs), true
 }
 
-// localnetLocked lets the loopback mappings among rs work: route_localnet on the device of the route
-// to the container (the DNAT of a connection to 127.0.0.1 leaves through it with a 127/8 source
-// until the masquerade) and on the endpoint's host link (the replies come in through it with a 127/8
-// destination after the reverse NAT); the kernel drops both as martians otherwise. Docker sets the
-// same on its bridge. A loopback host address needs it; for a mapping on every address it is only
-// what makes 127.0.0.1 work too, and a node where /proc/sys is read-only (a plugin container)
-// publishes without it.
-// Equivalent to: `sysctl -w net.ipv4.conf.{$(ip route get $ctr | dev),$host}.route_localnet=1`.
+// localnetLocked lets the loopback mappings among rs work (allowLocalnet). A loopback host address
+// needs it; for a mapping on every address it is only what makes 127.0.0.1 work too, and is skipped
+// where it fails.
 func (p *Ports) localnetLocked(ctx context.Context, eid ID, rs []reservation) error {
+	need, strict := false, false
 	for _, r := range rs {
-		if !r.m.coversLoopback() {
-			continue
-		}
-		dev, err := routeDevice(ctx, p.ns, p.timeout, r.m.Container.Addr())
-		for _, d := range []string{dev, NamesFor(eid).Host} {
-			if err == nil {
-				err = writeSysctlIn(p.ns, filepath.Join("/proc/sys/net/ipv4/conf", d, "route_localnet"), "1")
-			}
-		}
-		if err != nil && r.m.HostIP.IsLoopback() {
-			return fmt.Errorf("publish on %s: allow loopback sources towards %s: %w", r.m.HostIP, r.m.Container.Addr(), err)
-		}
+		need = need || r.m.coversLoopback()
+		strict = strict || r.m.HostIP.IsLoopback()
+	}
+	if !need { // every mapping goes to the same container: one setting covers them all
+		return nil
+	}
+	ctr := rs[0].m.Container.Addr()
+	if err := p.allowLocalnet(ctx, eid, ctr); err != nil && strict {
+		return fmt.Errorf("publish on a loopback address: allow loopback sources towards %s: %w", ctr, err)
 	}
 	return nil
 }
@@ -256,15 +248,4 @@ func mappings(rs []reservation) []Mapping {
 		out[i] = r.m
 	}
 	return out
-}
-
-// routeDevice returns the name of the device the node routes ip through.
-// Equivalent to: `ip route get $ip`.
-func routeDevice(ctx context.Context, ns netns.NsHandle, timeout time.Duration, ip netip.Addr) (string, error) {
-	o, err := (&Veths{ns: ns, timeout: timeout}).open(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer o.close()
-	return o.routeDevice(ip)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"runtime"
 
 	"github.com/vishvananda/netns"
@@ -82,6 +81,10 @@ func bindHere(proto Proto, ip netip.Addr, port uint16) (int, uint16, error) {
 		if errors.Is(err, unix.EADDRINUSE) {
 			return -1, 0, fmt.Errorf("host port %d/%s on %s: %w", port, proto, ip, ErrPortInUse)
 		}
+		if errors.Is(err, unix.EACCES) && port < 1024 {
+			return -1, 0, fmt.Errorf("host port %d/%s on %s: a port below 1024 needs CAP_NET_BIND_SERVICE, which the plugin does not have: %w",
+				port, proto, ip, err)
+		}
 		return -1, 0, fmt.Errorf("bind %s %s: %w", proto, netip.AddrPortFrom(ip, port), err)
 	}
 	sa, err := unix.Getsockname(fd)
@@ -102,22 +105,4 @@ func release(rs []reservation) {
 	for _, r := range rs {
 		_ = unix.Close(r.fd)
 	}
-}
-
-// writeSysctlIn writes value to the sysctl file path (under /proc/sys/net, which shows the netns of
-// the thread that opens it) in ns.
-func writeSysctlIn(ns netns.NsHandle, path, value string) error {
-	if !ns.IsOpen() {
-		return os.WriteFile(path, []byte(value), 0o644)
-	}
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with this goroutine
-		if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-			ch <- fmt.Errorf("enter netns %s: %w", ns, err)
-			return
-		}
-		ch <- os.WriteFile(path, []byte(value), 0o644)
-	}()
-	return <-ch
 }
