@@ -71,6 +71,12 @@ type ownedRule struct {
 // table, so neither happens but by hand.
 // Equivalent to: `nft -a list table ip cilium-docker`.
 func listRules(c *nftables.Conn) ([]ownedRule, error) {
+	rules, _, err := listRulesCounted(c)
+	return rules, err
+}
+
+// listRulesCounted is listRules that also counts every rule of the table, the plugin's or not.
+func listRulesCounted(c *nftables.Conn) (_ []ownedRule, total int, _ error) {
 	var out []ownedRule
 	for _, ch := range natChains {
 		rules, err := c.GetRules(natTable, ch)
@@ -78,8 +84,9 @@ func listRules(c *nftables.Conn) ([]ownedRule, error) {
 			continue // no table or chain yet: no rules
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list nftables rules of chain %q: %w", ch.Name, err)
+			return nil, 0, fmt.Errorf("list nftables rules of chain %q: %w", ch.Name, err)
 		}
+		total += len(rules)
 		for _, r := range rules {
 			text, _ := userdata.GetString(r.UserData, userdata.TypeComment)
 			if eid, m, ok, err := parseComment(text); ok && err == nil {
@@ -87,7 +94,7 @@ func listRules(c *nftables.Conn) ([]ownedRule, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // addRules queues the rules of m for eid: the DNAT of the host port in prerouting and output and,

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
 )
 
@@ -130,8 +131,9 @@ func (p *Ports) localnetLocked(ctx context.Context, eid ID, rs []reservation) er
 	return nil
 }
 
-// Unpublish removes every mapping of eid, in the kernel and its reservations. Nothing published is
-// success. Equivalent to: `nft delete rule ip cilium-docker $chain handle $h` for each rule of eid.
+// Unpublish removes every mapping of eid, in the kernel and its reservations, and the table with the
+// last ones. Nothing published is success.
+// Equivalent to: `nft delete rule ip cilium-docker $chain handle $h` for each rule of eid.
 func (p *Ports) Unpublish(ctx context.Context, eid ID) error {
 	if eid.IsZero() {
 		return errZeroID("unpublish ports")
@@ -148,17 +150,26 @@ func (p *Ports) unpublishLocked(ctx context.Context, eid ID) error {
 	if err != nil {
 		return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 	}
-	rules, err := listRules(c)
+	rules, total, err := listRulesCounted(c)
 	if err != nil {
 		return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 	}
-	n := 0
+	var mine []*nftables.Rule
 	for _, r := range rules {
 		if r.eid == eid {
-			if err := c.DelRule(r.rule); err != nil {
+			mine = append(mine, r.rule)
+		}
+	}
+	n := len(mine)
+	if n > 0 && n == total {
+		// The last mappings: the table goes with them, chains and all. Equivalent to:
+		// `nft delete table ip cilium-docker`.
+		c.DelTable(natTable)
+	} else {
+		for _, r := range mine {
+			if err := c.DelRule(r); err != nil {
 				return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 			}
-			n++
 		}
 	}
 	if n > 0 {

@@ -251,6 +251,15 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 		if n := e.rules(t); n != 0 {
 			t.Fatalf("%d rules left", n)
 		}
+		ctx, cancel := nftDeadline(t.Context(), 5*time.Second)
+		defer cancel()
+		c, err := nftConn(ctx, e.ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ListTableOfFamily(natTable.Name, natTable.Family); !errors.Is(err, unix.ENOENT) {
+			t.Fatalf("table %s after the last unpublish: %v, want gone (ENOENT)", natTable.Name, err)
+		}
 		if _, err := dial(t, e.client, "192.168.99.2:18080"); err == nil {
 			t.Fatal("client still reaches the unpublished port")
 		}
