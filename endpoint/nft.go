@@ -16,26 +16,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The plugin's own nftables table. Its NAT chains run just before Docker's and Cilium's iptables(-nft)
-// NAT chains (dstnat -100, srcnat 100), so a published port is translated here first and the others
-// never see it as addressed to the node; nothing of theirs is touched.
-var (
-	natTable = &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "cilium-docker"}
-
-	prioDNAT = nftables.ChainPriorityRef(*nftables.ChainPriorityNATDest - 10)
-	prioSNAT = nftables.ChainPriorityRef(*nftables.ChainPriorityNATSource - 10)
-
-	// prerouting: traffic from other hosts; output: from the node itself; postrouting: the
-	// masquerade of a loopback source (a connection to 127.0.0.1:port).
-	chainPrerouting = &nftables.Chain{Name: "prerouting", Table: natTable, Type: nftables.ChainTypeNAT,
-		Hooknum: nftables.ChainHookPrerouting, Priority: prioDNAT}
-	chainOutput = &nftables.Chain{Name: "output", Table: natTable, Type: nftables.ChainTypeNAT,
-		Hooknum: nftables.ChainHookOutput, Priority: prioDNAT}
-	chainPostrouting = &nftables.Chain{Name: "postrouting", Table: natTable, Type: nftables.ChainTypeNAT,
-		Hooknum: nftables.ChainHookPostrouting, Priority: prioSNAT}
-
-	natChains = []*nftables.Chain{chainPrerouting, chainOutput, chainPostrouting}
+// The plugin's own nftables table, `ip cilium-docker`. Its NAT chains run just before Docker's and
+// Cilium's iptables(-nft) NAT chains (dstnat -100, srcnat 100), so a published port is translated here
+// first and the others never see it as addressed to the node; nothing of theirs is touched.
+const (
+	tableName       = "cilium-docker"
+	chainPrerouting = "prerouting"  // traffic from other hosts
+	chainOutput     = "output"      // traffic from the node itself
+	chainPost       = "postrouting" // the masquerade of a loopback source (a connection to 127.0.0.1:port)
+	prioDNAT        = -100 - 10
+	prioSNAT        = 100 - 10
 )
+
+// natTable is the plugin's table (a fresh value per call: the library takes pointers).
+func natTable() *nftables.Table {
+	return &nftables.Table{Family: nftables.TableFamilyIPv4, Name: tableName}
+}
+
+// natChain is the plugin's base chain name, hooked where its name says.
+func natChain(name string) *nftables.Chain {
+	hook, prio := nftables.ChainHookPrerouting, nftables.ChainPriority(prioDNAT)
+	switch name {
+	case chainOutput:
+		hook = nftables.ChainHookOutput
+	case chainPost:
+		hook, prio = nftables.ChainHookPostrouting, nftables.ChainPriority(prioSNAT)
+	}
+	return &nftables.Chain{Name: name, Table: natTable(), Type: nftables.ChainTypeNAT, Hooknum: hook, Priority: &prio}
+}
+
+// natChains are the plugin's chains, in the order rules are listed.
+func natChains() []*nftables.Chain {
+	return []*nftables.Chain{natChain(chainPrerouting), natChain(chainOutput), natChain(chainPost)}
+}
 
 // nftConn opens a connection to nftables in ns whose every request ends by ctx's deadline.
 func nftConn(ctx context.Context, ns netns.NsHandle) (*nftables.Conn, error) {
@@ -53,8 +66,8 @@ func nftConn(ctx context.Context, ns netns.NsHandle) (*nftables.Conn, error) {
 // ensureTable queues the table and its chains (a no-op for those that exist).
 // Equivalent to: `nft add table ip cilium-docker; nft add chain ip cilium-docker prerouting '{ type nat hook prerouting priority -110; }'` …
 func ensureTable(c *nftables.Conn) {
-	c.AddTable(natTable)
-	for _, ch := range natChains {
+	c.AddTable(natTable())
+	for _, ch := range natChains() {
 		c.AddChain(ch)
 	}
 }
@@ -78,8 +91,8 @@ func listRules(c *nftables.Conn) ([]ownedRule, error) {
 // listRulesCounted is listRules that also counts every rule of the table, the plugin's or not.
 func listRulesCounted(c *nftables.Conn) (_ []ownedRule, total int, _ error) {
 	var out []ownedRule
-	for _, ch := range natChains {
-		rules, err := c.GetRules(natTable, ch)
+	for _, ch := range natChains() {
+		rules, err := c.GetRules(ch.Table, ch)
 		if errors.Is(err, unix.ENOENT) {
 			continue // no table or chain yet: no rules
 		}
@@ -105,11 +118,13 @@ func listRulesCounted(c *nftables.Conn) (_ []ownedRule, total int, _ error) {
 //	nft add rule ip cilium-docker postrouting ip saddr 127.0.0.0/8 ip daddr $ctr meta l4proto $proto th dport $port masquerade comment "…"
 func addRules(c *nftables.Conn, eid ID, m Mapping) {
 	ud := userdata.AppendString(nil, userdata.TypeComment, comment(eid, m))
-	for _, ch := range []*nftables.Chain{chainPrerouting, chainOutput} {
-		c.AddRule(&nftables.Rule{Table: natTable, Chain: ch, UserData: ud, Exprs: dnatExprs(m)})
+	for _, name := range []string{chainPrerouting, chainOutput} {
+		ch := natChain(name)
+		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud, Exprs: dnatExprs(m)})
 	}
 	if m.coversLoopback() {
-		c.AddRule(&nftables.Rule{Table: natTable, Chain: chainPostrouting, UserData: ud, Exprs: masqExprs(m)})
+		ch := natChain(chainPost)
+		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud, Exprs: masqExprs(m)})
 	}
 }
 

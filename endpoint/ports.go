@@ -164,7 +164,7 @@ func (p *Ports) unpublishLocked(ctx context.Context, eid ID) error {
 	if n > 0 && n == total {
 		// The last mappings: the table goes with them, chains and all. Equivalent to:
 		// `nft delete table ip cilium-docker`.
-		c.DelTable(natTable)
+		c.DelTable(natTable())
 	} else {
 		for _, r := range mine {
 			if err := c.DelRule(r); err != nil {
@@ -202,7 +202,7 @@ func (p *Ports) publishedLocked(ctx context.Context) (map[ID][]Mapping, error) {
 	}
 	out := map[ID][]Mapping{}
 	for _, r := range rules {
-		if r.rule.Chain.Name == chainPrerouting.Name {
+		if r.rule.Chain.Name == chainPrerouting {
 			out[r.eid] = append(out[r.eid], r.m)
 		}
 	}

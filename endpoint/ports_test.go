@@ -257,8 +257,8 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.ListTableOfFamily(natTable.Name, natTable.Family); !errors.Is(err, unix.ENOENT) {
-			t.Fatalf("table %s after the last unpublish: %v, want gone (ENOENT)", natTable.Name, err)
+		if _, err := c.ListTableOfFamily(tableName, natTable().Family); !errors.Is(err, unix.ENOENT) {
+			t.Fatalf("table %s after the last unpublish: %v, want gone (ENOENT)", tableName, err)
 		}
 		if _, err := dial(t, e.client, "192.168.99.2:18080"); err == nil {
 			t.Fatal("client still reaches the unpublished port")
