@@ -294,7 +294,7 @@ spec:
 `
 	dir := nd.PolicyDir()
 	bed.WriteAtomic(t, dir, "pubpol-deny-world.yaml", policy)
-	bed.Eventually(t, 30*time.Second, "the policy blocks the peer", func() error {
+	bed.Eventually(t, 60*time.Second, "the policy blocks the peer", func() error {
 		if got, err := fromPeer(node, 18180); err == nil {
 			return fmt.Errorf("peer still reaches node:18180 (container saw %s)", got)
 		}
@@ -305,7 +305,7 @@ spec:
 	if err := os.Remove(filepath.Join(dir, "pubpol-deny-world.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	bed.Eventually(t, 30*time.Second, "the peer reaches node:18180 once the policy is gone", func() error {
+	bed.Eventually(t, 60*time.Second, "the peer reaches node:18180 once the policy is gone", func() error {
 		got, err = fromPeer(node, 18180)
 		return err
 	})
