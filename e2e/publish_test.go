@@ -109,7 +109,7 @@ func flowFrom(t *testing.T, nd *bed.Node, name, src string) ([]string, error) {
 }
 
 // TestPublish: docker run -p makes the container's port reachable on the node's address from another
-// host and from the node, on 127.0.0.1 when asked, on the next free port of a range; the container
+// host and from the node, on 127.0.0.1 or one node address when asked, on the next free port of a range; the container
 // sees the client's own address; a port already published is refused with the plugin's words and
 // nothing is left of the refused run; stopping the container frees the port.
 func TestPublish(t *testing.T) {
@@ -120,7 +120,8 @@ func TestPublish(t *testing.T) {
 	base := nd.LeakBase(t)
 	node := nd.IP()
 
-	nd.Run(t, "pubweb", "-l", "name=pubweb", "--net", net, "-p", "18080:80", "-p", "127.0.0.1:18081:80", bed.Image, "sh", "-c", echoPeer)
+	nd.Run(t, "pubweb", "-l", "name=pubweb", "--net", net, "-p", "18080:80", "-p", "127.0.0.1:18081:80",
+		"-p", node+":18083:80", bed.Image, "sh", "-c", echoPeer)
 	eid, ip := nd.EndpointID(t, "pubweb", net), nd.ContainerIP(t, "pubweb", net)
 
 	t.Run("from another host, source kept, identity world", func(t *testing.T) {
@@ -150,6 +151,13 @@ func TestPublish(t *testing.T) {
 		}
 		if got, err := fromPeer(node, 18081); err == nil {
 			t.Fatalf("peer reached the port published on 127.0.0.1 only (container saw %s)", got)
+		}
+	})
+	t.Run("on the node's address only", func(t *testing.T) {
+		got, err := fromPeer(node, 18083)
+		wantSeen(t, "peer -> "+node+":18083", got, err, bed.PeerAddr)
+		if got, err := fromNode(nd, "127.0.0.1", 18083); err == nil {
+			t.Fatalf("127.0.0.1:18083 reached a port published on %s only (container saw %s)", node, got)
 		}
 	})
 	t.Run("from a container on the node, through the node's address", func(t *testing.T) {

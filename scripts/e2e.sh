@@ -57,10 +57,12 @@ for leg in "${legs[@]}"; do
 done
 [ -n "${PLUGIN_BIN:-}" ] || make build   # the binary under test is always this checkout's
 mkdir -p "$LOG_DIR"
-trap 'scripts/testbed.sh down-all >/dev/null 2>&1 || true; TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true' EXIT
-
 summary=() failed=0
 long_pid=
+# The aw bed is torn down only when this run started it: another run's may be up.
+trap 'scripts/testbed.sh down-all >/dev/null 2>&1 || true
+      if [ -n "$long_pid" ]; then TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true; fi' EXIT
+
 if [ "${E2E_LONG:-1}" != 0 ] && [ -z "${E2E_RUN:-}" ]; then
   build_leg "$LONG_LEG"
   log "$LONG_TEST on its own bed (TESTBED_ID=aw, $LONG_LEG), alongside the legs (log $LOG_DIR/$LONG_TEST.log)"
