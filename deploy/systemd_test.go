@@ -20,7 +20,7 @@ func TestSystemdUnit(t *testing.T) {
 	for _, l := range []string{
 		"Before=docker.service", "After=cilium.service", "Wants=cilium.service",
 		"ExecStart=/usr/local/bin/cilium-docker", "Restart=on-failure",
-		"CapabilityBoundingSet=CAP_NET_ADMIN", "NoNewPrivileges=yes",
+		"CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE", "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET", "NoNewPrivileges=yes",
 		"ProtectSystem=strict", "ReadWritePaths=/run/docker/plugins",
 	} {
 		if !slices.Contains(strings.Split(string(unit), "\n"), l) {

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -89,10 +90,13 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 // gone is success.
 func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
+	// Revoke comes first, but Docker 29 sends it only to an endpoint its current process saw become
+	// the gateway: published ports go with the endpoint at the latest.
+	perr := d.ports.Unpublish(ctx, eid)
 	if d.reap != nil {
-		return d.reap.Delete(ctx, eid)
+		return errors.Join(perr, d.reap.Delete(ctx, eid))
 	}
-	return d.links.Delete(ctx, eid)
+	return errors.Join(perr, d.links.Delete(ctx, eid))
 }
 
 // parseIDs parses the network and endpoint IDs of a request, once, where it arrives: every method below

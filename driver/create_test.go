@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -168,34 +169,78 @@ func TestDeleteEndpointTwice(t *testing.T) {
 func TestExternalConnectivity(t *testing.T) {
 	e := newEnv(t, defaultTimeouts)
 	nid, eid := hexID("net"), hexID("ep")
+	ip := e.createEndpoint(t, nid, eid)
+	id := endpoint.MustParseID(eid)
 	portmap := []any{map[string]any{"Proto": 6, "IP": "", "Port": 80, "HostIP": "127.0.0.1", "HostPort": 18080, "HostPortEnd": 18080}}
 	tests := []struct {
 		name    string
 		opts    map[string]any
+		want    []endpoint.Binding
 		wantErr string
 	}{
-		{"no ports", map[string]any{"com.docker.network.endpoint.exposedports": []any{}, "com.docker.network.portmap": []any{}}, ""},
-		{"no options", nil, ""},
-		{"exposed only", map[string]any{"com.docker.network.endpoint.exposedports": []any{map[string]any{"Proto": 6, "Port": 8080}}}, ""},
-		{"published port", map[string]any{"com.docker.network.portmap": portmap}, "publishing ports (-p) is not supported"},
+		{"no ports", map[string]any{"com.docker.network.endpoint.exposedports": []any{}, "com.docker.network.portmap": []any{}}, nil, ""},
+		{"no options", nil, nil, ""},
+		{"exposed only", map[string]any{"com.docker.network.endpoint.exposedports": []any{map[string]any{"Proto": 6, "Port": 8080}}}, nil, ""},
+		{"published port", map[string]any{"com.docker.network.portmap": portmap},
+			[]endpoint.Binding{{Proto: endpoint.TCP, Port: 80, HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 18080}}, ""},
+		{"sctp", map[string]any{"com.docker.network.portmap": []any{map[string]any{"Proto": 132, "Port": 80, "HostPort": 18080}}}, nil,
+			"only tcp and udp ports can be published"},
+		{"ipv6 host address", map[string]any{"com.docker.network.portmap": []any{map[string]any{"Proto": 6, "Port": 80, "HostIP": "::1", "HostPort": 18080}}}, nil,
+			"only IPv4 unicast host addresses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e.ports.reset()
 			code, out := e.call(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid, "Options": tt.opts})
 			if tt.wantErr == "" {
 				if code != 200 || len(out) != 0 {
-					t.Errorf("got %d %v, want 200 {}", code, out)
+					t.Fatalf("got %d %v, want 200 {}", code, out)
+				}
+				if got := e.ports.published(id); !jsonEqual(got, tt.want) {
+					t.Fatalf("published %v, want %v", got, tt.want)
+				}
+				if tt.want != nil && e.ports.container(id) != ip {
+					t.Fatalf("published to %s, want the endpoint's address %s", e.ports.container(id), ip)
 				}
 				return
 			}
 			if code != 500 || !strings.Contains(out["Err"].(string), tt.wantErr) {
-				t.Errorf("got %d %v, want 500 with Err containing %q", code, out, tt.wantErr)
+				t.Fatalf("got %d %v, want 500 with Err containing %q", code, out, tt.wantErr)
+			}
+			if got := e.ports.published(id); got != nil {
+				t.Fatalf("refused call published %v", got)
 			}
 		})
 	}
-	if out := e.mustCall(t, "NetworkDriver.RevokeExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid}); len(out) != 0 {
-		t.Errorf("RevokeExternalConnectivity: got %v, want {}", out)
-	}
+	t.Run("host port taken", func(t *testing.T) {
+		e.ports.reset()
+		e.ports.fail = fmt.Errorf("tcp 0.0.0.0:18080: %w", endpoint.ErrPortInUse)
+		defer func() { e.ports.fail = nil }()
+		code, out := e.call(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,
+			"Options": map[string]any{"com.docker.network.portmap": portmap}})
+		if code != 500 || !strings.Contains(fmt.Sprint(out["Err"]), "in use on the node") {
+			t.Fatalf("got %d %v, want 500 naming the taken port", code, out)
+		}
+	})
+	t.Run("revoke and delete remove them, twice", func(t *testing.T) {
+		e.ports.reset()
+		e.mustCall(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,
+			"Options": map[string]any{"com.docker.network.portmap": portmap}})
+		for range 2 {
+			if out := e.mustCall(t, "NetworkDriver.RevokeExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid}); len(out) != 0 {
+				t.Fatalf("RevokeExternalConnectivity: got %v, want {}", out)
+			}
+		}
+		if got := e.ports.published(id); got != nil {
+			t.Fatalf("published after revoke: %v", got)
+		}
+		e.mustCall(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,
+			"Options": map[string]any{"com.docker.network.portmap": portmap}})
+		e.mustCall(t, "NetworkDriver.DeleteEndpoint", map[string]any{"NetworkID": nid, "EndpointID": eid})
+		if got := e.ports.published(id); got != nil {
+			t.Fatalf("published after DeleteEndpoint (a lost revoke): %v", got)
+		}
+	})
 }
 
 // A kernel failure answers 500 with its cause and leaves no agent endpoint behind.

@@ -76,12 +76,13 @@ type Driver struct {
 	reap   *Reaper   // nil: DeleteEndpoint deletes the veth pair itself
 	done   *Labelled // nil: no record of the Joins that applied labels
 	name   string    // the driver's name in Docker
+	ports  Ports
 }
 
 // New returns the driver core.
 func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
 	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log},
-		track: noTracker{}, name: DriverName}
+		track: noTracker{}, name: DriverName, ports: noPorts{}}
 }
 
 // Named sets the driver's name in Docker (DriverName unless the plugin is a managed one, named after its

@@ -49,6 +49,7 @@ type env struct {
 	agent  *agenttest.Agent
 	docker *dockertest.Docker
 	links  *fakeLinks
+	ports  *fakePorts
 	book   *ipam.Book
 	ipam   *ipam.Core
 	drv    *driver.Driver
@@ -73,7 +74,7 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 // newEnvNamed is newEnvAt with the driver named name in Docker (a managed plugin's reference).
 func newEnvNamed(t *testing.T, to timeouts, v agenttest.Version, name string) *env {
 	t.Helper()
-	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), book: ipam.NewBook()}
+	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), ports: newFakePorts(), book: ipam.NewBook()}
 	cfg := e.agent.Config()
 	cfg.Version = v
 	e.agent.SetConfig(cfg)
@@ -87,7 +88,7 @@ func newEnvNamed(t *testing.T, to timeouts, v agenttest.Version, name string) *e
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
 	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).Named(name)
+	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).Named(name).WithPorts(e.ports)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
 	s := server.New(servertest.Log())

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/docker/go-plugins-helpers/network"
+	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/endpoint"
@@ -14,7 +15,7 @@ import (
 
 type empty struct{}
 
-// portmapOption carries docker run -p; the cilium network cannot publish ports.
+// portmapOption carries docker run -p and -P (moby netlabel.PortMap).
 const portmapOption = "com.docker.network.portmap"
 
 // Register adds the NetworkDriver methods to s.
@@ -81,17 +82,32 @@ func Register(s *server.Server, d *Driver) {
 		}
 		return nil, d.Leave(ctx, eid)
 	})
-	server.Handle(s, "NetworkDriver.ProgramExternalConnectivity", func(_ context.Context, r *network.ProgramExternalConnectivityRequest) (*empty, error) {
-		if _, _, err := parseIDs(r.NetworkID, r.EndpointID); err != nil {
+	server.Handle(s, "NetworkDriver.ProgramExternalConnectivity", func(ctx context.Context, r *network.ProgramExternalConnectivityRequest) (*empty, error) {
+		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
+		if err != nil {
 			return nil, err
 		}
-		if pm, ok := r.Options[portmapOption].([]any); ok && len(pm) > 0 {
-			return nil, fmt.Errorf("publishing ports (-p) is not supported on a cilium network: reach the container by its address, or publish through a second network")
+		bs, err := ParsePortmap(r.Options)
+		if err != nil {
+			return nil, err
+		}
+		ms, err := d.Publish(ctx, eid, bs)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			// Docker shows a remote driver's mappings nowhere (docker port reads only its own
+			// types): the log is where -P's chosen port is found.
+			d.log.WithFields(logrus.Fields{"endpoint": eid, "mapping": m.String()}).Info("published port")
 		}
 		return nil, nil
 	})
-	server.Handle(s, "NetworkDriver.RevokeExternalConnectivity", func(context.Context, *network.RevokeExternalConnectivityRequest) (*empty, error) {
-		return nil, nil
+	server.Handle(s, "NetworkDriver.RevokeExternalConnectivity", func(ctx context.Context, r *network.RevokeExternalConnectivityRequest) (*empty, error) {
+		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, d.Unpublish(ctx, eid)
 	})
 	server.Handle(s, "NetworkDriver.DiscoverNew", func(context.Context, *network.DiscoveryNotification) (*empty, error) { return nil, nil })
 	server.Handle(s, "NetworkDriver.DiscoverDelete", func(context.Context, *network.DiscoveryNotification) (*empty, error) { return nil, nil })

@@ -47,37 +47,3 @@ func TestContainerNames(t *testing.T) {
 		})
 	}
 }
-
-// TestPublishRefused: `docker run -p` on a cilium network fails with the plugin's own words and
-// leaves nothing behind, on Docker 20.10 (which sends ProgramExternalConnectivity after every Join)
-// and on 29 (which sends it only when the endpoint becomes its sandbox's gateway).
-func TestPublishRefused(t *testing.T) {
-	nd := bed.Up(t, 1)
-	net := "cilium-net"
-	nd.Network(t, net)
-	nid := nd.NetworkID(t, net)
-	base := nd.LeakBase(t)
-	out, err := nd.Docker(t, "run", "--rm", "--pull", "never", "--net", net, "-p", "18080:80", bed.Image, "true")
-	if err == nil {
-		t.Fatalf("docker run -p on a cilium network succeeded: %s", out)
-	}
-	if !strings.Contains(out, "publishing ports (-p) is not supported on a cilium network") {
-		t.Fatalf("docker run -p: got %q, want the plugin's refusal", out)
-	}
-	bed.Eventually(t, 15*time.Second, "nothing left of the refused run", func() error {
-		if extra := bed.NewLinks(base.Links, nd.Links(t)); len(extra) > 0 {
-			return fmt.Errorf("links %v", extra)
-		}
-		eps, err := nd.EndpointsOn(nid)
-		if err != nil {
-			return fmt.Errorf("list agent endpoints: %w", err)
-		}
-		if len(eps) != 0 {
-			return fmt.Errorf("agent endpoints: %d", len(eps))
-		}
-		if extra := bed.NewOwned(base.Allocs, nd.Allocations(t)); len(extra) > 0 {
-			return fmt.Errorf("allocations %v", extra)
-		}
-		return nil
-	})
-}

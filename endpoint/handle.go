@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -131,4 +132,19 @@ func (o *op) setAlias(l netlink.Link, alias string) error {
 // setUp brings the link administratively up. Equivalent to: `ip link set dev $name up`.
 func (o *op) setUp(l netlink.Link) error {
 	return o.call("set link up", l.Attrs().Name, func() error { return o.h.LinkSetUp(l) })
+}
+
+// routeLink returns the index of the link of the route to ip. Equivalent to: `ip route get $ip`.
+func (o *op) routeLink(ip netip.Addr) (int, error) {
+	var routes []netlink.Route
+	if err := o.call("get route to", ip.String(), func() (err error) {
+		routes, err = o.h.RouteGet(ip.AsSlice())
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if len(routes) == 0 {
+		return 0, fmt.Errorf("no route to %s", ip)
+	}
+	return routes[0].LinkIndex, nil
 }

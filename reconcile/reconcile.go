@@ -40,6 +40,12 @@ type Links interface {
 	DeleteOwned(ctx context.Context, host string) error
 }
 
+// Ports is the kernel side of published ports: the mappings in place by endpoint, and their removal.
+type Ports interface {
+	Published(ctx context.Context) (map[endpoint.ID][]endpoint.Mapping, error)
+	Unpublish(ctx context.Context, eid endpoint.ID) error
+}
+
 // DockerRetryWindow is how long dockerd keeps retrying a plugin call that found no plugin
 // (moby pkg/plugins/client.go callWithRetry: 30 s). A call the previous plugin process took but did
 // not answer may reach this one that late, so nothing is removed before it has passed.
@@ -68,6 +74,7 @@ type Stats struct {
 	Endpoints  uint64 // agent endpoints removed
 	Links      uint64 // host links removed
 	Addresses  uint64 // addresses released at the agent
+	Ports      uint64 // endpoints whose published ports were removed
 	Failures   uint64 // removals that failed (tried again at the next pass)
 	// LastPass is when the last pass, complete or not, read its snapshot (zero: none yet);
 	// LastComplete whether it read Docker and the agent completely.
@@ -83,6 +90,7 @@ type Reconciler struct {
 	docker  Docker
 	agent   Agent
 	links   Links
+	ports   Ports // nil: the reconciler leaves published ports alone
 	tracker *Tracker
 	cfg     Config
 	started time.Time
@@ -91,8 +99,8 @@ type Reconciler struct {
 	prev    *snapshot // the previous pass, if it was complete; only Run's goroutine touches it
 	pending bool      // the last pass left candidates to confirm (new ones, or held back by the hold)
 
-	passes, incomplete, endpoints, linksRemoved, addresses, failures atomic.Uint64
-	lastPass                                                         atomic.Int64 // unix ns; < 0: incomplete
+	passes, incomplete, endpoints, linksRemoved, addresses, portsRemoved, failures atomic.Uint64
+	lastPass                                                                       atomic.Int64 // unix ns; < 0: incomplete
 }
 
 // snapshot is what one complete pass found unexplained.
@@ -101,6 +109,7 @@ type snapshot struct {
 	eps   map[endpoint.ID]int64    // Docker endpoint ID -> the agent's numeric ID (for the log)
 	links map[string]endpoint.Link // by host-side name
 	ips   map[netip.Addr]bool
+	ports map[endpoint.ID]bool // endpoints with published ports
 }
 
 // New returns a reconciler; Run starts it. The hold-off counts from now.
@@ -108,10 +117,16 @@ func New(log *logrus.Entry, d Docker, a Agent, l Links, t *Tracker, cfg Config) 
 	return &Reconciler{log: log, docker: d, agent: a, links: l, tracker: t, cfg: cfg, started: time.Now(), now: time.Now}
 }
 
+// WithPorts makes the reconciler remove published ports no Docker endpoint explains; call it before Run.
+func (r *Reconciler) WithPorts(p Ports) *Reconciler {
+	r.ports = p
+	return r
+}
+
 // Stats returns what the reconciler did so far.
 func (r *Reconciler) Stats() Stats {
 	st := Stats{Passes: r.passes.Load(), Incomplete: r.incomplete.Load(), Endpoints: r.endpoints.Load(),
-		Links: r.linksRemoved.Load(), Addresses: r.addresses.Load(), Failures: r.failures.Load()}
+		Links: r.linksRemoved.Load(), Addresses: r.addresses.Load(), Ports: r.portsRemoved.Load(), Failures: r.failures.Load()}
 	if last := r.lastPass.Load(); last != 0 {
 		st.LastComplete = last > 0
 		st.LastPass = time.Unix(0, max(last, -last))
@@ -174,7 +189,7 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	return r.remove(ctx, prev, cur)
 }
 
-func (s *snapshot) empty() bool { return len(s.eps)+len(s.links)+len(s.ips) == 0 }
+func (s *snapshot) empty() bool { return len(s.eps)+len(s.links)+len(s.ips)+len(s.ports) == 0 }
 
 // hasNew reports whether s holds a candidate prev (nil: none) did not.
 func (s *snapshot) hasNew(prev *snapshot) bool {
@@ -196,13 +211,19 @@ func (s *snapshot) hasNew(prev *snapshot) bool {
 			return true
 		}
 	}
+	for eid := range s.ports {
+		if !prev.ports[eid] {
+			return true
+		}
+	}
 	return false
 }
 
 // read takes one snapshot: Docker first (its networks, then its containers, so that a container
 // created meanwhile is seen), then the agent, then the kernel.
 func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
-	cur := &snapshot{start: r.now(), eps: map[endpoint.ID]int64{}, links: map[string]endpoint.Link{}, ips: map[netip.Addr]bool{}}
+	cur := &snapshot{start: r.now(), eps: map[endpoint.ID]int64{}, links: map[string]endpoint.Link{}, ips: map[netip.Addr]bool{},
+		ports: map[endpoint.ID]bool{}}
 	nets, err := r.docker.Networks(ctx, r.cfg.Driver)
 	if err != nil {
 		return nil, err
@@ -271,6 +292,17 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 			cur.ips[ip] = true
 		}
 	}
+	if r.ports != nil {
+		pub, err := r.ports.Published(ctx)
+		if err != nil { // mappings it could not read are not candidates
+			r.log.WithError(err).Warn("reconcile: read published ports")
+		}
+		for eid := range pub {
+			if !explained[eid] {
+				cur.ports[eid] = true
+			}
+		}
+	}
 	return cur, nil
 }
 
@@ -314,6 +346,17 @@ func (r *Reconciler) remove(ctx context.Context, prev, cur *snapshot) error {
 		r.linksRemoved.Add(1)
 		r.log.WithFields(logrus.Fields{"link": host, "network": l.NetworkID, "ipv4": l.IPv4}).
 			Info("removed host link no Docker endpoint explains")
+	}
+	for eid := range cur.ports {
+		if !prev.ports[eid] || busyEps[eid] {
+			continue
+		}
+		if err := r.ports.Unpublish(ctx, eid); err != nil {
+			fail(err)
+			continue
+		}
+		r.portsRemoved.Add(1)
+		r.log.WithField("docker-endpoint", eid).Info("removed published ports no Docker endpoint explains")
 	}
 	for ip := range cur.ips {
 		if !prev.ips[ip] || busyIPs[ip] {

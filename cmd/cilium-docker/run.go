@@ -79,6 +79,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m.Gauge(metrics.EndpointsManaged, "Endpoints this process joined whose addresses the agent holds.",
 		func() float64 { _, b := book.Counts(); return float64(b) })
 	veths := endpoint.NewVeths(cfg.KernelTimeout)
+	ports := endpoint.NewPorts(cfg.KernelTimeout)
+	defer ports.Close() // the rules stay: the next process restores their reservations
+	if n, err := ports.Restore(ctx); err != nil {
+		log.WithError(err).WithField("reserved", n).Warn("published ports of the previous process: some host ports could not be reserved again")
+	} else if n > 0 {
+		log.WithField("reserved", n).Info("published ports of the previous process reserved again")
+	}
 	inFlight := reconcile.NewTracker()
 	srv := server.New(log.WithField("subsys", "server"), server.WithObserver(m.ObserveCall))
 	ipamCore := ipam.New(ag, book).Track(inFlight)
@@ -86,10 +93,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reaper := driver.NewReaper(log.WithField("subsys", "reaper"), veths, inFlight)
 	labelled := driver.NewLabelled()
 	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).
-		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled))
+		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled).WithPorts(ports))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels).Skip(labelled)
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
-		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: cfg.DriverName, Owner: ipam.Owner})
+		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: cfg.DriverName, Owner: ipam.Owner}).WithPorts(ports)
 
 	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost,
 		"driver": cfg.DriverName, "socket": cfg.SocketPath()}).Info("starting")

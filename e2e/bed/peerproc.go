@@ -11,9 +11,6 @@ import (
 	"time"
 )
 
-// PeerAddr is the bed's "outside" peer (the fabric's gateway, netns <id>cdpeer).
-const PeerAddr = "192.168.77.1"
-
 // PeerAddAddress gives the peer's fabric interface one more address (CIDR form) for the test, and
 // takes it away at cleanup.
 func (nd *Node) PeerAddAddress(t testing.TB, cidr string) {
