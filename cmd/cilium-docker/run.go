@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/policycheck"
 	"github.com/cilium-docker/cilium-docker/policystore"
 	"github.com/cilium-docker/cilium-docker/policysync"
 	"github.com/cilium-docker/cilium-docker/reconcile"
@@ -48,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(args) > 0 && args[0] == "policy" {
-		return runPolicy(ctx, args[1:], stdout, stderr)
+		return runPolicy(ctx, args[1:], os.Stdin, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
@@ -228,11 +230,16 @@ type policySync struct {
 
 func (p *policySync) Close() { p.store.Close() }
 
-// startPolicySync connects to etcd (without waiting for it) and returns the sync of cfg.PolicyDir.
+// startPolicySync connects to etcd (without waiting for it) and returns the sync of cfg.PolicyDir, which
+// checks each new document with the policy binary's parser (policycheck.Exec) before writing it.
 func startPolicySync(ctx context.Context, cfg *Config, log *logrus.Entry, ag *agent.Cached) (*policySync, error) {
-	sc, err := cfg.Etcd.storeConfig()
+	sc, err := cfg.Etcd.StoreConfig()
 	if err != nil {
 		return nil, err
+	}
+	bin, err := findPolicyBinary()
+	if err != nil {
+		return nil, fmt.Errorf("--policy-dir: %w", err)
 	}
 	st, err := policystore.Open(sc)
 	if err != nil {
@@ -245,6 +252,8 @@ func startPolicySync(ctx context.Context, cfg *Config, log *logrus.Entry, ag *ag
 		}
 		return c.ClusterName
 	}
-	log.WithFields(logrus.Fields{"dir": cfg.PolicyDir, "node": cfg.NodeName, "etcd": sc.Endpoints}).Info("policy sync starting")
-	return &policySync{Sync: policysync.New(log, st, cfg.PolicyDir, policysync.Options{Node: cfg.NodeName, Cluster: cluster}), store: st}, nil
+	check := &policycheck.Exec{Path: bin, Timeout: policycheck.DefaultTimeout}
+	log.WithFields(logrus.Fields{"dir": cfg.PolicyDir, "node": cfg.NodeName, "etcd": sc.Endpoints, "checker": bin}).Info("policy sync starting")
+	return &policySync{Sync: policysync.New(log, st, check, cfg.PolicyDir, policysync.Options{Node: cfg.NodeName, Cluster: cluster}),
+		store: st}, nil
 }
