@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium-docker/cilium-docker/policycheck"
+)
+
+// TestPolicyRunsPolicyBinary: `cilium-docker policy ARGS` runs cilium-docker-policy ARGS from PATH (none
+// beside the test binary) with stdin and outputs, its exit code the plugin's, nothing added to its output.
+func TestPolicyRunsPolicyBinary(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho \"argv0=$0 args=$*\"\nread line; echo \"stdin=$line\"\necho oops >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, policycheck.Binary), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	var out, errb bytes.Buffer
+	err := runPolicy(context.Background(), []string{"apply", "x.json"}, strings.NewReader("hello\n"), &out, &errb)
+	code, report := exitCode(err)
+	if code != 3 || report {
+		t.Errorf("exit code %d, report %v (%v), want 3 and nothing more to print", code, report, err)
+	}
+	// sh sets $0 to the script's path, not argv[0]: the binary's own progName sees argv[0].
+	if want := "args=apply x.json\nstdin=hello\n"; !strings.Contains(out.String(), want) || errb.String() != "oops\n" {
+		t.Errorf("stdout %q, stderr %q; want %q and the child's stderr", out.String(), errb.String(), want)
+	}
+}
+
+func TestPolicyBinaryMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"policy", "list"}, &out, &out)
+	code, report := exitCode(err)
+	if code != 1 || !report || err == nil || !strings.Contains(err.Error(), "cilium-docker-policy not found") {
+		t.Fatalf("got exit %d report %v: %v; want 1 and a clear error", code, report, err)
+	}
+}
