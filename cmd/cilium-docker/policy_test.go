@@ -41,3 +41,16 @@ func TestPolicyBinaryMissing(t *testing.T) {
 		t.Fatalf("got exit %d report %v: %v; want 1 and a clear error", code, report, err)
 	}
 }
+
+func TestPolicySyncNeedsPolicyBinary(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--docker-plugins", dir, "--policy-dir", dir, "--etcd-endpoints", "http://127.0.0.1:1"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "--policy-dir: cilium-docker-policy not found") {
+		t.Fatalf("plugin with --policy-dir and no policy binary: %v, want it refused at start", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "cilium.sock")); serr == nil {
+		t.Fatal("the plugin socket was created before the refusal")
+	}
+}

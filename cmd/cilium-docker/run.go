@@ -57,6 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	var policyBin string // the policy sync's checker
+	if cfg.PolicyDir != "" {
+		if policyBin, err = findPolicyBinary(); err != nil {
+			return fmt.Errorf("--policy-dir: %w", err)
+		}
+	}
 
 	m := metrics.New()
 	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout,
@@ -98,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	if cfg.PolicyDir != "" {
-		ps, err := startPolicySync(ctx, cfg, log.WithField("subsys", "policy-sync"), ag)
+		ps, err := startPolicySync(ctx, cfg, policyBin, log.WithField("subsys", "policy-sync"), ag)
 		if err != nil {
 			return err
 		}
@@ -231,15 +237,11 @@ type policySync struct {
 func (p *policySync) Close() { p.store.Close() }
 
 // startPolicySync connects to etcd (without waiting for it) and returns the sync of cfg.PolicyDir, which
-// checks each new document with the policy binary's parser (policycheck.Exec) before writing it.
-func startPolicySync(ctx context.Context, cfg *Config, log *logrus.Entry, ag *agent.Cached) (*policySync, error) {
+// checks each new document with the policy binary bin (policycheck.Exec) before writing it.
+func startPolicySync(ctx context.Context, cfg *Config, bin string, log *logrus.Entry, ag *agent.Cached) (*policySync, error) {
 	sc, err := cfg.Etcd.StoreConfig()
 	if err != nil {
 		return nil, err
-	}
-	bin, err := findPolicyBinary()
-	if err != nil {
-		return nil, fmt.Errorf("--policy-dir: %w", err)
 	}
 	st, err := policystore.Open(sc)
 	if err != nil {
