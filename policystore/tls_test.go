@@ -114,7 +114,7 @@ func TestStoreTLS(t *testing.T) {
 			t.Errorf("watch over TLS: %+v", ch)
 		}
 	case err := <-done:
-		t.Errorf("watch over TLS ended: %v", err)
+		t.Fatalf("watch over TLS ended: %v", err)
 	}
 	cancel()
 	<-done
