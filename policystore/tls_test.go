@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/url"
@@ -117,7 +118,9 @@ func TestStoreTLS(t *testing.T) {
 		t.Fatalf("watch over TLS ended: %v", err)
 	}
 	cancel()
-	<-done
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("watch over TLS after cancel: %v", err)
+	}
 
 	// Without a client certificate etcd refuses the connection.
 	bare, err := policystore.Open(policystore.Config{Endpoints: []string{c.String()}, CAFile: caFile, Timeout: 2 * time.Second})
