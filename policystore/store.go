@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Policy is one stored policy document.
@@ -33,32 +36,41 @@ type NodeStatus struct {
 
 // Store is the policy prefix of one etcd cluster.
 type Store struct {
-	gw      *gateway
+	cli     *clientv3.Client
 	prefix  string
 	timeout time.Duration
 }
 
-// Open prepares the connection to etcd; nothing is dialled before the first call, which has its deadline.
+// Open connects to etcd; the first call waits for the connection, under its deadline.
 func Open(c Config) (*Store, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	gw, err := newGateway(c)
+	t, err := c.tls()
 	if err != nil {
 		return nil, err
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   c.Endpoints,
+		TLS:         t,
+		DialTimeout: c.Timeout,
+		Logger:      zap.NewNop(),
+		// Keep the connection's health known while etcd is away, so a watch resumes once it is back.
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: c.Timeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd %s: %w", strings.Join(c.Endpoints, ","), err)
 	}
 	p := c.Prefix
 	if p == "" {
 		p = DefaultPrefix
 	}
-	return &Store{gw: gw, prefix: p, timeout: c.Timeout}, nil
+	return &Store{cli: cli, prefix: p, timeout: c.Timeout}, nil
 }
 
-// Close closes the idle connections.
-func (s *Store) Close() error {
-	s.gw.close()
-	return nil
-}
+// Close closes the connection.
+func (s *Store) Close() error { return s.cli.Close() }
 
 func (s *Store) policies() string          { return s.prefix + "policies/" }
 func (s *Store) policyKey(k string) string { return s.policies() + k }
@@ -72,22 +84,22 @@ func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) 
 func (s *Store) Put(ctx context.Context, key, doc string) (int64, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	var r putResponse
-	if err := s.gw.call(ctx, "/v3/kv/put", putRequest{Key: []byte(s.policyKey(key)), Value: []byte(doc)}, &r); err != nil {
+	r, err := s.cli.Put(ctx, s.policyKey(key), doc)
+	if err != nil {
 		return 0, fmt.Errorf("etcd put %q: %w", key, err)
 	}
-	return int64(r.Header.Revision), nil
+	return r.Header.Revision, nil
 }
 
 // Delete removes the policy under key; found is false when there was none.
 func (s *Store) Delete(ctx context.Context, key string) (found bool, rev int64, err error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	var r deleteResponse
-	if err := s.gw.call(ctx, "/v3/kv/deleterange", deleteRequest{Key: []byte(s.policyKey(key))}, &r); err != nil {
+	r, err := s.cli.Delete(ctx, s.policyKey(key))
+	if err != nil {
 		return false, 0, fmt.Errorf("etcd delete %q: %w", key, err)
 	}
-	return r.Deleted > 0, int64(r.Header.Revision), nil
+	return r.Deleted > 0, r.Header.Revision, nil
 }
 
 // ErrNotFound is Get's answer for a key without a policy.
@@ -97,40 +109,31 @@ var ErrNotFound = errors.New("no such policy")
 func (s *Store) Get(ctx context.Context, key string) (*Policy, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	var r rangeResponse
-	if err := s.gw.call(ctx, "/v3/kv/range", rangeRequest{Key: []byte(s.policyKey(key))}, &r); err != nil {
+	r, err := s.cli.Get(ctx, s.policyKey(key))
+	if err != nil {
 		return nil, fmt.Errorf("etcd get %q: %w", key, err)
 	}
 	if len(r.Kvs) == 0 {
 		return nil, fmt.Errorf("policy %q: %w", key, ErrNotFound)
 	}
 	kv := r.Kvs[0]
-	return &Policy{Key: key, YAML: string(kv.Value), Revision: int64(kv.ModRevision)}, nil
-}
-
-// list returns the keys and values under prefix and the store revision they are the state of.
-func (s *Store) list(ctx context.Context, prefix string) ([]keyValue, int64, error) {
-	ctx, cancel := s.call(ctx)
-	defer cancel()
-	var r rangeResponse
-	if err := s.gw.call(ctx, "/v3/kv/range", rangeRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix)}, &r); err != nil {
-		return nil, 0, err
-	}
-	return r.Kvs, int64(r.Header.Revision), nil
+	return &Policy{Key: key, YAML: string(kv.Value), Revision: kv.ModRevision}, nil
 }
 
 // List returns every policy, sorted by key, and the store revision they are the state of.
 func (s *Store) List(ctx context.Context) ([]Policy, int64, error) {
-	kvs, rev, err := s.list(ctx, s.policies())
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	r, err := s.cli.Get(ctx, s.policies(), clientv3.WithPrefix())
 	if err != nil {
 		return nil, 0, fmt.Errorf("etcd list policies: %w", err)
 	}
-	out := make([]Policy, 0, len(kvs))
-	for _, kv := range kvs {
-		out = append(out, Policy{Key: strings.TrimPrefix(string(kv.Key), s.policies()), YAML: string(kv.Value), Revision: int64(kv.ModRevision)})
+	out := make([]Policy, 0, len(r.Kvs))
+	for _, kv := range r.Kvs {
+		out = append(out, Policy{Key: strings.TrimPrefix(string(kv.Key), s.policies()), YAML: string(kv.Value), Revision: kv.ModRevision})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, rev, nil
+	return out, r.Header.Revision, nil
 }
 
 // PutStatus writes the node's status.
@@ -141,8 +144,7 @@ func (s *Store) PutStatus(ctx context.Context, st NodeStatus) error {
 	}
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	var r putResponse
-	if err := s.gw.call(ctx, "/v3/kv/put", putRequest{Key: []byte(s.nodes() + st.Node), Value: b}, &r); err != nil {
+	if _, err := s.cli.Put(ctx, s.nodes()+st.Node, string(b)); err != nil {
 		return fmt.Errorf("etcd put status of %q: %w", st.Node, err)
 	}
 	return nil
@@ -150,12 +152,14 @@ func (s *Store) PutStatus(ctx context.Context, st NodeStatus) error {
 
 // Statuses returns every node's status, sorted by node.
 func (s *Store) Statuses(ctx context.Context) ([]NodeStatus, error) {
-	kvs, _, err := s.list(ctx, s.nodes())
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	r, err := s.cli.Get(ctx, s.nodes(), clientv3.WithPrefix())
 	if err != nil {
 		return nil, fmt.Errorf("etcd list node statuses: %w", err)
 	}
 	var out []NodeStatus
-	for _, kv := range kvs {
+	for _, kv := range r.Kvs {
 		var st NodeStatus
 		if err := json.Unmarshal(kv.Value, &st); err != nil {
 			st = NodeStatus{Node: strings.TrimPrefix(string(kv.Key), s.nodes()), Error: "unreadable status: " + err.Error()}
@@ -180,29 +184,22 @@ type Change struct {
 var ErrCompacted = errors.New("etcd revision compacted")
 
 // Watch sends every change of the policy prefix after revision rev to changes, until ctx is done or
-// the watch fails; it returns why it stopped (ErrCompacted: list again). The caller lists again after
-// a failure (etcd away, the stream broken); the watch holds no deadline of its own beyond the dial and
-// the answer's headers, and TCP keepalives find a peer that is gone.
+// the watch fails; it returns why it stopped (ErrCompacted: list again). While etcd is unreachable it
+// waits (the client reconnects and resumes from the last revision seen).
 func (s *Store) Watch(ctx context.Context, rev int64, changes chan<- Change) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err := s.gw.watch(ctx, s.policies(), prefixEnd(s.policies()), rev+1, func(m *watchMessage) error {
-		if m.Error != nil {
-			return fmt.Errorf("etcd watch: %w", m.Error)
+	wc := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.policies(), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	for resp := range wc {
+		if resp.CompactRevision != 0 {
+			return fmt.Errorf("watch from revision %d (compacted at %d): %w", rev+1, resp.CompactRevision, ErrCompacted)
 		}
-		r := m.Result
-		if r == nil {
-			return nil
+		if err := resp.Err(); err != nil {
+			return fmt.Errorf("etcd watch: %w", err)
 		}
-		if r.CompactRevision != 0 {
-			return fmt.Errorf("watch from revision %d (compacted at %d): %w", rev+1, r.CompactRevision, ErrCompacted)
-		}
-		if r.Canceled {
-			return fmt.Errorf("etcd watch canceled: %s", r.CancelReason)
-		}
-		for _, ev := range r.Events {
-			c := Change{Key: strings.TrimPrefix(string(ev.Kv.Key), s.policies()), Revision: int64(ev.Kv.ModRevision)}
-			if ev.Type == "DELETE" {
+		for _, ev := range resp.Events {
+			c := Change{Key: strings.TrimPrefix(string(ev.Kv.Key), s.policies()), Revision: ev.Kv.ModRevision}
+			if ev.Type == clientv3.EventTypeDelete {
 				c.Delete = true
 			} else {
 				c.YAML = string(ev.Kv.Value)
@@ -213,13 +210,9 @@ func (s *Store) Watch(ctx context.Context, rev int64, changes chan<- Change) err
 				return ctx.Err()
 			}
 		}
-		return nil
-	})
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
 	}
-	if err == nil {
-		err = errors.New("etcd watch closed")
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return err
+	return errors.New("etcd watch closed")
 }

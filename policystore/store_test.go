@@ -48,7 +48,7 @@ func etcd(t *testing.T) string {
 }
 
 // TestStoreGateway: the calls through etcd's JSON gateway, the first endpoint unreachable.
-func TestStoreGateway(t *testing.T) {
+func TestStore(t *testing.T) {
 	dead := freeURL(t) // nothing listens there
 	s, err := policystore.Open(policystore.Config{Endpoints: []string{dead.String(), etcd(t)}, Timeout: 5 * time.Second})
 	if err != nil {

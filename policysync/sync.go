@@ -9,7 +9,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/cilium-docker/cilium-docker/policycheck"
 	"github.com/cilium-docker/cilium-docker/policystore"
 )
 
@@ -18,13 +17,6 @@ type Store interface {
 	List(ctx context.Context) ([]policystore.Policy, int64, error)
 	Watch(ctx context.Context, rev int64, changes chan<- policystore.Change) error
 	PutStatus(ctx context.Context, st policystore.NodeStatus) error
-}
-
-// Checker checks stored documents as the agent would parse them, in another process
-// (policycheck.Exec) or in this one (the policy binary's own sync). It returns one verdict per document,
-// nil when the document may be written; an error means that nothing was checked.
-type Checker interface {
-	Check(ctx context.Context, cluster string, docs []policycheck.Document) ([]error, error)
 }
 
 // Options tune a Sync.
@@ -37,6 +29,16 @@ type Options struct {
 	Resync time.Duration
 	// MaxBackoff caps the wait between attempts while etcd is unreachable (default 10 s).
 	MaxBackoff time.Duration
+	// Report, when set, gets the sync's state after every pass and every failure.
+	Report func(Stats)
+}
+
+// Stats is what a sync reports of itself.
+type Stats struct {
+	Revision int64  `json:"revision"` // the store revision last applied
+	Refused  int    `json:"refused"`  // documents of that revision not in force as stored
+	Errors   uint64 `json:"errors"`   // failures so far: failed passes, and documents newly refused
+	Failing  bool   `json:"failing"`  // the last pass failed: etcd unreachable, the watch broke, the check failed
 }
 
 // Sync keeps Dir equal to the store's policies.
@@ -50,6 +52,7 @@ type Sync struct {
 	// Only Run's goroutine uses these.
 	inForce map[string]int64 // key -> revision of the document in its file
 	lastErr map[string]string
+	stats   Stats
 	checked map[string]verdict // key -> the last verdict on the key's document
 }
 
@@ -90,6 +93,9 @@ func (s *Sync) Run(ctx context.Context) error {
 			continue
 		}
 		s.log.WithError(err).Warn("policy sync: etcd unavailable, watch ended or check failed; the policies in force stay; retrying")
+		s.stats.Errors++
+		s.stats.Failing = true
+		s.report()
 		t := time.NewTimer(backoff/2 + rand.N(backoff))
 		select {
 		case <-ctx.Done():
@@ -171,6 +177,8 @@ func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, r
 		st.Error = err.Error()
 		s.log.WithError(err).Error("policy sync: read the policy directory")
 		s.putStatus(ctx, st)
+		s.stats.Errors++
+		s.report()
 		return nil
 	}
 	cluster := s.opt.Cluster(ctx)
@@ -223,12 +231,21 @@ func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, r
 	for key, msg := range st.Errors {
 		if s.lastErr[key] != msg {
 			s.log.WithFields(logrus.Fields{"policy": key}).Error("policy sync: " + msg)
+			s.stats.Errors++
 		}
 	}
 	s.lastErr = st.Errors
 	s.inForce = st.Applied
 	s.putStatus(ctx, st)
+	s.stats.Revision, s.stats.Refused, s.stats.Failing = rev, len(st.Errors), checkErr != nil
+	s.report()
 	return checkErr
+}
+
+func (s *Sync) report() {
+	if s.opt.Report != nil {
+		s.opt.Report(s.stats)
+	}
 }
 
 // checkAll checks the documents of state that have no verdict for their text and the cluster yet, all
@@ -239,12 +256,12 @@ func (s *Sync) checkAll(ctx context.Context, state map[string]policystore.Policy
 			delete(s.checked, key)
 		}
 	}
-	var docs []policycheck.Document
+	var docs []Document
 	for key, p := range state {
 		if v, ok := s.checked[key]; ok && v.yaml == p.YAML && v.cluster == cluster {
 			continue
 		}
-		docs = append(docs, policycheck.Document{Key: key, YAML: p.YAML})
+		docs = append(docs, Document{Key: key, YAML: p.YAML})
 	}
 	if len(docs) == 0 {
 		return nil

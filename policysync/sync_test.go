@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,13 +21,12 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 
 	"github.com/cilium-docker/cilium-docker/policy"
-	"github.com/cilium-docker/cilium-docker/policycheck"
 	"github.com/cilium-docker/cilium-docker/policystore"
 	"github.com/cilium-docker/cilium-docker/policysync"
 )
 
 // parser checks in this process, with Cilium's parser (the daemon runs it in cilium-docker-policy).
-func parser() policysync.Checker { return policycheck.Local(policy.CheckStored) }
+func parser() policysync.Checker { return policysync.InProcess(policy.CheckStored) }
 
 func freeURL(t *testing.T) url.URL {
 	t.Helper()
@@ -206,7 +206,7 @@ type recordingChecker struct {
 	fail  bool       // guarded by mu
 }
 
-func (c *recordingChecker) Check(ctx context.Context, cluster string, docs []policycheck.Document) ([]error, error) {
+func (c *recordingChecker) Check(ctx context.Context, cluster string, docs []policysync.Document) ([]error, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var keys []string
@@ -245,7 +245,15 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 		}
 	}
 	chk := &recordingChecker{}
-	s := policysync.New(quiet(), store, chk, dir, policysync.Options{Node: "n1", MaxBackoff: 20 * time.Millisecond})
+	var reported atomic.Pointer[policysync.Stats]
+	s := policysync.New(quiet(), store, chk, dir, policysync.Options{Node: "n1", MaxBackoff: 20 * time.Millisecond,
+		Report: func(st policysync.Stats) { reported.Store(&st) }})
+	last := func() policysync.Stats {
+		if p := reported.Load(); p != nil {
+			return *p
+		}
+		return policysync.Stats{}
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() {
@@ -285,6 +293,12 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "x") {
 		t.Fatalf("a's file: %q %v, want its last checked revision", b, err)
 	}
+	waitFor(t, 10*time.Second, "the failing check reported", func() error {
+		if st := last(); !st.Failing || st.Errors == 0 || st.Refused != 1 {
+			return fmt.Errorf("reported %+v, want failing, errors, a refused", st)
+		}
+		return nil
+	})
 	chk.set(false)
 	waitFor(t, 10*time.Second, "a's new revision applied once the check works", func() error {
 		sts, _ := store.Statuses(ctx)
@@ -296,6 +310,12 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "z") {
 		t.Fatalf("a's file: %q %v, want the new revision", b, err)
 	}
+	waitFor(t, 10*time.Second, "the recovery reported", func() error {
+		if st := last(); st.Failing || st.Refused != 0 || st.Revision < rev {
+			return fmt.Errorf("reported %+v, want not failing, none refused, revision >= %d", st, rev)
+		}
+		return nil
+	})
 }
 
 func TestWatchCompacted(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/policy"
-	"github.com/cilium-docker/cilium-docker/policycheck"
 )
 
 // version is set at build time with -ldflags "-X main.version=...", as the plugin's.
@@ -24,7 +23,7 @@ func progName(argv0 string) string {
 	if argv0 == viaPlugin {
 		return viaPlugin
 	}
-	return policycheck.Binary
+	return cliflags.PolicyBinary
 }
 
 const policyUsage = `usage: %[1]s COMMAND [flags] [ARGS]
@@ -40,7 +39,6 @@ commands:
   list             every policy with its revision, and which revision each node applied, or its error
   get NAME         one policy's document and its nodes
   sync             keep --policy-dir equal to etcd (the plugin does it itself with --policy-dir)
-  check-stored     the plugin's policy sync: stored documents as JSON on stdin, verdicts on stdout
   version
 
 Run '%[1]s COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 refused or failed, 2 usage.
@@ -79,6 +77,8 @@ type policyCmd struct {
 	cluster        string
 	legacy         bool
 	node           string
+	reportState    bool
+	validate       bool
 }
 
 // run runs one policy command; prog is how the user called it (progName).
@@ -90,15 +90,9 @@ func run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		}
 		return nil
 	}
-	switch args[0] {
-	case "version":
-		fmt.Fprintln(stdout, policycheck.Binary, version)
+	if args[0] == "version" {
+		fmt.Fprintln(stdout, cliflags.PolicyBinary, version)
 		return nil
-	case policycheck.Command:
-		if len(args) > 1 {
-			return &usageError{fmt.Errorf("%s: unexpected argument %q", policycheck.Command, args[1])}
-		}
-		return policycheck.Serve(stdin, stdout, policy.CheckStored)
 	}
 	c := &policyCmd{stdin: stdin, stdout: stdout, stderr: stderr}
 	name, args := args[0], args[1:]
@@ -132,6 +126,8 @@ func run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		fs.StringVar(&c.dir, "policy-dir", "", "the agent's static policy directory (--static-cnp-path)")
 		fs.StringVar(&c.node, "node-name", cliflags.DefaultNodeName(), "this node's name in the status keys")
 		fs.StringVar(&c.cluster, "cluster-name", policy.DefaultCluster, "the agent's --cluster-name")
+		fs.BoolVar(&c.reportState, "report", false, "print the sync's state as a JSON line on stdout after every pass and failure (for the plugin)")
+		fs.BoolVar(&c.validate, "validate", false, "check the flags and the etcd configuration, then exit")
 		do = c.sync
 	default:
 		fmt.Fprintf(stderr, policyUsage, prog)

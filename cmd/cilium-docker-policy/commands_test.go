@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/cilium-docker/cilium-docker/policycheck"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
 func TestPolicyCommandExitCodes(t *testing.T) {
@@ -54,35 +52,14 @@ func TestPolicyCommandExitCodes(t *testing.T) {
 	}
 }
 
-func TestCheckStored(t *testing.T) {
-	const doc = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: a}\nspec:\n  endpointSelector: {matchLabels: {name: a}}\n  ingress: [{fromEntities: [world]}]\n"
-	req := `{"cluster":"c1","documents":[{"key":"a","yaml":` + strconv.Quote(doc) + `},{"key":"b","yaml":` + strconv.Quote(doc) +
-		`},{"key":"c","yaml":"kind: [unclosed"}]}`
-	var out, errb bytes.Buffer
-	if err := run(context.Background(), policycheck.Binary, []string{policycheck.Command}, strings.NewReader(req), &out, &errb); err != nil {
-		t.Fatalf("check-stored: %v\n%s", err, errb.String())
-	}
-	var resp policycheck.Response
-	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Verdicts) != 3 || resp.Verdicts[0].Error != "" || !strings.Contains(resp.Verdicts[1].Error, `stored under "b"`) ||
-		!strings.Contains(resp.Verdicts[2].Error, "decode") {
-		t.Fatalf("verdicts %+v, want a ok, b stored under another key, c not decoded", resp.Verdicts)
-	}
-	if err := run(context.Background(), policycheck.Binary, []string{policycheck.Command}, strings.NewReader("{"), &out, &errb); exitCode(err) != 1 {
-		t.Fatalf("check-stored of a broken request: %v, want exit 1", err)
-	}
-}
-
 func TestProgName(t *testing.T) {
-	for argv0, want := range map[string]string{viaPlugin: viaPlugin, "/usr/local/bin/cilium-docker-policy": policycheck.Binary, "x": policycheck.Binary} {
+	for argv0, want := range map[string]string{viaPlugin: viaPlugin, "/usr/local/bin/cilium-docker-policy": cliflags.PolicyBinary, "x": cliflags.PolicyBinary} {
 		if got := progName(argv0); got != want {
 			t.Errorf("progName(%q) = %q, want %q", argv0, got, want)
 		}
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), policycheck.Binary, []string{"--help"}, nil, &out, &out); err != nil ||
+	if err := run(context.Background(), cliflags.PolicyBinary, []string{"--help"}, nil, &out, &out); err != nil ||
 		!strings.Contains(out.String(), "usage: cilium-docker-policy COMMAND") {
 		t.Fatalf("--help: %v\n%s", err, out.String())
 	}

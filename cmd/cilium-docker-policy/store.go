@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/policy"
-	"github.com/cilium-docker/cilium-docker/policycheck"
 	"github.com/cilium-docker/cilium-docker/policystore"
 	"github.com/cilium-docker/cilium-docker/policysync"
 )
@@ -83,7 +83,7 @@ func (c *policyCmd) open() (*policystore.Store, error) {
 	if !c.etcd.Set() {
 		return nil, &usageError{errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS), or use --local")}
 	}
-	cfg, err := c.etcd.StoreConfig()
+	cfg, err := storeConfig(&c.etcd)
 	if err != nil {
 		return nil, &usageError{err}
 	}
@@ -283,6 +283,15 @@ func (c *policyCmd) get(ctx context.Context, names []string) error {
 }
 
 func (c *policyCmd) sync(ctx context.Context, _ []string) error {
+	if c.validate {
+		if !c.etcd.Set() {
+			return &usageError{errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS)")}
+		}
+		if _, err := storeConfig(&c.etcd); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
 	st, err := c.open()
 	if err != nil {
 		return err
@@ -292,8 +301,16 @@ func (c *policyCmd) sync(ctx context.Context, _ []string) error {
 	l.SetOutput(c.stderr)
 	log := logrus.NewEntry(l).WithField("subsys", "policy-sync")
 	cluster := c.cluster
-	s := policysync.New(log, st, policycheck.Local(policy.CheckStored), c.dir,
-		policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }})
+	opt := policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }}
+	if c.reportState {
+		enc := json.NewEncoder(c.stdout) // one line per report, read by the plugin (supervise)
+		opt.Report = func(s policysync.Stats) {
+			if err := enc.Encode(s); err != nil {
+				log.WithError(err).Debug("report the sync's state")
+			}
+		}
+	}
+	s := policysync.New(log, st, policysync.InProcess(policy.CheckStored), c.dir, opt)
 	log.WithFields(map[string]any{"dir": c.dir, "node": c.node}).Info("policy sync starting")
 	return s.Run(ctx)
 }

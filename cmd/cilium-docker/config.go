@@ -126,8 +126,8 @@ func (c *Config) Validate() error {
 		if !filepath.IsAbs(c.PolicyDir) {
 			errs = append(errs, fmt.Errorf("--policy-dir %q: want an absolute path", c.PolicyDir))
 		}
-		if _, err := c.Etcd.StoreConfig(); err != nil {
-			errs = append(errs, fmt.Errorf("--policy-dir: %w", err))
+		if !c.Etcd.Set() { // the rest of the etcd flags the policy binary checks (validatePolicySync)
+			errs = append(errs, errors.New("--policy-dir: no etcd endpoint: set --etcd-endpoints or --etcd-config"))
 		}
 	}
 	if !labels.ValidNamespace(c.Labels.DefaultNamespace) {

@@ -10,8 +10,8 @@ import (
 
 // TestDaemonLinks holds what the plugin daemon must not link, for its resident memory (README, "two
 // binaries"): Cilium's policy parser and Kubernetes apimachinery (about 12 MB from package
-// initialisation; they live in cilium-docker-policy) and the etcd client with gRPC (about 8 MB; the
-// policy store speaks etcd's JSON gateway). depguard (.golangci.yml) checks each file's imports; this
+// initialisation) and the etcd client with gRPC (about 8 MB): the policy commands and the policy sync
+// run in cilium-docker-policy, the sync as the daemon's child. depguard (.golangci.yml) checks each file's imports; this
 // checks everything the binary links.
 func TestDaemonLinks(t *testing.T) {
 	goBin, err := exec.LookPath("go")

@@ -12,13 +12,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/policycheck"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
 // The policy commands and Cilium's policy parser live in the cilium-docker-policy binary: linked into
 // this one, the parser's package initialisation (Kubernetes apimachinery, much of cilium-agent) would
 // cost the long-running plugin about 12 MB of resident memory. `cilium-docker policy ARGS` runs
-// `cilium-docker-policy ARGS`; the plugin's policy sync runs its check-stored command.
+// `cilium-docker-policy ARGS`; the plugin runs its policy sync as a child (policysync.go).
 
 // policyArgv0 is the name the policy binary shows in its usage and errors when run for `cilium-docker
 // policy` (its progName).
@@ -32,19 +32,19 @@ const policyStopGrace = 10 * time.Second
 func findPolicyBinary() (string, error) {
 	self, err := os.Executable()
 	if err == nil {
-		p := filepath.Join(filepath.Dir(self), policycheck.Binary)
+		p := filepath.Join(filepath.Dir(self), cliflags.PolicyBinary)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
 			return p, nil
 		}
 	}
-	p, lerr := exec.LookPath(policycheck.Binary)
+	p, lerr := exec.LookPath(cliflags.PolicyBinary)
 	if lerr != nil {
 		where := "beside this binary"
 		if self != "" {
 			where = "in " + filepath.Dir(self)
 		}
 		return "", fmt.Errorf("%s not found %s or in PATH: it holds the policy commands and Cilium's policy parser; "+
-			"install it from the same build as cilium-docker (make build puts both into bin/): %w", policycheck.Binary, where, lerr)
+			"install it from the same build as cilium-docker (make build puts both into bin/): %w", cliflags.PolicyBinary, where, lerr)
 	}
 	return p, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium-docker/cilium-docker/policycheck"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
 // TestPolicyRunsPolicyBinary: `cilium-docker policy ARGS` runs cilium-docker-policy ARGS from PATH (none
@@ -16,7 +16,7 @@ import (
 func TestPolicyRunsPolicyBinary(t *testing.T) {
 	dir := t.TempDir()
 	script := "#!/bin/sh\necho \"argv0=$0 args=$*\"\nread line; echo \"stdin=$line\"\necho oops >&2\nexit 3\n"
-	if err := os.WriteFile(filepath.Join(dir, policycheck.Binary), []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, cliflags.PolicyBinary), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir)

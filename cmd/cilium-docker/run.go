@@ -18,9 +18,6 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/metrics"
-	"github.com/cilium-docker/cilium-docker/policycheck"
-	"github.com/cilium-docker/cilium-docker/policystore"
-	"github.com/cilium-docker/cilium-docker/policysync"
 	"github.com/cilium-docker/cilium-docker/reconcile"
 	"github.com/cilium-docker/cilium-docker/server"
 )
@@ -57,9 +54,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	var policyBin string // the policy sync's checker
+	var policyBin string // runs the policy sync
 	if cfg.PolicyDir != "" {
 		if policyBin, err = findPolicyBinary(); err != nil {
+			return fmt.Errorf("--policy-dir: %w", err)
+		}
+		if err := validatePolicySync(ctx, policyBin, cfg); err != nil {
 			return fmt.Errorf("--policy-dir: %w", err)
 		}
 	}
@@ -104,11 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	if cfg.PolicyDir != "" {
-		ps, err := startPolicySync(ctx, cfg, policyBin, log.WithField("subsys", "policy-sync"), ag)
-		if err != nil {
-			return err
-		}
-		defer ps.Close()
+		ps := newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
+		m.PolicySync(ps.stats)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -226,36 +223,4 @@ func newLogger(cfg *Config, out io.Writer) *logrus.Entry {
 		l.SetLevel(logrus.DebugLevel)
 	}
 	return logrus.NewEntry(l)
-}
-
-// policySync is the plugin's policy sync and the etcd connection it owns.
-type policySync struct {
-	*policysync.Sync
-	store *policystore.Store
-}
-
-func (p *policySync) Close() { p.store.Close() }
-
-// startPolicySync connects to etcd (without waiting for it) and returns the sync of cfg.PolicyDir, which
-// checks each new document with the policy binary bin (policycheck.Exec) before writing it.
-func startPolicySync(ctx context.Context, cfg *Config, bin string, log *logrus.Entry, ag *agent.Cached) (*policySync, error) {
-	sc, err := cfg.Etcd.StoreConfig()
-	if err != nil {
-		return nil, err
-	}
-	st, err := policystore.Open(sc)
-	if err != nil {
-		return nil, err
-	}
-	cluster := func(ctx context.Context) string {
-		c, err := ag.Config(ctx)
-		if err != nil {
-			return ""
-		}
-		return c.ClusterName
-	}
-	check := &policycheck.Exec{Path: bin, Timeout: policycheck.DefaultTimeout}
-	log.WithFields(logrus.Fields{"dir": cfg.PolicyDir, "node": cfg.NodeName, "etcd": sc.Endpoints, "checker": bin}).Info("policy sync starting")
-	return &policySync{Sync: policysync.New(log, st, check, cfg.PolicyDir, policysync.Options{Node: cfg.NodeName, Cluster: cluster}),
-		store: st}, nil
 }
