@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
 .PHONY: build test test-unit test-privileged test-e2e fuzz bench lint demo image plugin clean
-build: ; CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/cilium-docker ./cmd/cilium-docker
+build: ; CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/ ./cmd/cilium-docker ./cmd/cilium-docker-policy
 test: ; scripts/test.sh
 test-unit: ; go test -short -race -count=1 ./...
 test-privileged: ; go test -race -count=1 ./endpoint/...

@@ -17,6 +17,8 @@ const (
 	ReconcilerLastOK     = "reconciler_last_pass_complete"          // 1 when the last pass read everything
 	PolicyRevision       = "policy_sync_revision"                   // the policy revision last applied
 	PolicyErrors         = "policy_sync_errors_total"               // policy sync failures
+	PolicyRefused        = "policy_sync_refused"                    // documents of that revision not in force as stored
+	PolicyFailing        = "policy_sync_failing"                    // 1 while the sync's last pass failed
 	EndpointsManaged     = "endpoints_managed"
 )
 
@@ -84,7 +86,9 @@ func (f reconcilerCollector) Collect(ch chan<- prometheus.Metric) {
 // PolicyStats is what the policy sync reports of itself.
 type PolicyStats struct {
 	Revision uint64
-	Errors   uint64
+	Errors   uint64 // failures since the plugin started
+	Refused  int    // documents of Revision not in force as stored
+	Failing  bool   // the last pass failed (etcd unreachable, the watch broke)
 }
 
 // PolicySync publishes the policy sync's revision and error count, read from f at each scrape.
@@ -92,4 +96,12 @@ func (m *Metrics) PolicySync(f func() PolicyStats) {
 	m.Gauge(PolicyRevision, "The policy revision the policy sync last applied.", func() float64 { return float64(f().Revision) })
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: PolicyErrors,
 		Help: "Policy sync failures."}, func() float64 { return float64(f().Errors) }))
+	m.Gauge(PolicyRefused, "Policies of the applied revision the policy sync refused (their last good revision stays).",
+		func() float64 { return float64(f().Refused) })
+	m.Gauge(PolicyFailing, "1 while the policy sync's last pass failed (etcd unreachable, the watch broke), else 0.", func() float64 {
+		if f().Failing {
+			return 1
+		}
+		return 0
+	})
 }

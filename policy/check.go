@@ -220,3 +220,17 @@ func IsRefusal(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
 }
+
+// CheckStored checks a document stored under key (in etcd) as the agent would parse it, and that it is
+// the policy its key names: what the policy sync asks before it writes the document into the agent's
+// directory.
+func CheckStored(key, text, cluster string) error {
+	d, err := CheckDocument(text, cluster)
+	if err != nil {
+		return err
+	}
+	if d.Key() != key {
+		return refuse("the document is policy %q, stored under %q", d.Key(), key)
+	}
+	return nil
+}

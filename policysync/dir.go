@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Owner prefixes: the sync owns the files of FromEtcd, `policy apply --local` those of Local. Neither
@@ -36,7 +34,7 @@ func (d Dir) FileName(key string) (string, error) {
 	} else {
 		f = d.Owner + "ccnp." + key + ".yaml"
 	}
-	if reasons := validation.IsDNS1123Subdomain(f); len(reasons) > 0 {
+	if reasons := dns1123Subdomain(f); len(reasons) > 0 {
 		return "", fmt.Errorf("policy %q: file name %q: %s", key, f, strings.Join(reasons, "; "))
 	}
 	return f, nil

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policystore"
 )
 
@@ -30,21 +29,43 @@ type Options struct {
 	Resync time.Duration
 	// MaxBackoff caps the wait between attempts while etcd is unreachable (default 10 s).
 	MaxBackoff time.Duration
+	// Report, when set, gets the sync's state after every pass and every failure.
+	Report func(Stats)
+}
+
+// Stats is what a sync reports of itself.
+type Stats struct {
+	Revision int64  `json:"revision"` // the store revision last applied
+	Refused  int    `json:"refused"`  // documents of that revision not in force as stored
+	Errors   uint64 `json:"errors"`   // failures so far: failed passes, and documents newly refused
+	Failing  bool   `json:"failing"`  // the last pass failed: etcd unreachable, the watch broke, the check failed
 }
 
 // Sync keeps Dir equal to the store's policies.
 type Sync struct {
 	log   *logrus.Entry
 	store Store
+	check Checker
 	dir   Dir
 	opt   Options
 
-	inForce map[string]int64 // key -> revision of the document in its file; only Run's goroutine
+	// Only Run's goroutine uses these.
+	inForce map[string]int64 // key -> revision of the document in its file
 	lastErr map[string]string
+	stats   Stats
+	checked map[string]verdict // key -> the last verdict on the key's document
 }
 
-// New returns a sync of store into the directory path; Run runs it.
-func New(log *logrus.Entry, store Store, path string, opt Options) *Sync {
+// verdict is the check's answer on one document for one cluster name: a document is checked again only
+// when its text or the cluster changes (a new revision, a resync lists the same ones).
+type verdict struct {
+	yaml, cluster string
+	err           error
+}
+
+// New returns a sync of store into the directory path, each document checked with check before it is
+// written; Run runs it.
+func New(log *logrus.Entry, store Store, check Checker, path string, opt Options) *Sync {
 	if opt.Resync <= 0 {
 		opt.Resync = 5 * time.Minute
 	}
@@ -54,8 +75,8 @@ func New(log *logrus.Entry, store Store, path string, opt Options) *Sync {
 	if opt.Cluster == nil {
 		opt.Cluster = func(context.Context) string { return "" }
 	}
-	return &Sync{log: log, store: store, dir: Dir{Path: path, Owner: FromEtcd}, opt: opt,
-		inForce: map[string]int64{}, lastErr: map[string]string{}}
+	return &Sync{log: log, store: store, check: check, dir: Dir{Path: path, Owner: FromEtcd}, opt: opt,
+		inForce: map[string]int64{}, lastErr: map[string]string{}, checked: map[string]verdict{}}
 }
 
 // Run syncs until ctx is done: list, apply, watch; on any failure it waits (with backoff) and lists
@@ -71,7 +92,10 @@ func (s *Sync) Run(ctx context.Context) error {
 			backoff = 250 * time.Millisecond
 			continue
 		}
-		s.log.WithError(err).Warn("policy sync: etcd unavailable or watch ended; the policies in force stay; retrying")
+		s.log.WithError(err).Warn("policy sync: etcd unavailable, watch ended or check failed; the policies in force stay; retrying")
+		s.stats.Errors++
+		s.stats.Failing = true
+		s.report()
 		t := time.NewTimer(backoff/2 + rand.N(backoff))
 		select {
 		case <-ctx.Done():
@@ -83,8 +107,8 @@ func (s *Sync) Run(ctx context.Context) error {
 	}
 }
 
-// round lists the prefix, applies it, then follows the watch until it fails or the resync period ends
-// (nil).
+// round lists the prefix, applies it, then follows the watch until it fails, a check fails, or the
+// resync period ends (nil).
 func (s *Sync) round(ctx context.Context) error {
 	pols, rev, err := s.store.List(ctx)
 	if err != nil {
@@ -94,7 +118,9 @@ func (s *Sync) round(ctx context.Context) error {
 	for _, p := range pols {
 		state[p.Key] = p
 	}
-	s.apply(ctx, state, rev)
+	if err := s.apply(ctx, state, rev); err != nil {
+		return err
+	}
 
 	wctx, cancel := context.WithTimeout(ctx, s.opt.Resync)
 	changes := make(chan policystore.Change)
@@ -118,7 +144,9 @@ func (s *Sync) round(ctx context.Context) error {
 					more = false
 				}
 			}
-			s.apply(ctx, state, rev)
+			if err := s.apply(ctx, state, rev); err != nil {
+				return err
+			}
 		case err := <-done:
 			done <- err // for the deferred wait
 			if errors.Is(err, context.DeadlineExceeded) && wctx.Err() != nil && ctx.Err() == nil {
@@ -139,17 +167,22 @@ func (s *Sync) change(state map[string]policystore.Policy, c policystore.Change)
 }
 
 // apply makes the directory hold the valid documents of state and writes the node's status. A document
-// that does not check keeps the file of its last good revision, if there is one.
-func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, rev int64) {
+// that does not check keeps the file of its last good revision, if there is one. When the check itself
+// fails, the documents it did not answer count as refused for this pass and apply returns the failure
+// (Run then tries again, with backoff).
+func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, rev int64) error {
 	st := policystore.NodeStatus{Node: s.opt.Node, Revision: rev, Applied: map[string]int64{}, Errors: map[string]string{}}
 	owned, err := s.dir.Owned()
 	if err != nil {
 		st.Error = err.Error()
 		s.log.WithError(err).Error("policy sync: read the policy directory")
 		s.putStatus(ctx, st)
-		return
+		s.stats.Errors++
+		s.report()
+		return nil
 	}
 	cluster := s.opt.Cluster(ctx)
+	checkErr := s.checkAll(ctx, state, cluster)
 	want := map[string]string{} // file -> content
 	keyOf := map[string]string{}
 	for key, p := range state {
@@ -159,7 +192,7 @@ func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, r
 			continue
 		}
 		keyOf[file] = key
-		if err := checkFor(key, p.YAML, cluster); err != nil {
+		if err := s.verdictOf(key, p.YAML, cluster, checkErr); err != nil {
 			st.Errors[key] = fmt.Sprintf("revision %d not applied: %v", p.Revision, err)
 			if old, ok := owned[file]; ok {
 				want[file] = old // the last good revision stays in force
@@ -198,24 +231,64 @@ func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, r
 	for key, msg := range st.Errors {
 		if s.lastErr[key] != msg {
 			s.log.WithFields(logrus.Fields{"policy": key}).Error("policy sync: " + msg)
+			s.stats.Errors++
 		}
 	}
 	s.lastErr = st.Errors
 	s.inForce = st.Applied
 	s.putStatus(ctx, st)
+	s.stats.Revision, s.stats.Refused, s.stats.Failing = rev, len(st.Errors), checkErr != nil
+	s.report()
+	return checkErr
 }
 
-// checkFor checks the document stored under key as the agent would parse it, and that it is the
-// policy its key names.
-func checkFor(key, doc, cluster string) error {
-	d, err := policy.CheckDocument(doc, cluster)
+func (s *Sync) report() {
+	if s.opt.Report != nil {
+		s.opt.Report(s.stats)
+	}
+}
+
+// checkAll checks the documents of state that have no verdict for their text and the cluster yet, all
+// in one call, and forgets the verdicts of keys no longer in state.
+func (s *Sync) checkAll(ctx context.Context, state map[string]policystore.Policy, cluster string) error {
+	for key := range s.checked {
+		if _, ok := state[key]; !ok {
+			delete(s.checked, key)
+		}
+	}
+	var docs []Document
+	for key, p := range state {
+		if v, ok := s.checked[key]; ok && v.yaml == p.YAML && v.cluster == cluster {
+			continue
+		}
+		docs = append(docs, Document{Key: key, YAML: p.YAML})
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	errs, err := s.check.Check(ctx, cluster, docs)
+	if err == nil && len(errs) != len(docs) {
+		err = fmt.Errorf("policy check: %d verdicts for %d documents", len(errs), len(docs))
+	}
 	if err != nil {
 		return err
 	}
-	if d.Key() != key {
-		return fmt.Errorf("the document is policy %q, stored under %q", d.Key(), key)
+	for i, d := range docs {
+		s.checked[d.Key] = verdict{yaml: d.YAML, cluster: cluster, err: errs[i]}
 	}
 	return nil
+}
+
+// verdictOf is the check's verdict on the key's document: checkErr when the check failed and left it
+// without one.
+func (s *Sync) verdictOf(key, yaml, cluster string, checkErr error) error {
+	if v, ok := s.checked[key]; ok && v.yaml == yaml && v.cluster == cluster {
+		return v.err
+	}
+	if checkErr != nil {
+		return fmt.Errorf("not checked: %w", checkErr)
+	}
+	return errors.New("not checked")
 }
 
 func (s *Sync) putStatus(ctx context.Context, st policystore.NodeStatus) {

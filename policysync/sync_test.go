@@ -9,7 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,9 +20,13 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/server/v3/embed"
 
+	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policystore"
 	"github.com/cilium-docker/cilium-docker/policysync"
 )
+
+// parser checks in this process, with Cilium's parser (the daemon runs it in cilium-docker-policy).
+func parser() policysync.Checker { return policysync.InProcess(policy.CheckStored) }
 
 func freeURL(t *testing.T) url.URL {
 	t.Helper()
@@ -122,7 +129,7 @@ func TestSyncEtcd(t *testing.T) {
 	if _, err := store.Put(ctx, "wrongname", doc("other", "x")); err != nil {
 		t.Fatal(err)
 	}
-	s := policysync.New(quiet(), store, dir, policysync.Options{Node: "n1", Cluster: func(context.Context) string { return "local" }})
+	s := policysync.New(quiet(), store, parser(), dir, policysync.Options{Node: "n1", Cluster: func(context.Context) string { return "local" }})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() {
@@ -192,6 +199,125 @@ func TestSyncEtcd(t *testing.T) {
 	})
 }
 
+// recordingChecker is the parser, recording the keys of each call, failing as a whole while fail is set.
+type recordingChecker struct {
+	mu    sync.Mutex
+	calls [][]string // guarded by mu
+	fail  bool       // guarded by mu
+}
+
+func (c *recordingChecker) Check(ctx context.Context, cluster string, docs []policysync.Document) ([]error, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var keys []string
+	for _, d := range docs {
+		keys = append(keys, d.Key)
+	}
+	slices.Sort(keys)
+	c.calls = append(c.calls, keys)
+	if c.fail {
+		return nil, errors.New("policy check: cilium-docker-policy check-stored: signal: killed")
+	}
+	return parser().Check(ctx, cluster, docs)
+}
+
+func (c *recordingChecker) set(fail bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail = fail
+}
+
+func (c *recordingChecker) log() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprint(c.calls)
+}
+
+// TestSyncChecksOnlyChanges: each document is checked once per text (one call for a burst), not on
+// every pass; a failed check keeps the last good revision in force and is retried.
+func TestSyncChecksOnlyChanges(t *testing.T) {
+	store, _ := etcd(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	for _, k := range []string{"a", "b"} {
+		if _, err := store.Put(ctx, k, doc(k, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chk := &recordingChecker{}
+	var reported atomic.Pointer[policysync.Stats]
+	s := policysync.New(quiet(), store, chk, dir, policysync.Options{Node: "n1", MaxBackoff: 20 * time.Millisecond,
+		Report: func(st policysync.Stats) { reported.Store(&st) }})
+	last := func() policysync.Stats {
+		if p := reported.Load(); p != nil {
+			return *p
+		}
+		return policysync.Stats{}
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, 10*time.Second, "a and b written", func() error {
+		if got := files(t, dir); got != "cilium-docker.ccnp.a.yaml cilium-docker.ccnp.b.yaml" {
+			return fmt.Errorf("files %q", got)
+		}
+		return nil
+	})
+	if _, err := store.Put(ctx, "c", doc("c", "x")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "c checked alone", func() error {
+		if got := chk.log(); got != "[[a b] [c]]" {
+			return fmt.Errorf("check calls %s", got)
+		}
+		return nil
+	})
+
+	chk.set(true)
+	rev, err := store.Put(ctx, "a", doc("a", "z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a's new revision reported as not checked", func() error {
+		sts, _ := store.Statuses(ctx)
+		if len(sts) != 1 || !strings.Contains(sts[0].Errors["a"], "not checked") || sts[0].Applied["a"] == 0 || sts[0].Applied["a"] == rev {
+			return fmt.Errorf("status %+v", sts)
+		}
+		return nil
+	})
+	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "x") {
+		t.Fatalf("a's file: %q %v, want its last checked revision", b, err)
+	}
+	waitFor(t, 10*time.Second, "the failing check reported", func() error {
+		if st := last(); !st.Failing || st.Errors == 0 || st.Refused != 1 {
+			return fmt.Errorf("reported %+v, want failing, errors, a refused", st)
+		}
+		return nil
+	})
+	chk.set(false)
+	waitFor(t, 10*time.Second, "a's new revision applied once the check works", func() error {
+		sts, _ := store.Statuses(ctx)
+		if len(sts) != 1 || sts[0].Applied["a"] != rev || sts[0].Errors["a"] != "" {
+			return fmt.Errorf("status %+v", sts)
+		}
+		return nil
+	})
+	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "z") {
+		t.Fatalf("a's file: %q %v, want the new revision", b, err)
+	}
+	waitFor(t, 10*time.Second, "the recovery reported", func() error {
+		if st := last(); st.Failing || st.Refused != 0 || st.Revision < rev {
+			return fmt.Errorf("reported %+v, want not failing, none refused, revision >= %d", st, rev)
+		}
+		return nil
+	})
+}
+
 func TestWatchCompacted(t *testing.T) {
 	store, e := etcd(t)
 	ctx := context.Background()
@@ -225,7 +351,7 @@ func TestSyncEtcdDownKeepsFiles(t *testing.T) {
 	}
 	calls := make(chan struct{}, 100)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := policysync.New(quiet(), countingStore{calls}, dir, policysync.Options{Node: "n1", MaxBackoff: 10 * time.Millisecond})
+	s := policysync.New(quiet(), countingStore{calls}, parser(), dir, policysync.Options{Node: "n1", MaxBackoff: 10 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	for range 3 { // three failed listings

@@ -23,7 +23,7 @@ step "Preparing: packages (apt), Docker $DOCKER_VERSION and cilium-agent $CILIUM
 scripts/install-deps.sh
 scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
 scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null
-[ -x bin/cilium-docker ] || make build
+if [ ! -x bin/cilium-docker ] || [ ! -x bin/cilium-docker-policy ]; then make build; fi
 PLUGIN_BIN=$(pwd)/bin/cilium-docker
 
 if [ "${KEEP:-0}" != 1 ]; then

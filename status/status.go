@@ -290,9 +290,16 @@ func (c *Checker) pluginChecks(r *Report, s samples, err error) {
 		return
 	}
 	perrs, _ := s.sum(metrics.FullName(metrics.PolicyErrors))
-	if perrs > 0 {
-		r.add("Policy sync", Warning, "see the plugin's log for the failing policy", "revision %.0f, %.0f errors", rev, perrs)
-	} else {
-		r.add("Policy sync", OK, "", "revision %.0f", rev)
+	refused, _ := s.sum(metrics.FullName(metrics.PolicyRefused))
+	failing, _ := s.sum(metrics.FullName(metrics.PolicyFailing))
+	switch {
+	case failing > 0:
+		r.add("Policy sync", Warning, "etcd unreachable or the watch broke: see the plugin's log; the policies in force stay",
+			"revision %.0f, last pass failed, %.0f errors since start", rev, perrs)
+	case refused > 0:
+		r.add("Policy sync", Warning, "cilium-docker policy list names the refused policy and why",
+			"revision %.0f, %.0f policies refused", rev, refused)
+	default:
+		r.add("Policy sync", OK, "", "revision %.0f, %.0f errors since start", rev, perrs)
 	}
 }

@@ -82,6 +82,12 @@ func endpoint(id int64, dockerEP, state string, labels ...string) *models.Endpoi
 // pluginSocket serves Plugin.Activate on a unix socket and returns its directory.
 func pluginSocket(t *testing.T) string {
 	t.Helper()
+	return pluginSocketWith(t, pluginMetrics(nil))
+}
+
+// pluginSocketWith serves a plugin socket whose /metrics is h.
+func pluginSocketWith(t *testing.T, h http.Handler) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "st")
 	if err != nil {
 		t.Fatal(err)
@@ -98,15 +104,19 @@ func pluginSocket(t *testing.T) string {
 	mux.HandleFunc("POST /Plugin.Activate", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"Implements":["NetworkDriver","IpamDriver"]}`)
 	})
-	mux.Handle("GET /metrics", pluginMetrics())
+	mux.Handle("GET /metrics", h)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { srv.Close() })
 	return dir
 }
 
-func pluginMetrics() http.Handler {
+// pluginMetrics are a healthy plugin's metrics, with the policy sync's when ps is not nil.
+func pluginMetrics(ps *metrics.PolicyStats) http.Handler {
 	m := metrics.New()
+	if ps != nil {
+		m.PolicySync(func() metrics.PolicyStats { return *ps })
+	}
 	m.Gauge(metrics.EndpointsManaged, "test", func() float64 { return 2 })
 	m.Reconciler(func() metrics.ReconcilerStats {
 		return metrics.ReconcilerStats{Passes: 7, Endpoints: 1, LastPass: time.Now().Add(-3 * time.Second), LastComplete: true}
@@ -237,5 +247,27 @@ func TestWrongIPAMAndSocketMissing(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "Plugin socket,Network mixed" || !strings.Contains(out, "--ipam-driver cilium mixed") {
 		t.Fatalf("attention %v:\n%s", names, out)
+	}
+}
+
+// TestPolicySyncRow: the policy sync needs attention while its last pass failed or a policy is refused,
+// not for errors it recovered from.
+func TestPolicySyncRow(t *testing.T) {
+	for _, tt := range []struct {
+		stats   metrics.PolicyStats
+		healthy bool
+		want    string
+	}{
+		{metrics.PolicyStats{Revision: 117, Errors: 1}, true, "revision 117, 1 errors since start"},
+		{metrics.PolicyStats{Revision: 117, Errors: 2, Failing: true}, false, "revision 117, last pass failed, 2 errors since start"},
+		{metrics.PolicyStats{Revision: 118, Errors: 1, Refused: 1}, false, "revision 118, 1 policies refused"},
+	} {
+		cfg, a, d := healthyNode(t)
+		dir := pluginSocketWith(t, pluginMetrics(&tt.stats))
+		cfg.Socket, cfg.MetricsAddress = filepath.Join(dir, "cilium.sock"), "unix://"+filepath.Join(dir, "cilium.sock")
+		r, out := check(t, cfg, a, d, 5*time.Second)
+		if r.Healthy() != tt.healthy || !strings.Contains(out, tt.want) {
+			t.Errorf("%+v: healthy %v, want %v; want %q in:\n%s", tt.stats, r.Healthy(), tt.healthy, tt.want, out)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
 // commonFlags are the addresses the plugin and its subcommands share, so that one environment
@@ -63,7 +65,7 @@ func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, 
 		rest = append(rest, args[0])
 		args = args[1:]
 	}
-	if err := applyEnv(fs); err != nil {
+	if err := cliflags.ApplyEnv(fs); err != nil {
 		return nil, err
 	}
 	return rest, nil
@@ -82,4 +84,6 @@ const usage = `usage:
   cilium-docker status [--json]         check this node: socket, agent, Hubble, Docker, networks, containers
   cilium-docker flows [CONTAINER...] [--follow] [--verdict DROPPED|FORWARDED] [--json]
                                         flows from and to containers, from Hubble
+  cilium-docker policy COMMAND ...      policies in the cluster's etcd, checked with Cilium's parser
+                                        (runs cilium-docker-policy; cilium-docker policy --help)
   cilium-docker version`

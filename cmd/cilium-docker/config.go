@@ -6,19 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/reconcile"
 )
-
-// envPrefix + the flag name in upper snake case sets a flag from the environment (the command line wins).
-const envPrefix = "CILIUM_DOCKER_"
 
 // Config is the plugin's validated configuration.
 type Config struct {
@@ -42,7 +39,7 @@ type Config struct {
 	// PolicyDir, when set, is the agent's static policy directory that the plugin keeps equal to the
 	// policies in etcd (Etcd), reporting as NodeName.
 	PolicyDir, NodeName string
-	Etcd                etcdFlags
+	Etcd                cliflags.Etcd
 }
 
 // SocketPath is where Docker finds the plugin: a legacy plugin's file name is its driver name; a managed
@@ -85,8 +82,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "",
 		"the agent's static policy directory (--static-cnp-path): keep it equal to the policies in etcd (off when empty)")
-	fs.StringVar(&c.NodeName, "node-name", defaultNodeName(), "this node's name in the policy status keys")
-	c.Etcd.register(fs)
+	fs.StringVar(&c.NodeName, "node-name", cliflags.DefaultNodeName(), "this node's name in the policy status keys")
+	c.Etcd.Register(fs)
 	k8sIdentity := fs.Bool("k8s-identity-labels", true,
 		"stamp k8s:io.kubernetes.pod.namespace=<namespace> and k8s:io.cilium.k8s.policy.cluster=<agent's cluster name> on every "+
 			"container, so that plain Kubernetes-style policies select containers; false keeps the identities of earlier releases "+
@@ -97,28 +94,12 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := applyEnv(fs); err != nil {
+	if err := cliflags.ApplyEnv(fs); err != nil {
 		return nil, err
 	}
-	c.Labels = labels.Policy{Exclude: splitList(*exclude), Include: splitList(*include), ImageLabels: splitList(*images),
+	c.Labels = labels.Policy{Exclude: cliflags.SplitList(*exclude), Include: cliflags.SplitList(*include), ImageLabels: cliflags.SplitList(*images),
 		DefaultNamespace: *namespace, K8sIdentity: *k8sIdentity}
 	return c, c.Validate()
-}
-
-// applyEnv sets every flag not given on the command line from its environment variable.
-func applyEnv(fs *flag.FlagSet) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok && !given[f.Name] && len(f.Name) > 1 {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
-			}
-		}
-	})
-	return errors.Join(errs...)
 }
 
 // Validate checks the configuration before anything starts.
@@ -154,8 +135,8 @@ func (c *Config) Validate() error {
 		if !filepath.IsAbs(c.PolicyDir) {
 			errs = append(errs, fmt.Errorf("--policy-dir %q: want an absolute path", c.PolicyDir))
 		}
-		if _, err := c.Etcd.storeConfig(); err != nil {
-			errs = append(errs, fmt.Errorf("--policy-dir: %w", err))
+		if !c.Etcd.Set() { // the rest of the etcd flags the policy binary checks (validatePolicySync)
+			errs = append(errs, errors.New("--policy-dir: no etcd endpoint: set --etcd-endpoints or --etcd-config"))
 		}
 	}
 	if !labels.ValidNamespace(c.Labels.DefaultNamespace) {
@@ -180,14 +161,4 @@ func (c *Config) Validate() error {
 // starting with a separator.
 func validDriverName(s string) bool {
 	return s != "" && !strings.ContainsAny(s, " \t\n") && !strings.ContainsAny(s[:1], "/:@.-")
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -13,8 +13,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if code := exitCode(err); code != 0 {
+	code, report := exitCode(err)
+	if report {
 		fmt.Fprintln(os.Stderr, "cilium-docker:", err)
-		os.Exit(code)
 	}
+	os.Exit(code)
 }

@@ -7,45 +7,50 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
-func TestPolicyCommandExitCodes(t *testing.T) {
+// TestPolicyRunsPolicyBinary: `cilium-docker policy ARGS` runs cilium-docker-policy ARGS from PATH (none
+// beside the test binary) with stdin and outputs, its exit code the plugin's, nothing added to its output.
+func TestPolicyRunsPolicyBinary(t *testing.T) {
 	dir := t.TempDir()
-	good := filepath.Join(dir, "good.yaml")
-	bad := filepath.Join(dir, "bad.yaml")
-	legacy := filepath.Join(dir, "legacy.yaml")
-	const doc = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: a}\nspec:\n  endpointSelector: {matchLabels: {name: a}}\n  ingress: [{fromEndpoints: [{matchLabels: {name: b}}]}]\n"
-	for p, c := range map[string]string{good: doc, bad: doc + "---\n" + doc,
-		legacy: strings.Replace(doc, "{matchLabels: {name: b}}", "{matchLabels: {name: b}, matchExpressions: [{key: io.kubernetes.pod.namespace, operator: DoesNotExist}]}", 1)} {
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	script := "#!/bin/sh\necho \"argv0=$0 args=$*\"\nread line; echo \"stdin=$line\"\necho oops >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, cliflags.PolicyBinary), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		args []string
-		code int
-		out  string
-	}{
-		{[]string{"policy", "check", good}, 0, "good.yaml: CiliumClusterwideNetworkPolicy a"},
-		{[]string{"policy", "check", "--json", good}, 0, `"name": "a"`},
-		{[]string{"policy", "check", good, bad}, 1, "refused  " + bad + ": 2 YAML documents"},
-		{[]string{"policy", "check", legacy}, 1, "# rewrite of a"},
-		{[]string{"policy", "check", "--legacy-selectors", legacy}, 0, "legacy selectors accepted"},
-		{[]string{"policy", "apply", "--local", "--policy-dir", dir, good}, 0, "written to " + filepath.Join(dir, "cilium-docker-local.ccnp.a.yaml")},
-		{[]string{"policy", "list", "--local", "--policy-dir", dir}, 0, "a\t"},
-		{[]string{"policy", "delete", "--local", "--policy-dir", dir, "a"}, 0, "deleted  a"},
-		{[]string{"policy", "delete", "--local", "--policy-dir", dir, "a"}, 1, "missing  a"},
-		{[]string{"policy", "apply", good}, 2, ""},
-		{[]string{"policy", "check"}, 2, "usage: cilium-docker policy check"},
-		{[]string{"policy", "frob"}, 2, ""},
-		{[]string{"policy"}, 2, "commands:"},
-		{[]string{"policy", "get", "--help"}, 0, "usage: cilium-docker policy get"},
+	t.Setenv("PATH", dir)
+	var out, errb bytes.Buffer
+	err := runPolicy(context.Background(), []string{"apply", "x.json"}, strings.NewReader("hello\n"), &out, &errb)
+	code, report := exitCode(err)
+	if code != 3 || report {
+		t.Errorf("exit code %d, report %v (%v), want 3 and nothing more to print", code, report, err)
 	}
-	for _, tt := range tests {
-		var out, errb bytes.Buffer
-		err := run(context.Background(), tt.args, &out, &errb)
-		if got := exitCode(err); got != tt.code || !strings.Contains(out.String(), tt.out) {
-			t.Errorf("%v: exit %d (%v), want %d; output:\n%s%s\nwant it to contain %q", tt.args, got, err, tt.code, out.String(), errb.String(), tt.out)
-		}
+	// sh sets $0 to the script's path, not argv[0]: the binary's own progName sees argv[0].
+	if want := "args=apply x.json\nstdin=hello\n"; !strings.Contains(out.String(), want) || errb.String() != "oops\n" {
+		t.Errorf("stdout %q, stderr %q; want %q and the child's stderr", out.String(), errb.String(), want)
+	}
+}
+
+func TestPolicyBinaryMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"policy", "list"}, &out, &out)
+	code, report := exitCode(err)
+	if code != 1 || !report || err == nil || !strings.Contains(err.Error(), "cilium-docker-policy not found") {
+		t.Fatalf("got exit %d report %v: %v; want 1 and a clear error", code, report, err)
+	}
+}
+
+func TestPolicySyncNeedsPolicyBinary(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--docker-plugins", dir, "--policy-dir", dir, "--etcd-endpoints", "http://127.0.0.1:1"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "--policy-dir: cilium-docker-policy not found") {
+		t.Fatalf("plugin with --policy-dir and no policy binary: %v, want it refused at start", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "cilium.sock")); serr == nil {
+		t.Fatal("the plugin socket was created before the refusal")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -17,8 +18,6 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/metrics"
-	"github.com/cilium-docker/cilium-docker/policystore"
-	"github.com/cilium-docker/cilium-docker/policysync"
 	"github.com/cilium-docker/cilium-docker/reconcile"
 	"github.com/cilium-docker/cilium-docker/server"
 )
@@ -52,13 +51,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(args) > 0 && args[0] == "policy" {
-		return runPolicy(ctx, args[1:], stdout, stderr)
+		return runPolicy(ctx, args[1:], os.Stdin, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	var policyBin string // runs the policy sync
+	if cfg.PolicyDir != "" {
+		if policyBin, err = findPolicyBinary(); err != nil {
+			return fmt.Errorf("--policy-dir: %w", err)
+		}
+		if err := validatePolicySync(ctx, policyBin, cfg); err != nil {
+			return fmt.Errorf("--policy-dir: %w", err)
+		}
+	}
 
 	m := metrics.New()
 	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout,
@@ -111,11 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	if cfg.PolicyDir != "" {
-		ps, err := startPolicySync(ctx, cfg, log.WithField("subsys", "policy-sync"), ag)
-		if err != nil {
-			return err
-		}
-		defer ps.Close()
+		ps := newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
+		m.PolicySync(ps.stats)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -241,33 +246,4 @@ func newLogger(cfg *Config, out io.Writer) *logrus.Entry {
 		l.SetLevel(logrus.DebugLevel)
 	}
 	return logrus.NewEntry(l)
-}
-
-// policySync is the plugin's policy sync and the etcd connection it owns.
-type policySync struct {
-	*policysync.Sync
-	store *policystore.Store
-}
-
-func (p *policySync) Close() { p.store.Close() }
-
-// startPolicySync connects to etcd (without waiting for it) and returns the sync of cfg.PolicyDir.
-func startPolicySync(ctx context.Context, cfg *Config, log *logrus.Entry, ag *agent.Cached) (*policySync, error) {
-	sc, err := cfg.Etcd.storeConfig()
-	if err != nil {
-		return nil, err
-	}
-	st, err := policystore.Open(sc)
-	if err != nil {
-		return nil, err
-	}
-	cluster := func(ctx context.Context) string {
-		c, err := ag.Config(ctx)
-		if err != nil {
-			return ""
-		}
-		return c.ClusterName
-	}
-	log.WithFields(logrus.Fields{"dir": cfg.PolicyDir, "node": cfg.NodeName, "etcd": sc.Endpoints}).Info("policy sync starting")
-	return &policySync{Sync: policysync.New(log, st, cfg.PolicyDir, policysync.Options{Node: cfg.NodeName, Cluster: cluster}), store: st}, nil
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
+)
+
+func TestPolicyCommandExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	legacy := filepath.Join(dir, "legacy.yaml")
+	const doc = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: a}\nspec:\n  endpointSelector: {matchLabels: {name: a}}\n  ingress: [{fromEndpoints: [{matchLabels: {name: b}}]}]\n"
+	for p, c := range map[string]string{good: doc, bad: doc + "---\n" + doc,
+		legacy: strings.Replace(doc, "{matchLabels: {name: b}}", "{matchLabels: {name: b}, matchExpressions: [{key: io.kubernetes.pod.namespace, operator: DoesNotExist}]}", 1)} {
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"check", good}, 0, "good.yaml: CiliumClusterwideNetworkPolicy a"},
+		{[]string{"check", "--json", good}, 0, `"name": "a"`},
+		{[]string{"check", good, bad}, 1, "refused  " + bad + ": 2 YAML documents"},
+		{[]string{"check", legacy}, 1, "# rewrite of a"},
+		{[]string{"check", "--legacy-selectors", legacy}, 0, "legacy selectors accepted"},
+		{[]string{"apply", "--local", "--policy-dir", dir, good}, 0, "written to " + filepath.Join(dir, "cilium-docker-local.ccnp.a.yaml")},
+		{[]string{"list", "--local", "--policy-dir", dir}, 0, "a\t"},
+		{[]string{"delete", "--local", "--policy-dir", dir, "a"}, 0, "deleted  a"},
+		{[]string{"delete", "--local", "--policy-dir", dir, "a"}, 1, "missing  a"},
+		{[]string{"apply", good}, 2, ""},
+		{[]string{"check"}, 2, "usage: cilium-docker policy check"},
+		{[]string{"frob"}, 2, ""},
+		{[]string{}, 2, "commands:"},
+		{[]string{"get", "--help"}, 0, "usage: cilium-docker policy get"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), viaPlugin, tt.args, strings.NewReader(""), &out, &errb)
+		if got := exitCode(err); got != tt.code || !strings.Contains(out.String(), tt.out) {
+			t.Errorf("%v: exit %d (%v), want %d; output:\n%s%s\nwant it to contain %q", tt.args, got, err, tt.code, out.String(), errb.String(), tt.out)
+		}
+	}
+}
+
+func TestProgName(t *testing.T) {
+	for argv0, want := range map[string]string{viaPlugin: viaPlugin, "/usr/local/bin/cilium-docker-policy": cliflags.PolicyBinary, "x": cliflags.PolicyBinary} {
+		if got := progName(argv0); got != want {
+			t.Errorf("progName(%q) = %q, want %q", argv0, got, want)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), cliflags.PolicyBinary, []string{"--help"}, nil, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "usage: cilium-docker-policy COMMAND") {
+		t.Fatalf("--help: %v\n%s", err, out.String())
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/supervise"
+)
+
+// The policy sync (policysync/) runs in the policy binary, as `cilium-docker-policy sync`, a child of
+// the plugin: it links Cilium's policy parser and the etcd client, which would cost the plugin about
+// 20 MB of resident memory. The plugin starts it with its own flags and the agent's cluster name,
+// restarts it when it ends, reads its state from its --report lines for /metrics, and stops it by PID.
+
+// policyValidateTimeout bounds the policy binary's check of the flags at start.
+const policyValidateTimeout = 10 * time.Second
+
+// policySyncArgs are the sync's arguments: this plugin's policy flags and the agent's cluster name.
+func policySyncArgs(cfg *Config, cluster string) []string {
+	args := []string{"sync", "--report", "--policy-dir=" + cfg.PolicyDir, "--node-name=" + cfg.NodeName}
+	if cluster != "" {
+		args = append(args, "--cluster-name="+cluster)
+	}
+	return append(args, cfg.Etcd.Args()...)
+}
+
+// validatePolicySync has the policy binary check the etcd flags, so that a bad one fails the start.
+func validatePolicySync(ctx context.Context, bin string, cfg *Config) error {
+	ctx, cancel := context.WithTimeout(ctx, policyValidateTimeout)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, append(policySyncArgs(cfg, ""), "--validate")...)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return fmt.Errorf("%s: %s", bin, msg)
+		}
+		return fmt.Errorf("%s sync --validate: %w", bin, err)
+	}
+	return nil
+}
+
+// policySync is the supervised policy sync and the state it last reported.
+type policySync struct {
+	*supervise.Supervisor
+	mu   sync.Mutex
+	last metrics.PolicyStats // guarded by mu: the running sync's last report (Errors: its own)
+	base uint64              // guarded by mu: the errors of the syncs that ran before this one
+}
+
+// newPolicySync returns the policy sync; Run runs it. Its standard error (its log) goes to stderr.
+func newPolicySync(cfg *Config, bin string, log *logrus.Entry, ag *agent.Cached, stderr io.Writer) *policySync {
+	p := &policySync{}
+	spec := func(ctx context.Context) (string, []string, error) {
+		c, err := ag.Config(ctx)
+		if err != nil {
+			return "", nil, fmt.Errorf("the agent's cluster name: %w", err)
+		}
+		return bin, policySyncArgs(cfg, c.ClusterName), nil
+	}
+	p.Supervisor = supervise.New(log, spec, p.line, supervise.Options{Stderr: stderr, OnStart: p.started})
+	return p
+}
+
+// started carries the counts of the sync that ended over to the new one.
+func (p *policySync) started() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.base += p.last.Errors
+	p.last.Errors = 0
+}
+
+// line takes one --report line of the sync.
+func (p *policySync) line(b []byte) {
+	var st struct {
+		Revision *int64 `json:"revision"`
+		Refused  int    `json:"refused"`
+		Errors   uint64 `json:"errors"`
+		Failing  bool   `json:"failing"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil || st.Revision == nil {
+		return // not a report
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = metrics.PolicyStats{Revision: uint64(max(*st.Revision, 0)), Errors: st.Errors, Refused: st.Refused, Failing: st.Failing}
+}
+
+func (p *policySync) stats() metrics.PolicyStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.last
+	s.Errors += p.base
+	return s
+}

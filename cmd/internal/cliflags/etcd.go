@@ -1,0 +1,50 @@
+package cliflags
+
+import (
+	"flag"
+	"time"
+)
+
+// PolicyBinary is the name of the binary that holds the policy commands and the policy sync.
+const PolicyBinary = "cilium-docker-policy"
+
+// DefaultPrefix is the etcd key prefix of the policies and node statuses (policystore's default).
+const DefaultPrefix = "cilium-docker/policy/v1/"
+
+// Etcd are the etcd connection flags of the policy commands and the plugin's policy sync: the same
+// endpoints and TLS files as the agent's kvstore (--kvstore-opt etcd.address= or etcd.config=). This
+// package links no etcd client: the plugin daemon passes the flags on to its policy sync (Args), and
+// the policy binary turns them into policystore's configuration.
+type Etcd struct {
+	Endpoints, Config, CA, Cert, Key, Prefix string
+	Timeout                                  time.Duration
+}
+
+// Register adds the flags to fs.
+func (e *Etcd) Register(fs *flag.FlagSet) {
+	fs.StringVar(&e.Endpoints, "etcd-endpoints", "", "etcd endpoints, comma-separated (the agent's etcd.address), e.g. http://127.0.0.1:2379")
+	fs.StringVar(&e.Config, "etcd-config", "", "the agent's etcd client configuration file (its etcd.config): endpoints and TLS files")
+	fs.StringVar(&e.CA, "etcd-ca", "", "etcd CA certificate file (trusted-ca-file)")
+	fs.StringVar(&e.Cert, "etcd-cert", "", "etcd client certificate file (cert-file)")
+	fs.StringVar(&e.Key, "etcd-key", "", "etcd client key file (key-file)")
+	fs.StringVar(&e.Prefix, "etcd-prefix", DefaultPrefix, "etcd key prefix of the policies and node statuses")
+	fs.DurationVar(&e.Timeout, "etcd-timeout", 5*time.Second, "deadline of each etcd call")
+}
+
+// Set reports whether etcd was given at all (endpoints or a configuration file).
+func (e *Etcd) Set() bool { return e.Endpoints != "" || e.Config != "" }
+
+// Args are the flags that give another process (the policy sync) the same connection.
+func (e *Etcd) Args() []string {
+	var out []string
+	for _, f := range []struct{ name, v string }{{"etcd-endpoints", e.Endpoints}, {"etcd-config", e.Config},
+		{"etcd-ca", e.CA}, {"etcd-cert", e.Cert}, {"etcd-key", e.Key}, {"etcd-prefix", e.Prefix}} {
+		if f.v != "" {
+			out = append(out, "--"+f.name+"="+f.v)
+		}
+	}
+	if e.Timeout > 0 {
+		out = append(out, "--etcd-timeout="+e.Timeout.String())
+	}
+	return out
+}
