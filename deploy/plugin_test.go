@@ -36,8 +36,8 @@ var flagLine = regexp.MustCompile(`fs\.[A-Za-z]+\((?:&[^,]+, )?"([a-z0-9-]+)"`)
 func pluginFlags(t *testing.T) map[string]bool {
 	t.Helper()
 	flags := map[string]bool{}
-	for _, f := range []string{"config.go", "etcdflags.go"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(), "cmd", "cilium-docker", f))
+	for _, f := range []string{"cilium-docker/config.go", "internal/cliflags/etcd.go"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot(), "cmd", f))
 		if err != nil {
 			t.Fatal(err)
 		}
