@@ -213,6 +213,13 @@ func TestComposeFilesValid(t *testing.T) {
 		if _, ok := plugin["command"]; ok {
 			t.Errorf("cilium-docker command %v: the defaults match the mounts, keep the image's", plugin["command"])
 		}
+		// One environment block (a second one would silently replace the first).
+		envs, _ := plugin["environment"].(map[string]any)
+		for _, k := range []string{"CILIUM_DOCKER_SHUTDOWN_DRAIN", "CILIUM_DOCKER_POLICY_DIR", "CILIUM_DOCKER_ETCD_ENDPOINTS", "CILIUM_DOCKER_NODE_NAME"} {
+			if _, ok := envs[k]; !ok {
+				t.Errorf("cilium-docker environment %v lacks %s", envs, k)
+			}
+		}
 	})
 
 	t.Run("node2.yml is node1.yml without etcd", func(t *testing.T) {
