@@ -59,6 +59,13 @@ plugin_rss_mib() { # SIDE: the plugin's resident memory
   pid=$(bed "$1" pid 1 plugin)
   awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"
 }
+sync_rss_mib() { # this plugin's policy sync child (cilium-docker-policy sync), "none" without one
+  local pid child
+  pid=$(bed ours pid 1 plugin)
+  child=$(pgrep -P "$pid" -f 'cilium-docker-policy' | head -1 || true)
+  if [ -z "$child" ]; then echo none; return; fi
+  awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$child/status"
+}
 
 # attach_sums: this plugin's seconds so far in the attach handlers, in their agent calls and in their
 # Docker calls (from /metrics: RequestAddress, CreateEndpoint, Join and the calls only they make).
@@ -179,6 +186,7 @@ for side in "${SIDES[@]}"; do run_rm "$side" >/dev/null; run_rm "$side" >/dev/nu
 sleep 5
 declare -A RSS_IDLE
 for side in ours up; do RSS_IDLE[$side]=$(plugin_rss_mib "$side"); done
+SYNC_IDLE=$(sync_rss_mib)
 
 log "socket listening after exec"
 declare -A SOCK SOCK_DOWN
@@ -260,6 +268,7 @@ for side in ours up; do
     [ "$side" != ours ] || run_rm bridge >>"$TMP/dn.bridge"
   done
   RSS_N[$side]=$(plugin_rss_mib "$side")
+  [ "$side" != ours ] || SYNC_N=$(sync_rss_mib)
   unfill "$side" "$DENSITY"
 done
 for side in "${SIDES[@]}"; do
@@ -343,6 +352,7 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   done
   echo "| plugin RSS idle | ${RSS_IDLE[ours]} MiB | ${RSS_IDLE[up]} MiB | — | $(ratio "${RSS_IDLE[ours]}" "${RSS_IDLE[up]}") |"
   echo "| plugin RSS at $DENSITY endpoints | ${RSS_N[ours]} MiB | ${RSS_N[up]} MiB | — | $(ratio "${RSS_N[ours]}" "${RSS_N[up]}") |"
+  echo "| its policy sync child (\`--policy-dir\`), RSS idle / at $DENSITY endpoints | $SYNC_IDLE / $SYNC_N MiB | (no such feature) | — | |"
   echo "| \`run --rm\` p50 with 10 containers on the engine ($DENSITY_RUNS runs) | $(secs <<<"${D10[ours]}") s | $(secs <<<"${D10[up]}") s | $(secs <<<"${D10[bridge]}") s | |"
   echo "| \`run --rm\` p50 with $DENSITY containers (× with 10) | $(secs <<<"${DN[ours]}") s ($(ratio "${DN[ours]}" "${D10[ours]}")×) | $(secs <<<"${DN[up]}") s ($(ratio "${DN[up]}" "${D10[up]}")×) | $(secs <<<"${DN[bridge]}") s ($(ratio "${DN[bridge]}" "${D10[bridge]}")×) | |"
   echo "| attach (RequestAddress + CreateEndpoint + Join) p50 at 10 endpoints | $(ms <<<"$A10") ms | — | — | |"
@@ -356,6 +366,9 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   echo "(\`cilium_docker_plugin_call_duration_seconds\`, \`…_agent_call_duration_seconds\`,"
   echo "\`…_docker_call_duration_seconds\` sums from \`/metrics\`, read before and after each run). Readiness is"
   echo "polled from the agent's endpoint list (its rate limit allows about 10 reads a second, so ±0.1 s)."
+  echo "The plugin RSS rows are the plugin process alone; with \`--policy-dir\` (on in the bed) the policy sync"
+  echo "runs beside it as its child \`cilium-docker-policy sync\` (Cilium's parser and the etcd client), shown in"
+  echo "its own row. Upstream has no policy sync."
   echo "Lost first pings: a new container pings a running one every 10 ms from its first instant; the"
   echo "sequence number of the first answer is how many were lost. Attach is the time dockerd waits on this"
   echo "plugin to attach a container (the three handlers' durations from \`/metrics\`, the agent's endpoint"
