@@ -83,9 +83,11 @@ func TestLabelFilterAgreesWithTheAgent(t *testing.T) {
 	if ids[0] != ids[1] || ids[0] == 0 {
 		t.Errorf("identities of two allocations of one task group: %v, want one", ids)
 	}
-	// The label sync compares every started container with its endpoint: a label the agent dropped
-	// would differ, and be patched again at every start event and resync. Wait until it has seen each
-	// container, then check it found nothing to patch.
+	// The label sync compares running containers with their endpoints at every resync (a plugin start,
+	// an event-stream reconnect; start events only for containers whose Join lacked the labels): a
+	// label the agent dropped would differ, and be patched again at each. Restart the plugin, wait until
+	// its resync has seen each container, then check it found nothing to patch.
+	nd.Restart(t, bed.Plugin)
 	for _, name := range []string{"lbl-annot", "lbl-mixed", "lbl-nomad0", "lbl-nomad1"} {
 		bed.Eventually(t, 20*time.Second, "the label sync to compare "+name, func() error {
 			if !strings.Contains(nd.LogSince(t, bed.Plugin, logAt), "container labels up to date\" container="+name) {
