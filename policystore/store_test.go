@@ -3,53 +3,24 @@ package policystore_test
 import (
 	"context"
 	"errors"
-	"net"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
-
 	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policystore/etcdtest"
 )
-
-func freeURL(t *testing.T) url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}
-}
 
 // etcd starts an embedded etcd server and returns its client URL.
 func etcd(t *testing.T) string {
 	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "error"
-	c, p := freeURL(t), freeURL(t)
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{c}, []url.URL{c}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{p}, []url.URL{p}
-	cfg.InitialCluster = cfg.Name + "=" + p.String()
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(20 * time.Second):
-		t.Fatal("embedded etcd not ready in 20s")
-	}
-	return c.String()
+	_, u := etcdtest.Start(t, nil)
+	return u
 }
 
-// TestStoreGateway: the calls through etcd's JSON gateway, the first endpoint unreachable.
+// TestStore: the store's calls, the first endpoint unreachable.
 func TestStore(t *testing.T) {
-	dead := freeURL(t) // nothing listens there
+	dead := etcdtest.FreeURL(t) // nothing listens there
 	s, err := policystore.Open(policystore.Config{Endpoints: []string{dead.String(), etcd(t)}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +78,7 @@ func TestStore(t *testing.T) {
 }
 
 func TestStoreUnreachable(t *testing.T) {
-	dead := freeURL(t)
+	dead := etcdtest.FreeURL(t)
 	s, err := policystore.Open(policystore.Config{Endpoints: []string{dead.String()}, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

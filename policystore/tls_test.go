@@ -11,16 +11,15 @@ import (
 	"errors"
 	"math/big"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
-	"go.etcd.io/etcd/server/v3/embed"
 
 	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policystore/etcdtest"
 )
 
 // writeCert writes a certificate for 127.0.0.1 signed by parent (self-signed when nil) and its key.
@@ -70,28 +69,10 @@ func TestStoreTLS(t *testing.T) {
 	_, _, srvCert, srvKey := writeCert(t, dir, "server", false, ca, caKey)
 	_, _, cliCert, cliKey := writeCert(t, dir, "client", false, ca, caKey)
 
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "error"
-	c, p := freeURL(t), freeURL(t)
-	c.Scheme = "https"
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{c}, []url.URL{c}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{p}, []url.URL{p}
-	cfg.InitialCluster = cfg.Name + "=" + p.String()
-	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true}
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(20 * time.Second):
-		t.Fatal("embedded etcd not ready in 20s")
-	}
+	_, url := etcdtest.Start(t, &transport.TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true})
 
 	ctx := context.Background()
-	s, err := policystore.Open(policystore.Config{Endpoints: []string{c.String()}, CAFile: caFile, CertFile: cliCert, KeyFile: cliKey,
+	s, err := policystore.Open(policystore.Config{Endpoints: []string{url}, CAFile: caFile, CertFile: cliCert, KeyFile: cliKey,
 		Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +104,7 @@ func TestStoreTLS(t *testing.T) {
 	}
 
 	// Without a client certificate etcd refuses the connection.
-	bare, err := policystore.Open(policystore.Config{Endpoints: []string{c.String()}, CAFile: caFile, Timeout: 2 * time.Second})
+	bare, err := policystore.Open(policystore.Config{Endpoints: []string{url}, CAFile: caFile, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,43 +20,18 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policystore/etcdtest"
 	"github.com/cilium-docker/cilium-docker/policysync"
 )
 
 // parser checks in this process, with Cilium's parser (the daemon runs it in cilium-docker-policy).
 func parser() policysync.Checker { return policysync.InProcess(policy.CheckStored) }
 
-func freeURL(t *testing.T) url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}
-}
-
 // etcd starts an embedded etcd server and returns a store on it.
 func etcd(t *testing.T) (*policystore.Store, *embed.Etcd) {
 	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "error"
-	c, p := freeURL(t), freeURL(t)
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{c}, []url.URL{c}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{p}, []url.URL{p}
-	cfg.InitialCluster = cfg.Name + "=" + p.String()
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(20 * time.Second):
-		t.Fatal("embedded etcd not ready in 20s")
-	}
-	s, err := policystore.Open(policystore.Config{Endpoints: []string{c.String()}, Timeout: 5 * time.Second})
+	e, u := etcdtest.Start(t, nil)
+	s, err := policystore.Open(policystore.Config{Endpoints: []string{u}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
