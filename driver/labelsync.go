@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/backoff"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/labels"
@@ -50,21 +50,16 @@ func NewLabelSync(log *logrus.Entry, a Agent, d Events, p labels.Policy) *LabelS
 
 // Run follows Docker's container start events until ctx is done, reconnecting with backoff.
 func (s *LabelSync) Run(ctx context.Context) error {
-	backoff := 250 * time.Millisecond
+	wait := backoff.New(250*time.Millisecond, 10*time.Second)
 	for {
 		err := s.follow(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		s.log.WithError(err).Debug("docker event stream ended; reconnecting")
-		t := time.NewTimer(backoff/2 + rand.N(backoff))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !wait.Wait(ctx) {
 			return nil
-		case <-t.C:
 		}
-		backoff = min(2*backoff, 10*time.Second)
 	}
 }
 

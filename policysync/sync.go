@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cilium-docker/cilium-docker/backoff"
 	"github.com/cilium-docker/cilium-docker/policystore"
 )
 
@@ -82,28 +82,23 @@ func New(log *logrus.Entry, store Store, check Checker, path string, opt Options
 // Run syncs until ctx is done: list, apply, watch; on any failure it waits (with backoff) and lists
 // again, the files left as they are meanwhile.
 func (s *Sync) Run(ctx context.Context) error {
-	backoff := 250 * time.Millisecond
+	wait := backoff.New(250*time.Millisecond, s.opt.MaxBackoff)
 	for {
 		err := s.round(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err == nil { // a periodic resync
-			backoff = 250 * time.Millisecond
+			wait.Reset()
 			continue
 		}
 		s.log.WithError(err).Warn("policy sync: etcd unavailable, watch ended or check failed; the policies in force stay; retrying")
 		s.stats.Errors++
 		s.stats.Failing = true
 		s.report()
-		t := time.NewTimer(backoff/2 + rand.N(backoff))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !wait.Wait(ctx) {
 			return nil
-		case <-t.C:
 		}
-		backoff = min(2*backoff, s.opt.MaxBackoff)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/backoff"
 )
 
 // Spec says what to start; it runs before every start, so the arguments may follow the daemon's state
@@ -75,7 +76,7 @@ func (s *Supervisor) PID() int {
 
 // Run keeps the child running until ctx is done, then stops it and returns once it is gone.
 func (s *Supervisor) Run(ctx context.Context) error {
-	backoff := s.opt.MinBackoff
+	wait := backoff.New(s.opt.MinBackoff, s.opt.MaxBackoff)
 	for {
 		started := time.Now()
 		err := s.once(ctx)
@@ -83,17 +84,12 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			return nil
 		}
 		if time.Since(started) >= s.opt.Healthy {
-			backoff = s.opt.MinBackoff
+			wait.Reset()
 		}
-		s.log.WithError(err).WithField("restart-in", backoff.Round(time.Millisecond)).Warn("child process ended; restarting it")
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		s.log.WithError(err).WithField("restart-in", wait.Next().Round(time.Millisecond)).Warn("child process ended; restarting it")
+		if !wait.Wait(ctx) {
 			return nil
-		case <-t.C:
 		}
-		backoff = min(2*backoff, s.opt.MaxBackoff)
 	}
 }
 
