@@ -37,34 +37,7 @@ func TestDockerdRestartWithFreshPlugin(t *testing.T) {
 	t.Logf("plugin and dockerd started again in %s", time.Since(start).Round(time.Millisecond))
 
 	bed.Eventually(t, 60*time.Second, "the restart-policy containers running again, built under their labels", func() error {
-		eps, err := nd.EndpointsOn(nid)
-		if err != nil {
-			return err
-		}
-		for _, name := range names {
-			out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
-			if err != nil {
-				return fmt.Errorf("%s: inspect: %w: %q", name, err, out)
-			}
-			running, eid, _ := strings.Cut(out, " ")
-			if running != "true" || eid == "" {
-				return fmt.Errorf("%s: inspect %q", name, out)
-			}
-			ep := bed.ByDockerEndpoint(eps, eid)
-			if ep == nil {
-				return fmt.Errorf("%s: no agent endpoint for docker endpoint %s", name, eid)
-			}
-			if bed.State(ep) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep), "container:name="+name) {
-				return fmt.Errorf("%s: state %q, labels %v", name, bed.State(ep), bed.IdentityLabels(ep))
-			}
-			if bed.IdentityID(ep) != ids[name] {
-				return fmt.Errorf("%s: identity %d, was %d", name, bed.IdentityID(ep), ids[name])
-			}
-		}
-		if len(eps) != len(names) {
-			return fmt.Errorf("agent lists %d endpoints, want %d (the old ones gone)", len(eps), len(names))
-		}
-		return nil
+		return nd.BackUnder(t, nid, net, ids)
 	})
 	t.Logf("all %d back %s after the restart began", len(names), time.Since(start).Round(time.Millisecond))
 	nd.Run(t, "rb4", "-l", "name=rb4", "--net", net, bed.Image, "sleep", "100000")

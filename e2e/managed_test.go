@@ -127,15 +127,7 @@ func TestManagedPlugin(t *testing.T) {
 	nd.Run(t, "app1", "--restart=always", "-l", "name=app1", "--net", net, bed.Image, "sleep", "100000")
 	ep := nd.EndpointOf(t, "app1", net) // read right after docker run returned
 	t.Run("endpoint is built under its labels when docker run returns", func(t *testing.T) {
-		if !bed.Built(ep) {
-			t.Fatalf("endpoint state right after docker run: got %q, want ready (or a rebuild after a first one)", bed.State(ep))
-		}
-		if labels := bed.IdentityLabels(ep); !bed.HasLabel(labels, "container:name=app1") || bed.HasPrefix(labels, "reserved:") {
-			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
-		}
-		if ip := nd.ContainerIP(t, "app1", net); !fam.Range.Contains(ip) {
-			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
-		}
+		nd.AssertBuiltAtRun(t, ep, "app1", net, fam.Range)
 	})
 
 	app2 := nd.StartPeers(t, net)
@@ -175,7 +167,7 @@ func TestManagedPlugin(t *testing.T) {
 		nd.Restart(t, bed.Dockerd)
 		t.Logf("dockerd restarted in %s", time.Since(start).Round(10*time.Millisecond))
 		bed.Eventually(t, 60*time.Second, "the containers running again, built under their identities", func() error {
-			return backUnder(t, nd, nid, net, ids)
+			return nd.BackUnder(t, nid, net, ids)
 		})
 		t.Logf("all %d back %s after the restart began", len(names), time.Since(start).Round(time.Millisecond))
 		for _, name := range names {
@@ -343,37 +335,4 @@ func capEff(t *testing.T, status string) uint64 {
 	}
 	t.Fatalf("no CapEff in /proc status:\n%s", status)
 	return 0
-}
-
-// backUnder reports why the containers of ids are not (yet) running with a ready agent endpoint under
-// their label and their identity from before, with no other endpoint left.
-func backUnder(t *testing.T, nd *bed.Node, nid, net string, ids map[string]int64) error {
-	eps, err := nd.EndpointsOn(nid)
-	if err != nil {
-		return err
-	}
-	for name, id := range ids {
-		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
-		if err != nil {
-			return fmt.Errorf("%s: inspect: %w: %q", name, err, out)
-		}
-		running, eid, _ := strings.Cut(out, " ")
-		if running != "true" || eid == "" {
-			return fmt.Errorf("%s: inspect %q", name, out)
-		}
-		ep := bed.ByDockerEndpoint(eps, eid)
-		if ep == nil {
-			return fmt.Errorf("%s: no agent endpoint for docker endpoint %s", name, eid)
-		}
-		if bed.State(ep) != "ready" || !bed.HasLabel(bed.IdentityLabels(ep), "container:name="+name) {
-			return fmt.Errorf("%s: state %q, labels %v", name, bed.State(ep), bed.IdentityLabels(ep))
-		}
-		if bed.IdentityID(ep) != id {
-			return fmt.Errorf("%s: identity %d, was %d", name, bed.IdentityID(ep), id)
-		}
-	}
-	if len(eps) != len(ids) {
-		return fmt.Errorf("agent lists %d endpoints, want %d (the old ones gone)", len(eps), len(ids))
-	}
-	return nil
 }

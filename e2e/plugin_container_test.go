@@ -108,15 +108,7 @@ func TestPluginAsContainer(t *testing.T) {
 	nd.Run(t, "app1", "-l", "name=app1", "--net", net, bed.Image, "sleep", "100000")
 	ep := nd.EndpointOf(t, "app1", net) // read right after docker run returned
 	t.Run("endpoint is built under its labels when docker run returns", func(t *testing.T) {
-		if !bed.Built(ep) {
-			t.Fatalf("endpoint state right after docker run: got %q, want ready (or a rebuild after a first one)", bed.State(ep))
-		}
-		if labels := bed.IdentityLabels(ep); !bed.HasLabel(labels, "container:name=app1") || bed.HasPrefix(labels, "reserved:") {
-			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
-		}
-		if ip := nd.ContainerIP(t, "app1", net); !fam.Range.Contains(ip) {
-			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
-		}
+		nd.AssertBuiltAtRun(t, ep, "app1", net, fam.Range)
 	})
 
 	app2 := nd.StartPeers(t, net)

@@ -27,22 +27,13 @@ func TestSingleNode(t *testing.T) {
 	nd.Run(t, "app1", "-l", "name=app1", "--net", net, bed.Image, "sleep", "100000")
 	ep := nd.EndpointOf(t, "app1", net) // read right after docker run returned
 	t.Run("endpoint is built under its labels when docker run returns", func(t *testing.T) {
-		if !bed.Built(ep) {
-			t.Fatalf("endpoint state right after docker run: got %q, want ready (or a rebuild after a first one)", bed.State(ep))
-		}
-		labels := bed.IdentityLabels(ep)
-		if !bed.HasLabel(labels, "container:name=app1") || bed.HasPrefix(labels, "reserved:") {
-			t.Fatalf("identity labels: got %v, want container:name=app1 and no reserved label", labels)
-		}
+		nd.AssertBuiltAtRun(t, ep, "app1", net, fam.Range)
 		for _, l := range ep.Status.Log {
 			if strings.Contains(l.Message, "reserved:init") {
 				t.Fatalf("endpoint went through reserved:init: %q", l.Message)
 			}
 		}
 		ip := nd.ContainerIP(t, "app1", net)
-		if !fam.Range.Contains(ip) {
-			t.Fatalf("container address %s outside the agent's range %s", ip, fam.Range)
-		}
 		mac := nd.Must(t, "exec", "app1", "cat", "/sys/class/net/eth0/address")
 		if ep.Status.Networking == nil || ep.Status.Networking.Mac != mac {
 			t.Fatalf("container MAC %q, agent endpoint mac %+v", mac, ep.Status.Networking)

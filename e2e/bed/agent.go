@@ -264,3 +264,19 @@ func (nd *Node) agentConfig(t testing.TB) *agent.Config {
 	}
 	return cfg
 }
+
+// AssertBuiltAtRun checks the agent endpoint ep of container name on net, read right after `docker run`
+// returned: built (ready, or a rebuild after a first build), under container:name=<name> and no reserved
+// label, and the container's address in the agent's range rng.
+func (nd *Node) AssertBuiltAtRun(t testing.TB, ep *models.Endpoint, name, net string, rng netip.Prefix) {
+	t.Helper()
+	if !Built(ep) {
+		t.Fatalf("endpoint state right after docker run: got %q, want ready (or a rebuild after a first one)", State(ep))
+	}
+	if labels := IdentityLabels(ep); !HasLabel(labels, "container:name="+name) || HasPrefix(labels, "reserved:") {
+		t.Fatalf("identity labels: got %v, want container:name=%s and no reserved label", labels, name)
+	}
+	if ip := nd.ContainerIP(t, name, net); !rng.Contains(ip) {
+		t.Fatalf("container address %s outside the agent's range %s", ip, rng)
+	}
+}

@@ -240,3 +240,36 @@ spec:
     - matchLabels: {name: %[2]s}
 `, subject, peer)
 }
+
+// BackUnder reports why the containers of ids are not (yet) running with a ready agent endpoint under
+// their label and their identity from before, with no other endpoint left.
+func (nd *Node) BackUnder(t testing.TB, nid, net string, ids map[string]int64) error {
+	eps, err := nd.EndpointsOn(nid)
+	if err != nil {
+		return err
+	}
+	for name, id := range ids {
+		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
+		if err != nil {
+			return fmt.Errorf("%s: inspect: %w: %q", name, err, out)
+		}
+		running, eid, _ := strings.Cut(out, " ")
+		if running != "true" || eid == "" {
+			return fmt.Errorf("%s: inspect %q", name, out)
+		}
+		ep := ByDockerEndpoint(eps, eid)
+		if ep == nil {
+			return fmt.Errorf("%s: no agent endpoint for docker endpoint %s", name, eid)
+		}
+		if State(ep) != "ready" || !HasLabel(IdentityLabels(ep), "container:name="+name) {
+			return fmt.Errorf("%s: state %q, labels %v", name, State(ep), IdentityLabels(ep))
+		}
+		if IdentityID(ep) != id {
+			return fmt.Errorf("%s: identity %d, was %d", name, IdentityID(ep), id)
+		}
+	}
+	if len(eps) != len(ids) {
+		return fmt.Errorf("agent lists %d endpoints, want %d (the old ones gone)", len(eps), len(ids))
+	}
+	return nil
+}
