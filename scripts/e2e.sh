@@ -14,7 +14,8 @@
 # Environment: E2E_RUN overrides the leg's -run pattern (and leaves the 11-minute address-window test out); E2E_TIMEOUT go test -timeout (default 45m);
 #   E2E_LOG_DIR keeps each leg's go test -v output (default /tmp/cilium-docker-e2e); PLUGIN_BIN as
 #   scripts/testbed.sh (default bin/cilium-docker, built when missing); E2E_FAIL_FAST=1 stops at the
-#   first failing leg. Runs as root.
+#   first failing leg (one leg after the other only); E2E_PARALLEL=0 runs the legs one after the other (default:
+#   side by side, leg i on bed TESTBED_ID=<id>l<i>, their output printed after all ended). Runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "e2e: run as root (the test bed creates network namespaces)" >&2; exit 1; }
@@ -57,10 +58,22 @@ for leg in "${legs[@]}"; do
 done
 [ -n "${PLUGIN_BIN:-}" ] || make build   # the binary under test is always this checkout's
 mkdir -p "$LOG_DIR"
+rm -f "$LOG_DIR"/*.rc
 summary=() failed=0
 long_pid=
+PARALLEL=${E2E_PARALLEL:-1}
+[ "${#legs[@]}" -gt 1 ] || PARALLEL=0
+BASE_ID=${TESTBED_ID:-}
+leg_id() { # INDEX: the leg's bed (TESTBED_ID) when the legs run side by side, else the caller's
+  if [ "$PARALLEL" = 1 ]; then echo "${BASE_ID:0:5}l$1"; else echo "$BASE_ID"; fi
+}
+# shellcheck disable=SC2317  # called from the EXIT trap
+down_legs() {
+  local i
+  for i in "${!legs[@]}"; do TESTBED_ID=$(leg_id "$i") scripts/testbed.sh down-all >/dev/null 2>&1 || true; done
+}
 # The aw bed is torn down only when this run started it: another run's may be up.
-trap 'scripts/testbed.sh down-all >/dev/null 2>&1 || true
+trap 'down_legs
       if [ -n "$long_pid" ]; then TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true; fi' EXIT
 
 if [ "${E2E_LONG:-1}" != 0 ] && [ -z "${E2E_RUN:-}" ]; then
@@ -71,18 +84,49 @@ if [ "${E2E_LONG:-1}" != 0 ] && [ -z "${E2E_RUN:-}" ]; then
    TESTBED_ID=aw E2E_LEG=$LONG_LEG go test -count=1 -timeout 20m -v -run "^$LONG_TEST\$" ./e2e/ >"$LOG_DIR/$LONG_TEST.log" 2>&1) &
   long_pid=$!
 fi
+
+# run_leg INDEX: the leg's go test on its bed; writes LOG_DIR/LEG.log and LEG.rc ("rc seconds").
+run_leg() {
+  local leg=${legs[$1]} id out filter start rc=0
+  id=$(leg_id "$1")
+  out=$LOG_DIR/$leg.log
+  filter=$(leg_filter "$leg")
+  TESTBED_ID=$id scripts/testbed.sh down-all >/dev/null 2>&1 || true
+  log "leg $leg: go test -v $filter ./e2e/ on bed '${id:-default}' (log $out)"
+  start=$SECONDS
+  if [ "$PARALLEL" = 1 ]; then
+    TESTBED_ID=$id E2E_LEG=$leg E2E_UPGRADE_TO=$UPGRADE_TO go test -count=1 -timeout "${E2E_TIMEOUT:-45m}" -v "$filter" ./e2e/ \
+      >"$out" 2>&1 || rc=$?
+  else
+    TESTBED_ID=$id E2E_LEG=$leg E2E_UPGRADE_TO=$UPGRADE_TO go test -count=1 -timeout "${E2E_TIMEOUT:-45m}" -v "$filter" ./e2e/ 2>&1 |
+      tee "$out" || rc=$?
+  fi
+  echo "$rc $((SECONDS - start))" >"$LOG_DIR/$leg.rc"
+  TESTBED_ID=$id scripts/testbed.sh down-all >/dev/null 2>&1 || true
+}
+
 for leg in "${legs[@]}"; do
   log "leg $leg: build (cached when built)"
   build_leg "$leg"
-  scripts/testbed.sh down-all >/dev/null 2>&1 || true
+done
+if [ "$PARALLEL" = 1 ]; then
+  # The legs wait on daemons far more than they compute: side by side, each on a bed of its own.
+  log "legs side by side (E2E_PARALLEL=0 runs them one after the other): ${legs[*]}"
+  pids=()
+  for i in "${!legs[@]}"; do run_leg "$i" & pids+=("$!"); done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  for leg in "${legs[@]}"; do log "leg $leg: go test output"; cat "$LOG_DIR/$leg.log"; done
+else
+  for i in "${!legs[@]}"; do
+    run_leg "$i"
+    read -r rc _ <"$LOG_DIR/${legs[$i]}.rc"
+    if [ "$rc" != 0 ] && [ "${E2E_FAIL_FAST:-0}" = 1 ]; then break; fi
+  done
+fi
+for leg in "${legs[@]}"; do
   out=$LOG_DIR/$leg.log
-  filter=$(leg_filter "$leg")
-  log "leg $leg: go test -v $filter ./e2e/ (log $out)"
-  start=$SECONDS
-  rc=0
-  E2E_LEG=$leg E2E_UPGRADE_TO=$UPGRADE_TO go test -count=1 -timeout "${E2E_TIMEOUT:-45m}" -v "$filter" ./e2e/ 2>&1 |
-    tee "$out" || rc=$?
-  secs=$((SECONDS - start))
+  [ -f "$LOG_DIR/$leg.rc" ] || continue
+  read -r rc secs <"$LOG_DIR/$leg.rc"
   pass=$(grep -cE '^--- PASS' "$out" || true)
   fail=$(grep -cE '^--- FAIL' "$out" || true)
   skip=$(grep -cE '^--- SKIP' "$out" || true)
@@ -91,9 +135,7 @@ for leg in "${legs[@]}"; do
   if [ "$rc" != 0 ]; then
     failed=1
     while read -r line; do summary+=("    $leg: $line"); done < <(grep -E '^\s*--- FAIL' "$out" || true)
-    [ "${E2E_FAIL_FAST:-0}" != 1 ] || break
   fi
-  scripts/testbed.sh down-all >/dev/null 2>&1 || true
 done
 
 if [ -n "$long_pid" ]; then
