@@ -2,6 +2,8 @@ package driver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 
 	"github.com/cilium/cilium/api/v1/models"
@@ -124,4 +126,13 @@ func (d *Driver) working(eid endpoint.ID, ips ...netip.Addr) func() {
 			f()
 		}
 	}
+}
+
+// linkOf is the veth pair CreateEndpoint made for eid, or why there is none here.
+func (d *Driver) linkOf(ctx context.Context, eid endpoint.ID) (*endpoint.Link, error) {
+	link, err := d.links.Get(ctx, eid)
+	if errors.Is(err, endpoint.ErrNotFound) {
+		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
+	}
+	return link, err
 }

@@ -37,10 +37,7 @@ type Joined struct {
 // again: after a failed Join Docker calls DeleteEndpoint and ReleaseAddress, not Leave.
 func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) (*Joined, error) {
 	defer d.working(eid)()
-	link, err := d.links.Get(ctx, eid)
-	if errors.Is(err, endpoint.ErrNotFound) {
-		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
-	}
+	link, err := d.linkOf(ctx, eid)
 	if err != nil {
 		return nil, err
 	}

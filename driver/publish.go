@@ -94,10 +94,7 @@ func (d *Driver) Publish(ctx context.Context, eid endpoint.ID, bs []endpoint.Bin
 		return nil, nil // Docker 20.10 sends every gateway endpoint here, -p or not
 	}
 	defer d.working(eid)()
-	link, err := d.links.Get(ctx, eid)
-	if errors.Is(err, endpoint.ErrNotFound) {
-		return nil, fmt.Errorf("endpoint %s has no interface on this host: CreateEndpoint did not run here or it was deleted", eid)
-	}
+	link, err := d.linkOf(ctx, eid)
 	if err != nil {
 		return nil, err
 	}
