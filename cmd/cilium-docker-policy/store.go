@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policystore"
 	"github.com/cilium-docker/cilium-docker/policysync"
 )
@@ -280,37 +276,4 @@ func (c *policyCmd) get(ctx context.Context, names []string) error {
 	}
 	fmt.Fprintf(c.stdout, "# %s revision %d; nodes: %s\n%s", out[0].Key, out[0].Revision, nodeSummary(out[0].Nodes), out[0].YAML)
 	return nil
-}
-
-func (c *policyCmd) sync(ctx context.Context, _ []string) error {
-	if c.validate {
-		if !c.etcd.Set() {
-			return &usageError{errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS)")}
-		}
-		if _, err := storeConfig(&c.etcd); err != nil {
-			return &usageError{err}
-		}
-		return nil
-	}
-	st, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	l := logrus.New()
-	l.SetOutput(c.stderr)
-	log := logrus.NewEntry(l).WithField("subsys", "policy-sync")
-	cluster := c.cluster
-	opt := policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }}
-	if c.reportState {
-		enc := json.NewEncoder(c.stdout) // one line per report, read by the plugin (supervise)
-		opt.Report = func(s policysync.Stats) {
-			if err := enc.Encode(s); err != nil {
-				log.WithError(err).Debug("report the sync's state")
-			}
-		}
-	}
-	s := policysync.New(log, st, policysync.InProcess(policy.CheckStored), c.dir, opt)
-	log.WithFields(map[string]any{"dir": c.dir, "node": c.node}).Info("policy sync starting")
-	return s.Run(ctx)
 }

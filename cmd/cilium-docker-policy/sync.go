@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cilium-docker/cilium-docker/policy"
+	"github.com/cilium-docker/cilium-docker/policysync"
+)
+
+func (c *policyCmd) sync(ctx context.Context, _ []string) error {
+	if c.validate {
+		if !c.etcd.Set() {
+			return &usageError{errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS)")}
+		}
+		if _, err := storeConfig(&c.etcd); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l := logrus.New()
+	l.SetOutput(c.stderr)
+	log := logrus.NewEntry(l).WithField("subsys", "policy-sync")
+	cluster := c.cluster
+	opt := policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }}
+	if c.reportState {
+		enc := json.NewEncoder(c.stdout) // one line per report, read by the plugin (supervise)
+		opt.Report = func(s policysync.Stats) {
+			if err := enc.Encode(s); err != nil {
+				log.WithError(err).Debug("report the sync's state")
+			}
+		}
+	}
+	s := policysync.New(log, st, policysync.InProcess(policy.CheckStored), c.dir, opt)
+	log.WithFields(map[string]any{"dir": c.dir, "node": c.node}).Info("policy sync starting")
+	return s.Run(ctx)
+}
