@@ -77,35 +77,74 @@ attach_sums() {
     END { printf "%.6f %.6f %.6f\n", p, a, d }'
 }
 
-# run_rm SIDE: seconds of one `docker run --rm … true`
-run_rm() {
-  local t0
-  t0=$(now)
-  dk "$1" run --rm --pull never --net "$(net_of "$1")" "$IMAGE" true >/dev/null
-  sub "$t0" "$(now)"
+# in_node SIDE T0FILE DOCKER-ARGS...: `docker DOCKER-ARGS` in the side's node, the instant just before the CLI
+# starts (bash's $EPOCHREALTIME, in the node) written to T0FILE: the bed's exec wrapper is not docker's time.
+in_node() {
+  local side=$1 t0file=$2
+  shift 2
+  # shellcheck disable=SC2016  # expanded by the node's shell
+  node "$side" bash -c 'echo "$EPOCHREALTIME" >"$1"; shift; exec docker "$@"' in_node "$t0file" "$@"
 }
 
-# run_ready SIDE NAME: `docker run -d` with a label of its own; prints "returned ready" in seconds after
-# the run started, ready = the agent lists the endpoint ready under that label (bridge: no endpoint).
+# rotation ROUND: the sides in the round's order, rotated by one each round, so that no side always runs
+# just after another: a plugin's work left over from its run (upstream relabels and rebuilds its endpoint
+# about 0.5 s after the start) slows whichever run comes next on the two beds' shared cores.
+rotation() { local i k=$(( ($1 - 1) % ${#SIDES[@]} )); for i in "${!SIDES[@]}"; do echo "${SIDES[(i + k) % ${#SIDES[@]}]}"; done; }
+
+# run_rm SIDE: seconds of one `docker run --rm … true`, from the CLI's start to its exit, timed in the node
+run_rm() {
+  # shellcheck disable=SC2016  # expanded by the node's shell
+  node "$1" bash -c 's=$EPOCHREALTIME; docker "$@" >/dev/null || exit; echo "$s $EPOCHREALTIME"' run_rm \
+    run --rm --pull never --net "$(net_of "$1")" "$IMAGE" true | { read -r a b; sub "$a" "$b"; }
+}
+
+# monitor_start SIDE: follows the side's agent events (`cilium monitor -t agent`), each line stamped on arrival
+# with $EPOCHREALTIME into $TMP/mon.SIDE; waits until the monitor listens. MON[SIDE] is its PID.
+declare -A MON
+monitor_start() {
+  local side=$1
+  node "$side" cilium monitor -t agent > >(while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done >"$TMP/mon.$side") 2>&1 &
+  MON[$side]=$!
+  for _ in $(seq 100); do grep -q 'Listening for events' "$TMP/mon.$side" 2>/dev/null && return; sleep 0.1; done
+  log "$side: the agent monitor did not start"; exit 1
+}
+monitor_stop() { local side=$1; kill "${MON[$side]}" 2>/dev/null || true; wait "${MON[$side]}" 2>/dev/null || true; }
+
+# regenerated SIDE NAME: the instant the agent reported the endpoint of the container labelled bench=NAME
+# regenerated (built) under that label, the endpoint turning ready; waits up to 5 s for the line
+regenerated() {
+  local t
+  for _ in $(seq 50); do
+    t=$(grep -F 'Endpoint regenerated:' "$TMP/mon.$1" | grep -F "\"container:bench=$2\"" | head -1 | cut -d' ' -f1)
+    if [ -n "$t" ]; then echo "$t"; return; fi
+    sleep 0.1
+  done
+}
+
+# run_ready SIDE NAME: `docker run -d` with a label of its own; prints "returned ready polled" in seconds after
+# the run started (in the node): ready = the agent's event that it built the endpoint under that label;
+# polled = the agent's endpoint list first showed it ready under it (bridge: no endpoint, neither).
 run_ready() {
-  local side=$1 name=$2 t0 tret tready="" sock eps
+  local side=$1 name=$2 t0 tstart tret tready="" tpolled="" sock eps
   sock=$(agent_sock "$side")
-  t0=$(now)
-  (dk "$side" run -d --pull never --init --name "$name" -l "bench=$name" --net "$(net_of "$side")" "$IMAGE" sleep 100000 >/dev/null
+  tstart=$(now)
+  (in_node "$side" "$TMP/$name.t0" run -d --pull never --init --name "$name" -l "bench=$name" --net "$(net_of "$side")" "$IMAGE" sleep 100000 >/dev/null
    now >"$TMP/$name.ret") &
   if [ "$side" != bridge ]; then
     while :; do
       # Endpoint lists are rate-limited by the agent (10/s): a 429 is simply asked again.
       eps=$(curl -s --max-time 2 --unix-socket "$sock" http://localhost/v1/endpoint 2>/dev/null |
             jq -r --arg l "container:bench=$name" '.[]? | select((.status.identity.labels // []) | index($l)) | select(.status.state == "ready") | .id' 2>/dev/null || true)
-      if [ -n "$eps" ]; then tready=$(now); break; fi
-      if [ "$(sub "$t0" "$(now)" | cut -d. -f1)" -ge 30 ]; then break; fi
+      if [ -n "$eps" ]; then tpolled=$(now); break; fi
+      if [ "$(sub "$tstart" "$(now)" | cut -d. -f1)" -ge 30 ]; then break; fi
       sleep 0.01
     done
+    [ -z "$tpolled" ] || tready=$(regenerated "$side" "$name")
   fi
   wait
+  t0=$(cat "$TMP/$name.t0")
   tret=$(cat "$TMP/$name.ret")
-  echo "$(sub "$t0" "$tret") ${tready:+$(sub "$t0" "$tready")}"
+  echo "$(sub "$t0" "$tret") ${tready:+$(sub "$t0" "$tready")} ${tpolled:+$(sub "$t0" "$tpolled")}"
 }
 
 # first_packet SIDE NAME TARGET: a new container pings TARGET every 10 ms from its first instant; prints
@@ -162,6 +201,42 @@ socket_ms() {
     echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $pid; wait $pid 2>/dev/null; rm -rf "$d"' "$bin" "$2"
 }
 
+# dockerd_log SIDE: the side's dockerd log (debug level in the bed); log_lines SIDE: its length now
+dockerd_log() { echo "$(bed "$1" env 1 | sed -n 's/^NODE_DIR=//p')/dockerd.log"; }
+log_lines() { wc -l <"$(dockerd_log "$1")"; }
+
+# phases LOG FROM TO: from dockerd's debug log lines FROM..TO, each `docker run --rm` on the cilium network
+# (create request to the containerd delete event): "phase ms" per run and phase (phase50 picks the p50)
+phases() {
+  sed -n "$2,$3p" "$1" | awk '
+    function t(l,   m, a) { # seconds of the day from time="…THH:MM:SS.fffZ"
+      if (!match(l, /T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?/)) return -1
+      m = substr(l, RSTART + 1, RLENGTH - 1); split(m, a, ":")
+      return a[1] * 3600 + a[2] * 60 + a[3]
+    }
+    function mark(k, l) { if (!(k in at)) at[k] = t(l) }
+    function d(a, b,   v) { if (!(a in at) || !(b in at)) return; v = at[b] - at[a]; if (v < 0) v += 86400
+      printf "%s_%s %.1f\n", a, b, v * 1000 }
+    /containers\/create/ && /POST/ { split("", at); cil = 0; sk = ""; mark("create", $0); next }
+    /on network cilium-net/ { cil = 1 }
+    /Assigning addresses for endpoint/ { mark("address", $0) }
+    /bundle dir created/ { mark("bundle", $0) }
+    /sandbox set key processing took/ { if (match($0, /took [0-9.]+/)) { x = substr($0, RSTART + 5, RLENGTH - 5) + 0
+        u = substr($0, RSTART + RLENGTH, 2); sk = (u == "ms") ? x : (u ~ /^s/) ? x * 1000 : x / 1000 } }
+    /topic=\/tasks\/start/ { mark("taskstart", $0) }
+    /topic=\/tasks\/exit/ { mark("exit", $0) }
+    /Releasing addresses for endpoint/ && /cilium-net/ { mark("release", $0) }
+    /topic=\/containers\/delete/ {
+      mark("deleted", $0)
+      if (cil && ("create" in at)) {
+        d("create", "address"); d("address", "bundle"); d("bundle", "taskstart"); d("taskstart", "exit")
+        d("exit", "release"); d("release", "deleted"); d("create", "deleted"); if (sk != "") printf "setkey %.1f\n", sk
+      }
+      split("", at); cil = 0
+    }'
+}
+phase50() { awk -v k="$1" '$1 == k { print $2 }' "$2" | pct 50; } # PHASE FILE
+
 scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
 case "$DOCKER_VERSION" in 20.10|20.10.*) ;; *) scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null ;; esac
 make build >/dev/null
@@ -169,6 +244,7 @@ REPO_BIN=$PWD/bin/cilium-docker
 UPSTREAM_BIN=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}/cilium-v$CILIUM_VERSION/bin/cilium-docker-upstream
 [ -x "$UPSTREAM_BIN" ] || { log "no upstream plugin at $UPSTREAM_BIN (scripts/build-cilium.sh builds it for 1.19)"; exit 1; }
 cleanup() {
+  for side in "${!MON[@]}"; do monitor_stop "$side"; done
   bed ours down-all >/dev/null 2>&1 || true
   bed up down-all >/dev/null 2>&1 || true
   rm -rf "$TMP"
@@ -197,8 +273,10 @@ done
 
 log "docker run --rm: $RUNS interleaved rounds"
 : >"$TMP/own"
+declare -A LOG0
+for side in ours up; do LOG0[$side]=$(log_lines "$side"); done
 for r in $(seq 1 "$RUNS"); do
-  for side in "${SIDES[@]}"; do
+  for side in $(rotation "$r"); do
     if [ "$side" = ours ]; then read -r p0 a0 d0 <<<"$(attach_sums)"; fi
     run_rm "$side" >>"$TMP/rm.$side"
     if [ "$side" = ours ]; then
@@ -209,25 +287,30 @@ for r in $(seq 1 "$RUNS"); do
   done
 done
 
+for side in ours up; do phases "$(dockerd_log "$side")" "${LOG0[$side]}" "$(log_lines "$side")" >"$TMP/phases.$side"; done
+
 log "docker run -d and labelled readiness: $RUNS interleaved rounds"
 for side in "${SIDES[@]}"; do dk "$side" run -d --pull never --init --name "target$side" --net "$(net_of "$side")" "$IMAGE" sleep 100000 >/dev/null; done
 declare -A TARGET
 for side in "${SIDES[@]}"; do
   TARGET[$side]=$(dk "$side" inspect -f "{{(index .NetworkSettings.Networks \"$(net_of "$side")\").IPAddress}}" "target$side")
 done
+for side in ours up; do monitor_start "$side"; done
 for r in $(seq 1 "$RUNS"); do
-  for side in "${SIDES[@]}"; do
-    read -r ret ready <<<"$(run_ready "$side" "$side$r")"
+  for side in $(rotation "$r"); do
+    read -r ret ready polled <<<"$(run_ready "$side" "$side$r")"
     echo "$ret" >>"$TMP/d.$side"
     [ -z "${ready:-}" ] || echo "$ready" >>"$TMP/ready.$side"
+    [ -z "${polled:-}" ] || echo "$polled" >>"$TMP/polled.$side"
     [ -n "${ready:-}" ] || [ "$side" = bridge ] || log "$side$r: never listed ready under its label"
     # ready before return counts as ready at return (it was, when run returned)
     [ -z "${ready:-}" ] || awk -v a="$ret" -v b="$ready" 'BEGIN { print (b <= a) ? 1 : 0 }' >>"$TMP/atret.$side"
   done
-  for side in "${SIDES[@]}"; do
+  for side in $(rotation "$r"); do
     first_packet "$side" "p$side$r" "${TARGET[$side]}" >>"$TMP/first.$side" || true
   done
 done
+for side in ours up; do monitor_stop "$side"; done
 for side in "${SIDES[@]}"; do
   # shellcheck disable=SC2046  # one name per word
   dk "$side" rm -f "target$side" $(seq -f "$side%g" 1 "$RUNS") >/dev/null 2>&1 || true
@@ -311,6 +394,7 @@ rm50() { pct 50 <"$TMP/rm.$1"; }
 rm90() { pct 90 <"$TMP/rm.$1"; }
 d50() { pct 50 <"$TMP/d.$1"; }
 ready50() { if [ -s "$TMP/ready.$1" ]; then pct 50 <"$TMP/ready.$1"; else echo n/a; fi; }
+polled50() { if [ -s "$TMP/polled.$1" ]; then pct 50 <"$TMP/polled.$1"; else echo n/a; fi; }
 atret() { if [ -s "$TMP/atret.$1" ]; then awk '{ s += $1 } END { printf "%d/%d", s, NR }' "$TMP/atret.$1"; else echo n/a; fi; }
 first() { # SIDE: "median lost (max), as ms" of the first pings
   if [ ! -s "$TMP/first.$1" ]; then echo "n/a"; return; fi
@@ -336,6 +420,9 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   echo "interleaved in one run: **ours** (this plugin), **upstream** (cilium-docker v$CILIUM_VERSION, built from the"
   echo "same Cilium module) and the **default bridge** of our bed's dockerd. Both plugins log every request (\`-D\`)."
   echo "Shared machines are noisy: read the ratios, measured in the same run, rather than the seconds."
+  echo "The beds run Docker 20.10 because the upstream plugin does not work on Docker 29: every start fails"
+  echo "there with \"updating gateway endpoint: failed to set IPv4 default route … no default route\" (29.8.1,"
+  echo "agent 1.19.7)."
   echo
   echo "## Side by side"
   echo
@@ -346,6 +433,7 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   echo "| \`docker run -d\` p50, until it returns | $(d50 ours | secs) s | $(d50 up | secs) s | $(d50 bridge | secs) s | $(ratio "$(d50 ours)" "$(d50 up)") |"
   echo "| run start → endpoint \`ready\` under its labels, p50 | $(ready50 ours | secs) s | $(ready50 up | secs) s | — | $ready_ratio |"
   echo "| … of those, ready when \`docker run\` returned | $(atret ours) | $(atret up) | — | |"
+  echo "| … the same, as first seen ready in the agent's endpoint list (polled), p50 | $(polled50 ours | secs) s | $(polled50 up | secs) s | — | $(ratio "$(polled50 ours)" "$(polled50 up)") |"
   echo "| first pings lost by a new container (10 ms apart), median (max) | $(first ours) | $(first up) | $(first bridge) | |"
   for n in "${BURSTS[@]}"; do
     echo "| burst of $n concurrent \`run -d\`: wall (started) | ${BW[ours_$n]} s ($(started ours "$n")) | ${BW[up_$n]} s ($(started up "$n")) | ${BW[bridge_$n]} s ($(started bridge "$n")) | $(ratio "${BW[ours_$n]}" "${BW[up_$n]}") |"
@@ -364,8 +452,12 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   echo "The plugin's own time per attach is, per \`docker run\` of the \`--rm\` series, the time of its"
   echo "RequestAddress, CreateEndpoint and Join handlers minus the agent and Docker calls they made"
   echo "(\`cilium_docker_plugin_call_duration_seconds\`, \`…_agent_call_duration_seconds\`,"
-  echo "\`…_docker_call_duration_seconds\` sums from \`/metrics\`, read before and after each run). Readiness is"
-  echo "polled from the agent's endpoint list (its rate limit allows about 10 reads a second, so ±0.1 s)."
+  echo "\`…_docker_call_duration_seconds\` sums from \`/metrics\`, read before and after each run). Runs are"
+  echo "timed inside the node, from the instant before the \`docker\` CLI starts (the bed's exec wrapper, about"
+  echo "20 ms, is not counted). Readiness is the agent's own event that it built the endpoint under the"
+  echo "container's label (\`cilium monitor -t agent\`: \"Endpoint regenerated\" with \`container:bench=<name>\`,"
+  echo "stamped on arrival); the endpoint turns \`ready\` with it. The polled row is the same moment as first"
+  echo "seen in the agent's endpoint list, whose rate limit (10 reads a second, burst 20) makes it ±0.1 s."
   echo "The plugin RSS rows are the plugin process alone; with \`--policy-dir\` (on in the bed) the policy sync"
   echo "runs beside it as its child \`cilium-docker-policy sync\` (Cilium's parser and the etcd client), shown in"
   echo "its own row. Upstream has no policy sync."
@@ -374,6 +466,31 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
   echo "plugin to attach a container (the three handlers' durations from \`/metrics\`, the agent's endpoint"
   echo "build included); the density rows put 10, then $DENSITY, sleeping containers on each side's network,"
   echo "and the bridge runs on this plugin's dockerd beside them, so its ratio is the engine's own growth."
+  echo
+  echo "## Where a \`docker run --rm\` spends its time, from dockerd's log"
+  echo
+  echo "The same \`--rm\` series, each phase's p50 from the debug log of each side's dockerd (Docker 20.10"
+  echo "logs each step; the phases are between those log lines, in ms):"
+  echo
+  echo "| phase | ours | upstream |"
+  echo "|---|---|---|"
+  ph() { echo "| $1 | $(phase50 "$2" "$TMP/phases.ours") | $(phase50 "$2" "$TMP/phases.up") |"; }
+  ph "create request → first address request (container create, start request)" create_address
+  ph "address request → OCI bundle (every network driver call of the start: RequestAddress, CreateEndpoint, Join with the agent's endpoint build, ProgramExternalConnectivity)" address_bundle
+  ph "OCI bundle → task started (containerd, runc create with libnetwork's setkey hook)" bundle_taskstart
+  ph "… of which the setkey hook (moving the interface in, addresses, routes, the embedded DNS)" setkey
+  ph "task started → exited (\`true\`)" taskstart_exit
+  ph "exited → address release (Revoke, Leave with the agent's endpoint delete, DeleteEndpoint)" exit_release
+  ph "address release → container deleted" release_deleted
+  ph "**create request → container deleted**" create_deleted
+  echo
+  echo "Docker 20.10 makes every network driver call of a start before it writes the OCI bundle and creates"
+  echo "the task (moby v20.10.24 \`daemon/start.go\`: \`initializeNetworking\` at line 149, \`containerd.Create\` at"
+  echo "181); the setkey hook inside runc create calls no driver (libnetwork \`sandbox.go\`,"
+  echo "\`populateNetworkResources\`). So the agent's endpoint build, which both plugins wait for (ours in Join,"
+  echo "upstream in CreateEndpoint with \`SyncBuildEndpoint\`), is on the path of every start, and no plugin"
+  echo "call comes later that could hold the container until a build begun earlier is done. The plugins"
+  echo "differ only in what they do around that build."
   echo
   echo "## Goals"
   echo
