@@ -33,6 +33,11 @@ type Container struct {
 	// JoinDriver is, at Join, the network driver Docker recorded for the network joined: the name the
 	// plugin is known by there.
 	JoinDriver string
+	// JoinInternal is, at Join, whether the network joined is internal (--internal): Docker gives a
+	// container no gateway there, so it sends that endpoint no ProgramExternalConnectivity.
+	JoinInternal bool
+	// State is Docker's state of the container when listed ("created", "running", "exited", ...).
+	State string
 }
 
 // Client is a Docker Engine API client with a deadline on every call.
@@ -138,7 +143,8 @@ func (c *Client) JoiningContainer(ctx context.Context, networkID, endpointID str
 				if err != nil {
 					return Container{}, err
 				}
-				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il, JoinDriver: nw.Driver}
+				ct := Container{ID: s.ID, Name: name, Labels: s.Labels, ImageLabels: il, JoinDriver: nw.Driver,
+					JoinInternal: nw.Internal, State: string(s.State)}
 				if s.NetworkSettings != nil {
 					for key, es := range s.NetworkSettings.Networks {
 						// A network the container has not joined yet has no ID here: its name is the key.

@@ -90,6 +90,9 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 // gone is success.
 func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
+	if err := d.builds.forget(ctx, eid); err != nil {
+		return err
+	}
 	// Revoke comes first, but Docker 29 sends it only to an endpoint its current process saw become
 	// the gateway: published ports go with the endpoint at the latest.
 	perr := d.ports.Unpublish(ctx, eid)

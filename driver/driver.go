@@ -77,6 +77,7 @@ type Driver struct {
 	track  Tracker
 	reap   *Reaper   // nil: DeleteEndpoint deletes the veth pair itself
 	done   *Labelled // nil: no record of the Joins that applied labels
+	builds *Builds   // nil: every Join waits for its agent endpoint create
 	name   string    // the driver's name in Docker
 	ports  Ports
 }
@@ -112,6 +113,13 @@ func (d *Driver) Reap(r *Reaper) *Driver {
 // for the label sync (LabelSync.Skip); call it before serving.
 func (d *Driver) RecordLabelled(l *Labelled) *Driver {
 	d.done = l
+	return d
+}
+
+// HandOver makes the Joins of containers that join one network only hand their agent endpoint
+// create to b, and their ProgramExternalConnectivity wait for it (Builds); call it before serving.
+func (d *Driver) HandOver(b *Builds) *Driver {
+	d.builds = b
 	return d
 }
 

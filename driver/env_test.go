@@ -74,6 +74,17 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 // newEnvNamed is newEnvAt with the driver named name in Docker (a managed plugin's reference).
 func newEnvNamed(t *testing.T, to timeouts, v agenttest.Version, name string) *env {
 	t.Helper()
+	return newEnvWith(t, to, v, name, nil)
+}
+
+// newEnvHandingOver is newEnv with a driver whose Joins hand their creates to b (driver.Builds).
+func newEnvHandingOver(t *testing.T, to timeouts, b *driver.Builds) *env {
+	t.Helper()
+	return newEnvWith(t, to, agenttest.DefaultConfig().Version, driver.DriverName, b)
+}
+
+func newEnvWith(t *testing.T, to timeouts, v agenttest.Version, name string, b *driver.Builds) *env {
+	t.Helper()
 	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), ports: newFakePorts(), book: ipam.NewBook()}
 	cfg := e.agent.Config()
 	cfg.Version = v
@@ -88,7 +99,7 @@ func newEnvNamed(t *testing.T, to timeouts, v agenttest.Version, name string) *e
 	t.Cleanup(func() { e.dc.Close() })
 	e.ipam = ipam.New(e.ac, e.book)
 	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).Named(name).WithPorts(e.ports)
+	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).Named(name).WithPorts(e.ports).HandOver(b)
 	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
 
 	s := server.New(servertest.Log())

@@ -91,7 +91,7 @@ func Register(s *server.Server, d *Driver) {
 		if err != nil {
 			return nil, err
 		}
-		ms, err := d.Publish(ctx, eid, bs)
+		ms, err := d.ProgramExternalConnectivity(ctx, eid, bs)
 		if err != nil {
 			return nil, err
 		}

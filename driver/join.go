@@ -53,11 +53,6 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if err != nil {
 		return nil, err
 	}
-	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
-		if ip.IsValid() {
-			d.addrs.Bound(ip)
-		}
-	}
 	j := &Joined{SrcName: link.Container, LabelsPending: lerr != nil}
 	if lerr != nil {
 		d.log.WithError(lerr).WithField("endpoint", eid).
@@ -82,8 +77,9 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // ensureAgentEndpoint creates the agent endpoint of eid unless it exists already: dockerd repeats a
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment. It creates first and reads only on that refusal, so a Join makes no endpoint
-// read, which the agent rate-limits hardest (4/s). It returns why the container's labels are
-// unknown, if they are.
+// read, which the agent rate-limits hardest (4/s). For a container that joins one network only and is
+// being started, the create is handed to d.builds, and ProgramExternalConnectivity waits for it instead
+// (Builds). It returns why the container's labels are unknown, if they are.
 func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
 	att := attachment{EndpointID: eid, NetworkID: nid, Link: link}
 	if att.IPv4UUID, err = d.prepare(ctx, eid, link.IPv4); err != nil {
@@ -110,7 +106,39 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 			att.Container, att.Namespace = name, d.policy.Namespace(nil)
 		}
 	}
-	_, err = d.agent.CreateEndpoint(ctx, att.changeRequest())
+	if d.builds.has(eid) {
+		return lerr, nil // a repeated Join: the first one handed its create over
+	}
+	labelled := ""
+	if lerr == nil {
+		labelled = ct.ID
+	}
+	if lerr == nil && handsOver(ct) {
+		held := d.working(eid, link.IPv4, link.IPv6) // the reconciler keeps off until the create ended
+		if d.builds.start(eid, func() error {
+			defer held()
+			return d.createAgentEndpoint(context.WithoutCancel(ctx), att, labelled)
+		}) {
+			return nil, nil
+		}
+		held()
+	}
+	return lerr, d.createAgentEndpoint(ctx, att, labelled)
+}
+
+// handsOver reports whether Docker sends ct's endpoint ProgramExternalConnectivity before ct runs, so
+// that the Join may hand its create over: ct is being started (a network connect to a running container
+// gets the call only when the endpoint becomes its gateway) and is on this network only (with others,
+// Docker sends it to the gateway's endpoint alone), and the network is not internal (no gateway).
+func handsOver(ct dockerapi.Container) bool {
+	return ct.State != "running" && ct.State != "paused" && len(ct.Networks) == 1 && !ct.JoinInternal
+}
+
+// createAgentEndpoint creates the agent endpoint of att and waits for its build; on failure it removes
+// what the agent made of it. labelled is the container whose labels the endpoint carries ("" for none).
+func (d *Driver) createAgentEndpoint(ctx context.Context, att attachment, labelled string) error {
+	eid, link := att.EndpointID, att.Link
+	_, err := d.agent.CreateEndpoint(ctx, att.changeRequest())
 	if errors.Is(err, agent.ErrNoExpirationTimer) {
 		// The agent restarted since RequestAddress: it forgot the allocation and its timer. Claim the
 		// address again (it may have been handed out meanwhile: then the start fails, clearly).
@@ -123,14 +151,27 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	}
 	switch {
 	case errors.Is(err, agent.ErrExists):
-		return nil, nil // a repeated Join: the first one made it
+		// a repeated Join: the first one made it
 	case err != nil:
-		return nil, errors.Join(err, d.removeAgentEndpoint(eid, link))
+		return errors.Join(err, d.removeAgentEndpoint(eid, link))
+	default:
+		d.done.add(labelled)
 	}
-	if lerr == nil {
-		d.done.add(ct.ID)
+	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
+		if ip.IsValid() {
+			d.addrs.Bound(ip)
+		}
 	}
-	return lerr, nil
+	return nil
+}
+
+// ProgramExternalConnectivity waits for the create of eid when its Join handed it over (the container
+// does not run before this answers), then publishes bs.
+func (d *Driver) ProgramExternalConnectivity(ctx context.Context, eid endpoint.ID, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
+	if err := d.builds.wait(ctx, eid); err != nil {
+		return nil, err
+	}
+	return d.Publish(ctx, eid, bs)
 }
 
 // DriverName is this driver's default name in Docker: the legacy plugin socket's file name.
@@ -251,6 +292,9 @@ func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster 
 // success.
 func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
+	if err := d.builds.forget(ctx, eid); err != nil {
+		return err
+	}
 	link, err := d.links.Get(ctx, eid)
 	if err != nil && !errors.Is(err, endpoint.ErrNotFound) {
 		return err

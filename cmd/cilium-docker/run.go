@@ -100,8 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ipam.Register(srv, ipamCore)
 	reaper := driver.NewReaper(log.WithField("subsys", "reaper"), veths, inFlight)
 	labelled := driver.NewLabelled()
+	builds := driver.NewBuilds()
 	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).
-		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled).WithPorts(ports))
+		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled).WithPorts(ports).HandOver(builds))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels).Skip(labelled)
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
 		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: cfg.DriverName, Owner: ipam.Owner}).WithPorts(ports)
@@ -169,6 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	err = srv.Serve(serveCtx, cfg.SocketPath(), cfg.EndpointTimeout+5*time.Second)
+	builds.Stop() // the agent endpoint creates Joins handed over, each bounded by --endpoint-timeout
 	cancel()
 	wg.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {

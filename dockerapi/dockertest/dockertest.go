@@ -52,6 +52,7 @@ type Network struct {
 	ID, Name           string
 	Driver, IPAMDriver string            // "" = cilium
 	Aux                map[string]string // --aux-address name=address
+	Internal           bool              // --internal
 	// Endpoints are endpoints of the network that no container of the fake holds: stale ones whose
 	// container is gone, or any the test wants listed as they are.
 	Endpoints []Endpoint

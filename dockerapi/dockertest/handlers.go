@@ -59,7 +59,7 @@ func (d *Docker) inspectLocked(n *Network) network.Inspect {
 	if ipamDrv == "" {
 		ipamDrv = "cilium"
 	}
-	nw := network.Inspect{ID: n.ID, Name: n.Name, Driver: drv, Scope: "local",
+	nw := network.Inspect{ID: n.ID, Name: n.Name, Driver: drv, Scope: "local", Internal: n.Internal,
 		IPAM:       network.IPAM{Driver: ipamDrv, Config: []network.IPAMConfig{{Subnet: "0.0.0.0/0", AuxAddress: maps.Clone(n.Aux)}}},
 		Containers: map[string]network.EndpointResource{}}
 	if drv, ok := d.drivers[n.ID]; ok {

@@ -1,0 +1,156 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+// Builds runs the agent endpoint creates that Joins hand over instead of waiting for them, and hands
+// each result to the ProgramExternalConnectivity of the same endpoint, which waits for it. Docker sends
+// that call to the endpoint of a container that joins one network only, before the container's process
+// starts; on Docker 29 it comes after Docker has set up the sandbox (the interface moved in, its
+// addresses and routes, the embedded DNS's rules: 25 to 30 ms on the bed), and the agent builds the
+// endpoint meanwhile. Every other Join waits for its create as before.
+//
+// The owner (run) calls Stop once the socket no longer serves; Stop waits for the creates in flight, each
+// bounded by the agent client's endpoint deadline.
+type Builds struct {
+	mu      sync.Mutex
+	m       map[endpoint.ID]*build // guarded by mu; until Leave or DeleteEndpoint forgets it, or buildKeep after its end
+	stopped bool                   // guarded by mu
+	wg      sync.WaitGroup
+	now     func() time.Time
+}
+
+// buildKeep is how long the result of a create nobody forgot is kept (Docker repeats a call within
+// seconds; an endpoint whose Leave never came, dockerd having died, is the reconciler's).
+const buildKeep = 2 * time.Minute
+
+// build is one handed-over create; err and ended are set before done closes.
+type build struct {
+	done  chan struct{}
+	err   error
+	ended time.Time
+}
+
+// NewBuilds returns an empty set; a nil *Builds makes every Join wait for its create.
+func NewBuilds() *Builds {
+	return &Builds{m: map[endpoint.ID]*build{}, now: time.Now}
+}
+
+// has reports whether a create of eid was handed over (and not forgotten): a repeated Join makes none.
+func (b *Builds) has(eid endpoint.ID) bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.m[eid]
+	return ok
+}
+
+// start runs create for eid in a goroutine of its own and records it. It returns false, and runs
+// nothing, when b is nil or stopped or holds eid already: the caller then creates by itself.
+func (b *Builds) start(eid endpoint.ID, create func() error) bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return false
+	}
+	if _, ok := b.m[eid]; ok {
+		return false
+	}
+	b.prune()
+	bd := &build{done: make(chan struct{})}
+	b.m[eid] = bd
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		err := create()
+		b.mu.Lock()
+		bd.err, bd.ended = err, b.now()
+		b.mu.Unlock()
+		close(bd.done)
+	}()
+	return true
+}
+
+// prune drops the records of creates that ended more than buildKeep ago; call it with mu held.
+func (b *Builds) prune() {
+	for eid, bd := range b.m {
+		select {
+		case <-bd.done:
+			if b.now().Sub(bd.ended) > buildKeep {
+				delete(b.m, eid)
+			}
+		default:
+		}
+	}
+}
+
+// wait returns the result of eid's handed-over create once it is done; nil when there is none (the
+// Join created it, or it is forgotten). The result stays: a repeated call gets it again.
+func (b *Builds) wait(ctx context.Context, eid endpoint.ID) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	bd, ok := b.m[eid]
+	b.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-bd.done:
+		return bd.err
+	case <-ctx.Done():
+		return fmt.Errorf("endpoint %s: waiting for cilium-agent to build it: %w", eid, ctx.Err())
+	}
+}
+
+// forget waits for eid's handed-over create to end, whatever its result, and drops the record, so that
+// what Leave and DeleteEndpoint undo is not made after them. Nothing handed over is success.
+func (b *Builds) forget(ctx context.Context, eid endpoint.ID) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	bd, ok := b.m[eid]
+	b.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-bd.done:
+	case <-ctx.Done():
+		return fmt.Errorf("endpoint %s: cilium-agent is still creating it: %w", eid, ctx.Err())
+	}
+	b.mu.Lock()
+	if b.m[eid] == bd {
+		delete(b.m, eid)
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+// Pending is how many handed-over creates are recorded (done or not).
+func (b *Builds) Pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.m)
+}
+
+// Stop makes every later Join create by itself, and waits for the creates in flight.
+func (b *Builds) Stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.wg.Wait()
+}

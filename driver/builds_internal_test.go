@@ -1,0 +1,60 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/endpoint"
+)
+
+func TestBuildsForgetAndPrune(t *testing.T) {
+	b := NewBuilds()
+	now := time.Unix(1000, 0)
+	b.now = func() time.Time { return now }
+	a, c := endpoint.MustParseID(hexOf('a')), endpoint.MustParseID(hexOf('c'))
+
+	release := make(chan struct{})
+	if !b.start(a, func() error { <-release; return errors.New("refused") }) {
+		t.Fatal("start refused a first create")
+	}
+	if b.start(a, func() error { return nil }) {
+		t.Error("start ran a second create for the same endpoint")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if err := b.forget(ctx, a); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("forget of a create in flight past its deadline: got %v, want DeadlineExceeded", err)
+	}
+	cancel()
+	close(release)
+	if err := b.wait(context.Background(), a); err == nil || err.Error() != "refused" {
+		t.Errorf("wait: got %v, want the create's error", err)
+	}
+	if err := b.forget(context.Background(), a); err != nil || b.Pending() != 0 {
+		t.Errorf("forget of an ended create: %v, %d left", err, b.Pending())
+	}
+	if err := b.wait(context.Background(), a); err != nil {
+		t.Errorf("wait after forget: got %v, want nil (nothing handed over)", err)
+	}
+
+	// A record nobody forgot goes buildKeep after its end, at the next start.
+	b.start(a, func() error { return nil })
+	if err := b.wait(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(buildKeep + time.Second)
+	b.start(c, func() error { return nil })
+	if b.has(a) || !b.has(c) {
+		t.Errorf("after buildKeep: has(a)=%v has(c)=%v, want false true", b.has(a), b.has(c))
+	}
+	b.Stop()
+}
+
+func hexOf(c byte) string {
+	out := make([]byte, 64)
+	for i := range out {
+		out[i] = c
+	}
+	return string(out)
+}
