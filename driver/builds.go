@@ -19,9 +19,11 @@ import (
 // The owner (run) calls Stop once the socket no longer serves; Stop waits for the creates in flight, each
 // bounded by the agent client's endpoint deadline.
 type Builds struct {
-	mu      sync.Mutex
-	m       map[endpoint.ID]*build // guarded by mu; until Leave or DeleteEndpoint forgets it, or buildKeep after its end
-	stopped bool                   // guarded by mu
+	mu sync.Mutex
+	// m holds the creates of this process's Joins, handed over or not; guarded by mu; a record goes when
+	// Leave or DeleteEndpoint forgets it, or buildKeep after its end
+	m       map[endpoint.ID]*build
+	stopped bool // guarded by mu
 	wg      sync.WaitGroup
 	now     func() time.Time
 }
@@ -95,23 +97,39 @@ func (b *Builds) prune() {
 	}
 }
 
-// wait returns the result of eid's handed-over create once it is done; nil when there is none (the
-// Join created it, or it is forgotten). The result stays: a repeated call gets it again.
-func (b *Builds) wait(ctx context.Context, eid endpoint.ID) error {
+// joined records that a Join of this process created eid's agent endpoint by itself.
+func (b *Builds) joined(eid endpoint.ID) {
 	if b == nil {
-		return nil
+		return
+	}
+	done := make(chan struct{})
+	close(done)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.m[eid]; !ok {
+		b.prune()
+		b.m[eid] = &build{done: done, ended: b.now()}
+	}
+}
+
+// wait returns the result of eid's create once it is done, and whether this process knows of one: false
+// when the Join came to another process (this one restarted since) or its record is gone. The result
+// stays: a repeated call gets it again.
+func (b *Builds) wait(ctx context.Context, eid endpoint.ID) (known bool, err error) {
+	if b == nil {
+		return false, nil
 	}
 	b.mu.Lock()
 	bd, ok := b.m[eid]
 	b.mu.Unlock()
 	if !ok {
-		return nil
+		return false, nil
 	}
 	select {
 	case <-bd.done:
-		return bd.err
+		return true, bd.err
 	case <-ctx.Done():
-		return fmt.Errorf("endpoint %s: waiting for cilium-agent to build it: %w", eid, ctx.Err())
+		return true, fmt.Errorf("endpoint %s: waiting for cilium-agent to build it: %w", eid, ctx.Err())
 	}
 }
 

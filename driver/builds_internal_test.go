@@ -28,19 +28,19 @@ func TestBuildsForgetAndPrune(t *testing.T) {
 	}
 	cancel()
 	close(release)
-	if err := b.wait(context.Background(), a); err == nil || err.Error() != "refused" {
-		t.Errorf("wait: got %v, want the create's error", err)
+	if known, err := b.wait(context.Background(), a); !known || err == nil || err.Error() != "refused" {
+		t.Errorf("wait: got %v %v, want known and the create's error", known, err)
 	}
 	if err := b.forget(context.Background(), a); err != nil || b.Pending() != 0 {
 		t.Errorf("forget of an ended create: %v, %d left", err, b.Pending())
 	}
-	if err := b.wait(context.Background(), a); err != nil {
-		t.Errorf("wait after forget: got %v, want nil (nothing handed over)", err)
+	if known, err := b.wait(context.Background(), a); known || err != nil {
+		t.Errorf("wait after forget: got %v %v, want unknown and nil", known, err)
 	}
 
 	// A record nobody forgot goes buildKeep after its end, at the next start.
 	b.start(a, func() error { return nil })
-	if err := b.wait(context.Background(), a); err != nil {
+	if _, err := b.wait(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(buildKeep + time.Second)

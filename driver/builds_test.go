@@ -155,3 +155,21 @@ func TestBuildsStop(t *testing.T) {
 		t.Errorf("Join after Stop: got %d %v, want it to wait for the build and fail with it", code, out)
 	}
 }
+
+// TestProgramExternalConnectivityAfterARestart: a process that did not see the Join (the plugin
+// restarted between Join and ProgramExternalConnectivity, and the handed-over create died with the old
+// one) makes sure of the endpoint before the container runs. (One that exists is refused as existing,
+// which is success, as for a repeated Join.)
+func TestProgramExternalConnectivityAfterARestart(t *testing.T) {
+	e := newEnvHandingOver(t, defaultTimeouts, driver.NewBuilds())
+	nid, eid, cid := hexID("net"), hexID("ep"), hexID("ctr")
+	e.createEndpoint(t, nid, eid)
+	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: composeLabels, Networks: map[string]string{nid: eid}})
+
+	e.mustCall(t, "NetworkDriver.ProgramExternalConnectivity", pecRequest(nid, eid))
+	eps := e.agent.Endpoints()
+	if len(eps) != 1 || eps[0].Status.State == nil || *eps[0].Status.State != models.EndpointStateReady ||
+		!jsonEqual(eps[0].Status.Identity.Labels, wantComposeLabels) {
+		t.Fatalf("after ProgramExternalConnectivity without a Join: agent endpoints %s, want one ready under the labels", mustJSON(eps))
+	}
+}

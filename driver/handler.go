@@ -83,7 +83,7 @@ func Register(s *server.Server, d *Driver) {
 		return nil, d.Leave(ctx, eid)
 	})
 	server.Handle(s, "NetworkDriver.ProgramExternalConnectivity", func(ctx context.Context, r *network.ProgramExternalConnectivityRequest) (*empty, error) {
-		_, eid, err := parseIDs(r.NetworkID, r.EndpointID)
+		nid, eid, err := parseIDs(r.NetworkID, r.EndpointID)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +91,7 @@ func Register(s *server.Server, d *Driver) {
 		if err != nil {
 			return nil, err
 		}
-		ms, err := d.ProgramExternalConnectivity(ctx, eid, bs)
+		ms, err := d.ProgramExternalConnectivity(agent.AwaitStartup(ctx), nid, eid, bs)
 		if err != nil {
 			return nil, err
 		}

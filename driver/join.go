@@ -49,7 +49,7 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 	if err != nil {
 		return nil, err
 	}
-	lerr, err := d.ensureAgentEndpoint(ctx, cfg, nid, eid, link)
+	lerr, err := d.ensureAgentEndpoint(ctx, cfg, nid, eid, link, true)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +78,10 @@ func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.
 // Join whose answer it lost to a transport error, and the agent refuses a second endpoint for the
 // same attachment. It creates first and reads only on that refusal, so a Join makes no endpoint
 // read, which the agent rate-limits hardest (4/s). For a container that joins one network only and is
-// being started, the create is handed to d.builds, and ProgramExternalConnectivity waits for it instead
-// (Builds). It returns why the container's labels are unknown, if they are.
-func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID, link *endpoint.Link) (labelErr, err error) {
+// being started, the create is handed to d.builds when mayHandOver, and ProgramExternalConnectivity
+// waits for it instead (Builds). It returns why the container's labels are unknown, if they are.
+func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid endpoint.NetworkID, eid endpoint.ID,
+	link *endpoint.Link, mayHandOver bool) (labelErr, err error) {
 	att := attachment{EndpointID: eid, NetworkID: nid, Link: link}
 	if att.IPv4UUID, err = d.prepare(ctx, eid, link.IPv4); err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	if lerr == nil {
 		labelled = ct.ID
 	}
-	if lerr == nil && handsOver(ct) {
+	if mayHandOver && lerr == nil && handsOver(ct) {
 		held := d.working(eid, link.IPv4, link.IPv6) // the reconciler keeps off until the create ended
 		if d.builds.start(eid, func() error {
 			defer held()
@@ -123,7 +124,11 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		}
 		held()
 	}
-	return lerr, d.createAgentEndpoint(ctx, att, labelled)
+	if err := d.createAgentEndpoint(ctx, att, labelled); err != nil {
+		return nil, err
+	}
+	d.builds.joined(eid)
+	return lerr, nil
 }
 
 // handsOver reports whether Docker sends ct's endpoint ProgramExternalConnectivity before ct runs, so
@@ -166,12 +171,39 @@ func (d *Driver) createAgentEndpoint(ctx context.Context, att attachment, labell
 }
 
 // ProgramExternalConnectivity waits for the create of eid when its Join handed it over (the container
-// does not run before this answers), then publishes bs.
-func (d *Driver) ProgramExternalConnectivity(ctx context.Context, eid endpoint.ID, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
-	if err := d.builds.wait(ctx, eid); err != nil {
+// does not run before this answers), then publishes bs. When the Join came to another process (the
+// plugin restarted in between: its handed-over create may have died with it), it makes sure of the
+// endpoint as a repeated Join would: a create the agent refuses as existing, or the create itself.
+func (d *Driver) ProgramExternalConnectivity(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
+	known, err := d.builds.wait(ctx, eid)
+	if err != nil {
 		return nil, err
 	}
+	if !known && d.builds != nil {
+		if err := d.rejoin(ctx, nid, eid); err != nil {
+			return nil, err
+		}
+	}
 	return d.Publish(ctx, eid, bs)
+}
+
+// rejoin creates the agent endpoint of eid as Join does, waiting for it; one that exists is success.
+func (d *Driver) rejoin(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) error {
+	defer d.working(eid)()
+	link, err := d.linkOf(ctx, eid)
+	if err != nil {
+		return err
+	}
+	if link.NetworkID != nid {
+		return fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
+	}
+	defer d.working(eid, link.IPv4, link.IPv6)()
+	cfg, err := d.agent.Config(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = d.ensureAgentEndpoint(ctx, cfg, nid, eid, link, false)
+	return err
 }
 
 // DriverName is this driver's default name in Docker: the legacy plugin socket's file name.
