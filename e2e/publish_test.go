@@ -199,7 +199,12 @@ func TestPublish(t *testing.T) {
 			if len(eps) != 1 {
 				return fmt.Errorf("agent endpoints on the network: %d, want pubweb's only", len(eps))
 			}
-			if extra := bed.NewOwned(leak.Allocs, nd.Allocations(t)); len(extra) > 0 {
+			// pubweb's own address is no leak: the base may predate the agent's allocation list showing it
+			// (the agent refreshes that list every 5 s, and pubweb started just before).
+			extra := slices.DeleteFunc(bed.NewOwned(leak.Allocs, nd.Allocations(t)), func(a string) bool {
+				return strings.HasPrefix(a, ip.String()+"=")
+			})
+			if len(extra) > 0 {
 				return fmt.Errorf("allocations %v", extra)
 			}
 			return nil
@@ -321,8 +326,8 @@ spec:
 }
 
 // TestPublishPluginRestart: the mappings outlive a plugin restart (the kernel keeps the rules and the
-// new process reserves their ports again, so a second container is still refused), and a container
-// removed while the plugin is down loses its mappings to the reconciler.
+// new process reserves their ports again, so a second container is still refused). A container removed
+// while the plugin is down loses its mappings to the reconciler (TestReconcilerRemovesWhatDockerForgot).
 func TestPublishPluginRestart(t *testing.T) {
 	nd := bed.Up(t, 1)
 	net := "cd-pub"
@@ -344,26 +349,10 @@ func TestPublishPluginRestart(t *testing.T) {
 		!strings.Contains(out, "in use on the node") {
 		t.Fatalf("second -p 18280:80 after the restart: %v %q, want the refusal", err, out)
 	}
-
-	nd.Stop(t, bed.Plugin)
-	pluginUp := false
-	t.Cleanup(func() {
-		if !pluginUp {
-			nd.Start(t, bed.Plugin)
-		}
-	})
-	nd.Must(t, "rm", "-f", "pubrs") // Docker's Revoke and DeleteEndpoint find no plugin: the rules stay
-	off = nd.LogSize(t, bed.Plugin)
-	nd.Start(t, bed.Plugin)
-	pluginUp = true
-	bed.Eventually(t, gcDeadline, "the reconciler removes the mapping of the removed container", func() error {
-		if !strings.Contains(nd.LogSince(t, bed.Plugin, off), "removed published ports no Docker endpoint explains") {
-			return fmt.Errorf("no removal logged yet")
-		}
-		return nil
-	})
+	// The restarted process unpublishes what the previous one published.
+	nd.Must(t, "rm", "-f", "pubrs")
 	if got, err := fromPeer(node, 18280); err == nil {
-		t.Fatalf("peer still reaches node:18280 (container saw %s)", got)
+		t.Fatalf("peer still reaches node:18280 after docker rm (container saw %s)", got)
 	}
 	nd.Run(t, "pubrs2", "-l", "name=pubrs2", "--net", net, "-p", "18280:80", bed.Image, "sh", "-c", echoPeer)
 }

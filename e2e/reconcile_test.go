@@ -64,18 +64,28 @@ func gone(t *testing.T, nd *bed.Node, nid string, d time.Duration, eids []string
 }
 
 // TestReconcilerRemovesWhatDockerForgot removes containers while the plugin is down: dockerd only logs
-// the failed teardowns, and the links, agent endpoints and addresses stay. The restarted plugin's
-// reconciler removes all of them within one interval, and a running container keeps its state.
+// the failed teardowns (after retrying each call for 30 s), and the links, agent endpoints, addresses and
+// published ports stay. The restarted plugin's reconciler removes all of them within one interval, and
+// running containers keep theirs. One test for all of it, on an IPv6 bed: every forgotten teardown costs
+// dockerd's minute of retries, and every check the reconciler's hold and two passes. The forgotten ones:
+// three containers on a plain network, one on an IPv6 network (both families' addresses), one with a
+// published port.
 func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
-	nd := bed.Up(t, 1)
-	net := "cd-gc"
+	nd := bed.Up(t, 1, bed.WithIPv6())
+	r6 := nd.AgentRange6(t)
+	net, net6 := "cd-gc", "v6-gc"
 	nd.Network(t, net)
-	nid := nd.NetworkID(t, net)
+	nd.Network(t, net6, "--ipv6")
+	nid, nid6 := nd.NetworkID(t, net), nd.NetworkID(t, net6)
+	warm(t, nd, net6)
 	base := nd.LeakBase(t)
+	node := nd.IP()
 
 	nd.Run(t, "gckeep", "-l", "name=gckeep", "--net", net, bed.Image, "sleep", "100000")
 	keep := nd.EndpointOf(t, "gckeep", net)
 	keepEID, keepIP := nd.EndpointID(t, "gckeep", net), nd.ContainerIP(t, "gckeep", net)
+	nd.Run(t, "v6keep", "-l", "name=v6keep", "--net", net6, bed.Image, "sh", "-c", pong)
+	keep6 := v6Of(t, nd, "v6keep", net6, r6.Range)
 	victims := []string{"gc1", "gc2", "gc3"}
 	var eids []string
 	var ips []netip.Addr
@@ -83,6 +93,16 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 		nd.Run(t, name, "-l", "name="+name, "--net", net, bed.Image, "sleep", "100000")
 		eids, ips = append(eids, nd.EndpointID(t, name, net)), append(ips, nd.ContainerIP(t, name, net))
 	}
+	nd.Run(t, "v6gone", "-l", "name=v6gone", "--net", net6, bed.Image, "sleep", "100000")
+	eids6 := []string{nd.EndpointID(t, "v6gone", net6)}
+	ips6 := []netip.Addr{nd.ContainerIP(t, "v6gone", net6), v6Of(t, nd, "v6gone", net6, r6.Range)}
+	nd.Run(t, "gcpub", "-l", "name=gcpub", "--net", net, "-p", "18380:80", bed.Image, "sh", "-c", echoPeer)
+	bed.Eventually(t, 20*time.Second, "peer -> node:18380", func() error {
+		_, err := fromPeer(node, 18380)
+		return err
+	})
+	eids, ips = append(eids, nd.EndpointID(t, "gcpub", net)), append(ips, nd.ContainerIP(t, "gcpub", net))
+	forgotten := append(victims, "v6gone", "gcpub")
 
 	nd.Stop(t, bed.Plugin)
 	pluginUp := false
@@ -92,13 +112,18 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	nd.Must(t, append([]string{"rm", "-f"}, victims...)...)
-	t.Logf("docker rm -f of %d containers with the plugin down took %s", len(victims), time.Since(start).Round(time.Millisecond))
-	eps := nd.MustEndpointsOn(t, nid)
+	nd.Must(t, append([]string{"rm", "-f"}, forgotten...)...)
+	t.Logf("docker rm -f of %d containers with the plugin down took %s", len(forgotten), time.Since(start).Round(time.Millisecond))
 	links := nd.Links(t)
-	for _, eid := range eids {
-		if bed.ByDockerEndpoint(eps, eid) == nil || !links[bed.NamesOf(t, eid).Host] {
-			t.Fatalf("docker endpoint %s: agent endpoint or link already gone with the plugin down; the test proves nothing", eid)
+	for _, on := range []struct {
+		nid  string
+		eids []string
+	}{{nid, eids}, {nid6, eids6}} {
+		eps := nd.MustEndpointsOn(t, on.nid)
+		for _, eid := range on.eids {
+			if bed.ByDockerEndpoint(eps, eid) == nil || !links[bed.NamesOf(t, eid).Host] {
+				t.Fatalf("docker endpoint %s: agent endpoint or link already gone with the plugin down; the test proves nothing", eid)
+			}
 		}
 	}
 
@@ -107,22 +132,32 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 	pluginUp = true
 	start = time.Now()
 	gone(t, nd, nid, gcDeadline, eids, ips)
+	gone(t, nd, nid6, gcDeadline, eids6, ips6)
+	bed.Eventually(t, gcDeadline, "the reconciler removes the mapping of the removed container", func() error {
+		if !strings.Contains(nd.LogSince(t, bed.Plugin, off), "removed published ports no Docker endpoint explains") {
+			return fmt.Errorf("no removal logged yet")
+		}
+		return nil
+	})
 	took := time.Since(start)
 	e, l, a := removals(t, nd, off)
-	t.Logf("reconciler removed %d agent endpoints, %d links, %d addresses; all gone %s after the plugin started (interval %s, hold %s)",
+	t.Logf("reconciler removed %d agent endpoints, %d links, %d addresses and the mapping; all gone %s after the plugin started (interval %s, hold %s)",
 		e, l, a, took.Round(time.Millisecond), gcInterval, gcHold)
-	// At least the victims' (a leftover of an earlier test on this node may go in the same passes).
-	if e < len(victims) || l < len(victims) {
-		t.Errorf("reconciler logged %d endpoint and %d link removals, want at least %d each", e, l, len(victims))
+	// At least the forgotten ones' (a leftover of an earlier test on this node may go in the same passes).
+	if e < len(forgotten) || l < len(forgotten) {
+		t.Errorf("reconciler logged %d endpoint and %d link removals, want at least %d each", e, l, len(forgotten))
 	}
 	log := nd.LogSince(t, bed.Plugin, off)
-	for _, eid := range eids {
+	for _, eid := range append(eids, eids6...) {
 		if host := bed.NamesOf(t, eid).Host; !strings.Contains(log, "link="+host) {
 			t.Errorf("no removal of link %s (docker endpoint %s) logged", host, eid[:12])
 		}
 	}
+	if got, err := fromPeer(node, 18380); err == nil {
+		t.Errorf("peer still reaches node:18380 (container saw %s)", got)
+	}
 
-	// The running container kept everything: same endpoint, identity, address, link.
+	// The running containers kept everything: same endpoint, identity, addresses, link.
 	now := nd.EndpointOf(t, "gckeep", net)
 	if now.ID != keep.ID || bed.IdentityID(now) != bed.IdentityID(keep) || bed.EndpointIPv4(now) != keepIP || bed.State(now) != "ready" {
 		t.Errorf("running container's endpoint: id %d identity %d %s %q, before id %d identity %d %s",
@@ -131,12 +166,27 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 	if !nd.Links(t)[bed.NamesOf(t, keepEID).Host] {
 		t.Errorf("running container's link %s removed", bed.NamesOf(t, keepEID).Host)
 	}
-	if _, ok := nd.Allocations(t)[keepIP.String()]; !ok {
-		t.Errorf("running container's address %s released", keepIP)
+	allocs := nd.Allocations(t)
+	for _, ip := range []netip.Addr{keepIP, keep6} {
+		if _, ok := allocs[ip.String()]; !ok {
+			t.Errorf("running container's address %s released", ip)
+		}
 	}
+	// A new container publishes the freed port again, and reaches the one kept over IPv6.
+	nd.Run(t, "gcpub2", "-l", "name=gcpub2", "--net", net, "-p", "18380:80", bed.Image, "sh", "-c", echoPeer)
+	got, err := fromPeer(node, 18380)
+	wantSeen(t, "peer -> node:18380 of the new container", got, err, bed.PeerAddr)
+	nd.Run(t, "v6new", "-l", "name=v6new", "--net", net6, bed.Image, "sleep", "100000")
+	bed.Eventually(t, 10*time.Second, "tcp v6new -> v6keep over IPv6", func() error { return nd.TCP(t, "v6new", keep6.String()) })
 
-	nd.Must(t, "rm", "-f", "gckeep")
-	nd.AssertNoLeak(t, nid, base, append(ips, keepIP), append(eids, keepEID))
+	eids = append(eids, keepEID, nd.EndpointID(t, "gcpub2", net))
+	ips = append(ips, keepIP, nd.ContainerIP(t, "gcpub2", net))
+	eids6 = append(eids6, nd.EndpointID(t, "v6keep", net6), nd.EndpointID(t, "v6new", net6))
+	ips6 = append(ips6, keep6, nd.ContainerIP(t, "v6keep", net6), nd.ContainerIP(t, "v6new", net6), v6Of(t, nd, "v6new", net6, r6.Range))
+	nd.Must(t, "rm", "-f", "gckeep", "gcpub2", "v6keep", "v6new")
+	nd.AssertNoLeak(t, nid, base, ips, eids)
+	nd.Must(t, "network", "rm", net6)
+	nd.AssertNoLeak(t, nid6, base, ips6, eids6)
 }
 
 // TestKillPluginMidBurst kills the plugin with SIGKILL during 10 concurrent docker run and starts it
