@@ -236,12 +236,16 @@ func TestIPv6Restarts(t *testing.T) {
 	nd.Run(t, "v6new", "-l", "name=v6new", "--net", net, bed.Image, "sleep", "100000")
 	new6 := v6Of(t, nd, "v6new", net, r6.Range)
 	bed.Eventually(t, 10*time.Second, "tcp v6new -> v6keep over IPv6", func() error { return nd.TCP(t, "v6new", keep6.String()) })
-	allocs := nd.Allocations(t)
-	for _, ip := range []netip.Addr{keep6, new6} {
-		if _, ok := allocs[ip.String()]; !ok {
-			t.Errorf("IPv6 address %s of a running container is no longer allocated", ip)
+	// The agent's allocation list is refreshed every 5 s: v6new's address shows within a refresh.
+	bed.Eventually(t, 15*time.Second, "both running containers' IPv6 addresses allocated", func() error {
+		allocs := nd.Allocations(t)
+		for _, ip := range []netip.Addr{keep6, new6} {
+			if _, ok := allocs[ip.String()]; !ok {
+				return fmt.Errorf("IPv6 address %s of a running container is not allocated", ip)
+			}
 		}
-	}
+		return nil
+	})
 
 	// An agent restart restores both endpoints with their IPv6 addresses.
 	nd.Restart(t, bed.Agent)
