@@ -158,13 +158,6 @@ func (b *Builds) forget(ctx context.Context, eid endpoint.ID) error {
 	return nil
 }
 
-// Pending is how many handed-over creates are recorded (done or not).
-func (b *Builds) Pending() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.m)
-}
-
 // Stop makes every later Join create by itself, and waits for the creates in flight.
 func (b *Builds) Stop() {
 	b.mu.Lock()

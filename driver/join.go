@@ -5,23 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
-	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/labels"
 )
-
-// cleanupTimeout bounds the removal of a half-made agent endpoint after a failed Join.
-const cleanupTimeout = 10 * time.Second
-
-// Route is a static route for the container.
-type Route struct {
-	Dst     netip.Prefix
-	NextHop netip.Addr // invalid: directly connected
-}
 
 // Joined is what Docker needs to finish the join.
 type Joined struct {
@@ -37,18 +26,11 @@ type Joined struct {
 // again: after a failed Join Docker calls DeleteEndpoint and ReleaseAddress, not Leave.
 func (d *Driver) Join(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) (*Joined, error) {
 	defer d.working(eid)()
-	link, err := d.linkOf(ctx, eid)
+	link, cfg, err := d.joinable(ctx, nid, eid)
 	if err != nil {
 		return nil, err
-	}
-	if link.NetworkID != nid {
-		return nil, fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
 	}
 	defer d.working(eid, link.IPv4, link.IPv6)()
-	cfg, err := d.agent.Config(ctx)
-	if err != nil {
-		return nil, err
-	}
 	lerr, err := d.ensureAgentEndpoint(ctx, cfg, nid, eid, link, true)
 	if err != nil {
 		return nil, err
@@ -131,14 +113,6 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	return lerr, nil
 }
 
-// handsOver reports whether Docker sends ct's endpoint ProgramExternalConnectivity before ct runs, so
-// that the Join may hand its create over: ct is being started (a network connect to a running container
-// gets the call only when the endpoint becomes its gateway) and is on this network only (with others,
-// Docker sends it to the gateway's endpoint alone), and the network is not internal (no gateway).
-func handsOver(ct dockerapi.Container) bool {
-	return ct.State != "running" && ct.State != "paused" && len(ct.Networks) == 1 && !ct.JoinInternal
-}
-
 // createAgentEndpoint creates the agent endpoint of att and waits for its build; on failure it removes
 // what the agent made of it. labelled is the container whose labels the endpoint carries ("" for none).
 func (d *Driver) createAgentEndpoint(ctx context.Context, att attachment, labelled string) error {
@@ -170,40 +144,21 @@ func (d *Driver) createAgentEndpoint(ctx context.Context, att attachment, labell
 	return nil
 }
 
-// ProgramExternalConnectivity waits for the create of eid when its Join handed it over (the container
-// does not run before this answers), then publishes bs. When the Join came to another process (the
-// plugin restarted in between: its handed-over create may have died with it), it makes sure of the
-// endpoint as a repeated Join would: a create the agent refuses as existing, or the create itself.
-func (d *Driver) ProgramExternalConnectivity(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
-	known, err := d.builds.wait(ctx, eid)
-	if err != nil {
-		return nil, err
-	}
-	if !known && d.builds != nil {
-		if err := d.rejoin(ctx, nid, eid); err != nil {
-			return nil, err
-		}
-	}
-	return d.Publish(ctx, eid, bs)
-}
-
-// rejoin creates the agent endpoint of eid as Join does, waiting for it; one that exists is success.
-func (d *Driver) rejoin(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) error {
-	defer d.working(eid)()
+// joinable returns the link CreateEndpoint made for eid on network nid and the agent's config: what
+// Join and rejoin start from.
+func (d *Driver) joinable(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID) (*endpoint.Link, *agent.Config, error) {
 	link, err := d.linkOf(ctx, eid)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if link.NetworkID != nid {
-		return fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
+		return nil, nil, fmt.Errorf("endpoint %s belongs to network %s, not %s", eid, link.NetworkID, nid)
 	}
-	defer d.working(eid, link.IPv4, link.IPv6)()
 	cfg, err := d.agent.Config(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	_, err = d.ensureAgentEndpoint(ctx, cfg, nid, eid, link, false)
-	return err
+	return link, cfg, nil
 }
 
 // DriverName is this driver's default name in Docker: the legacy plugin socket's file name.
@@ -277,36 +232,6 @@ func (d *Driver) reclaim(ctx context.Context, eid endpoint.ID, link *endpoint.Li
 	return nil
 }
 
-// routesVia makes the router reachable on the link and routes the cluster's pod ranges through it:
-// this node's range and every other node's the agent knows (GET /cluster/nodes). A container on a
-// cilium network and another one (the default bridge, say) then reaches containers on every node
-// through Cilium, under its identity, even when the other network holds the default route; without
-// them, traffic to other nodes would leave through that network, masqueraded, as the node. The
-// default route itself comes from Docker through the Gateway answer, only when this network is the
-// container's gateway network, so a second network does not collide with it. A range inside another
-// is routed by the wider one only.
-func routesVia(f agent.Family, nodes []netip.Prefix) []Route {
-	ranges := append([]netip.Prefix{f.Range}, nodes...)
-	slices.SortFunc(ranges, func(a, b netip.Prefix) int {
-		if a.Bits() != b.Bits() {
-			return a.Bits() - b.Bits() // widest first
-		}
-		return a.Addr().Compare(b.Addr())
-	})
-	out := []Route{{Dst: netip.PrefixFrom(f.Router, f.Router.BitLen())}}
-	var kept []netip.Prefix
-	for _, r := range ranges {
-		if !r.IsValid() || r.Addr().Is4() != f.Router.Is4() || slices.ContainsFunc(kept, func(k netip.Prefix) bool {
-			return k.Bits() <= r.Bits() && k.Contains(r.Addr())
-		}) {
-			continue
-		}
-		kept = append(kept, r)
-		out = append(out, Route{Dst: r, NextHop: f.Router})
-	}
-	return out
-}
-
 // convertLabels is the container's identity: its labels under p, and the namespace and cluster labels
 // (labels.Policy.Identity) for the agent's cluster.
 func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster string) []string {
@@ -320,54 +245,4 @@ func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster 
 	return out
 }
 
-// Leave deletes the agent endpoint; one that is gone (or never made: Leave after a failed Join) is
-// success.
-func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
-	defer d.working(eid)()
-	if err := d.builds.forget(ctx, eid); err != nil {
-		return err
-	}
-	link, err := d.links.Get(ctx, eid)
-	if err != nil && !errors.Is(err, endpoint.ErrNotFound) {
-		return err
-	}
-	return d.deleteAgentEndpoint(ctx, eid, link)
-}
-
-// removeAgentEndpoint undoes a failed endpoint create, on a context of its own: the request's may be
-// what ran out.
-func (d *Driver) removeAgentEndpoint(eid endpoint.ID, link *endpoint.Link) error {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	if err := d.deleteAgentEndpoint(ctx, eid, link); err != nil {
-		return fmt.Errorf("remove half-made endpoint: %w", err)
-	}
-	return nil
-}
-
-// deleteAgentEndpoint deletes the agent endpoint of Docker endpoint eid, if there is one, by its
-// attachment (never by a numeric ID: the agent reuses those), and records that the agent freed the
-// addresses of link (nil when the link is gone) with it.
-func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
-	deleted, err := d.agent.DeleteEndpoint(ctx, AgentID(eid))
-	if err != nil || !deleted || link == nil {
-		return err
-	}
-	for _, ip := range []netip.Addr{link.IPv4, link.IPv6} {
-		if ip.IsValid() {
-			d.track.Address(ip)() // freed by the agent just now: a stale allocation list may still show it
-			d.addrs.FreedByAgent(ip)
-		}
-	}
-	return nil
-}
-
-// AgentID addresses the agent endpoint of Docker endpoint eid by its CNI attachment: the container-id
-// and container-interface-name it was created with (see attachment.changeRequest), both derived from eid.
-// Never by the numeric endpoint ID across calls: the agent reuses those.
-func AgentID(eid endpoint.ID) string {
-	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
-}
-
-// shortID is Docker's short form of an ID, as docker network ls shows it.
 func shortID(id string) string { return id[:min(12, len(id))] }
