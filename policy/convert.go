@@ -71,11 +71,11 @@ func convertRules(file string, data []byte, cluster string) ([]Document, error) 
 			"spec":       spec,
 		})
 		if err != nil {
-			return nil, err
+			return nil, refuse("rule %d (%s): %v", i+1, name, err)
 		}
 		y, err := yaml.JSONToYAML(j)
 		if err != nil {
-			return nil, err
+			return nil, refuse("rule %d (%s): as YAML: %v", i+1, name, err)
 		}
 		d, err := CheckDocument(string(y), cluster)
 		if err != nil {
