@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The end-to-end tier (make test-e2e; scripts/test.sh calls it): the e2e suite once per leg of the test
 # matrix, each leg on a fresh test bed whose nodes run that leg's Docker engine and cilium-agent. Builds
-# what a leg needs into the cache first (scripts/build-cilium.sh, scripts/build-docker.sh; no-ops when
-# cached), then prints a summary: leg, tests passed/failed/skipped, seconds.
+# what a leg needs into the cache (scripts/build-cilium.sh, scripts/build-docker.sh; no-ops when
+# cached): the first leg's engine and agent before it starts, the others' at the lowest CPU priority
+# beside the first leg, whose tests mostly wait on daemons (cold, that hides one agent's build). Then
+# prints a summary: leg, tests passed/failed/skipped, seconds.
 #
-# Usage: scripts/e2e.sh [LEG...]      (default: $E2E_LEGS, else every leg below)
-#   docker20.10-cilium1.19.7    full suite (Debian's docker.io)
+# Usage: scripts/e2e.sh [LEG...]      (default: $E2E_LEGS, else every leg below, in this order)
 #   docker29.8.1-cilium1.20.2   full suite (the current pair)
+#   docker20.10-cilium1.19.7    full suite (Debian's docker.io)
 #   docker29.8.1-cilium1.19.7   the single-node walkthrough, the policy identity labels, the fake-agent contract, names,
 #                               -p publishing, status, flows,
 #                               the restart tests and the agent upgrade
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "e2e: run as root (the test bed creates network namespaces)" >&2; exit 1; }
 export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 
-ALL_LEGS=(docker20.10-cilium1.19.7 docker29.8.1-cilium1.20.2 docker29.8.1-cilium1.19.7)
+ALL_LEGS=(docker29.8.1-cilium1.20.2 docker20.10-cilium1.19.7 docker29.8.1-cilium1.19.7)
 UPGRADE_TO=1.20.2
 SUBSET='^(TestSingleNode|TestPolicyIdentityLabels|TestFakeAgentContract|TestContainerNames|TestPublish|TestAgentRestartKeepsAddresses|TestPluginRestart|TestAgentDownFailsFast|TestLabelsAppliedLater|TestAgentUpgrade|TestStatus|TestFlows)$'
 LOG_DIR=${E2E_LOG_DIR:-/tmp/cilium-docker-e2e}
@@ -45,13 +47,14 @@ leg_filter() { # LEG: go test's -run/-skip for the leg
   esac
 }
 
-build_leg() { # LEG: the engine and agents it needs
-  local docker=${1#docker} cilium
+build_leg() { # LEG [PREFIX...]: the engine and agents it needs (PREFIX: e.g. nice -n 19)
+  local leg=$1 docker=${1#docker} cilium
+  shift
   docker=${docker%%-cilium*}
-  cilium=${1##*-cilium}
-  scripts/build-cilium.sh "$cilium" >/dev/null
-  case "$docker" in 20.10|20.10.*) ;; *) scripts/build-docker.sh "$docker" >/dev/null ;; esac
-  if [ "$(leg_filter "$1")" = "-run=$SUBSET" ]; then scripts/build-cilium.sh "$UPGRADE_TO" >/dev/null; fi
+  cilium=${leg##*-cilium}
+  "$@" scripts/build-cilium.sh "$cilium" >/dev/null || return
+  case "$docker" in 20.10|20.10.*) ;; *) "$@" scripts/build-docker.sh "$docker" >/dev/null || return ;; esac
+  if [ "$(leg_filter "$leg")" = "-run=$SUBSET" ]; then "$@" scripts/build-cilium.sh "$UPGRADE_TO" >/dev/null || return; fi
 }
 
 for leg in "${legs[@]}"; do
@@ -61,7 +64,9 @@ done
 mkdir -p "$LOG_DIR"
 rm -f "$LOG_DIR"/*.rc
 summary=() failed=0
-long_pid=
+long=0 long_pid='' build_pid=''
+if [ "${E2E_LONG:-1}" != 0 ] && [ -z "${E2E_RUN:-}" ]; then long=1; fi
+LONG_RC=$LOG_DIR/$LONG_TEST.rc
 PARALLEL=${E2E_PARALLEL:-0}
 [ "${#legs[@]}" -gt 1 ] || PARALLEL=0
 BASE_ID=${TESTBED_ID:-}
@@ -69,21 +74,48 @@ leg_id() { # INDEX: the leg's bed (TESTBED_ID) when the legs run side by side, e
   if [ "$PARALLEL" = 1 ]; then echo "${BASE_ID:0:5}l$1"; else echo "$BASE_ID"; fi
 }
 # shellcheck disable=SC2317  # called from the EXIT trap
-down_legs() {
+cleanup() {
   local i
+  # A background build still running when this exits early: stop it (it leaves no stamp, so no cache).
+  if [ -n "$build_pid" ] && kill -0 "$build_pid" 2>/dev/null; then
+    pkill -TERM -P "$build_pid" 2>/dev/null || true
+    kill "$build_pid" 2>/dev/null || true
+  fi
   for i in "${!legs[@]}"; do TESTBED_ID=$(leg_id "$i") scripts/testbed.sh down-all >/dev/null 2>&1 || true; done
+  # The aw bed is torn down only when this run started its test: another run's may be up.
+  if [ "$long" = 1 ]; then TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true; fi
 }
-# The aw bed is torn down only when this run started it: another run's may be up.
-trap 'down_legs
-      if [ -n "$long_pid" ]; then TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true; fi' EXIT
+trap cleanup EXIT
 
-if [ "${E2E_LONG:-1}" != 0 ] && [ -z "${E2E_RUN:-}" ]; then
-  build_leg "$LONG_LEG"
+# start_long: the address-window test on its bed, in the background; LONG_RC gets "rc seconds".
+start_long() {
   log "$LONG_TEST on its own bed (TESTBED_ID=aw, $LONG_LEG), alongside the legs (log $LOG_DIR/$LONG_TEST.log)"
-  long_start=$SECONDS
-  (TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true
-   TESTBED_ID=aw E2E_LEG=$LONG_LEG go test -count=1 -timeout 20m -v -run "^$LONG_TEST\$" ./e2e/ >"$LOG_DIR/$LONG_TEST.log" 2>&1) &
+  (start=$SECONDS rc=0
+   TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true
+   TESTBED_ID=aw E2E_LEG=$LONG_LEG go test -count=1 -timeout 20m -v -run "^$LONG_TEST\$" ./e2e/ >"$LOG_DIR/$LONG_TEST.log" 2>&1 || rc=$?
+   echo "$rc $((SECONDS - start))" >"$LONG_RC") &
   long_pid=$!
+}
+
+# Builds. Side by side, every leg's before any starts. Else the first leg's first; the long test's
+# pair (then the test itself) and the other legs' follow in the background at nice 19, beside the
+# first leg; each later leg's build_leg waits for them (the build scripts' locks) or finds them cached.
+if [ "$PARALLEL" = 1 ]; then
+  for leg in "${legs[@]}"; do log "leg $leg: build (cached when built)"; build_leg "$leg"; done
+  if [ "$long" = 1 ]; then build_leg "$LONG_LEG"; start_long; fi
+else
+  log "leg ${legs[0]}: build (cached when built)"
+  build_leg "${legs[0]}"
+  bg_long=$long
+  if [ "$long" = 1 ] && [ "${legs[0]}" = "$LONG_LEG" ]; then start_long; bg_long=0; fi
+  if [ "$bg_long" = 1 ] || [ "${#legs[@]}" -gt 1 ]; then
+    log "the other legs' builds at nice 19, beside the first leg (log $LOG_DIR/build.log)"
+    { if [ "$bg_long" = 1 ]; then build_leg "$LONG_LEG" nice -n 19 && start_long; fi
+      for leg in "${legs[@]:1}"; do build_leg "$leg" nice -n 19; done
+      wait # the long test, when started here
+    } 2>"$LOG_DIR/build.log" &
+    build_pid=$!
+  fi
 fi
 
 # run_leg INDEX: the leg's go test on its bed; writes LOG_DIR/LEG.log and LEG.rc ("rc seconds").
@@ -106,10 +138,6 @@ run_leg() {
   TESTBED_ID=$id scripts/testbed.sh down-all >/dev/null 2>&1 || true
 }
 
-for leg in "${legs[@]}"; do
-  log "leg $leg: build (cached when built)"
-  build_leg "$leg"
-done
 if [ "$PARALLEL" = 1 ]; then
   # The legs wait on daemons more than they compute: side by side, each on a bed of its own.
   log "legs side by side (E2E_PARALLEL=1): ${legs[*]}"
@@ -119,6 +147,15 @@ if [ "$PARALLEL" = 1 ]; then
   for leg in "${legs[@]}"; do log "leg $leg: go test output"; cat "$LOG_DIR/$leg.log"; done
 else
   for i in "${!legs[@]}"; do
+    if [ "$i" -gt 0 ]; then
+      log "leg ${legs[$i]}: build (waits for the background build, or cached)"
+      if ! build_leg "${legs[$i]}"; then
+        echo "build of leg ${legs[$i]} failed" >"$LOG_DIR/${legs[$i]}.log"
+        echo "build 0" >"$LOG_DIR/${legs[$i]}.rc"
+        if [ "${E2E_FAIL_FAST:-0}" = 1 ]; then break; fi
+        continue
+      fi
+    fi
     run_leg "$i"
     read -r rc _ <"$LOG_DIR/${legs[$i]}.rc"
     if [ "$rc" != 0 ] && [ "${E2E_FAIL_FAST:-0}" = 1 ]; then break; fi
@@ -131,7 +168,8 @@ for leg in "${legs[@]}"; do
   pass=$(grep -cE '^--- PASS' "$out" || true)
   fail=$(grep -cE '^--- FAIL' "$out" || true)
   skip=$(grep -cE '^--- SKIP' "$out" || true)
-  if [ "$rc" != 0 ] && [ "$fail" = 0 ]; then fail="$fail (go test rc $rc)"; fi
+  if [ "$rc" = build ]; then fail="0 (its build failed, above)"
+  elif [ "$rc" != 0 ] && [ "$fail" = 0 ]; then fail="$fail (go test rc $rc)"; fi
   summary+=("$(printf '%-28s pass %3s  fail %3s  skip %3s  %5ss' "$leg" "$pass" "$fail" "$skip" "$secs")")
   if [ "$rc" != 0 ]; then
     failed=1
@@ -139,15 +177,21 @@ for leg in "${legs[@]}"; do
   fi
 done
 
-if [ -n "$long_pid" ]; then
-  rc=0
-  wait "$long_pid" || rc=$?
+if [ -n "$long_pid" ]; then wait "$long_pid" || true; fi
+if [ -n "$build_pid" ]; then wait "$build_pid" || true; fi
+if [ "$long" = 1 ]; then
   out=$LOG_DIR/$LONG_TEST.log
-  pass=$(grep -cE '^--- PASS' "$out" || true)
-  fail=$(grep -cE '^--- FAIL' "$out" || true)
+  if [ -f "$LONG_RC" ]; then
+    read -r rc secs <"$LONG_RC"
+    pass=$(grep -cE '^--- PASS' "$out" || true)
+    fail=$(grep -cE '^--- FAIL' "$out" || true)
+  else # its pair's background build failed: it never started
+    rc=1 secs=0 pass=0 fail="0 (not started: see $LOG_DIR/build.log)"
+    tail -20 "$LOG_DIR/build.log"
+  fi
   if [ "$rc" != 0 ] && [ "$fail" = 0 ]; then fail="$fail (go test rc $rc)"; fi
-  summary+=("$(printf '%-28s pass %3s  fail %3s  skip %3s  %5ss' "$LONG_LEG (aw)" "$pass" "$fail" 0 "$((SECONDS - long_start))")")
-  if [ "$rc" != 0 ]; then failed=1; summary+=("    $LONG_LEG (aw): $LONG_TEST failed, see $out"); tail -40 "$out"; fi
+  summary+=("$(printf '%-28s pass %3s  fail %3s  skip %3s  %5ss' "$LONG_LEG (aw)" "$pass" "$fail" 0 "$secs")")
+  if [ "$rc" != 0 ]; then failed=1; summary+=("    $LONG_LEG (aw): $LONG_TEST failed, see $out"); [ ! -f "$out" ] || tail -40 "$out"; fi
 fi
 
 log "summary (logs in $LOG_DIR)"
