@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -56,29 +55,9 @@ func (o *op) arm() error {
 }
 
 // newHandleIn opens a NETLINK_ROUTE handle whose socket lives in ns, or in the calling thread's netns
-// when ns is not open. The socket keeps its netns for life, so only its creation needs to run there:
-// it runs on a fresh goroutine whose locked thread enters ns and is never unlocked, so the runtime
-// discards that thread instead of reusing it in the wrong netns (no restore step that could fail).
+// when ns is not open (inNetns).
 func newHandleIn(ns netns.NsHandle) (*netlink.Handle, error) {
-	if !ns.IsOpen() {
-		return netlink.NewHandle(unix.NETLINK_ROUTE)
-	}
-	type result struct {
-		h   *netlink.Handle
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with this goroutine
-		if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("enter netns %s: %w", ns, err)}
-			return
-		}
-		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		ch <- result{h: h, err: err}
-	}()
-	r := <-ch
-	return r.h, r.err
+	return inNetns(ns, func() (*netlink.Handle, error) { return netlink.NewHandle(unix.NETLINK_ROUTE) })
 }
 
 // isNotFound reports whether err says a link does not exist.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -44,26 +43,15 @@ func reserve(ns netns.NsHandle, b Binding, ctr netip.Addr) (reservation, error) 
 // lets the kernel pick a free one from the netns' ip_local_port_range. Equivalent to what
 // docker-proxy does before it listens: `socket(); bind()`.
 func bindIn(ns netns.NsHandle, proto Proto, ip netip.Addr, port uint16) (fd int, got uint16, err error) {
-	if !ns.IsOpen() {
-		return bindHere(proto, ip, port)
-	}
-	type result struct {
+	type bound struct {
 		fd   int
 		port uint16
-		err  error
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with this goroutine
-		if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("enter netns %s: %w", ns, err)}
-			return
-		}
+	b, err := inNetns(ns, func() (bound, error) {
 		fd, got, err := bindHere(proto, ip, port)
-		ch <- result{fd, got, err}
-	}()
-	r := <-ch
-	return r.fd, r.port, r.err
+		return bound{fd, got}, err
+	})
+	return b.fd, b.port, err
 }
 
 func bindHere(proto Proto, ip netip.Addr, port uint16) (int, uint16, error) {
