@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sync/atomic"
@@ -11,9 +10,7 @@ import (
 	"github.com/cilium/cilium/api/v1/models"
 	"github.com/sirupsen/logrus"
 
-	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
-	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
@@ -103,15 +100,6 @@ type Reconciler struct {
 	lastPass                                                                       atomic.Int64 // unix ns; < 0: incomplete
 }
 
-// snapshot is what one complete pass found unexplained.
-type snapshot struct {
-	start time.Time
-	eps   map[endpoint.ID]int64    // Docker endpoint ID -> the agent's numeric ID (for the log)
-	links map[string]endpoint.Link // by host-side name
-	ips   map[netip.Addr]bool
-	ports map[endpoint.ID]bool // endpoints with published ports
-}
-
 // New returns a reconciler; Run starts it. The hold-off counts from now.
 func New(log *logrus.Entry, d Docker, a Agent, l Links, t *Tracker, cfg Config) *Reconciler {
 	return &Reconciler{log: log, docker: d, agent: a, links: l, tracker: t, cfg: cfg, started: time.Now(), now: time.Now}
@@ -187,234 +175,4 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 		return nil
 	}
 	return r.remove(ctx, prev, cur)
-}
-
-func (s *snapshot) empty() bool { return len(s.eps)+len(s.links)+len(s.ips)+len(s.ports) == 0 }
-
-// hasNew reports whether s holds a candidate prev (nil: none) did not.
-func (s *snapshot) hasNew(prev *snapshot) bool {
-	if prev == nil {
-		return !s.empty()
-	}
-	for eid := range s.eps {
-		if _, ok := prev.eps[eid]; !ok {
-			return true
-		}
-	}
-	for host := range s.links {
-		if _, ok := prev.links[host]; !ok {
-			return true
-		}
-	}
-	for ip := range s.ips {
-		if !prev.ips[ip] {
-			return true
-		}
-	}
-	for eid := range s.ports {
-		if !prev.ports[eid] {
-			return true
-		}
-	}
-	return false
-}
-
-// read takes one snapshot: Docker first (its networks, then its containers, so that a container
-// created meanwhile is seen), then the agent, then the kernel.
-func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
-	cur := &snapshot{start: r.now(), eps: map[endpoint.ID]int64{}, links: map[string]endpoint.Link{}, ips: map[netip.Addr]bool{},
-		ports: map[endpoint.ID]bool{}}
-	nets, err := r.docker.Networks(ctx, r.cfg.Driver)
-	if err != nil {
-		return nil, err
-	}
-	names, err := r.docker.ContainerNames(ctx)
-	if err != nil {
-		return nil, err
-	}
-	eps, err := r.agent.Endpoints(ctx)
-	if err != nil {
-		return nil, err
-	}
-	allocs, err := r.agent.Allocations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	owned, err := r.links.ListOwned(ctx)
-	if err != nil { // links it could not read or parse are not candidates: nothing else to do
-		r.log.WithError(err).Warn("reconcile: read owned links")
-	}
-
-	// A Docker endpoint explains the plugin's state for it while it is in a sandbox or while a
-	// container of its name exists: a starting container's (CreateEndpoint done, Join pending), or a
-	// stopped one's that Docker keeps as a stale record. Only a record whose container is gone (docker
-	// rm while the plugin was down) explains nothing.
-	explained := map[endpoint.ID]bool{}
-	hosts := map[string]bool{}
-	used := map[netip.Addr]bool{}
-	for _, n := range nets {
-		used = addAll(used, n.Aux...)
-		for _, ep := range n.Endpoints {
-			if !ep.Joined && !names[ep.Name] {
-				continue
-			}
-			used = addAll(used, ep.IPv4, ep.IPv6)
-			if eid, err := endpoint.ParseID(ep.ID); err == nil {
-				explained[eid] = true
-				hosts[endpoint.NamesFor(eid).Host] = true
-			}
-		}
-	}
-	for _, ep := range eps {
-		for _, ip := range endpointIPs(ep) {
-			used[ip] = true // held by an endpoint, ours or not
-		}
-		if eid, ok := driver.DockerEndpointID(ep); ok && !explained[eid] {
-			cur.eps[eid] = ep.ID
-		}
-	}
-	for _, l := range owned {
-		if !hosts[l.Host] {
-			cur.links[l.Host] = l
-		}
-	}
-	unfinished, err := r.links.ListUnfinished(ctx)
-	if err != nil {
-		r.log.WithError(err).Warn("reconcile: read unfinished links")
-	}
-	for _, host := range unfinished {
-		if !hosts[host] {
-			cur.links[host] = endpoint.Link{Names: endpoint.Names{Host: host}}
-		}
-	}
-	for ip, owner := range allocs {
-		if owner == r.cfg.Owner && !used[ip] {
-			cur.ips[ip] = true
-		}
-	}
-	if r.ports != nil {
-		pub, err := r.ports.Published(ctx)
-		if err != nil { // mappings it could not read are not candidates
-			r.log.WithError(err).Warn("reconcile: read published ports")
-		}
-		for eid := range pub {
-			if !explained[eid] {
-				cur.ports[eid] = true
-			}
-		}
-	}
-	return cur, nil
-}
-
-// remove removes what both passes found unexplained and no handler touched since the first began.
-// Agent endpoints go first: the agent frees their addresses with them.
-func (r *Reconciler) remove(ctx context.Context, prev, cur *snapshot) error {
-	busyEps, busyIPs := r.tracker.busySince(prev.start.Add(-allocationsLag), cur.start.Add(-time.Hour))
-	busyHosts := map[string]bool{}
-	for eid := range busyEps {
-		busyHosts[endpoint.NamesFor(eid).Host] = true
-	}
-	var errs []error
-	fail := func(err error) {
-		r.failures.Add(1)
-		errs = append(errs, err)
-	}
-	for eid, id := range cur.eps {
-		if _, ok := prev.eps[eid]; !ok || busyEps[eid] {
-			continue
-		}
-		deleted, err := r.agent.DeleteEndpoint(ctx, driver.AgentID(eid))
-		if err != nil {
-			fail(fmt.Errorf("remove agent endpoint %d of docker endpoint %s: %w", id, eid, err))
-			continue
-		}
-		if !deleted {
-			continue // gone since the pass read it
-		}
-		r.endpoints.Add(1)
-		r.log.WithFields(logrus.Fields{"endpoint": id, "docker-endpoint": eid}).
-			Info("removed agent endpoint no Docker endpoint explains")
-	}
-	for host, l := range cur.links {
-		if _, ok := prev.links[host]; !ok || busyHosts[host] {
-			continue
-		}
-		if err := r.links.DeleteOwned(ctx, host); err != nil {
-			fail(err)
-			continue
-		}
-		r.linksRemoved.Add(1)
-		r.log.WithFields(logrus.Fields{"link": host, "network": l.NetworkID, "ipv4": l.IPv4}).
-			Info("removed host link no Docker endpoint explains")
-	}
-	for eid := range cur.ports {
-		if !prev.ports[eid] || busyEps[eid] {
-			continue
-		}
-		if err := r.ports.Unpublish(ctx, eid); err != nil {
-			fail(err)
-			continue
-		}
-		r.portsRemoved.Add(1)
-		r.log.WithField("docker-endpoint", eid).Info("removed published ports no Docker endpoint explains")
-	}
-	for ip := range cur.ips {
-		if !prev.ips[ip] || busyIPs[ip] {
-			continue
-		}
-		if err := r.release(ctx, ip); err != nil {
-			fail(err)
-			continue
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// release frees ip after a last, uncached look that no endpoint holds it.
-func (r *Reconciler) release(ctx context.Context, ip netip.Addr) error {
-	prefix := "ipv4:"
-	if ip.Is6() {
-		prefix = "ipv6:"
-	}
-	ep, err := r.agent.Endpoint(ctx, prefix+ip.String())
-	switch {
-	case err == nil:
-		r.log.WithFields(logrus.Fields{"ip": ip, "endpoint": ep.ID}).Debug("address taken by an endpoint since the pass: kept")
-		return nil
-	case !errors.Is(err, agent.ErrNotFound):
-		return fmt.Errorf("release address %s: %w", ip, err)
-	}
-	if err := r.agent.Release(ctx, ip); err != nil {
-		return err
-	}
-	r.addresses.Add(1)
-	r.log.WithField("ip", ip).Info("released address no Docker endpoint or agent endpoint explains")
-	return nil
-}
-
-func endpointIPs(ep *models.Endpoint) []netip.Addr {
-	if ep.Status == nil || ep.Status.Networking == nil {
-		return nil
-	}
-	var out []netip.Addr
-	for _, p := range ep.Status.Networking.Addressing {
-		if p == nil {
-			continue
-		}
-		for _, s := range []string{p.IPv4, p.IPv6} {
-			if ip, err := netip.ParseAddr(s); err == nil {
-				out = append(out, ip.Unmap())
-			}
-		}
-	}
-	return out
-}
-
-func addAll(m map[netip.Addr]bool, ips ...netip.Addr) map[netip.Addr]bool {
-	for _, ip := range ips {
-		if ip.IsValid() {
-			m[ip] = true
-		}
-	}
-	return m
 }
