@@ -29,6 +29,7 @@ func FullName(name string) string { return namespace + "_" + name }
 type ReconcilerStats struct {
 	Passes, Incomplete          uint64
 	Endpoints, Links, Addresses uint64 // removed
+	Ports                       uint64 // endpoints whose published ports were removed
 	Failures                    uint64
 	LastPass                    time.Time // zero: no pass yet
 	LastComplete                bool
@@ -70,6 +71,7 @@ func (f reconcilerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRemoved, s.Endpoints, "endpoint")
 	counter(descRemoved, s.Links, "link")
 	counter(descRemoved, s.Addresses, "address")
+	counter(descRemoved, s.Ports, "published_ports")
 	counter(descFailures, s.Failures)
 	last := 0.0
 	if !s.LastPass.IsZero() {
