@@ -6,7 +6,8 @@
 # beside the first leg, whose tests mostly wait on daemons (cold, that hides one agent's build). Then
 # prints a summary: leg, tests passed/failed/skipped, seconds.
 #
-# Usage: scripts/e2e.sh [LEG...]      (default: $E2E_LEGS, else every leg below, in this order)
+# Usage: scripts/e2e.sh [--build] [LEG...]   (default: $E2E_LEGS, else every leg below, in this order;
+#        --build: only build what the legs need, then exit; scripts/test.sh starts it at nice 19 first)
 #   docker29.8.1-cilium1.20.2   full suite (the current pair)
 #   docker20.10-cilium1.19.7    full suite (Debian's docker.io)
 #   docker29.8.1-cilium1.19.7   the single-node walkthrough, the policy identity labels, the fake-agent contract, names,
@@ -33,6 +34,8 @@ LOG_DIR=${E2E_LOG_DIR:-/tmp/cilium-docker-e2e}
 LONG_TEST=TestAddressWindowAcrossPluginRestart
 LONG_LEG=docker29.8.1-cilium1.20.2
 
+build_only=0
+if [ "${1:-}" = --build ]; then build_only=1; shift; fi
 if [ $# -gt 0 ]; then legs=("$@")
 elif [ -n "${E2E_LEGS:-}" ]; then read -ra legs <<<"$E2E_LEGS"
 else legs=("${ALL_LEGS[@]}"); fi
@@ -60,6 +63,12 @@ build_leg() { # LEG [PREFIX...]: the engine and agents it needs (PREFIX: e.g. ni
 for leg in "${legs[@]}"; do
   [[ "$leg" =~ ^docker[0-9.]+-cilium[0-9.]+$ ]] || { echo "e2e: bad leg '$leg' (e.g. ${ALL_LEGS[0]})" >&2; exit 2; }
 done
+if [ "$build_only" = 1 ]; then
+  # The long test's pair first: the first leg and the long test need it.
+  if [ "${E2E_LONG:-1}" != 0 ] && [ -z "${E2E_RUN:-}" ]; then build_leg "$LONG_LEG"; fi
+  for leg in "${legs[@]}"; do build_leg "$leg"; done
+  exit 0
+fi
 [ -n "${PLUGIN_BIN:-}" ] || make build   # the binary under test is always this checkout's
 mkdir -p "$LOG_DIR"
 rm -f "$LOG_DIR"/*.rc
