@@ -32,7 +32,8 @@ type Builds struct {
 // seconds; an endpoint whose Leave never came, dockerd having died, is the reconciler's).
 const buildKeep = 2 * time.Minute
 
-// build is one handed-over create; err and ended are set before done closes.
+// build is one create of a Join, handed over or done by the Join itself (then done is closed from the
+// start); err and ended are set before done closes.
 type build struct {
 	done  chan struct{}
 	err   error
@@ -44,7 +45,8 @@ func NewBuilds() *Builds {
 	return &Builds{m: map[endpoint.ID]*build{}, now: time.Now}
 }
 
-// has reports whether a create of eid was handed over (and not forgotten): a repeated Join makes none.
+// has reports whether a Join of this process created eid's agent endpoint or handed its create over (and
+// it is not forgotten): a repeated Join makes none.
 func (b *Builds) has(eid endpoint.ID) bool {
 	if b == nil {
 		return false

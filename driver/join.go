@@ -90,7 +90,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		}
 	}
 	if d.builds.has(eid) {
-		return lerr, nil // a repeated Join: the first one handed its create over
+		return lerr, nil // a repeated Join: the first one created the endpoint or handed its create over
 	}
 	labelled := ""
 	if lerr == nil {
@@ -245,4 +245,5 @@ func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster 
 	return out
 }
 
+// shortID is Docker's short form of an ID, as docker network ls shows it.
 func shortID(id string) string { return id[:min(12, len(id))] }

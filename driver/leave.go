@@ -62,5 +62,3 @@ func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link 
 func AgentID(eid endpoint.ID) string {
 	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
 }
-
-// shortID is Docker's short form of an ID, as docker network ls shows it.
