@@ -63,13 +63,15 @@ func nftConn(ctx context.Context, ns netns.NsHandle) (*nftables.Conn, error) {
 	return nftables.New(opts...)
 }
 
-// ensureTable queues the table and its chains (a no-op for those that exist).
+// ensureTable queues the table, its NAT chains (a no-op for those that exist) and the loopback guard
+// (guard.go), which every table of the plugin holds.
 // Equivalent to: `nft add table ip cilium-docker; nft add chain ip cilium-docker prerouting '{ type nat hook prerouting priority -110; }'` …
 func ensureTable(c *nftables.Conn) {
 	c.AddTable(natTable())
 	for _, ch := range natChains() {
 		c.AddChain(ch)
 	}
+	ensureGuard(c)
 }
 
 // ownedRule is one rule of the plugin's table with what its comment says.
@@ -110,17 +112,22 @@ func listRulesCounted(c *nftables.Conn) (_ []ownedRule, total int, _ error) {
 	return out, total, nil
 }
 
-// addRules queues the rules of m for eid: the DNAT of the host port in prerouting and output and,
-// for a mapping that answers on loopback, the masquerade of a 127/8 source. Equivalent to:
+// addRules queues the rules of m for eid: the DNAT of the host port in output (the node's own
+// connections) and, unless the host address is a loopback one, in prerouting (other hosts' and the
+// containers'), where a mapping on every address leaves 127/8 out; for a mapping that answers on
+// loopback, the masquerade of a 127/8 source. A loopback address is the node's alone: no packet from
+// outside may reach it (the guard drops such packets too; guard.go). Equivalent to:
 //
-//	nft add rule ip cilium-docker prerouting [ip daddr $hostip | fib daddr type local] meta l4proto $proto th dport $hostport dnat to $ctr:$port comment "cilium-docker …"
-//	nft add rule ip cilium-docker output     (the same)
+//	nft add rule ip cilium-docker output     [ip daddr $hostip | fib daddr type local] meta l4proto $proto th dport $hostport dnat to $ctr:$port comment "cilium-docker …"
+//	nft add rule ip cilium-docker prerouting [ip daddr $hostip | ip daddr != 127.0.0.0/8 fib daddr type local] … (the same; none for a loopback $hostip)
 //	nft add rule ip cilium-docker postrouting ip saddr 127.0.0.0/8 ip daddr $ctr meta l4proto $proto th dport $port masquerade comment "…"
 func addRules(c *nftables.Conn, eid ID, m Mapping) {
 	ud := userdata.AppendString(nil, userdata.TypeComment, comment(eid, m))
-	for _, name := range []string{chainPrerouting, chainOutput} {
-		ch := natChain(name)
-		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud, Exprs: dnatExprs(m)})
+	ch := natChain(chainOutput)
+	c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud, Exprs: dnatExprs(m, false)})
+	if !m.HostIP.IsLoopback() {
+		ch := natChain(chainPrerouting)
+		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud, Exprs: dnatExprs(m, true)})
 	}
 	if m.coversLoopback() {
 		ch := natChain(chainPost)
@@ -128,9 +135,15 @@ func addRules(c *nftables.Conn, eid ID, m Mapping) {
 	}
 }
 
-func dnatExprs(m Mapping) []expr.Any {
+// dnatExprs are the DNAT rule of m; fromOutside (prerouting) leaves 127/8 out of a mapping on every
+// address.
+func dnatExprs(m Mapping, fromOutside bool) []expr.Any {
 	var e []expr.Any
 	if m.HostIP.IsUnspecified() {
+		if fromOutside {
+			e = append(e, ipAddr(16), loopbackNet(),
+				&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{127, 0, 0, 0}})
+		}
 		e = append(e, &expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)})
 	} else {
@@ -146,8 +159,7 @@ func dnatExprs(m Mapping) []expr.Any {
 
 func masqExprs(m Mapping) []expr.Any {
 	e := []expr.Any{
-		ipAddr(12),
-		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte{255, 0, 0, 0}, Xor: []byte{0, 0, 0, 0}},
+		ipAddr(12), loopbackNet(),
 		eqAddr(netip.AddrFrom4([4]byte{127, 0, 0, 0})),
 		ipAddr(16), eqAddr(m.Container.Addr()),
 	}
@@ -158,6 +170,11 @@ func masqExprs(m Mapping) []expr.Any {
 // ipAddr loads the IPv4 header's source (offset 12) or destination (16) address into register 1.
 func ipAddr(offset uint32) expr.Any {
 	return &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4}
+}
+
+// loopbackNet masks register 1 (an IPv4 address) to its /8: 127.0.0.0 for every loopback address.
+func loopbackNet() expr.Any {
+	return &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte{255, 0, 0, 0}, Xor: []byte{0, 0, 0, 0}}
 }
 
 func eqAddr(a netip.Addr) expr.Any {

@@ -155,9 +155,23 @@ func (p *Ports) unpublishLocked(ctx context.Context, eid ID) error {
 		return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 	}
 	var mine []*nftables.Rule
+	var loopback netip.Addr // the container of eid's loopback mappings, if it has any
+	othersLoopback := false
 	for _, r := range rules {
-		if r.eid == eid {
+		switch {
+		case r.eid == eid:
 			mine = append(mine, r.rule)
+			if r.m.coversLoopback() {
+				loopback = r.m.Container.Addr()
+			}
+		case r.m.coversLoopback():
+			othersLoopback = true
+		}
+	}
+	// route_localnet goes first, while the guard still stands.
+	if loopback.IsValid() {
+		if err := p.disallowLocalnet(ctx, eid, loopback, !othersLoopback); err != nil {
+			return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 		}
 	}
 	n := len(mine)
@@ -202,7 +216,7 @@ func (p *Ports) publishedLocked(ctx context.Context) (map[ID][]Mapping, error) {
 	}
 	out := map[ID][]Mapping{}
 	for _, r := range rules {
-		if r.rule.Chain.Name == chainPrerouting {
+		if r.rule.Chain.Name == chainOutput { // every mapping has its one rule there
 			out[r.eid] = append(out[r.eid], r.m)
 		}
 	}
@@ -211,7 +225,8 @@ func (p *Ports) publishedLocked(ctx context.Context) (map[ID][]Mapping, error) {
 
 // Restore takes the host ports of the mappings the kernel holds (a restarted plugin's, whose rules
 // outlived the old process) so that they stay reserved, and returns how many it holds. A port
-// something else took meanwhile is reported and its mapping left in place.
+// something else took meanwhile is reported and its mapping left in place. A table with mappings gets
+// the loopback guard, which an older plugin's table lacks.
 func (p *Ports) Restore(ctx context.Context) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -221,6 +236,11 @@ func (p *Ports) Restore(ctx context.Context) (int, error) {
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
+	}
+	if len(pub) > 0 {
+		if err := p.guardLocked(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	n := 0
 	for eid, ms := range pub {
@@ -241,6 +261,16 @@ func (p *Ports) Restore(ctx context.Context) (int, error) {
 		n += len(rs)
 	}
 	return n, errors.Join(errs...)
+}
+
+// guardLocked puts up the table with its loopback guard (guard.go).
+func (p *Ports) guardLocked(ctx context.Context) error {
+	c, err := nftConn(ctx, p.ns)
+	if err != nil {
+		return fmt.Errorf("loopback guard: %w", err)
+	}
+	ensureTable(c)
+	return flush(c, "add the loopback guard")
 }
 
 // Close releases every reservation; the rules stay for the next process to Restore.

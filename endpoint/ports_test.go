@@ -269,14 +269,14 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 		}
 		_ = unix.Close(fd)
 	})
-	t.Run("route_localnet on the route's device", func(t *testing.T) {
+	t.Run("route_localnet off on the route's device with the last loopback mapping", func(t *testing.T) {
 		var v []byte
 		inNS(t, e.ns, func() (err error) {
 			v, err = os.ReadFile(filepath.Join("/proc/sys/net/ipv4/conf", NamesFor(eid).Host, "route_localnet"))
 			return err
 		})
-		if strings.TrimSpace(string(v)) != "1" {
-			t.Fatalf("route_localnet = %q", v)
+		if strings.TrimSpace(string(v)) != "0" {
+			t.Fatalf("route_localnet = %q, want 0", v)
 		}
 	})
 }
