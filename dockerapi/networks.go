@@ -11,8 +11,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 )
 
-// Network is a Docker network whose endpoints or addresses may be this plugin's: its network driver or
-// its IPAM driver is the plugin's.
+// Network is a Docker network with every endpoint and aux address Docker's store holds on it.
 type Network struct {
 	ID string
 	// Endpoints are every endpoint Docker's store holds on the network, joined or not.
@@ -30,11 +29,17 @@ type Endpoint struct {
 	Joined bool
 }
 
-// Networks lists every network whose network or IPAM driver is driver, each with all its endpoints
-// and aux addresses: one list and one inspect per such network, each under the call's deadline. A
-// network removed between the two is left out; any other failure fails the whole answer, so that a
-// caller never mistakes a partial answer for a complete one.
-func (c *Client) Networks(ctx context.Context, driver string) ([]Network, error) {
+// Networks lists every network Docker has, whatever its driver, each with all its endpoints and aux
+// addresses: one list and one inspect per network, each under the call's deadline. Every driver, not
+// only this process's --driver-name: another instance of the plugin on the node (the managed plugin
+// beside the process one) serves networks under another name and makes the same agent endpoints, links
+// and addresses, and endpoint IDs are random, so a builtin driver's endpoint explains nothing of ours by
+// accident. The Engine API has no cheaper complete read: the network list leaves the endpoints out,
+// and a container list shows the endpoints of containers in a sandbox only, not a starting or stopped
+// container's record nor the aux addresses. A network removed between the list and its inspect is left
+// out (it holds no endpoint any more); any other failure fails the whole answer, so that a caller never
+// mistakes a partial answer for a complete one.
+func (c *Client) Networks(ctx context.Context) ([]Network, error) {
 	if err := c.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -44,11 +49,8 @@ func (c *Client) Networks(ctx context.Context, driver string) ([]Network, error)
 	if err != nil {
 		return nil, fmt.Errorf("docker api %s: list networks: %w", c.host, err)
 	}
-	var out []Network
+	out := make([]Network, 0, len(list))
 	for _, s := range list {
-		if s.Driver != driver && s.IPAM.Driver != driver {
-			continue
-		}
 		ictx, cancel := context.WithTimeout(ctx, c.timeout)
 		nw, err := c.c.NetworkInspect(ictx, s.ID, network.InspectOptions{})
 		cancel()
@@ -56,7 +58,7 @@ func (c *Client) Networks(ctx context.Context, driver string) ([]Network, error)
 			continue // removed since the list: it holds nothing any more
 		}
 		if err != nil {
-			return nil, fmt.Errorf("docker api %s: inspect network %s: %w", c.host, s.ID, err)
+			return nil, fmt.Errorf("docker api %s: inspect network %s (driver %q): %w", c.host, s.ID, s.Driver, err)
 		}
 		n, err := networkFrom(nw)
 		if err != nil {

@@ -14,9 +14,9 @@ import (
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
-// Docker is what the reconciler reads from Docker.
+// Docker is what the reconciler reads from Docker: every network, whatever its driver (see read).
 type Docker interface {
-	Networks(ctx context.Context, driver string) ([]dockerapi.Network, error)
+	Networks(ctx context.Context) ([]dockerapi.Network, error)
 	ContainerNames(ctx context.Context) (map[string]bool, error)
 }
 
@@ -60,7 +60,6 @@ const MinInterval = 2 * allocationsLag
 type Config struct {
 	Interval time.Duration // between passes; the first runs at start
 	Hold     time.Duration // after start nothing is removed; DockerRetryWindow in production
-	Driver   string        // the plugin's network and IPAM driver name
 	Owner    string        // the owner of the plugin's addresses in the agent's IPAM
 }
 

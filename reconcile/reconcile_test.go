@@ -115,7 +115,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { dc.Close() })
 	e.tracker = NewTracker()
 	e.tracker.now = e.clock.now
-	e.r = New(servertest.Log(), dc, e.ac, e.links, e.tracker, Config{Interval: time.Minute, Hold: DockerRetryWindow, Driver: "cilium", Owner: owner})
+	e.r = New(servertest.Log(), dc, e.ac, e.links, e.tracker, Config{Interval: time.Minute, Hold: DockerRetryWindow, Owner: owner})
 	e.r.now, e.r.started = e.clock.now, e.clock.now()
 	e.docker.AddNetwork(dockertest.Network{ID: e.nid, Name: "cilium-net"})
 	return e

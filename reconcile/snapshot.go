@@ -51,11 +51,15 @@ func (s *snapshot) hasNew(prev *snapshot) bool {
 }
 
 // read takes one snapshot: Docker first (its networks, then its containers, so that a container
-// created meanwhile is seen), then the agent, then the kernel.
+// created meanwhile is seen), then the agent, then the kernel. Docker's networks are all of them,
+// whatever their driver: agent endpoints, link aliases, the address owner and the nft table look the
+// same for every instance of the plugin on the node (the process plugin's "cilium", the managed
+// plugin's "cilium-docker:latest"), and this process cannot know every name another one serves under.
+// A network it cannot inspect fails the pass.
 func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	cur := &snapshot{start: r.now(), eps: map[endpoint.ID]int64{}, links: map[string]endpoint.Link{}, ips: map[netip.Addr]bool{},
 		ports: map[endpoint.ID]bool{}}
-	nets, err := r.docker.Networks(ctx, r.cfg.Driver)
+	nets, err := r.docker.Networks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +80,8 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 		r.log.WithError(err).Warn("reconcile: read owned links")
 	}
 
-	// A Docker endpoint explains the plugin's state for it while it is in a sandbox or while a
+	// A Docker endpoint, on a network of any driver, explains the plugin's state for its ID (agent
+	// endpoint, link, published ports) and its addresses while it is in a sandbox or while a
 	// container of its name exists: a starting container's (CreateEndpoint done, Join pending), or a
 	// stopped one's that Docker keeps as a stale record. Only a record whose container is gone (docker
 	// rm while the plugin was down) explains nothing.

@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled).WithPorts(ports).HandOver(builds))
 	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels).Skip(labelled)
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
-		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Driver: cfg.DriverName, Owner: ipam.Owner}).WithPorts(ports)
+		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner}).WithPorts(ports)
 
 	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost,
 		"driver": cfg.DriverName, "socket": cfg.SocketPath()}).Info("starting")

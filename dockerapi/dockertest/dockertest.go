@@ -56,6 +56,9 @@ type Network struct {
 	// Endpoints are endpoints of the network that no container of the fake holds: stale ones whose
 	// container is gone, or any the test wants listed as they are.
 	Endpoints []Endpoint
+	// InspectStatus, when not 0, is the HTTP status its inspect answers with an error (404: removed
+	// since the list; 500: the daemon failed); the list still shows it.
+	InspectStatus int
 }
 
 // Endpoint is an endpoint in a network's inspect answer.

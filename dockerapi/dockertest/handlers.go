@@ -24,8 +24,8 @@ func (d *Docker) ping(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprint(w, "OK")
 }
 
-// network answers GET /networks/{id}: a network added with AddNetwork, or any other ID as a cilium
-// network. A starting or stopped container's endpoint is listed under "ep-<endpoint ID>", a running or
+// network answers GET /networks/{id}: a network added with AddNetwork (or its InspectStatus), or any
+// other ID as a cilium network. A starting or stopped container's endpoint is listed under "ep-<endpoint ID>", a running or
 // paused one's under its container ID, as dockerd does.
 func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -34,6 +34,10 @@ func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
 	n, ok := d.networks[id]
 	if !ok {
 		n = &Network{ID: id, Name: id[:min(12, len(id))]}
+	}
+	if n.InspectStatus != 0 {
+		writeError(w, n.InspectStatus, fmt.Sprintf("network %s: inspect fails with status %d", id, n.InspectStatus))
+		return
 	}
 	writeJSON(w, http.StatusOK, d.inspectLocked(n))
 }
