@@ -80,13 +80,13 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		if err := d.refuseSecondNetwork(ctx, nid, ct); err != nil {
 			return nil, err
 		}
-		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels)
+		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels, ct.ImageLabels)
 		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct, cfg.ClusterName)
 	case link.IPv4.IsValid() || link.IPv6.IsValid():
 		// The agent takes a name only at create (no PATCH sets k8s-pod-name): use the one Docker 29
 		// gave with RequestAddress, under the default namespace, when Docker cannot tell more now.
 		if name := d.containerName(link); name != "" {
-			att.Container, att.Namespace = name, d.policy.Namespace(nil)
+			att.Container, att.Namespace = name, d.policy.Namespace(nil, nil)
 		}
 	}
 	if d.builds.has(eid) {

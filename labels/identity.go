@@ -18,16 +18,18 @@ const (
 	ClusterKey   = "io.cilium.k8s.policy.cluster"
 )
 
-// Identity returns the container's identity labels: Convert's (of its labels in and its image's), plus, when the policy stamps
-// Kubernetes identity labels (K8sIdentity), k8s:io.kubernetes.pod.namespace=<Namespace> and, when
-// cluster is a valid label value, k8s:io.cilium.k8s.policy.cluster=<cluster>. cluster is the agent's
-// cluster name. The labels are sorted as the agent sorts them.
+// Identity returns the container's identity labels: Convert's (of its labels in and its image's),
+// plus, when the policy stamps Kubernetes identity labels (K8sIdentity),
+// k8s:io.kubernetes.pod.namespace=<Namespace> (of the same labels: an image's label sets it only when
+// ImageLabels admits it) and, when cluster is a valid label value,
+// k8s:io.cilium.k8s.policy.cluster=<cluster>. cluster is the agent's cluster name. The labels are
+// sorted as the agent sorts them.
 func (p Policy) Identity(in, image map[string]string, cluster string) (out []string, dropped []Dropped) {
 	out, dropped = p.Convert(in, image)
 	if !p.K8sIdentity {
 		return out, dropped
 	}
-	out = append(out, K8sSource+":"+NamespaceKey+"="+p.Namespace(in))
+	out = append(out, K8sSource+":"+NamespaceKey+"="+p.Namespace(in, image))
 	if cluster != "" && len(cluster) <= maxValue && valueRe.MatchString(cluster) {
 		out = append(out, K8sSource+":"+ClusterKey+"="+cluster)
 	}

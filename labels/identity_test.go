@@ -46,3 +46,46 @@ func TestIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityImageNamespace (issue 19.3): an image cannot pick its namespace. dockerd copies the
+// image's labels into the container's, so a compose-project or Nomad-namespace value equal to the
+// image's is the image's, and the container stays in the default namespace, as Convert leaves the
+// label itself out; a value the container's own labels set over the image's counts.
+func TestIdentityImageNamespace(t *testing.T) {
+	const compose, nomad = "com.docker.compose.project", "com.hashicorp.nomad.namespace"
+	tests := []struct {
+		name      string
+		policy    Policy
+		in, image map[string]string
+		want      []string
+	}{
+		{name: "compose project from the image only", policy: DefaultPolicy(),
+			in: map[string]string{compose: "shop"}, image: map[string]string{compose: "shop"},
+			want: []string{Unlabelled, "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=docker"}},
+		{name: "compose project set on the container over the image's", policy: DefaultPolicy(),
+			in: map[string]string{compose: "shop2"}, image: map[string]string{compose: "shop"},
+			want: []string{"container:com.docker.compose.project=shop2", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=shop2"}},
+		{name: "nomad namespace from the image only", policy: DefaultPolicy(),
+			in: map[string]string{nomad: "prod", "app": "x"}, image: map[string]string{nomad: "prod"},
+			want: []string{"container:app=x", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=docker"}},
+		{name: "nomad namespace set on the container over the image's", policy: DefaultPolicy(),
+			in: map[string]string{nomad: "prod"}, image: map[string]string{nomad: "dev"},
+			want: []string{"container:com.hashicorp.nomad.namespace=prod", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=prod"}},
+		{name: "the image's compose project passed over for the container's nomad namespace", policy: DefaultPolicy(),
+			in: map[string]string{compose: "shop", nomad: "prod"}, image: map[string]string{compose: "shop"},
+			want: []string{"container:com.hashicorp.nomad.namespace=prod", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=prod"}},
+		{name: "the image's project under a configured default", policy: Policy{K8sIdentity: true, DefaultNamespace: "apps"},
+			in: map[string]string{compose: "shop"}, image: map[string]string{compose: "shop"},
+			want: []string{Unlabelled, "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=apps"}},
+		{name: "admitted by ImageLabels: the label and the namespace both", policy: Policy{K8sIdentity: true, ImageLabels: []string{compose}},
+			in: map[string]string{compose: "shop"}, image: map[string]string{compose: "shop"},
+			want: []string{"container:com.docker.compose.project=shop", "k8s:io.cilium.k8s.policy.cluster=local", "k8s:io.kubernetes.pod.namespace=shop"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _ := tt.policy.Identity(tt.in, tt.image, "local"); !slices.Equal(got, tt.want) {
+				t.Errorf("Identity(%v, image %v):\ngot  %q\nwant %q", tt.in, tt.image, got, tt.want)
+			}
+		})
+	}
+}

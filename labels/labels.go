@@ -120,7 +120,7 @@ func (p Policy) Convert(in, image map[string]string) (out []string, dropped []Dr
 			dropped = append(dropped, Dropped{Key: k, Reason: Reason(reason)})
 			continue
 		}
-		if iv, ok := image[k]; ok && iv == v && !matchAny(p.ImageLabels, k) {
+		if p.fromImage(k, v, image) {
 			dropped = append(dropped, Dropped{Key: k, Reason: FromImage})
 			continue
 		}
@@ -142,6 +142,15 @@ func (p Policy) Convert(in, image map[string]string) (out []string, dropped []Dr
 		out = []string{Unlabelled}
 	}
 	return out, dropped
+}
+
+// fromImage reports whether the container label k=v is its image's, which neither identity labels
+// (Convert) nor the namespace (Namespace) take unless ImageLabels admits k: dockerd merges the
+// image's labels (image) into the container's config labels and keeps no record of which the user
+// set, so a value equal to the image's is the image's.
+func (p Policy) fromImage(k, v string, image map[string]string) bool {
+	iv, ok := image[k]
+	return ok && iv == v && !matchAny(p.ImageLabels, k)
 }
 
 // checkLabel returns why a label cannot be an identity label, or "".

@@ -27,8 +27,43 @@ func TestNamespace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.policy.Namespace(tt.labels); got != tt.want {
+			if got := tt.policy.Namespace(tt.labels, nil); got != tt.want {
 				t.Errorf("Namespace(%v) = %q, want %q", tt.labels, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNamespaceImage (issue 19.3): a namespace key counts only when the container's own labels carry
+// it with a value other than its image's (dockerd merges the image's labels into the container's).
+func TestNamespaceImage(t *testing.T) {
+	const compose, nomad = "com.docker.compose.project", "com.hashicorp.nomad.namespace"
+	tests := []struct {
+		name      string
+		policy    Policy
+		in, image map[string]string
+		want      string
+	}{
+		{"compose project from the image only", Policy{}, map[string]string{compose: "shop"}, map[string]string{compose: "shop"}, DefaultNamespace},
+		{"compose project on the container, over the image's", Policy{}, map[string]string{compose: "shop2"}, map[string]string{compose: "shop"}, "shop2"},
+		{"compose project on the container, image without it", Policy{}, map[string]string{compose: "shop"}, map[string]string{"name": "x"}, "shop"},
+		{"compose project equal to the image's counts as the image's", Policy{DefaultNamespace: "edge"},
+			map[string]string{compose: "shop", "com.docker.compose.service": "web"}, map[string]string{compose: "shop"}, "edge"},
+		{"nomad namespace from the image only", Policy{}, map[string]string{nomad: "prod"}, map[string]string{nomad: "prod"}, DefaultNamespace},
+		{"nomad namespace on the container, over the image's", Policy{}, map[string]string{nomad: "prod"}, map[string]string{nomad: "dev"}, "prod"},
+		{"the image's project passed over for the container's nomad namespace", Policy{},
+			map[string]string{compose: "shop", nomad: "prod"}, map[string]string{compose: "shop"}, "prod"},
+		{"the image's nomad namespace does not fill in", Policy{},
+			map[string]string{compose: "Bad", nomad: "prod"}, map[string]string{nomad: "prod"}, DefaultNamespace},
+		{"admitted by ImageLabels", Policy{ImageLabels: []string{"com.docker.compose.*"}},
+			map[string]string{compose: "shop"}, map[string]string{compose: "shop"}, "shop"},
+		{"ImageLabels admitting another key", Policy{ImageLabels: []string{"org.example.*"}},
+			map[string]string{compose: "shop"}, map[string]string{compose: "shop"}, DefaultNamespace},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.policy.Namespace(tt.in, tt.image); got != tt.want {
+				t.Errorf("Namespace(%v, image %v) = %q, want %q", tt.in, tt.image, got, tt.want)
 			}
 		})
 	}
