@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,8 +40,8 @@ func NewPortsAt(ns netns.NsHandle, timeout time.Duration) *Ports {
 // Publish makes each binding of eid reach ctr (the container's IPv4 address) and returns the mappings
 // in the order of bs. Equivalent to: a bound socket per host port, then the rules of addRules in one
 // atomic batch. A repeated call with the same bindings returns the mappings in place; different
-// bindings replace them. A host port in use fails the call (wrapping ErrPortInUse) and changes
-// nothing. Empty bs removes whatever eid published.
+// bindings replace them, in the same batch, and a failure keeps the old ones. A host port in use fails
+// the call (wrapping ErrPortInUse) and changes nothing. Empty bs removes whatever eid published.
 func (p *Ports) Publish(ctx context.Context, eid ID, ctr netip.Addr, bs []Binding) (_ []Mapping, err error) {
 	if eid.IsZero() {
 		return nil, errZeroID("publish ports")
@@ -63,22 +64,15 @@ func (p *Ports) Publish(ctx context.Context, eid ID, ctr netip.Addr, bs []Bindin
 	}
 	ctx, cancel := nftDeadline(ctx, p.timeout)
 	defer cancel()
-	// The endpoint's old mappings go first, so a changed request may reuse their ports.
-	if err := p.unpublishLocked(ctx, eid); err != nil {
-		return nil, err
-	}
-	var rs []reservation
+	sw := p.newSwap(eid)
 	defer func() {
 		if err != nil {
-			release(rs)
+			sw.undo()
 		}
 	}()
-	for _, b := range bs {
-		r, err := reserve(p.ns, b, ctr)
-		if err != nil {
-			return nil, fmt.Errorf("publish %d/%s of endpoint %s: %w", b.Port, b.Proto, eid, err)
-		}
-		rs = append(rs, r)
+	rs, err := sw.reserve(bs, ctr)
+	if err != nil {
+		return nil, fmt.Errorf("publish ports of endpoint %s: %w", eid, err)
 	}
 	if err := p.localnetLocked(ctx, eid, rs); err != nil {
 		return nil, err
@@ -87,14 +81,30 @@ func (p *Ports) Publish(ctx context.Context, eid ID, ctr netip.Addr, bs []Bindin
 	if err != nil {
 		return nil, fmt.Errorf("publish ports of endpoint %s: %w", eid, err)
 	}
+	st, err := p.stateLocked(c, eid)
+	if err != nil {
+		return nil, fmt.Errorf("publish ports of endpoint %s: %w", eid, err)
+	}
+	for _, r := range st.mine {
+		if err := c.DelRule(r); err != nil {
+			return nil, fmt.Errorf("publish ports of endpoint %s: %w", eid, err)
+		}
+	}
 	ensureTable(c)
 	for _, r := range rs {
 		addRules(c, eid, r.m)
 	}
-	if err := flush(c, "add nftables rules"); err != nil {
+	if err := flush(c, "replace nftables rules"); err != nil {
 		return nil, fmt.Errorf("publish ports of endpoint %s: %w", eid, err)
 	}
+	sw.commit()
 	p.held[eid] = rs
+	if st.loopback.IsValid() && !coversLoopback(rs) {
+		// The old mappings needed loopback, the new ones do not.
+		if err := p.disallowLocalnet(ctx, eid, st.loopback, !st.othersLoopback); err != nil {
+			return mappings(rs), fmt.Errorf("publish ports of endpoint %s: published, but %w", eid, err)
+		}
+	}
 	return mappings(rs), nil
 }
 
@@ -150,37 +160,23 @@ func (p *Ports) unpublishLocked(ctx context.Context, eid ID) error {
 	if err != nil {
 		return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 	}
-	rules, total, err := listRulesCounted(c)
+	st, err := p.stateLocked(c, eid)
 	if err != nil {
 		return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 	}
-	var mine []*nftables.Rule
-	var loopback netip.Addr // the container of eid's loopback mappings, if it has any
-	othersLoopback := false
-	for _, r := range rules {
-		switch {
-		case r.eid == eid:
-			mine = append(mine, r.rule)
-			if r.m.coversLoopback() {
-				loopback = r.m.Container.Addr()
-			}
-		case r.m.coversLoopback():
-			othersLoopback = true
-		}
-	}
 	// route_localnet goes first, while the guard still stands.
-	if loopback.IsValid() {
-		if err := p.disallowLocalnet(ctx, eid, loopback, !othersLoopback); err != nil {
+	if st.loopback.IsValid() {
+		if err := p.disallowLocalnet(ctx, eid, st.loopback, !st.othersLoopback); err != nil {
 			return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 		}
 	}
-	n := len(mine)
-	if n > 0 && n == total {
+	n := len(st.mine)
+	if n > 0 && n == st.total {
 		// The last mappings: the table goes with them, chains and all. Equivalent to:
 		// `nft delete table ip cilium-docker`.
 		c.DelTable(natTable())
 	} else {
-		for _, r := range mine {
+		for _, r := range st.mine {
 			if err := c.DelRule(r); err != nil {
 				return fmt.Errorf("unpublish ports of endpoint %s: %w", eid, err)
 			}
@@ -194,6 +190,34 @@ func (p *Ports) unpublishLocked(ctx context.Context, eid ID) error {
 	release(p.held[eid])
 	delete(p.held, eid)
 	return nil
+}
+
+// tableState is what the table holds of one endpoint and of the others.
+type tableState struct {
+	mine           []*nftables.Rule
+	loopback       netip.Addr // the container of the endpoint's loopback mappings, if it has any
+	othersLoopback bool       // another endpoint has a loopback mapping
+	total          int        // the table's rules in its NAT chains, the plugin's or not
+}
+
+func (p *Ports) stateLocked(c *nftables.Conn, eid ID) (tableState, error) {
+	rules, total, err := listRulesCounted(c)
+	if err != nil {
+		return tableState{}, err
+	}
+	st := tableState{total: total}
+	for _, r := range rules {
+		switch {
+		case r.eid == eid:
+			st.mine = append(st.mine, r.rule)
+			if r.m.coversLoopback() {
+				st.loopback = r.m.Container.Addr()
+			}
+		case r.m.coversLoopback():
+			st.othersLoopback = true
+		}
+	}
+	return st, nil
 }
 
 // Published returns the mappings of every endpoint as the kernel holds them.
@@ -281,6 +305,11 @@ func (p *Ports) Close() {
 		release(rs)
 		delete(p.held, eid)
 	}
+}
+
+// coversLoopback reports whether any of rs answers on loopback.
+func coversLoopback(rs []reservation) bool {
+	return slices.ContainsFunc(rs, func(r reservation) bool { return r.m.coversLoopback() })
 }
 
 func mappings(rs []reservation) []Mapping {
