@@ -30,11 +30,15 @@ func guardChain() *nftables.Chain {
 		Hooknum: nftables.ChainHookPrerouting, Priority: &prio}
 }
 
-// ensureGuard queues the guard chain with its one rule, replacing whatever the chain held: the batch
-// is applied atomically, so there is no instant without the rule, and a repeated call adds nothing.
+// ensureGuard queues the guard chain with its one rule when the chain lacks it, replacing whatever
+// the chain held: the batch is applied atomically, so there is no instant without the rule, and a
+// guard in place (and its count) is left as it is.
 // Equivalent to: `nft add chain ip cilium-docker guard '{ type filter hook prerouting priority raw; }';
 // nft flush chain ip cilium-docker guard; nft add rule ip cilium-docker guard iifname != "lo" ip daddr 127.0.0.0/8 counter drop`.
 func ensureGuard(c *nftables.Conn) {
+	if _, err := guardCount(c); err == nil {
+		return
+	}
 	ch := guardChain()
 	c.AddChain(ch)
 	c.FlushChain(ch)

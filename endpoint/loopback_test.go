@@ -279,3 +279,25 @@ func TestPortsRestorePutsUpTheGuard(t *testing.T) {
 		t.Fatalf("no guard after restore: %v", err)
 	}
 }
+
+// The guard's count survives the next publish (a repeated ensureTable leaves a guard in place).
+func TestPortsGuardKeptAcrossPublish(t *testing.T) {
+	e := newPortsEnv(t)
+	sink := udpSink(t, e.ns, "127.0.0.1:2376")
+	if _, err := e.p.Publish(t.Context(), portsEID(t), netip.MustParseAddr("10.99.0.2"), []Binding{{Proto: TCP, Port: 80, HostPort: 18080}}); err != nil {
+		t.Fatal(err)
+	}
+	routeLoopbackVia(t, e.ctr, "eth0", "10.99.0.1")
+	e.assertGuarded(t, e.ctr, "127.0.0.1:2376", sink)
+	n, err := e.guardDropsNow()
+	if err != nil || n == 0 {
+		t.Fatalf("guard: %d, %v", n, err)
+	}
+	other := MustParseID(sha256Hex("other"))
+	if _, err := e.p.Publish(t.Context(), other, netip.MustParseAddr("10.99.0.3"), []Binding{{Proto: TCP, Port: 80, HostPort: 18090}}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.guardDropsNow(); err != nil || again < n {
+		t.Fatalf("guard after another publish: %d, %v; want at least %d", again, err, n)
+	}
+}
