@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -107,6 +106,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
 		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner}).WithPorts(ports)
 
+	var ml *metrics.Listener // bound before anything starts: a path it refuses fails the start
+	if cfg.MetricsAddress != "" {
+		if ml, err = metrics.Listen(ctx, cfg.MetricsAddress); err != nil {
+			return fmt.Errorf("--metrics-address: %w", err)
+		}
+	}
+
 	log.WithFields(logrus.Fields{"version": version, "cilium-api": cfg.CiliumAPI, "docker": cfg.DockerHost,
 		"driver": cfg.DriverName, "socket": cfg.SocketPath()}).Info("starting")
 	ctx, cancel := context.WithCancel(ctx)
@@ -130,12 +136,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	if cfg.MetricsAddress != "" {
-		h := m.Handler(func(ctx context.Context) error { return healthy(ctx, cfg.SocketPath(), ac) })
+	if ml != nil {
+		health := metrics.NewHealth(log.WithField("subsys", "health"), func(ctx context.Context) error { return healthy(ctx, cfg.SocketPath(), ac) })
+		h := m.Handler(health.Check)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := metrics.Serve(ctx, cfg.MetricsAddress, h); err != nil {
+			if err := ml.Serve(ctx, h); err != nil {
 				log.WithError(err).Error("metrics listener stopped")
 			}
 		}()
@@ -177,19 +184,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log.Info("stopped")
-	return nil
-}
-
-// healthy reports whether the plugin socket accepts connections and the agent answers.
-func healthy(ctx context.Context, socket string, ac *agent.Client) error {
-	conn, err := (&net.Dialer{}).DialContext(ctx, "unix", socket)
-	if err != nil {
-		return fmt.Errorf("plugin socket: %w", err)
-	}
-	conn.Close()
-	if _, err := ac.Config(ctx); err != nil {
-		return fmt.Errorf("agent: %w", err)
-	}
 	return nil
 }
 
