@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	cilium_v2 "github.com/cilium/cilium/pkg/k8s/apis/cilium.io/v2"
+	yaml2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
@@ -70,19 +71,7 @@ func Check(name string, data []byte, cluster string) ([]Document, error) {
 	if trimmed[0] == '[' {
 		return convertRules(name, trimmed, cluster)
 	}
-	docs, err := splitYAML(data)
-	if err != nil {
-		return nil, err
-	}
-	switch len(docs) {
-	case 0:
-		return nil, refuse("no policy document (only comments or separators)")
-	case 1:
-	default:
-		return nil, refuse("%d YAML documents: the agent reads only the first of a file and ignores the rest silently; "+
-			"put one policy in each file", len(docs))
-	}
-	d, err := CheckDocument(docs[0], cluster)
+	d, err := CheckDocument(string(data), cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +84,8 @@ func CheckDocument(text string, cluster string) (*Document, error) {
 	if cluster == "" {
 		cluster = DefaultCluster
 	}
-	if strings.Contains("\n"+text, "\n---") {
-		if docs, err := splitYAML([]byte(text)); err != nil || len(docs) != 1 {
-			return nil, refuse("more than one YAML document: the agent would read only the first")
-		}
+	if err := oneDocument([]byte(text)); err != nil {
+		return nil, err
 	}
 	cnp, err := decode([]byte(text))
 	if err != nil {
@@ -157,50 +144,42 @@ func decode(data []byte) (*cilium_v2.CiliumNetworkPolicy, error) {
 	return cnp, nil
 }
 
-// splitYAML splits a YAML stream into its non-empty documents, refusing a syntax error in any of them.
-func splitYAML(data []byte) ([]string, error) {
-	var docs []string
-	for i, part := range splitDocuments(string(data)) {
-		if strings.TrimSpace(stripComments(part)) == "" {
-			continue
-		}
+// oneDocument refuses a YAML stream that is not one document, counted by the agent's own YAML parser
+// (go.yaml.in/yaml/v2, under sigs.k8s.io/yaml) in a decoder loop: the agent reads only the first
+// document of a file and ignores the rest silently, whatever ends the marker ("---", "--- ", "---<TAB>",
+// a comment or a flow document on the marker line, "..."). Empty documents (only comments, a bare
+// separator) do not count, except a first one: the agent would read it and nothing else.
+func oneDocument(data []byte) error {
+	dec := yaml2.NewDecoder(bytes.NewReader(data))
+	n, docs := 0, 0
+	firstEmpty := false
+	for {
 		var v any
-		if err := yaml.Unmarshal([]byte(part), &v); err != nil {
-			return nil, refuse("YAML document %d: %v", i+1, err)
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		n++
+		if err != nil {
+			return refuse("YAML document %d: %v", n, err)
 		}
 		if v == nil {
+			firstEmpty = firstEmpty || n == 1
 			continue
 		}
-		docs = append(docs, part)
+		docs++
 	}
-	return docs, nil
-}
-
-// splitDocuments cuts a YAML stream at its "---" separator lines.
-func splitDocuments(s string) []string {
-	var parts []string
-	var cur strings.Builder
-	for _, line := range strings.SplitAfter(s, "\n") {
-		t := strings.TrimRight(line, " \t\r\n")
-		if t == "---" || strings.HasPrefix(t, "--- ") || t == "..." {
-			parts = append(parts, cur.String())
-			cur.Reset()
-			continue
-		}
-		cur.WriteString(line)
+	switch {
+	case docs == 0:
+		return refuse("no policy document (only comments or separators)")
+	case docs > 1:
+		return refuse("%d YAML documents: the agent reads only the first of a file and ignores the rest silently; "+
+			"put one policy in each file", docs)
+	case firstEmpty:
+		return refuse("YAML document 1 is empty, and the agent reads only the first document of a file: remove the " +
+			"separator before the policy")
 	}
-	return append(parts, cur.String())
-}
-
-func stripComments(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-			b.WriteString(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
+	return nil
 }
 
 // ReadAll reads r for Check, at most limit bytes.

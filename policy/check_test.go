@@ -15,6 +15,16 @@ spec:
     toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
 `
 
+// deny is a second policy: a file that holds it after plain must be refused, not lose it silently.
+const deny = `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: app2-deny-app3}
+spec:
+  endpointSelector: {matchLabels: {name: app2}}
+  ingressDeny:
+  - fromEndpoints: [{matchLabels: {name: app3}}]
+`
+
 const profile = `[{
   "labels": [{"key": "name", "value": "app2-from-app1", "source": "unspec"}],
   "endpointSelector": {"matchLabels": {"name": "app2"}},
@@ -29,6 +39,10 @@ func TestCheckAccepts(t *testing.T) {
 	}{
 		{"plain CCNP", "p.yaml", plain, []string{"app2-from-app1"}},
 		{"leading comment and separator", "p.yaml", "# a policy\n---\n" + plain, []string{"app2-from-app1"}},
+		{"separator with trailing spaces", "p.yaml", "--- \n" + plain, []string{"app2-from-app1"}},
+		{"separator with a tab", "p.yaml", "---\t\n" + plain, []string{"app2-from-app1"}},
+		{"separator alone before and after", "p.yaml", "---\n" + plain + "---\n", []string{"app2-from-app1"}},
+		{"end marker", "p.yaml", plain + "...\n", []string{"app2-from-app1"}},
 		{"namespaced CNP", "p.yaml", strings.Replace(strings.Replace(plain, "CiliumClusterwideNetworkPolicy", "CiliumNetworkPolicy", 1),
 			"metadata: {name: app2-from-app1}", "metadata: {name: web, namespace: shop}", 1), []string{"shop/web"}},
 		{"classic rule array", "profile.json", profile, []string{"app2-from-app1"}},
@@ -76,6 +90,17 @@ func TestCheckRefuses(t *testing.T) {
 		{"only comments", "p.yaml", "# nothing\n---\n", "no policy document"},
 		{"YAML syntax error", "p.yaml", "apiVersion: cilium.io/v2\nkind: [unclosed\n", "YAML document 1"},
 		{"multi-document", "p.yaml", plain + "---\n" + strings.Replace(plain, "app2-from-app1", "other", 1), "2 YAML documents"},
+		// YAML ends the marker with any white space: the agent reads only the first document.
+		{"second document after ---<TAB>", "p.yaml", plain + "---\t\n" + deny, "2 YAML documents"},
+		{"second document after --- and spaces", "p.yaml", plain + "---   \n" + deny, "2 YAML documents"},
+		{"second document after ---<TAB>comment", "p.yaml", plain + "---\t# the deny\n" + deny, "2 YAML documents"},
+		{"second document on the ---<TAB> line", "p.yaml", plain + "---\t{apiVersion: cilium.io/v2, kind: CiliumClusterwideNetworkPolicy, " +
+			"metadata: {name: d}, spec: {endpointSelector: {}, ingressDeny: [{fromEntities: [world]}]}}\n", "2 YAML documents"},
+		{"second document on the marker line", "p.yaml", plain + "--- {apiVersion: cilium.io/v2, kind: CiliumClusterwideNetworkPolicy, " +
+			"metadata: {name: d}, spec: {endpointSelector: {}, ingressDeny: [{fromEntities: [world]}]}}\n", "2 YAML documents"},
+		{"second document after an end marker", "p.yaml", plain + "...\n---\n" + deny, "2 YAML documents"},
+		{"text after an end marker", "p.yaml", plain + "...\n" + deny, "YAML document 2"},
+		{"empty first document", "p.yaml", "---\n---\n" + plain, "YAML document 1 is empty"},
 		{"empty spec", "p.yaml", "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: e}\nspec: {}\n", "Invalid CiliumClusterwideNetworkPolicy spec"},
 		{"no spec", "p.yaml", "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: e}\n", "empty policy"},
 		{"no name", "p.yaml", strings.Replace(plain, "metadata: {name: app2-from-app1}", "metadata: {}", 1), "must have name"},
@@ -135,5 +160,16 @@ spec:
 	}
 	if len(rd.Legacy) != 0 || strings.Contains(d.Rewrite, "DoesNotExist") || !strings.Contains(d.Rewrite, "key: tier") {
 		t.Errorf("rewrite:\n%s", d.Rewrite)
+	}
+}
+
+// TestCheckStoredRefusesSecondDocument: the sync's check of a stored document counts documents as the
+// agent's YAML parser does, whatever ends the marker.
+func TestCheckStoredRefusesSecondDocument(t *testing.T) {
+	for _, sep := range []string{"---\n", "--- \n", "---\t\n", "---\t# x\n", "...\n---\n"} {
+		err := CheckStored("app2-from-app1", plain+sep+deny, "local")
+		if !IsRefusal(err) || !strings.Contains(err.Error(), "2 YAML documents") {
+			t.Errorf("separator %q: got %v, want a refusal of 2 YAML documents", sep, err)
+		}
 	}
 }
