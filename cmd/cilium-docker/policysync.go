@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -47,6 +49,22 @@ func validatePolicySync(ctx context.Context, bin string, cfg *Config) error {
 			return fmt.Errorf("%s: %s", bin, msg)
 		}
 		return fmt.Errorf("%s sync --validate: %w", bin, err)
+	}
+	return nil
+}
+
+// policyDirWritable creates and removes a probe file (O_EXCL, a fresh name) in dir, so that a directory
+// the sync could not write fails the start rather than every sync: under systemd, ProtectSystem=strict
+// keeps it read-only unless the unit's ReadWritePaths= names it. `sync --validate` checks only the flags.
+func policyDirWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".cilium-docker-probe-*") // O_RDWR|O_CREATE|O_EXCL
+	if err == nil {
+		name := f.Name()
+		err = errors.Join(f.Close(), os.Remove(name))
+	}
+	if err != nil {
+		return fmt.Errorf("%s is not writable (the policy sync writes the agent's policies there; it must be an existing "+
+			"directory): %w; under systemd add ReadWritePaths=%s to the unit (systemctl edit cilium-docker.service)", dir, err, dir)
 	}
 	return nil
 }

@@ -59,6 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	var policyBin string // runs the policy sync
 	if cfg.PolicyDir != "" {
+		if err := policyDirWritable(cfg.PolicyDir); err != nil {
+			return fmt.Errorf("--policy-dir: %w", err)
+		}
 		if policyBin, err = findPolicyBinary(); err != nil {
 			return fmt.Errorf("--policy-dir: %w", err)
 		}
