@@ -24,7 +24,10 @@ type HealthError struct {
 	Err  error
 }
 
+// Error is the whole error, for the log.
 func (e *HealthError) Error() string { return e.Part + ": " + e.Err.Error() }
+
+// Unwrap returns the check's error.
 func (e *HealthError) Unwrap() error { return e.Err }
 
 // Health is a health check with its answer cached for HealthTTL; Check is what Handler takes.
