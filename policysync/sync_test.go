@@ -125,7 +125,7 @@ func TestSyncEtcd(t *testing.T) {
 			return fmt.Errorf("statuses %+v: %w", sts, err)
 		}
 		st := sts[0]
-		if st.Node != "n1" || st.Applied["app2"] == 0 || !strings.Contains(st.Errors["bad"], "decode") ||
+		if st.Node != "n1" || st.Applied["app2"] == 0 || !strings.Contains(st.Errors["bad"], "YAML document 1") ||
 			!strings.Contains(st.Errors["wrongname"], "stored under") {
 			return fmt.Errorf("status %+v", st)
 		}
