@@ -13,6 +13,7 @@ const (
 	ReconcilerIncomplete = "reconciler_incomplete_passes_total"     // passes that could not read everything
 	ReconcilerRemoved    = "reconciler_removed_total"               // objects removed, by kind
 	ReconcilerFailures   = "reconciler_failures_total"              // removals that failed
+	ReconcilerRepaired   = "reconciler_repaired_total"              // objects put back, by kind
 	ReconcilerLastPass   = "reconciler_last_pass_timestamp_seconds" // end of the last pass, complete or not
 	ReconcilerLastOK     = "reconciler_last_pass_complete"          // 1 when the last pass read everything
 	PolicyRevision       = "policy_sync_revision"                   // the policy revision last applied
@@ -31,6 +32,7 @@ type ReconcilerStats struct {
 	Endpoints, Links, Addresses uint64 // removed
 	Ports                       uint64 // endpoints whose published ports were removed
 	Failures                    uint64
+	PortsRepaired               uint64    // endpoints whose published ports' lost rules were put back
 	LastPass                    time.Time // zero: no pass yet
 	LastComplete                bool
 }
@@ -47,6 +49,7 @@ var (
 	descIncomplete = desc(ReconcilerIncomplete, "Reconciler passes that could not read everything, and so removed nothing.")
 	descRemoved    = desc(ReconcilerRemoved, "Objects the reconciler removed because no Docker endpoint explains them, by kind.", "kind")
 	descFailures   = desc(ReconcilerFailures, "Reconciler removals that failed (tried again at the next pass).")
+	descRepaired   = desc(ReconcilerRepaired, "Objects the kernel had lost and the reconciler put back, by kind.", "kind")
 	descLastPass   = desc(ReconcilerLastPass, "Unix time the reconciler's last pass ended (0: none yet).")
 	descLastOK     = desc(ReconcilerLastOK, "1 when the reconciler's last pass read everything, else 0.")
 )
@@ -56,7 +59,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 func (f reconcilerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPasses, descIncomplete, descRemoved, descFailures, descLastPass, descLastOK} {
+	for _, d := range []*prometheus.Desc{descPasses, descIncomplete, descRemoved, descFailures, descRepaired, descLastPass, descLastOK} {
 		ch <- d
 	}
 }
@@ -73,6 +76,7 @@ func (f reconcilerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRemoved, s.Addresses, "address")
 	counter(descRemoved, s.Ports, "published_ports")
 	counter(descFailures, s.Failures)
+	counter(descRepaired, s.PortsRepaired, "published_ports")
 	last := 0.0
 	if !s.LastPass.IsZero() {
 		last = float64(s.LastPass.UnixNano()) / 1e9

@@ -14,8 +14,10 @@ var _ Ports = (*fakePorts)(nil)
 
 // fakePorts holds published ports by endpoint, as the kernel's rules do.
 type fakePorts struct {
-	mu  sync.Mutex
-	pub map[endpoint.ID][]endpoint.Mapping // guarded by mu
+	mu      sync.Mutex
+	pub     map[endpoint.ID][]endpoint.Mapping // guarded by mu
+	lost    int                                // guarded by mu: endpoints whose rules the next Repair puts back
+	repairs int                                // guarded by mu: Repair calls
 }
 
 func (f *fakePorts) Published(context.Context) (map[endpoint.ID][]endpoint.Mapping, error) {
@@ -33,6 +35,15 @@ func (f *fakePorts) Unpublish(_ context.Context, eid endpoint.ID) error {
 	defer f.mu.Unlock()
 	delete(f.pub, eid)
 	return nil
+}
+
+func (f *fakePorts) Repair(context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.repairs++
+	n := f.lost
+	f.lost = 0
+	return n, nil
 }
 
 func (f *fakePorts) has(eid endpoint.ID) bool {
@@ -71,5 +82,23 @@ func TestRemovesPublishedPortsNoDockerEndpointExplains(t *testing.T) {
 	}
 	if got := e.r.Stats().Ports; got != 1 {
 		t.Errorf("stats: %d endpoints' ports removed, want 1", got)
+	}
+}
+
+// Every pass, complete or not, has the ports put back what the kernel lost, and counts it.
+func TestPassRepairsLostPortRules(t *testing.T) {
+	e := newEnv(t)
+	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}, lost: 2}
+	e.r.WithPorts(ports)
+	e.mustPass(t)
+	e.mustPass(t)
+	ports.mu.Lock()
+	repairs := ports.repairs
+	ports.mu.Unlock()
+	if repairs != 2 {
+		t.Errorf("%d repairs in 2 passes, want 2", repairs)
+	}
+	if got := e.r.Stats().PortsRepaired; got != 2 {
+		t.Errorf("stats: %d endpoints repaired, want 2", got)
 	}
 }

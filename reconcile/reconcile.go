@@ -37,10 +37,12 @@ type Links interface {
 	DeleteOwned(ctx context.Context, host string) error
 }
 
-// Ports is the kernel side of published ports: the mappings in place by endpoint, and their removal.
+// Ports is the kernel side of published ports: the mappings in place by endpoint, their removal, and
+// the repair of the rules of the mappings this process holds (after an `nft flush ruleset`).
 type Ports interface {
 	Published(ctx context.Context) (map[endpoint.ID][]endpoint.Mapping, error)
 	Unpublish(ctx context.Context, eid endpoint.ID) error
+	Repair(ctx context.Context) (int, error)
 }
 
 // DockerRetryWindow is how long dockerd keeps retrying a plugin call that found no plugin
@@ -72,6 +74,9 @@ type Stats struct {
 	Addresses  uint64 // addresses released at the agent
 	Ports      uint64 // endpoints whose published ports were removed
 	Failures   uint64 // removals that failed (tried again at the next pass)
+	// PortsRepaired counts the endpoints whose published ports' rules the kernel had lost and a pass
+	// put back.
+	PortsRepaired uint64
 	// LastPass is when the last pass, complete or not, read its snapshot (zero: none yet);
 	// LastComplete whether it read Docker and the agent completely.
 	LastPass     time.Time
@@ -95,8 +100,8 @@ type Reconciler struct {
 	prev    *snapshot // the previous pass, if it was complete; only Run's goroutine touches it
 	pending bool      // the last pass left candidates to confirm (new ones, or held back by the hold)
 
-	passes, incomplete, endpoints, linksRemoved, addresses, portsRemoved, failures atomic.Uint64
-	lastPass                                                                       atomic.Int64 // unix ns; < 0: incomplete
+	passes, incomplete, endpoints, linksRemoved, addresses, portsRemoved, failures, portsRepaired atomic.Uint64
+	lastPass                                                                                      atomic.Int64 // unix ns; < 0: incomplete
 }
 
 // New returns a reconciler; Run starts it. The hold-off counts from now.
@@ -113,7 +118,8 @@ func (r *Reconciler) WithPorts(p Ports) *Reconciler {
 // Stats returns what the reconciler did so far.
 func (r *Reconciler) Stats() Stats {
 	st := Stats{Passes: r.passes.Load(), Incomplete: r.incomplete.Load(), Endpoints: r.endpoints.Load(),
-		Links: r.linksRemoved.Load(), Addresses: r.addresses.Load(), Ports: r.portsRemoved.Load(), Failures: r.failures.Load()}
+		Links: r.linksRemoved.Load(), Addresses: r.addresses.Load(), Ports: r.portsRemoved.Load(), Failures: r.failures.Load(),
+		PortsRepaired: r.portsRepaired.Load()}
 	if last := r.lastPass.Load(); last != 0 {
 		st.LastComplete = last > 0
 		st.LastPass = time.Unix(0, max(last, -last))
@@ -156,6 +162,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // found unexplained. When Docker or the agent cannot be read completely it removes nothing, forgets
 // the previous pass (the two must be consecutive) and says why.
 func (r *Reconciler) Pass(ctx context.Context) error {
+	r.repairPorts(ctx)
 	start := r.now()
 	cur, err := r.read(ctx)
 	if err != nil {
@@ -174,4 +181,21 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 		return nil
 	}
 	return r.remove(ctx, prev, cur)
+}
+
+// repairPorts puts back the rules of the published ports this process holds that the kernel lost
+// (an `nft flush ruleset`, as a reload of nftables.service does). It removes nothing, so it needs no
+// complete pass; a failure is logged and tried again at the next pass.
+func (r *Reconciler) repairPorts(ctx context.Context) {
+	if r.ports == nil {
+		return
+	}
+	n, err := r.ports.Repair(ctx)
+	if err != nil {
+		r.log.WithError(err).Warn("reconcile: repair published ports")
+	}
+	if n > 0 {
+		r.portsRepaired.Add(uint64(n))
+		r.log.WithField("endpoints", n).Warn("put back the published ports' rules the kernel had lost (an nft flush ruleset?)")
+	}
 }

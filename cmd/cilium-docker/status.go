@@ -24,7 +24,7 @@ func reconcilerStats(gc *reconcile.Reconciler) func() metrics.ReconcilerStats {
 	return func() metrics.ReconcilerStats {
 		s := gc.Stats()
 		return metrics.ReconcilerStats{Passes: s.Passes, Incomplete: s.Incomplete, Endpoints: s.Endpoints, Links: s.Links,
-			Addresses: s.Addresses, Ports: s.Ports, Failures: s.Failures, LastPass: s.LastPass, LastComplete: s.LastComplete}
+			Addresses: s.Addresses, Ports: s.Ports, Failures: s.Failures, PortsRepaired: s.PortsRepaired, LastPass: s.LastPass, LastComplete: s.LastComplete}
 	}
 }
 
