@@ -3,9 +3,11 @@ package policysync
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Owner prefixes: the sync owns the files of FromEtcd, `policy apply --local` those of Local. Neither
@@ -26,10 +28,14 @@ type Dir struct {
 
 // FileName is the file of the policy key ("<name>" clusterwide, "<namespace>/<name>" namespaced):
 // <owner>ccnp.<name>.yaml or <owner>cnp-<namespace>.<name>.yaml, a DNS-1123 subdomain as the agent
-// requires of the names it reads.
+// requires of the names it reads. The namespace must be a DNS-1123 label (as Kubernetes and the
+// checker require): with a dot in it, "x.y/z" and "x/y.z" would share a file.
 func (d Dir) FileName(key string) (string, error) {
 	var f string
 	if ns, name, ok := strings.Cut(key, "/"); ok {
+		if reasons := dns1123Label(ns); len(reasons) > 0 {
+			return "", fmt.Errorf("policy %q: namespace %q is not a DNS-1123 label: %s", key, ns, strings.Join(reasons, "; "))
+		}
 		f = d.Owner + "cnp-" + ns + "." + name + ".yaml"
 	} else {
 		f = d.Owner + "ccnp." + key + ".yaml"
@@ -63,7 +69,7 @@ func (d Dir) KeyOf(file string) (string, bool) {
 }
 
 // Owned returns the contents of the owner's policy files by file name, and removes the owner's
-// temporary files a crash left behind.
+// temporary files a crash left behind (regular files and symlinks, unlinked, never followed).
 func (d Dir) Owned() (map[string]string, error) {
 	ents, err := os.ReadDir(d.Path)
 	if err != nil {
@@ -73,7 +79,9 @@ func (d Dir) Owned() (map[string]string, error) {
 	for _, e := range ents {
 		n := e.Name()
 		if strings.HasPrefix(n, "."+d.Owner) && strings.HasSuffix(n, tmpSuffix) {
-			_ = os.Remove(filepath.Join(d.Path, n)) // our own leftover
+			if t := e.Type(); t.IsRegular() || t&fs.ModeSymlink != 0 {
+				_ = os.Remove(filepath.Join(d.Path, n)) // a leftover: Write retries the removal, and fails saying why
+			}
 			continue
 		}
 		if _, ok := d.KeyOf(n); !ok || !e.Type().IsRegular() {
@@ -89,12 +97,14 @@ func (d Dir) Owned() (map[string]string, error) {
 }
 
 // Write puts content into the file by rename from a temporary name in the same directory (the agent
-// never sees a half-written file), synced to disk first.
+// never sees a half-written file), synced to disk first. The temporary file is created exclusively and
+// never through a symlink; one left by a crash is removed first if it is a regular file or a symlink
+// (the link itself, never its target), and anything else there fails the write.
 func (d Dir) Write(file, content string) (err error) {
 	tmp := filepath.Join(d.Path, "."+file+tmpSuffix)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := createTemp(tmp)
 	if err != nil {
-		return fmt.Errorf("write policy: %w", err)
+		return fmt.Errorf("write policy %s: %w", file, err)
 	}
 	defer func() {
 		if err != nil {
@@ -115,6 +125,27 @@ func (d Dir) Write(file, content string) (err error) {
 		return fmt.Errorf("write policy: %w", err)
 	}
 	return nil
+}
+
+// createTemp creates path for writing, refusing to follow a symlink there (O_EXCL|O_NOFOLLOW); a stale
+// regular file or symlink at path is unlinked and the create tried once more.
+func createTemp(path string) (*os.File, error) {
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
+	f, err := os.OpenFile(path, flags, 0o644)
+	if !errors.Is(err, fs.ErrExist) {
+		return f, err
+	}
+	fi, lerr := os.Lstat(path)
+	if lerr != nil {
+		return nil, fmt.Errorf("stale temporary file: %w", lerr)
+	}
+	if t := fi.Mode().Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
+		return nil, fmt.Errorf("stale temporary file %s is not a regular file or symlink (%s): remove it", path, t)
+	}
+	if err := os.Remove(path); err != nil {
+		return nil, fmt.Errorf("remove stale temporary file: %w", err)
+	}
+	return os.OpenFile(path, flags, 0o644)
 }
 
 // Remove deletes the file; one that is gone is success.

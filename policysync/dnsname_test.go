@@ -30,3 +30,24 @@ func FuzzDNS1123SubdomainAsApimachinery(f *testing.F) {
 		}
 	})
 }
+
+func TestDNS1123LabelAsApimachinery(t *testing.T) {
+	cases := []string{"", "a", "-", ".", "a.b", "x.y", "a-b", "-a", "a-", "A", "a_b", "a b", "shop", "0", "é", "a\x00",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("a.", 40), strings.Repeat("A", 64)}
+	for _, s := range cases {
+		if got, want := dns1123Label(s), validation.IsDNS1123Label(s); !slices.Equal(got, want) {
+			t.Errorf("%q: got %q, want (apimachinery) %q", s, got, want)
+		}
+	}
+}
+
+func FuzzDNS1123LabelAsApimachinery(f *testing.F) {
+	for _, s := range []string{"a", "a.b", "a-b", "-a", strings.Repeat("a", 64)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := dns1123Label(s), validation.IsDNS1123Label(s); !slices.Equal(got, want) {
+			t.Errorf("%q: got %q, want (apimachinery) %q", s, got, want)
+		}
+	})
+}

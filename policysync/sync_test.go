@@ -351,3 +351,66 @@ func (countingStore) PutStatus(context.Context, policystore.NodeStatus) error   
 func compactReq(rev int64) *pb.CompactionRequest {
 	return &pb.CompactionRequest{Revision: rev, Physical: true}
 }
+
+// staticStore lists fixed policies, sends no change, and keeps the last status written.
+type staticStore struct {
+	pols   []policystore.Policy
+	status atomic.Pointer[policystore.NodeStatus]
+}
+
+func (s *staticStore) List(context.Context) ([]policystore.Policy, int64, error) {
+	return s.pols, 7, nil
+}
+func (s *staticStore) Watch(ctx context.Context, _ int64, _ chan<- policystore.Change) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (s *staticStore) PutStatus(_ context.Context, st policystore.NodeStatus) error {
+	s.status.Store(&st)
+	return nil
+}
+
+// TestSyncRefusesDottedNamespace: "x.y/z" and "x/y.z" once shared a file, whatever the checker said;
+// the key whose namespace is not a DNS-1123 label is refused (reported and counted), by the sync
+// itself, before any file name is made of it.
+func TestSyncRefusesDottedNamespace(t *testing.T) {
+	cnp := func(ns, name string) string {
+		return strings.Replace(strings.Replace(doc(name, "x"), "CiliumClusterwideNetworkPolicy", "CiliumNetworkPolicy", 1),
+			"metadata: {name: "+name+"}", "metadata: {name: "+name+", namespace: "+ns+"}", 1)
+	}
+	store := &staticStore{pols: []policystore.Policy{
+		{Key: "x.y/z", YAML: cnp("x.y", "z"), Revision: 5},
+		{Key: "x/y.z", YAML: cnp("x", "y.z"), Revision: 6},
+	}}
+	acceptAll := policysync.InProcess(func(string, string, string) error { return nil }) // only the sync's own guard
+	dir := t.TempDir()
+	var reported atomic.Pointer[policysync.Stats]
+	s := policysync.New(quiet(), store, acceptAll, dir, policysync.Options{Node: "n1",
+		Report: func(st policysync.Stats) { reported.Store(&st) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, 10*time.Second, "x.y/z refused, x/y.z applied", func() error {
+		st := store.status.Load()
+		if st == nil || !strings.Contains(st.Errors["x.y/z"], "DNS-1123 label") || st.Applied["x/y.z"] != 6 ||
+			st.Errors["x/y.z"] != "" || st.Applied["x.y/z"] != 0 {
+			return fmt.Errorf("status %+v", st)
+		}
+		if r := reported.Load(); r == nil || r.Refused != 1 || r.Revision != 7 {
+			return fmt.Errorf("reported %+v, want 1 refused at revision 7", r)
+		}
+		return nil
+	})
+	if got := files(t, dir); got != "cilium-docker.cnp-x.y.z.yaml" {
+		t.Fatalf("files %q", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.cnp-x.y.z.yaml")); err != nil || string(b) != cnp("x", "y.z") {
+		t.Fatalf("cnp-x.y.z holds %q, %v; want x/y.z's document", b, err)
+	}
+}
