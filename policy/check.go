@@ -114,6 +114,9 @@ func CheckDocument(text string, cluster string) (*Document, error) {
 			return nil, refuse("metadata.namespace %q: %s", ns, strings.Join(reasons, "; "))
 		}
 	}
+	if err := agentTraps(cnp); err != nil {
+		return nil, refuse("%s %q: %v", kind, cnp.Name, err)
+	}
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if _, err := cnp.Parse(log, cluster); err != nil {

@@ -64,3 +64,27 @@ func TestProgName(t *testing.T) {
 		t.Fatalf("--help: %v\n%s", err, out.String())
 	}
 }
+
+// TestPolicyRefusesWhatAnAgentDrops: check and apply refuse a Kafka rule, which the 1.20 agent ignores
+// (the port would allow everything), and apply writes nothing.
+func TestPolicyRefusesWhatAnAgentDrops(t *testing.T) {
+	dir := t.TempDir()
+	kafka := filepath.Join(dir, "kafka.yaml")
+	const doc = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: orders}\nspec:\n" +
+		"  endpointSelector: {matchLabels: {name: kafka}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {name: shop}}]\n" +
+		"    toPorts: [{ports: [{port: \"9092\", protocol: TCP}], rules: {kafka: [{role: produce, topic: orders}]}}]\n"
+	if err := os.WriteFile(kafka, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", kafka}, {"apply", "--local", "--policy-dir", dir, kafka}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), viaPlugin, args, strings.NewReader(""), &out, &errb)
+		if got := exitCode(err); got != 1 || !strings.Contains(out.String(), "rules.kafka: Cilium 1.20 removed") {
+			t.Errorf("%v: exit %d (%v), want 1 with the refusal; output:\n%s%s", args, got, err, out.String(), errb.String())
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != 1 {
+		t.Errorf("policy directory after the refused apply: %v %v, want only kafka.yaml", ents, err)
+	}
+}
