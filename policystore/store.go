@@ -30,8 +30,11 @@ type NodeStatus struct {
 	Applied  map[string]int64  `json:"applied,omitempty"`
 	Errors   map[string]string `json:"errors,omitempty"`
 	// Error is a problem of the whole node (the directory cannot be written, say).
-	Error   string    `json:"error,omitempty"`
-	Updated time.Time `json:"updated"`
+	Error string `json:"error,omitempty"`
+	// AgentVersion is the node's cilium-agent version, as the plugin read it when it started the sync
+	// (empty: not known).
+	AgentVersion string    `json:"agentVersion,omitempty"`
+	Updated      time.Time `json:"updated"`
 }
 
 // Store is the policy prefix of one etcd cluster.

@@ -25,6 +25,8 @@ type Options struct {
 	Node string
 	// Cluster returns the agent's cluster name, for Cilium's parser ("" when unknown).
 	Cluster func(ctx context.Context) string
+	// AgentVersion is the agent's version, reported in the node's status ("" when unknown).
+	AgentVersion string
 	// Resync is how often the whole prefix is listed again, besides the watch (default 5 min).
 	Resync time.Duration
 	// MaxBackoff caps the wait between attempts while etcd is unreachable (default 10 s).
@@ -287,6 +289,7 @@ func (s *Sync) verdictOf(key, yaml, cluster string, checkErr error) error {
 }
 
 func (s *Sync) putStatus(ctx context.Context, st policystore.NodeStatus) {
+	st.AgentVersion = s.opt.AgentVersion
 	st.Updated = time.Now().UTC()
 	if err := s.store.PutStatus(ctx, st); err != nil {
 		s.log.WithError(err).Warn("policy sync: write the node's status")

@@ -414,3 +414,24 @@ func TestSyncRefusesDottedNamespace(t *testing.T) {
 		t.Fatalf("cnp-x.y.z holds %q, %v; want x/y.z's document", b, err)
 	}
 }
+
+// TestSyncReportsAgentVersion: the node's status carries the agent's version, for `policy list`.
+func TestSyncReportsAgentVersion(t *testing.T) {
+	store := &staticStore{pols: []policystore.Policy{{Key: "a", YAML: doc("a", "b"), Revision: 3}}}
+	s := policysync.New(quiet(), store, parser(), t.TempDir(), policysync.Options{Node: "n1", AgentVersion: "1.20.2"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, 10*time.Second, "the status with the agent's version", func() error {
+		if st := store.status.Load(); st == nil || st.AgentVersion != "1.20.2" || st.Applied["a"] != 3 {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+}

@@ -36,7 +36,8 @@ commands:
   check FILE...    check policy files with Cilium's own parser and the agent's rules (- reads stdin)
   apply FILE...    check, then store each policy in etcd (--local: write to this node's directory only)
   delete NAME...   remove policies (NAME, or NAMESPACE/NAME for a CiliumNetworkPolicy)
-  list             every policy with its revision, and which revision each node applied, or its error
+  list             every policy with its revision, which revision each node applied, or its error, and each
+                   node's agent version
   get NAME         one policy's document and its nodes
   sync             keep --policy-dir equal to etcd (the plugin does it itself with --policy-dir)
   version
@@ -77,6 +78,7 @@ type policyCmd struct {
 	cluster        string
 	legacy         bool
 	node           string
+	agentVersion   string
 	reportState    bool
 	validate       bool
 }
@@ -126,6 +128,7 @@ func run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		fs.StringVar(&c.dir, "policy-dir", "", "the agent's static policy directory (--static-cnp-path)")
 		fs.StringVar(&c.node, "node-name", cliflags.DefaultNodeName(), "this node's name in the status keys")
 		fs.StringVar(&c.cluster, "cluster-name", policy.DefaultCluster, "the agent's --cluster-name")
+		fs.StringVar(&c.agentVersion, "agent-version", "", "the agent's version, reported in the node's status for `policy list`")
 		fs.BoolVar(&c.reportState, "report", false, "print the sync's state as a JSON line on stdout after every pass and failure (for the plugin)")
 		fs.BoolVar(&c.validate, "validate", false, "check the flags and the etcd configuration, then exit")
 		do = c.sync

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cilium-docker/cilium-docker/policystore"
 	"github.com/cilium-docker/cilium-docker/policysync"
@@ -230,6 +231,11 @@ func (c *policyCmd) list(ctx context.Context, _ []string) error {
 		fmt.Fprintf(c.stdout, "%-40s %9d  %s\n", l.Key, l.Revision, nodeSummary(l.Nodes))
 	}
 	for _, n := range nodes {
+		v := n.AgentVersion
+		if v == "" {
+			v = "unknown"
+		}
+		fmt.Fprintf(c.stdout, "node %s: agent %s, revision %d, updated %s\n", n.Node, v, n.Revision, n.Updated.Format(time.RFC3339))
 		if n.Error != "" {
 			fmt.Fprintf(c.stdout, "node %s: %s\n", n.Node, n.Error)
 		}

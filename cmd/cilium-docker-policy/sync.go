@@ -30,7 +30,7 @@ func (c *policyCmd) sync(ctx context.Context, _ []string) error {
 	l.SetOutput(c.stderr)
 	log := logrus.NewEntry(l).WithField("subsys", "policy-sync")
 	cluster := c.cluster
-	opt := policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }}
+	opt := policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }, AgentVersion: c.agentVersion}
 	if c.reportState {
 		enc := json.NewEncoder(c.stdout) // one line per report, read by the plugin (supervise)
 		opt.Report = func(s policysync.Stats) {

@@ -28,13 +28,31 @@ import (
 // policyValidateTimeout bounds the policy binary's check of the flags at start.
 const policyValidateTimeout = 10 * time.Second
 
-// policySyncArgs are the sync's arguments: this plugin's policy flags and the agent's cluster name.
-func policySyncArgs(cfg *Config, cluster string) []string {
+// policySyncArgs are the sync's arguments: this plugin's policy flags, the agent's cluster name and its
+// version (reported in the node's status for `policy list`).
+func policySyncArgs(cfg *Config, cluster, agentVersion string) []string {
 	args := []string{"sync", "--report", "--policy-dir=" + cfg.PolicyDir, "--node-name=" + cfg.NodeName}
 	if cluster != "" {
 		args = append(args, "--cluster-name="+cluster)
 	}
+	if agentVersion != "" {
+		args = append(args, "--agent-version="+agentVersion)
+	}
 	return append(args, cfg.Etcd.Args()...)
+}
+
+// agentVersion is the agent's version number for the sync's status ("1.20.2"), "" when the agent does
+// not say: the version is for people, and the sync starts without it.
+func agentVersion(ctx context.Context, ag *agent.Cached, log *logrus.Entry) string {
+	v, err := ag.Version(ctx)
+	if err != nil {
+		log.WithError(err).Warn("the agent's version: the policy sync reports none")
+		return ""
+	}
+	if f := strings.Fields(v); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // validatePolicySync has the policy binary check the etcd flags, so that a bad one fails the start.
@@ -42,7 +60,7 @@ func validatePolicySync(ctx context.Context, bin string, cfg *Config) error {
 	ctx, cancel := context.WithTimeout(ctx, policyValidateTimeout)
 	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, append(policySyncArgs(cfg, ""), "--validate")...)
+	cmd := exec.CommandContext(ctx, bin, append(policySyncArgs(cfg, "", ""), "--validate")...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
@@ -85,7 +103,7 @@ func newPolicySync(cfg *Config, bin string, log *logrus.Entry, ag *agent.Cached,
 		if err != nil {
 			return "", nil, fmt.Errorf("the agent's cluster name: %w", err)
 		}
-		return bin, policySyncArgs(cfg, c.ClusterName), nil
+		return bin, policySyncArgs(cfg, c.ClusterName, agentVersion(ctx, ag, log)), nil
 	}
 	p.Supervisor = supervise.New(log, spec, p.line, supervise.Options{Stderr: stderr, OnStart: p.started})
 	return p

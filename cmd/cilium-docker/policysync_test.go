@@ -12,9 +12,9 @@ import (
 func TestPolicySyncArgs(t *testing.T) {
 	cfg := &Config{PolicyDir: "/etc/cilium/policies", NodeName: "n1",
 		Etcd: cliflags.Etcd{Endpoints: "http://10.0.0.1:2379", CA: "/ca.pem", Timeout: 3 * time.Second}}
-	got := policySyncArgs(cfg, "c1")
+	got := policySyncArgs(cfg, "c1", "1.20.2")
 	want := []string{"sync", "--report", "--policy-dir=/etc/cilium/policies", "--node-name=n1", "--cluster-name=c1",
-		"--etcd-endpoints=http://10.0.0.1:2379", "--etcd-ca=/ca.pem", "--etcd-timeout=3s"}
+		"--agent-version=1.20.2", "--etcd-endpoints=http://10.0.0.1:2379", "--etcd-ca=/ca.pem", "--etcd-timeout=3s"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("args:\n got %q\nwant %q", got, want)
 	}
