@@ -18,8 +18,8 @@ node_prepare_dir() {
 node_mount_ns() { # long-lived holder of the node's private mount namespace, then the node's mounts
   local own pid deadline
   own=$(readlink /proc/self/ns/mnt)
-  nsenter --net="/run/netns/$NODE_NS" -- setsid unshare --mount --propagation private -- sleep infinity \
-    </dev/null >/dev/null 2>&1 9>&- &
+  (exec_closed nsenter --net="/run/netns/$NODE_NS" -- setsid unshare --mount --propagation private -- sleep infinity) \
+    </dev/null >/dev/null 2>&1 &
   pid=$!
   record_pid holder "$pid"
   deadline=$((SECONDS + 10))

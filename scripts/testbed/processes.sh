@@ -67,13 +67,24 @@ signal_recorded() { # NAME SIGNAL: e.g. STOP/CONT (freeze, thaw) or KILL; the PI
 
 holder_pid() { recorded_pid holder; }
 
+exec_closed() { # CMD...: exec CMD with no descriptor but the standard three. A process the bed leaves
+  # running inherits none of its caller's: not the testbed lock (fd 9), nor a lock held around the
+  # whole run (`flock FILE go test …` holds one, and the bed's daemons would hold it after the run), nor
+  # the pipes of `go test`, which would wait for them to close. Call it in a subshell.
+  local fd
+  for fd in "/proc/$BASHPID/fd/"*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+  done
+  exec "$@"
+}
+
 launch() { # NAME CMD...: start a daemon in the node, detached, log to $NODE_DIR/NAME.log, PID recorded
   local name=$1 h pid
   shift
   h=$(holder_pid) || die "node $NODE has no mount namespace holder"
-  # fd 9 is the testbed lock: never let a daemon inherit it.
-  nsenter --mount="/proc/$h/ns/mnt" --net="/run/netns/$NODE_NS" -- setsid "$@" \
-    </dev/null >>"$NODE_DIR/$name.log" 2>&1 9>&- &
+  (exec_closed nsenter --mount="/proc/$h/ns/mnt" --net="/run/netns/$NODE_NS" -- setsid "$@") \
+    </dev/null >>"$NODE_DIR/$name.log" 2>&1 &
   pid=$!
   record_pid "$name" "$pid"
   log "started ${name}[n$NODE] pid $pid"
