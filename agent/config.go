@@ -47,6 +47,10 @@ type Config struct {
 	// --label-prefix-file); both empty: the agent's default rules. See NewLabelFilter.
 	LabelPrefixes   []string
 	LabelPrefixFile string
+	// BPFHostRouting: the agent routes traffic to and from its endpoints in BPF, past the node's
+	// netfilter and conntrack (its EnableHostLegacyRouting, as it resolved it at start: legacy unless
+	// kube-proxy replacement is on, BPF masquerade too, and the kernel can). False when it does not say.
+	BPFHostRouting bool
 }
 
 // Config reads the agent's configuration (GET /config).
@@ -94,6 +98,9 @@ func parseConfig(st *models.DaemonConfigurationStatus) (*Config, error) {
 		}
 	}
 	cfg.LabelPrefixFile, _ = st.DaemonConfigurationMap["LabelPrefixFile"].(string)
+	if legacy, ok := st.DaemonConfigurationMap["EnableHostLegacyRouting"].(bool); ok {
+		cfg.BPFHostRouting = !legacy
+	}
 	return cfg, nil
 }
 

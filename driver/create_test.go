@@ -222,6 +222,25 @@ func TestExternalConnectivity(t *testing.T) {
 			t.Fatalf("got %d %v, want 500 naming the taken port", code, out)
 		}
 	})
+	t.Run("refused with the agent's BPF host routing", func(t *testing.T) {
+		e.ports.reset()
+		cfg := e.agent.Config()
+		cfg.BPFHostRouting = true
+		e.agent.SetConfig(cfg)
+		defer func() { cfg.BPFHostRouting = false; e.agent.SetConfig(cfg) }()
+		code, out := e.call(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,
+			"Options": map[string]any{"com.docker.network.portmap": portmap}})
+		if code != 500 || !strings.Contains(fmt.Sprint(out["Err"]), "--enable-host-legacy-routing=true") {
+			t.Fatalf("got %d %v, want 500 saying how to turn BPF host routing off", code, out)
+		}
+		if got := e.ports.published(id); got != nil {
+			t.Fatalf("refused call published %v", got)
+		}
+		if out := e.mustCall(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,
+			"Options": map[string]any{}}); len(out) != 0 {
+			t.Fatalf("no ports with BPF host routing: got %v, want {}", out)
+		}
+	})
 	t.Run("revoke and delete remove them, twice", func(t *testing.T) {
 		e.ports.reset()
 		e.mustCall(t, "NetworkDriver.ProgramExternalConnectivity", map[string]any{"NetworkID": nid, "EndpointID": eid,

@@ -94,6 +94,13 @@ func (d *Driver) Publish(ctx context.Context, eid endpoint.ID, bs []endpoint.Bin
 		return nil, nil // Docker 20.10 sends every gateway endpoint here, -p or not
 	}
 	defer d.working(eid)()
+	cfg, err := d.agent.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BPFHostRouting {
+		return nil, errBPFHostRouting
+	}
 	link, err := d.linkOf(ctx, eid)
 	if err != nil {
 		return nil, err
@@ -103,6 +110,12 @@ func (d *Driver) Publish(ctx context.Context, eid endpoint.ID, bs []endpoint.Bin
 	}
 	return d.ports.Publish(ctx, eid, link.IPv4, bs)
 }
+
+// errBPFHostRouting refuses -p on an agent whose BPF host routing takes the containers' replies past
+// the node's conntrack, which the port mappings' NAT needs to reverse them.
+var errBPFHostRouting = errors.New("publishing ports (-p) does not work with the agent's BPF host routing: " +
+	"the containers' replies bypass the node's conntrack, which the port mappings need; run cilium-agent with " +
+	"--enable-host-legacy-routing=true (or without kube-proxy replacement, as the cilium-docker stack does)")
 
 // Unpublish removes what Publish made for eid; nothing published is success.
 func (d *Driver) Unpublish(ctx context.Context, eid endpoint.ID) error {

@@ -36,6 +36,9 @@ type Config struct {
 	// the default rules (both empty): the library's rules are set once per process.
 	LabelPrefixes   []string
 	LabelPrefixFile string
+	// BPFHostRouting reports EnableHostLegacyRouting false in the configuration map, as an agent with
+	// kube-proxy replacement and BPF host routing does; the default is legacy, as the bed's agent.
+	BPFHostRouting bool
 	// OtherNodes are the IPv4 pod ranges of the other nodes of the cluster, listed with this one's in
 	// GET /v1/cluster/nodes.
 	OtherNodes []netip.Prefix

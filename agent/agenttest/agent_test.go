@@ -68,6 +68,12 @@ func TestConfig(t *testing.T) {
 	if !reflect.DeepEqual(cfg.LabelPrefixes, fc.LabelPrefixes) || cfg.LabelPrefixFile != fc.LabelPrefixFile {
 		t.Errorf("label rules: got %q %q, want %q %q", cfg.LabelPrefixes, cfg.LabelPrefixFile, fc.LabelPrefixes, fc.LabelPrefixFile)
 	}
+	// BPF host routing comes as EnableHostLegacyRouting false.
+	fc.BPFHostRouting = true
+	a.SetConfig(fc)
+	if cfg, err = newClient(t, a, 5*time.Second).Config(context.Background()); err != nil || !cfg.BPFHostRouting {
+		t.Errorf("BPF host routing: got %+v, %v; want BPFHostRouting", cfg, err)
+	}
 }
 
 func TestReleaseNeedsPool(t *testing.T) {

@@ -23,7 +23,8 @@ func (a *Agent) getConfig(*http.Request, []byte) answer {
 			RouteMTU:     int64(a.cfg.RouteMTU),
 			DatapathMode: models.DatapathMode(a.cfg.DatapathMode),
 			DaemonConfigurationMap: map[string]any{"Labels": a.cfg.LabelPrefixes,
-				"LabelPrefixFile": a.cfg.LabelPrefixFile, "ClusterName": a.cfg.ClusterName},
+				"LabelPrefixFile": a.cfg.LabelPrefixFile, "ClusterName": a.cfg.ClusterName,
+				"EnableHostLegacyRouting": !a.cfg.BPFHostRouting},
 		},
 	}}
 }
