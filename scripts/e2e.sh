@@ -14,6 +14,11 @@
 #                               -p publishing, status, flows,
 #                               the restart tests and the agent upgrade
 #                               1.19.7 -> 1.20.2 in place (TestAgentUpgrade runs on this leg only)
+#   docker20.10-cilium1.20.2    the walkthrough on Debian's docker.io with the current agent: single node, policy
+#                               identity labels, names, -p and the node's loopback, status, flows
+# Each leg then checks that exactly the tests it expects passed, by name (a renamed or skipped test
+# fails the leg): every test of e2e/ for a full leg (less the upgrade and the address-window test),
+# the names of its pattern for a subset leg.
 # Environment: E2E_RUN overrides the leg's -run pattern (and leaves the 11-minute address-window test out); E2E_TIMEOUT go test -timeout (default 45m);
 #   E2E_LOG_DIR keeps each leg's go test -v output (default /tmp/cilium-docker-e2e); PLUGIN_BIN as
 #   scripts/testbed.sh (default bin/cilium-docker, built when missing); E2E_FAIL_FAST=1 stops at the
@@ -25,9 +30,10 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "e2e: run as root (the test bed creates network namespaces)" >&2; exit 1; }
 export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 
-ALL_LEGS=(docker29.8.1-cilium1.20.2 docker20.10-cilium1.19.7 docker29.8.1-cilium1.19.7)
+ALL_LEGS=(docker29.8.1-cilium1.20.2 docker20.10-cilium1.19.7 docker29.8.1-cilium1.19.7 docker20.10-cilium1.20.2)
 UPGRADE_TO=1.20.2
 SUBSET='^(TestSingleNode|TestPolicyIdentityLabels|TestFakeAgentContract|TestContainerNames|TestPublish|TestAgentRestartKeepsAddresses|TestPluginRestart|TestAgentDownFailsFast|TestLabelsAppliedLater|TestAgentUpgrade|TestStatus|TestFlows)$'
+WALKTHROUGH='^(TestSingleNode|TestPolicyIdentityLabels|TestContainerNames|TestPublish|TestNoPathToTheNodesLoopback|TestStatus|TestFlows)$'
 LOG_DIR=${E2E_LOG_DIR:-/tmp/cilium-docker-e2e}
 # The one test that must outlast the agent's 10-minute address timer runs on a bed of its own
 # (TESTBED_ID=aw), alongside the legs, on the current pair; E2E_LONG=0 leaves it out.
@@ -46,6 +52,7 @@ leg_filter() { # LEG: go test's -run/-skip for the leg
   if [ -n "${E2E_RUN:-}" ]; then echo "-run=$E2E_RUN"; return; fi
   case "$1" in
     docker29.8.1-cilium1.19.7) echo "-run=$SUBSET" ;;
+    docker20.10-cilium1.20.2) echo "-run=$WALKTHROUGH" ;;
     *) echo "-skip=^(TestAgentUpgrade|$LONG_TEST)\$" ;;
   esac
 }
@@ -170,6 +177,21 @@ else
     if [ "$rc" != 0 ] && [ "${E2E_FAIL_FAST:-0}" = 1 ]; then break; fi
   done
 fi
+# expected_tests LEG: the top-level tests the leg must pass, one a line, sorted; nothing for an ad-hoc
+# E2E_RUN. A subset leg's are the names of its pattern; a full leg's every test of e2e/ less those its
+# -skip leaves out.
+expected_tests() {
+  [ -z "${E2E_RUN:-}" ] || return 0
+  local filter names
+  filter=$(leg_filter "$1")
+  case "$filter" in
+    -run=*) names=${filter#-run=^(}; names=${names%)\$}; tr '|' '\n' <<<"$names" ;;
+    -skip=*)
+      names=${filter#-skip=^(}; names=${names%)\$}
+      sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' e2e/*_test.go | grep -vxF -f <(tr '|' '\n' <<<"$names") ;;
+  esac | sort -u
+}
+
 for leg in "${legs[@]}"; do
   out=$LOG_DIR/$leg.log
   [ -f "$LOG_DIR/$leg.rc" ] || continue
@@ -179,6 +201,18 @@ for leg in "${legs[@]}"; do
   skip=$(grep -cE '^--- SKIP' "$out" || true)
   if [ "$rc" = build ]; then fail="0 (its build failed, above)"
   elif [ "$rc" != 0 ] && [ "$fail" = 0 ]; then fail="$fail (go test rc $rc)"; fi
+  want=$(expected_tests "$leg")
+  if [ -n "$want" ] && [ "$rc" != build ]; then
+    passed=$(sed -n 's/^--- PASS: \(Test[A-Za-z0-9_]*\) .*/\1/p' "$out" | sort -u)
+    missing=$(comm -23 <(echo "$want") <(echo "$passed") | tr '\n' ' ')
+    extra=$(comm -13 <(echo "$want") <(echo "$passed") | tr '\n' ' ')
+    if [ -n "$missing$extra" ]; then
+      rc=count
+      fail="$fail (of $(wc -l <<<"$want") expected)"
+      [ -z "$missing" ] || summary+=("    $leg: expected to pass, did not: $missing")
+      [ -z "$extra" ] || summary+=("    $leg: passed, not expected (a renamed test?): $extra")
+    fi
+  fi
   summary+=("$(printf '%-28s pass %3s  fail %3s  skip %3s  %5ss' "$leg" "$pass" "$fail" "$skip" "$secs")")
   if [ "$rc" != 0 ]; then
     failed=1
