@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
@@ -60,13 +61,15 @@ func TestRemovesPublishedPortsNoDockerEndpointExplains(t *testing.T) {
 	e.clock.advance(DockerRetryWindow)
 	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}}
 	e.r.WithPorts(ports)
-	m := endpoint.Mapping{Proto: endpoint.TCP, HostIP: netip.IPv4Unspecified(), HostPort: 8080,
-		Container: netip.MustParseAddrPort("10.77.1.9:80")}
+	to := func(o object) []endpoint.Mapping {
+		return []endpoint.Mapping{{Proto: endpoint.TCP, HostIP: netip.IPv4Unspecified(), HostPort: 8080,
+			Container: netip.AddrPortFrom(o.ip, 80)}}
+	}
 	gone := e.made(t, "removed while the plugin was down")
 	running := e.made(t, "running")
 	e.container("running", "running", running)
-	ports.pub[gone.eid] = []endpoint.Mapping{m}
-	ports.pub[running.eid] = []endpoint.Mapping{m}
+	ports.pub[gone.eid] = to(gone)
+	ports.pub[running.eid] = to(running)
 
 	e.mustPass(t)
 	if !ports.has(gone.eid) {
@@ -100,5 +103,47 @@ func TestPassRepairsLostPortRules(t *testing.T) {
 	}
 	if got := e.r.Stats().PortsRepaired; got != 2 {
 		t.Errorf("stats: %d endpoints repaired, want 2", got)
+	}
+}
+
+// A mapping whose address no agent endpoint of its own holds any more goes, though Docker still keeps a
+// stale record of its endpoint (the plugin was down when the container stopped, and an agent restart
+// then freed the address): else the next container to get the address would receive the public port.
+func TestRemovesPublishedPortsWhoseAddressWentElsewhere(t *testing.T) {
+	e := newEnv(t)
+	e.clock.advance(DockerRetryWindow)
+	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}}
+	e.r.WithPorts(ports)
+	mapping := func(o object) []endpoint.Mapping {
+		return []endpoint.Mapping{{Proto: endpoint.TCP, HostIP: netip.IPv4Unspecified(), HostPort: 8080,
+			Container: netip.AddrPortFrom(o.ip, 80)}}
+	}
+	running := e.made(t, "running")
+	e.container("running", "running", running)
+	freed := e.made(t, "freed")
+	e.container("freed", "exited", freed)
+	reused := e.made(t, "reused")
+	e.container("reused", "exited", reused)
+	taker := e.made(t, "taker")
+	e.container("taker", "running", taker)
+	for _, o := range []object{freed, reused} { // the agent restarted and forgot them
+		if _, err := e.ac.DeleteEndpoint(t.Context(), driver.AgentID(o.eid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ports.pub[running.eid] = mapping(running)
+	ports.pub[freed.eid] = mapping(freed)
+	ports.pub[reused.eid] = mapping(taker) // its old address is the taker's now
+
+	e.mustPass(t)
+	e.clock.advance(time.Minute)
+	e.mustPass(t)
+	for name, o := range map[string]object{"freed": freed, "reused": reused} {
+		if ports.has(o.eid) {
+			t.Errorf("%s: published ports left after two passes", name)
+		}
+	}
+	if !ports.has(running.eid) {
+		t.Error("published ports of the running container removed")
 	}
 }

@@ -101,11 +101,14 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 			}
 		}
 	}
+	holder := map[netip.Addr]endpoint.ID{} // the Docker endpoint whose agent endpoint holds the address; zero: not ours
 	for _, ep := range eps {
+		eid, ours := driver.DockerEndpointID(ep)
 		for _, ip := range endpointIPs(ep) {
 			used[ip] = true // held by an endpoint, ours or not
+			holder[ip] = eid
 		}
-		if eid, ok := driver.DockerEndpointID(ep); ok && !explained[eid] {
+		if ours && !explained[eid] {
 			cur.eps[eid] = ep.ID
 		}
 	}
@@ -133,13 +136,27 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 		if err != nil { // mappings it could not read are not candidates
 			r.log.WithError(err).Warn("reconcile: read published ports")
 		}
-		for eid := range pub {
-			if !explained[eid] {
+		// A mapping is dead when no Docker endpoint explains it, and also when its address is no
+		// longer its own endpoint's at the agent: Docker may keep a stale record of a stopped
+		// container whose address an agent restart freed, and the next container to get the address
+		// would receive the public port.
+		for eid, ms := range pub {
+			if !explained[eid] || !holdsAll(holder, eid, ms) {
 				cur.ports[eid] = true
 			}
 		}
 	}
 	return cur, nil
+}
+
+// holdsAll reports whether eid's agent endpoint holds the container address of every one of ms.
+func holdsAll(holder map[netip.Addr]endpoint.ID, eid endpoint.ID, ms []endpoint.Mapping) bool {
+	for _, m := range ms {
+		if h, ok := holder[m.Container.Addr()]; !ok || h != eid {
+			return false
+		}
+	}
+	return true
 }
 
 func endpointIPs(ep *models.Endpoint) []netip.Addr {
