@@ -1,8 +1,6 @@
 package endpoint
 
 import (
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -115,7 +113,7 @@ func (e *portsEnv) assertGuarded(t *testing.T, from netns.NsHandle, addr string,
 			t.Fatalf("%s reached: %q", addr, got)
 		default:
 		}
-		if n, err := e.guardDropsNow(); err == nil && n > 0 {
+		if n, err := e.guardDropsNow(t); err == nil && n > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -129,15 +127,11 @@ func (e *portsEnv) assertGuarded(t *testing.T, from netns.NsHandle, addr string,
 	}
 }
 
-// guardDropsNow returns the packets the loopback guard has dropped in the node netns.
-func (e *portsEnv) guardDropsNow() (uint64, error) {
-	ctx, cancel := nftDeadline(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := nftConn(ctx, e.ns)
-	if err != nil {
-		return 0, err
-	}
-	return guardCount(c)
+// guardDropsNow returns the packets the loopback guard has dropped in the node netns (an error
+// where there is no guard).
+func (e *portsEnv) guardDropsNow(t *testing.T) (uint64, error) {
+	t.Helper()
+	return guardCount(e.nft(t))
 }
 
 func (e *portsEnv) routeLocalnet(t *testing.T, link string) string {
@@ -238,15 +232,7 @@ func TestPortsLocalnetRevertedWithLastLoopbackMapping(t *testing.T) {
 	if err := e.p.Unpublish(t.Context(), eid); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := nftDeadline(t.Context(), 5*time.Second)
-	defer cancel()
-	c, err := nftConn(ctx, e.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ListTableOfFamily(tableName, natTable().Family); !errors.Is(err, unix.ENOENT) {
-		t.Fatalf("table %s (and its guard) after the last unpublish: %v, want gone (ENOENT)", tableName, err)
-	}
+	e.assertNoTable(t)
 }
 
 // A table an older plugin left, with mappings and no guard, gets the guard at Restore.
@@ -257,17 +243,12 @@ func TestPortsRestorePutsUpTheGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.p.Close()
-	ctx, cancel := nftDeadline(t.Context(), 5*time.Second)
-	defer cancel()
-	c, err := nftConn(ctx, e.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.nft(t)
 	c.DelChain(guardChain())
 	if err := flush(c, "delete the guard"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.guardDropsNow(); err == nil {
+	if _, err := e.guardDropsNow(t); err == nil {
 		t.Fatal("the guard is still there")
 	}
 	e.p = NewPortsAt(e.ns, 5*time.Second)
@@ -275,7 +256,7 @@ func TestPortsRestorePutsUpTheGuard(t *testing.T) {
 	if n, err := e.p.Restore(t.Context()); err != nil || n != 1 {
 		t.Fatalf("restore: %d, %v; want 1", n, err)
 	}
-	if _, err := e.guardDropsNow(); err != nil {
+	if _, err := e.guardDropsNow(t); err != nil {
 		t.Fatalf("no guard after restore: %v", err)
 	}
 }
@@ -289,7 +270,7 @@ func TestPortsGuardKeptAcrossPublish(t *testing.T) {
 	}
 	routeLoopbackVia(t, e.ctr, "eth0", "10.99.0.1")
 	e.assertGuarded(t, e.ctr, "127.0.0.1:2376", sink)
-	n, err := e.guardDropsNow()
+	n, err := e.guardDropsNow(t)
 	if err != nil || n == 0 {
 		t.Fatalf("guard: %d, %v", n, err)
 	}
@@ -297,7 +278,7 @@ func TestPortsGuardKeptAcrossPublish(t *testing.T) {
 	if _, err := e.p.Publish(t.Context(), other, netip.MustParseAddr("10.99.0.3"), []Binding{{Proto: TCP, Port: 80, HostPort: 18090}}); err != nil {
 		t.Fatal(err)
 	}
-	if again, err := e.guardDropsNow(); err != nil || again < n {
+	if again, err := e.guardDropsNow(t); err != nil || again < n {
 		t.Fatalf("guard after another publish: %d, %v; want at least %d", again, err, n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -251,15 +252,7 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 		if n := e.rules(t); n != 0 {
 			t.Fatalf("%d rules left", n)
 		}
-		ctx, cancel := nftDeadline(t.Context(), 5*time.Second)
-		defer cancel()
-		c, err := nftConn(ctx, e.ns)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.ListTableOfFamily(tableName, natTable().Family); !errors.Is(err, unix.ENOENT) {
-			t.Fatalf("table %s after the last unpublish: %v, want gone (ENOENT)", tableName, err)
-		}
+		e.assertNoTable(t)
 		if _, err := dial(t, e.client, "192.168.99.2:18080"); err == nil {
 			t.Fatal("client still reaches the unpublished port")
 		}
@@ -285,16 +278,30 @@ func TestPortsPublishReachesContainerKeepingSource(t *testing.T) {
 // link, as the veth pair of a real endpoint is.
 func portsEID(t *testing.T) ID { return MustParseID(sha256Hex(t.Name())) }
 
-// rules counts the plugin's rules in the node netns.
-func (e *portsEnv) rules(t *testing.T) int {
+// nft opens an nftables connection to the node netns, good for 5 s.
+func (e *portsEnv) nft(t *testing.T) *nftables.Conn {
 	t.Helper()
 	ctx, cancel := nftDeadline(t.Context(), 5*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	c, err := nftConn(ctx, e.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := listRules(c)
+	return c
+}
+
+// assertNoTable fails unless the plugin's table, and with it the guard, is gone.
+func (e *portsEnv) assertNoTable(t *testing.T) {
+	t.Helper()
+	if _, err := e.nft(t).ListTableOfFamily(tableName, natTable().Family); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("table %s after the last unpublish: %v, want gone (ENOENT)", tableName, err)
+	}
+}
+
+// rules counts the plugin's rules in the node netns.
+func (e *portsEnv) rules(t *testing.T) int {
+	t.Helper()
+	rs, err := listRules(e.nft(t))
 	if err != nil {
 		t.Fatal(err)
 	}

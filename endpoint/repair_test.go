@@ -3,7 +3,6 @@ package endpoint
 import (
 	"net/netip"
 	"testing"
-	"time"
 )
 
 // An `nft flush ruleset` (a reload of nftables.service) takes the mappings' rules and the guard away;
@@ -22,12 +21,7 @@ func TestPortsRepairAfterFlushRuleset(t *testing.T) {
 		t.Fatalf("repair with nothing missing: %d, %v; want 0", n, err)
 	}
 	before := e.rules(t)
-	ctx, cancel := nftDeadline(t.Context(), 5*time.Second)
-	defer cancel()
-	c, err := nftConn(ctx, e.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.nft(t)
 	c.FlushRuleset()
 	if err := flush(c, "flush ruleset"); err != nil {
 		t.Fatal(err)
@@ -47,7 +41,7 @@ func TestPortsRepairAfterFlushRuleset(t *testing.T) {
 	if got, err := dial(t, e.ns, "127.0.0.1:18081"); err != nil || got != "10.99.0.1" {
 		t.Fatalf("node -> 127.0.0.1:18081 after the repair: %q, %v", got, err)
 	}
-	if _, err := e.guardDropsNow(); err != nil {
+	if _, err := e.guardDropsNow(t); err != nil {
 		t.Fatalf("no guard after the repair: %v", err)
 	}
 	if n, err := e.p.Repair(t.Context()); err != nil || n != 0 {
