@@ -81,31 +81,43 @@ func publishedPorts(t *testing.T, nd *bed.Node, off int64, eid string) map[strin
 	return out
 }
 
-// flowFrom reports whether Hubble saw traffic from src to the container name, and under which
-// identity labels.
-func flowFrom(t *testing.T, nd *bed.Node, name, src string) ([]string, error) {
+// flowFrom reports whether Hubble saw a forwarded flow of protocol proto ("TCP", "UDP") from src to the
+// container name's port since start, and under which identity labels. Protocol, port and time are part
+// of the match: a flow of another step (the TCP request before a UDP datagram), or of an earlier test's
+// container of the same name still in Hubble's buffer, must not stand for the one asked.
+func flowFrom(t *testing.T, nd *bed.Node, name, src, proto string, port uint32, start time.Time) ([]string, error) {
 	t.Helper()
-	out, stderr, rc := nd.Command(t, 20*time.Second, "flows", name, "--last", "200", "--json")
+	since := strconv.Itoa(int(time.Since(start)/time.Second)+1) + "s"
+	out, stderr, rc := nd.Command(t, 20*time.Second, "flows", name, "--since", since, "--json")
 	if rc != 0 {
 		return nil, fmt.Errorf("cilium-docker flows: rc %d %s", rc, stderr)
 	}
+	var others []string
 	for _, line := range strings.Split(out, "\n") {
 		var f struct {
 			Source struct {
 				IP     string
 				Labels []string
 			}
-			Destination struct{ Name string }
-			Verdict     string
+			Destination struct {
+				Name string
+				Port uint32
+			}
+			Protocol string
+			Verdict  string
 		}
 		if json.Unmarshal([]byte(line), &f) != nil {
 			continue
 		}
-		if f.Source.IP == src && f.Destination.Name == name && f.Verdict == "FORWARDED" {
+		if f.Source.IP != src || f.Destination.Name != name || f.Verdict != "FORWARDED" {
+			continue
+		}
+		if f.Protocol == proto && f.Destination.Port == port {
 			return f.Source.Labels, nil
 		}
+		others = append(others, fmt.Sprintf("%s/%d", f.Protocol, f.Destination.Port))
 	}
-	return nil, fmt.Errorf("no forwarded flow from %s to %s in the last 200", src, name)
+	return nil, fmt.Errorf("no forwarded %s flow from %s to %s port %d in the last %s (forwarded from %s: %v)", proto, src, name, port, since, src, others)
 }
 
 // TestPublish: docker run -p makes the container's port reachable on the node's address from another
@@ -125,6 +137,7 @@ func TestPublish(t *testing.T) {
 	eid, ip := nd.EndpointID(t, "pubweb", net), nd.ContainerIP(t, "pubweb", net)
 
 	t.Run("from another host, source kept, identity world", func(t *testing.T) {
+		start := time.Now()
 		var got netip.Addr
 		var err error
 		bed.Eventually(t, 20*time.Second, "peer -> node:18080", func() error {
@@ -133,7 +146,7 @@ func TestPublish(t *testing.T) {
 		})
 		wantSeen(t, "peer -> "+node+":18080", got, err, bed.PeerAddr)
 		bed.Eventually(t, 20*time.Second, "Hubble's flow from the peer", func() error {
-			labels, err := flowFrom(t, nd, "pubweb", bed.PeerAddr)
+			labels, err := flowFrom(t, nd, "pubweb", bed.PeerAddr, "TCP", 80, start)
 			if err == nil && !slices.Contains(labels, "reserved:world") {
 				return fmt.Errorf("flow from the peer under labels %v, want reserved:world", labels)
 			}
@@ -272,13 +285,15 @@ func TestPublishAllAndUDP(t *testing.T) {
 		return err
 	})
 	wantSeen(t, "peer -> -P's tcp port", seen, err, bed.PeerAddr)
-	// busybox has no UDP server: Hubble shows the datagram delivered to the container's port 53.
-	bed.Eventually(t, 20*time.Second, "a datagram from the peer delivered to puball", func() error {
+	// busybox has no UDP server: Hubble shows the datagram delivered to the container's port 53 (a UDP
+	// flow to port 53; the TCP request above is a flow from the peer too, to port 80).
+	start := time.Now()
+	bed.Eventually(t, 20*time.Second, "a datagram from the peer delivered to puball's udp/53", func() error {
 		if _, err := bed.TryPeer(10*time.Second, "bash", "-c",
 			fmt.Sprintf("exec 3<>/dev/udp/%s/%d; echo ping >&3", node, got["udp/53"])); err != nil {
 			return err
 		}
-		_, err := flowFrom(t, nd, "puball", bed.PeerAddr)
+		_, err := flowFrom(t, nd, "puball", bed.PeerAddr, "UDP", 53, start)
 		return err
 	})
 }
