@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
 )
@@ -60,7 +61,10 @@ func TestStaticIPAndCleanup(t *testing.T) {
 	})
 }
 
-// TestCompose brings up a two-service project with Debian's docker-compose on a cilium network.
+// TestCompose brings up a two-service project with Debian's docker-compose on a cilium network, web
+// scaled to three (up --scale web=3): each web replica has a ready agent endpoint, all three under one
+// identity (no per-replica label in it) that is not db's, and each answers db, another container on the
+// network, at its own address.
 func TestCompose(t *testing.T) {
 	nd := bed.Up(t, 1)
 	dir := t.TempDir()
@@ -68,9 +72,8 @@ func TestCompose(t *testing.T) {
 services:
   web:
     image: ` + bed.Image + `
-    command: ["sleep", "100000"]
+    command: ["sh", "-c", "` + server + `"]
     init: true
-    scale: 2
     labels: {tier: web}
   db:
     image: ` + bed.Image + `
@@ -87,33 +90,72 @@ networks:
 	compose := func(args ...string) (string, error) {
 		return nd.Compose(t, append([]string{"-p", "cdtest", "-f", filepath.Join(dir, "docker-compose.yml")}, args...)...)
 	}
-	if out, err := compose("up", "-d"); err != nil {
-		t.Fatalf("docker-compose up: %v\n%s", err, out)
+	if out, err := compose("up", "-d", "--scale", "web=3"); err != nil {
+		t.Fatalf("docker-compose up --scale web=3: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := compose("down", "--timeout", "1"); err != nil {
 			t.Errorf("docker-compose down: %v\n%s", err, out)
 		}
 	})
-	ids := map[string][]int64{}
+	const net = "cdtest_default"
+	names := map[string][]string{}
 	for _, svc := range []string{"web", "db"} {
-		names := strings.Fields(nd.Must(t, "ps", "--filter", "label=com.docker.compose.service="+svc, "--format", "{{.Names}}"))
-		for _, name := range names {
-			ep := nd.EndpointOf(t, name, "cdtest_default")
-			labels := bed.IdentityLabels(ep)
-			if !bed.HasLabel(labels, "container:com.docker.compose.service="+svc) {
-				t.Fatalf("%s identity labels %v lack container:com.docker.compose.service=%s", name, labels, svc)
-			}
-			if bed.HasPrefix(labels, "container:com.docker.compose.container-number") || bed.HasPrefix(labels, "container:com.docker.compose.config-hash") {
-				t.Fatalf("%s identity carries a per-replica label: %v", name, labels)
-			}
-			ids[svc] = append(ids[svc], bed.IdentityID(ep))
+		names[svc] = strings.Fields(nd.Must(t, "ps", "--filter", "label=com.docker.compose.project=cdtest",
+			"--filter", "label=com.docker.compose.service="+svc, "--format", "{{.Names}}"))
+	}
+	if len(names["web"]) != 3 || len(names["db"]) != 1 {
+		t.Fatalf("running containers: web %v, db %v; want 3 and 1", names["web"], names["db"])
+	}
+	nid := nd.NetworkID(t, net)
+
+	// The agent's endpoint list: every replica's endpoint ready, all under one non-zero identity.
+	ids := map[string][]int64{}
+	bed.Eventually(t, 30*time.Second, "web's three endpoints ready under one identity", func() error {
+		eps, err := nd.EndpointsOn(nid)
+		if err != nil {
+			return fmt.Errorf("list agent endpoints: %w", err)
 		}
+		ids = map[string][]int64{}
+		for _, svc := range []string{"web", "db"} {
+			for _, name := range names[svc] {
+				ep := bed.ByDockerEndpoint(eps, nd.EndpointID(t, name, net))
+				if ep == nil {
+					return fmt.Errorf("%s: no agent endpoint in the list of %d", name, len(eps))
+				}
+				if s := bed.State(ep); s != "ready" {
+					return fmt.Errorf("%s: endpoint %d is %s, want ready", name, ep.ID, s)
+				}
+				labels := bed.IdentityLabels(ep)
+				if !bed.HasLabel(labels, "container:com.docker.compose.service="+svc) {
+					t.Fatalf("%s identity labels %v lack container:com.docker.compose.service=%s", name, labels, svc)
+				}
+				if bed.HasPrefix(labels, "container:com.docker.compose.container-number") || bed.HasPrefix(labels, "container:com.docker.compose.config-hash") {
+					t.Fatalf("%s identity carries a per-replica label: %v", name, labels)
+				}
+				ids[svc] = append(ids[svc], bed.IdentityID(ep))
+			}
+		}
+		return nil
+	})
+	if w := ids["web"]; len(w) != 3 || w[0] == 0 || w[1] != w[0] || w[2] != w[0] {
+		t.Fatalf("web replicas' identities: got %v, want three equal non-zero IDs", w)
 	}
-	if len(ids["web"]) != 2 || ids["web"][0] != ids["web"][1] || ids["web"][0] == 0 {
-		t.Fatalf("web replicas' identities: got %v, want two equal non-zero IDs", ids["web"])
-	}
-	if len(ids["db"]) != 1 || ids["db"][0] == ids["web"][0] {
+	if ids["db"][0] == ids["web"][0] {
 		t.Fatalf("db identity %v must differ from web's %v", ids["db"], ids["web"])
+	}
+	t.Logf("web %v: identity %d; db %v: identity %d", names["web"], ids["web"][0], names["db"], ids["db"][0])
+
+	// Each replica answers at its own address (distinct addresses: no two replicas share one).
+	seen := map[string]string{}
+	for _, name := range names["web"] {
+		addr := nd.ContainerIP(t, name, net).String()
+		if other, ok := seen[addr]; ok {
+			t.Fatalf("%s and %s share the address %s", name, other, addr)
+		}
+		seen[addr] = name
+		bed.Eventually(t, 20*time.Second, names["db"][0]+" reaches "+name+" at "+addr, func() error {
+			return nd.TCP(t, names["db"][0], addr)
+		})
 	}
 }
