@@ -50,6 +50,8 @@ type Addresses interface {
 	ContainerName(ip netip.Addr) string
 	Bound(ip netip.Addr)
 	FreedByAgent(ip netip.Addr)
+	// OwnsAddressSpace reports whether a pool of address space space is the cilium IPAM's.
+	OwnsAddressSpace(space string) bool
 }
 
 // Tracker is the in-flight set the reconciler reads: what a handler works on, or just worked on, is

@@ -24,7 +24,7 @@ func Register(s *server.Server, d *Driver) {
 		return &network.CapabilitiesResponse{Scope: "local", ConnectivityScope: "local"}, nil
 	})
 	server.Handle(s, "NetworkDriver.CreateNetwork", func(_ context.Context, r *network.CreateNetworkRequest) (*empty, error) {
-		_, err := ParseNetwork(r)
+		_, err := d.ParseNetwork(r)
 		return nil, err
 	})
 	server.Handle(s, "NetworkDriver.DeleteNetwork", func(_ context.Context, r *network.DeleteNetworkRequest) (*empty, error) {

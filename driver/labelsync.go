@@ -180,11 +180,7 @@ func DockerEndpointID(ep *models.Endpoint) (endpoint.ID, bool) {
 	if !ok {
 		return endpoint.ID{}, false
 	}
-	eid, err := endpoint.ParseID(containerID) // the agent's text: parsed like a request's
-	if err != nil || endpoint.NamesFor(eid).Container != ifName {
-		return endpoint.ID{}, false
-	}
-	return eid, true
+	return endpoint.ParseAttachment(containerID, ifName)
 }
 
 // identityLabels returns the endpoint's container labels and the Kubernetes identity labels the plugin

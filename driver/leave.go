@@ -60,5 +60,5 @@ func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link 
 // and container-interface-name it was created with (see attachment.changeRequest), both derived from eid.
 // Never by the numeric endpoint ID across calls: the agent reuses those.
 func AgentID(eid endpoint.ID) string {
-	return agent.AttachmentID(eid.String(), endpoint.NamesFor(eid).Container)
+	return agent.AttachmentID(endpoint.Attachment(eid))
 }

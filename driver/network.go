@@ -9,7 +9,6 @@ import (
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/cilium-docker/cilium-docker/endpoint"
-	"github.com/cilium-docker/cilium-docker/ipam"
 )
 
 // Docker's network options (moby libnetwork netlabel) as CreateNetwork carries them.
@@ -22,13 +21,14 @@ const (
 
 // ParseNetwork validates a CreateNetwork request and refuses the networks this driver cannot serve as
 // asked, before Docker records them: a refused create leaves nothing behind (Docker releases the pools
-// it requested). It needs no agent: everything it checks is in the request.
-func ParseNetwork(r *network.CreateNetworkRequest) (endpoint.NetworkID, error) {
+// it requested). It needs no agent: everything it checks is in the request, and the address spaces
+// are the IPAM's.
+func (d *Driver) ParseNetwork(r *network.CreateNetworkRequest) (endpoint.NetworkID, error) {
 	nid, err := endpoint.ParseNetworkID(r.NetworkID)
 	if err != nil {
 		return endpoint.NetworkID{}, fmt.Errorf("network: %w", err)
 	}
-	if err := checkIPAM(r.IPv4Data, r.IPv6Data); err != nil {
+	if err := checkIPAM(r.IPv4Data, r.IPv6Data, d.addrs.OwnsAddressSpace); err != nil {
 		return endpoint.NetworkID{}, err
 	}
 	if err := checkOptions(r.Options); err != nil {
@@ -41,7 +41,7 @@ func ParseNetwork(r *network.CreateNetworkRequest) (endpoint.NetworkID, error) {
 // --ipam-driver cilium gives the network Docker's default IPAM, whose 172.x pools every node hands out
 // again: Cilium knows none of those addresses, and containers on two nodes collide. Each pool carries
 // the address space of the IPAM driver that gave it; the cilium IPAM's are its own.
-func checkIPAM(v4, v6 []*network.IPAMData) error {
+func checkIPAM(v4, v6 []*network.IPAMData, ours func(space string) bool) error {
 	if len(v4) == 0 && len(v6) == 0 {
 		return fmt.Errorf("network has no address pool: create it with --ipam-driver cilium")
 	}
@@ -49,7 +49,7 @@ func checkIPAM(v4, v6 []*network.IPAMData) error {
 		if d == nil {
 			continue
 		}
-		if d.AddressSpace != ipam.LocalAddressSpace && d.AddressSpace != ipam.GlobalAddressSpace {
+		if !ours(d.AddressSpace) {
 			return fmt.Errorf("network's pool %s comes from another IPAM driver (address space %q): "+
 				"create the network with --ipam-driver cilium; other IPAM drivers hand out addresses cilium-agent "+
 				"does not know, which collide between nodes", d.Pool, d.AddressSpace)

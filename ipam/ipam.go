@@ -61,6 +61,12 @@ func (c *Core) Track(t Tracker) *Core {
 	return c
 }
 
+// OwnsAddressSpace reports whether space is one of this IPAM's address spaces (the AddressSpace of
+// every pool it hands out): the driver's test that a network's addresses are the agent's.
+func (c *Core) OwnsAddressSpace(space string) bool {
+	return space == LocalAddressSpace || space == GlobalAddressSpace
+}
+
 // Pool is the answer to a pool request.
 type Pool struct {
 	ID      string

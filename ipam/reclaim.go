@@ -48,7 +48,7 @@ func (c *Core) Reclaim(ctx context.Context, ip netip.Addr, eid endpoint.ID) erro
 	ep, err := c.agent.Endpoint(ctx, endpointByIP(ip))
 	switch {
 	case err == nil:
-		if cid, ifName, ok := agent.Attachment(ep); ok && cid == eid.String() && ifName == endpoint.NamesFor(eid).Container {
+		if cid, ifName, ok := agent.Attachment(ep); ok && mine(eid, cid, ifName) {
 			return nil // eid's own endpoint: a Join repeated after the first one made it
 		}
 		return fmt.Errorf("address %s is already in use by another endpoint: start the container again", ip)
@@ -112,3 +112,9 @@ func (c *Core) FreedByAgent(ip netip.Addr) { c.book.FreedByAgent(ip) }
 
 // ContainerName returns the container name Docker gave when it requested ip, if it did (Docker 29+).
 func (c *Core) ContainerName(ip netip.Addr) string { return c.book.containerName(ip) }
+
+// mine reports whether the attachment containerID/containerIfName is eid's agent endpoint's.
+func mine(eid endpoint.ID, containerID, containerIfName string) bool {
+	got, ok := endpoint.ParseAttachment(containerID, containerIfName)
+	return ok && got == eid
+}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
@@ -127,7 +127,7 @@ func TestRemovesPublishedPortsWhoseAddressWentElsewhere(t *testing.T) {
 	taker := e.made(t, "taker")
 	e.container("taker", "running", taker)
 	for _, o := range []object{freed, reused} { // the agent restarted and forgot them
-		if _, err := e.ac.DeleteEndpoint(t.Context(), driver.AgentID(o.eid)); err != nil {
+		if _, err := e.ac.DeleteEndpoint(t.Context(), agent.AttachmentID(endpoint.Attachment(o.eid))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
-	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -175,7 +174,7 @@ func (e *env) mustPass(t *testing.T) {
 // present reports which of the object's three parts still exist.
 func (e *env) present(t *testing.T, o object) string {
 	t.Helper()
-	_, err := e.ac.Endpoint(t.Context(), driver.AgentID(o.eid))
+	_, err := e.ac.Endpoint(t.Context(), agent.AttachmentID(endpoint.Attachment(o.eid)))
 	_, allocated := e.agent.Allocated()[o.ip]
 	return fmt.Sprintf("link=%v endpoint=%v address=%v", e.links.has(o.eid), err == nil, allocated)
 }

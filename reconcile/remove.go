@@ -10,7 +10,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/agent"
-	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
@@ -31,7 +30,7 @@ func (r *Reconciler) remove(ctx context.Context, prev, cur *snapshot) error {
 		if _, ok := prev.eps[eid]; !ok || busyEps[eid] {
 			continue
 		}
-		deleted, err := r.agent.DeleteEndpoint(ctx, driver.AgentID(eid))
+		deleted, err := r.agent.DeleteEndpoint(ctx, agent.AttachmentID(endpoint.Attachment(eid)))
 		if err != nil {
 			fail(fmt.Errorf("remove agent endpoint %d of docker endpoint %s: %w", id, eid, err))
 			continue

@@ -7,7 +7,7 @@ import (
 
 	"github.com/cilium/cilium/api/v1/models"
 
-	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/endpoint"
 )
 
@@ -103,7 +103,8 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	}
 	holder := map[netip.Addr]endpoint.ID{} // the Docker endpoint whose agent endpoint holds the address; zero: not ours
 	for _, ep := range eps {
-		eid, ours := driver.DockerEndpointID(ep)
+		cid, ifName, _ := agent.Attachment(ep) // none: "", which names no Docker endpoint
+		eid, ours := endpoint.ParseAttachment(cid, ifName)
 		for _, ip := range endpointIPs(ep) {
 			used[ip] = true // held by an endpoint, ours or not
 			holder[ip] = eid
