@@ -182,7 +182,8 @@ func (nd *Node) StartPeers(t *testing.T, net string) string {
 }
 
 // Enforce drops policy into dir as file and proves it from src's containers: blocked loses its access
-// to addr:8080, admitted keeps it; removing the file gives blocked its access back.
+// to addr:8080 (Blocked: the attempt fails and an agent lists it DROPPED for a policy reason), admitted
+// keeps it; removing the file gives blocked its access back.
 func Enforce(t *testing.T, src *Node, dir, file, policy, blocked, admitted, addr string) {
 	t.Helper()
 	EnforceWithin(t, 20*time.Second, src, dir, file, policy, blocked, admitted, addr)
@@ -193,12 +194,7 @@ func Enforce(t *testing.T, src *Node, dir, file, policy, blocked, admitted, addr
 func EnforceWithin(t *testing.T, d time.Duration, src *Node, dir, file, policy, blocked, admitted, addr string) {
 	t.Helper()
 	WriteAtomic(t, dir, file, policy)
-	Eventually(t, d, "policy blocks "+blocked, func() error {
-		if src.TCP(t, blocked, addr) == nil {
-			return fmt.Errorf("%s still reaches %s", blocked, addr)
-		}
-		return nil
-	})
+	Eventually(t, d, "policy blocks "+blocked, func() error { return src.Blocked(t, blocked, addr) })
 	Eventually(t, d, "policy admits "+admitted, func() error { return src.TCP(t, admitted, addr) })
 	if err := os.Remove(filepath.Join(dir, file)); err != nil {
 		t.Fatal(err)

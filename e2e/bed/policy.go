@@ -67,10 +67,14 @@ func Consistently(t testing.TB, d time.Duration, what string, f func() error) {
 	}
 }
 
-// Blocked is nil when src's container cannot open a TCP connection to addr:8080.
+// Blocked is nil when nd's container cannot open a TCP connection to addr:8080 and the Hubble of an
+// agent of the bed (nd's for an egress rule, the subject's node's for an ingress rule) lists the attempt
+// DROPPED, for a policy reason when the flow carries one: the drop is the policy's, not any fault's.
 func (nd *Node) Blocked(t testing.TB, container, addr string) error {
+	t.Helper()
+	start := time.Now().Add(-time.Second)
 	if nd.TCP(t, container, addr) == nil {
 		return fmt.Errorf("%s on node %d still reaches %s", container, nd.N, addr)
 	}
-	return nil
+	return nd.policyDropSince(t, container, addr, start)
 }
