@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -76,4 +77,14 @@ func guardCount(c *nftables.Conn) (uint64, error) {
 		}
 	}
 	return 0, errors.New("the loopback guard's rule has no counter")
+}
+
+// guardLocked puts up the table with its loopback guard.
+func (p *Ports) guardLocked(ctx context.Context) error {
+	c, err := nftConn(ctx, p.ns)
+	if err != nil {
+		return fmt.Errorf("loopback guard: %w", err)
+	}
+	ensureTable(c)
+	return flush(c, "add the loopback guard")
 }

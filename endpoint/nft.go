@@ -112,6 +112,34 @@ func listRulesCounted(c *nftables.Conn) (_ []ownedRule, total int, _ error) {
 	return out, total, nil
 }
 
+// tableState is what the table holds of one endpoint and of the others.
+type tableState struct {
+	mine           []*nftables.Rule
+	loopback       netip.Addr // the container of the endpoint's loopback mappings, if it has any
+	othersLoopback bool       // another endpoint has a loopback mapping
+	total          int        // the table's rules in its NAT chains, the plugin's or not
+}
+
+func (p *Ports) stateLocked(c *nftables.Conn, eid ID) (tableState, error) {
+	rules, total, err := listRulesCounted(c)
+	if err != nil {
+		return tableState{}, err
+	}
+	st := tableState{total: total}
+	for _, r := range rules {
+		switch {
+		case r.eid == eid:
+			st.mine = append(st.mine, r.rule)
+			if r.m.coversLoopback() {
+				st.loopback = r.m.Container.Addr()
+			}
+		case r.m.coversLoopback():
+			st.othersLoopback = true
+		}
+	}
+	return st, nil
+}
+
 // addRules queues the rules of m for eid: the DNAT of the host port in output (the node's own
 // connections) and, unless the host address is a loopback one, in prerouting (other hosts' and the
 // containers'), where a mapping on every address leaves 127/8 out; for a mapping that answers on

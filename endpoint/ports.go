@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
 )
 
@@ -192,34 +191,6 @@ func (p *Ports) unpublishLocked(ctx context.Context, eid ID) error {
 	return nil
 }
 
-// tableState is what the table holds of one endpoint and of the others.
-type tableState struct {
-	mine           []*nftables.Rule
-	loopback       netip.Addr // the container of the endpoint's loopback mappings, if it has any
-	othersLoopback bool       // another endpoint has a loopback mapping
-	total          int        // the table's rules in its NAT chains, the plugin's or not
-}
-
-func (p *Ports) stateLocked(c *nftables.Conn, eid ID) (tableState, error) {
-	rules, total, err := listRulesCounted(c)
-	if err != nil {
-		return tableState{}, err
-	}
-	st := tableState{total: total}
-	for _, r := range rules {
-		switch {
-		case r.eid == eid:
-			st.mine = append(st.mine, r.rule)
-			if r.m.coversLoopback() {
-				st.loopback = r.m.Container.Addr()
-			}
-		case r.m.coversLoopback():
-			st.othersLoopback = true
-		}
-	}
-	return st, nil
-}
-
 // Published returns the mappings of every endpoint as the kernel holds them.
 func (p *Ports) Published(ctx context.Context) (map[ID][]Mapping, error) {
 	p.mu.Lock()
@@ -285,16 +256,6 @@ func (p *Ports) Restore(ctx context.Context) (int, error) {
 		n += len(rs)
 	}
 	return n, errors.Join(errs...)
-}
-
-// guardLocked puts up the table with its loopback guard (guard.go).
-func (p *Ports) guardLocked(ctx context.Context) error {
-	c, err := nftConn(ctx, p.ns)
-	if err != nil {
-		return fmt.Errorf("loopback guard: %w", err)
-	}
-	ensureTable(c)
-	return flush(c, "add the loopback guard")
 }
 
 // Close releases every reservation; the rules stay for the next process to Restore.
