@@ -17,8 +17,8 @@ import (
 type Timeouts struct {
 	// Call bounds short calls: config, IPAM, endpoint get, delete and label patch.
 	Call time.Duration
-	// Create bounds an endpoint create, which waits for the first BPF regeneration, and for a free
-	// slot among ParallelCreates.
+	// Create bounds an endpoint create's request, which waits for the first BPF regeneration; a create
+	// waiting for a free slot among ParallelCreates gives up when no create was answered for as long.
 	Create time.Duration
 	// ParallelCreates bounds the endpoint creates in flight: the agent builds each endpoint's datapath
 	// before it answers, and its API rate limiter queues (then refuses) what exceeds its own bound.
@@ -33,13 +33,14 @@ var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second,
 
 // Client talks to one cilium-agent.
 type Client struct {
-	addr        string
-	api         *clientapi.CiliumAPI
-	timeouts    Timeouts
-	createSlots chan struct{} // one token per endpoint create in flight
-	bootUntil   time.Time     // calls marked with AwaitStartup wait for the agent until then
-	seen        atomic.Bool   // the agent answered once: it is up, and a later absence is an outage
-	observe     Observer      // nil: nobody listens
+	addr      string
+	api       *clientapi.CiliumAPI
+	timeouts  Timeouts
+	creates   *createQueue      // the endpoint creates in flight, and those waiting for a slot
+	bootUntil time.Time         // calls marked with AwaitStartup wait for the agent until then
+	seen      atomic.Bool       // the agent answered once: it is up, and a later absence is an outage
+	observe   Observer          // nil: nobody listens
+	limited   func(call string) // nil: nobody listens
 }
 
 type awaitStartupKey struct{}
@@ -79,7 +80,7 @@ func New(addr string, t Timeouts, opts ...Option) (*Client, error) {
 		t.Startup = 0
 	}
 	c := &Client{addr: addr, api: clientapi.New(rt, strfmt.Default), timeouts: t,
-		createSlots: make(chan struct{}, t.ParallelCreates), bootUntil: time.Now().Add(t.Startup)}
+		creates: newCreateQueue(t.ParallelCreates), bootUntil: time.Now().Add(t.Startup)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -99,6 +100,10 @@ type Option func(*Client)
 // WithObserver has o told of every call.
 func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
 
+// WithRateLimitObserver has f told of every rate-limit answer (HTTP 429) of the agent, by call name;
+// each is retried within the call's deadline.
+func WithRateLimitObserver(f func(call string)) Option { return func(c *Client) { c.limited = f } }
+
 // startupPoll is how often a call that awaits the agent at startup tries again.
 const startupPoll = 200 * time.Millisecond
 
@@ -115,7 +120,7 @@ func (c *Client) do(ctx context.Context, d time.Duration, call, arg string, fn f
 		op += " " + arg
 	}
 	for {
-		err := c.attempt(ctx, d, op, fn)
+		err := c.attempt(ctx, d, call, op, fn)
 		if !errors.Is(err, ErrUnreachable) {
 			c.seen.Store(true) // it answered, even if with an error
 		}
@@ -132,7 +137,7 @@ func (c *Client) do(ctx context.Context, d time.Duration, call, arg string, fn f
 	}
 }
 
-func (c *Client) attempt(ctx context.Context, d time.Duration, op string, call func(ctx context.Context) error) error {
+func (c *Client) attempt(ctx context.Context, d time.Duration, name, op string, call func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	backoff := 50 * time.Millisecond
@@ -141,6 +146,9 @@ func (c *Client) attempt(ctx context.Context, d time.Duration, op string, call f
 		code := statusCode(err)
 		if err == nil || (code != 429 && code != 503) {
 			return c.classify(op, err)
+		}
+		if code == 429 && c.limited != nil {
+			c.limited(name)
 		}
 		wait := backoff/2 + rand.N(backoff)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,19 +31,28 @@ func TestRetries(t *testing.T) {
 		fault    agenttest.Fault
 		wantErr  string // "" = success
 		wantReqs int    // 0 = do not check
+		limited  int    // rate-limit answers observed; -1 = at least one
 	}{
-		{"429 twice", agenttest.Fault{Status: 429, Times: 2}, "", 3},
-		{"503 once", agenttest.Fault{Status: 503, Times: 1}, "", 2},
-		{"429 until the deadline", agenttest.Fault{Status: 429}, "429", 0},
-		{"500 is final", agenttest.Fault{Status: 500}, "status 500", 1},
+		{"429 twice", agenttest.Fault{Status: 429, Times: 2}, "", 3, 2},
+		{"503 once", agenttest.Fault{Status: 503, Times: 1}, "", 2, 0},
+		{"429 until the deadline", agenttest.Fault{Status: 429}, "429", 0, -1},
+		{"500 is final", agenttest.Fault{Status: 500}, "status 500", 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := agenttest.New(t)
-			c := newClient(t, a, agent.Timeouts{Call: 500 * time.Millisecond})
+			var limited atomic.Int64
+			c, err := agent.New(a.Addr(), agent.Timeouts{Call: 500 * time.Millisecond}, agent.WithRateLimitObserver(func(call string) {
+				if call == "get config" {
+					limited.Add(1)
+				}
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
 			a.SetFault(agenttest.RouteConfig, tt.fault)
 			start := time.Now()
-			_, err := c.Config(context.Background())
+			_, err = c.Config(context.Background())
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("Config took %v, want it bounded by the 500ms deadline", d)
 			}
@@ -54,6 +64,9 @@ func TestRetries(t *testing.T) {
 			}
 			if n := len(a.RequestsTo(agenttest.RouteConfig)); tt.wantReqs != 0 && n != tt.wantReqs {
 				t.Errorf("requests: got %d, want %d", n, tt.wantReqs)
+			}
+			if n := limited.Load(); (tt.limited >= 0 && n != int64(tt.limited)) || (tt.limited < 0 && n == 0) {
+				t.Errorf("rate-limit answers observed: got %d, want %d (-1: some)", n, tt.limited)
 			}
 		})
 	}
@@ -164,6 +177,80 @@ func TestParallelCreatesBounded(t *testing.T) {
 	_, err := c.CreateEndpoint(ctx, &models.EndpointChangeRequest{ContainerID: "late", State: &state})
 	if err == nil || !strings.Contains(err.Error(), "waiting for a free slot") {
 		t.Errorf("create behind a full queue: got %v, want a deadline error while waiting for a slot", err)
+	}
+}
+
+// TestCreateQueueWaitsWhileTheAgentAnswers: a burst longer than the create deadline, through two slots,
+// all succeeds: a create waits for its slot while the agent answers the ones ahead of it.
+func TestCreateQueueWaitsWhileTheAgentAnswers(t *testing.T) {
+	a := agenttest.New(t)
+	a.SetFault(agenttest.RoutePutEndpoint, agenttest.Fault{Latency: 150 * time.Millisecond})
+	const create = 400 * time.Millisecond
+	c := newClient(t, a, agent.Timeouts{Create: create, ParallelCreates: 2})
+	state := models.EndpointStateWaitingDashForDashIdentity
+	const n = 12
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		go func() {
+			ip := netip.MustParseAddr(fmt.Sprintf("10.77.2.%d", i+1))
+			a.Allocate(ip, "me")
+			_, err := c.CreateEndpoint(context.Background(), &models.EndpointChangeRequest{
+				ContainerID: fmt.Sprintf("q%d", i), ContainerInterfaceName: "tmp", State: &state,
+				Addressing: &models.AddressPair{IPv4: ip.String()}})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("create in a burst the agent works through: %v", err)
+		}
+	}
+	if took := time.Since(start); took < 2*create {
+		t.Fatalf("the burst took %s: it should outlast the create deadline (%s) twice to test the queue", took, create)
+	}
+}
+
+// TestCreateQueueGivesUpOnAStalledAgent: behind a create the agent never answers, the creates waiting
+// for its slot fail within two create deadlines, saying the agent did not answer in time.
+func TestCreateQueueGivesUpOnAStalledAgent(t *testing.T) {
+	a := agenttest.New(t)
+	a.SetFault(agenttest.RoutePutEndpoint, agenttest.Fault{Latency: 10 * time.Second})
+	const create = 300 * time.Millisecond
+	c := newClient(t, a, agent.Timeouts{Create: create, ParallelCreates: 1})
+	state := models.EndpointStateWaitingDashForDashIdentity
+	create1 := func(id string) error {
+		_, err := c.CreateEndpoint(context.Background(), &models.EndpointChangeRequest{ContainerID: id, State: &state})
+		return err
+	}
+	go func() { _ = create1("held") }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(2 * time.Second); len(a.RequestsTo(agenttest.RoutePutEndpoint)) < 1; <-tick.C {
+		if time.Now().After(deadline) {
+			t.Fatal("the held create did not reach the agent within 2s")
+		}
+	}
+	start := time.Now()
+	errs := make(chan error, 3)
+	for i := range 3 {
+		go func() { errs <- create1(fmt.Sprintf("w%d", i)) }()
+	}
+	queued := 0
+	for range 3 {
+		err := <-errs
+		if err == nil || !strings.Contains(err.Error(), "did not answer create endpoint in time") {
+			t.Errorf("create behind a stalled agent: got %v, want a deadline error", err)
+		}
+		if err != nil && strings.Contains(err.Error(), "none of the 1 creates in flight was answered for 300ms") {
+			queued++
+		}
+	}
+	if took := time.Since(start); took > 2*create+time.Second {
+		t.Errorf("the waiting creates failed after %s, want within two create deadlines (%s)", took, 2*create)
+	}
+	if queued == 0 {
+		t.Error("no waiting create gave up in the queue")
 	}
 }
 

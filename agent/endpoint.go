@@ -49,19 +49,19 @@ func Attachment(ep *models.Endpoint) (containerID, containerIfName string, ok bo
 
 // CreateEndpoint creates an endpoint (PUT /endpoint/cilium-local:0) and returns the agent's model of it.
 // errors.Is(err, ErrExists) when the agent has an endpoint for the request's attachment already. At
-// most Timeouts.ParallelCreates creates are in flight at once; the wait for a slot counts against the
-// deadline, so a burst of starts queues here instead of in the agent's API rate limiter.
+// most Timeouts.ParallelCreates creates are in flight at once, so a burst of starts queues here instead
+// of in the agent's API rate limiter; a create waits for its slot while the agent answers the creates
+// ahead of it (createQueue), and has Timeouts.Create for its own request once it holds one.
 func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeRequest) (*models.Endpoint, error) {
+	release, err := c.creates.acquire(ctx, c.timeouts.Create)
+	if err != nil {
+		return nil, c.classify("create endpoint", err)
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, c.timeouts.Create)
 	defer cancel()
-	select {
-	case c.createSlots <- struct{}{}:
-		defer func() { <-c.createSlots }()
-	case <-ctx.Done():
-		return nil, c.classify("create endpoint (waiting for a free slot)", ctx.Err())
-	}
 	var ep *models.Endpoint
-	err := c.do(ctx, c.timeouts.Create, "create endpoint", "", func(ctx context.Context) error {
+	err = c.do(ctx, c.timeouts.Create, "create endpoint", "", func(ctx context.Context) error {
 		resp, err := c.api.Endpoint.PutEndpointID(endpoint.NewPutEndpointIDParamsWithContext(ctx).
 			WithID(newEndpointID).WithEndpoint(req))
 		if err != nil {
@@ -70,6 +70,9 @@ func (c *Client) CreateEndpoint(ctx context.Context, req *models.EndpointChangeR
 		ep = resp.Payload
 		return nil
 	})
+	if err == nil || statusCode(err) != 0 {
+		c.creates.answer()
+	}
 	var failed *endpoint.PutEndpointIDFailed
 	if errors.As(err, &failed) && strings.Contains(string(failed.Payload), "expiration timer") {
 		return nil, fmt.Errorf("%w: %w", ErrNoExpirationTimer, err)

@@ -34,6 +34,8 @@ func TestObserversAndScrape(t *testing.T) {
 	m.ObserveCall("NetworkDriver.Join", 3*time.Millisecond, nil)
 	m.ObserveCall("NetworkDriver.Join", 40*time.Millisecond, errors.New("boom"))
 	m.ObserveAgent("create endpoint", 200*time.Millisecond, nil)
+	m.ObserveAgentRateLimited("create endpoint")
+	m.ObserveAgentRateLimited("create endpoint")
 	m.ObserveDocker("joining container", time.Millisecond, errors.New("slow"))
 	m.Gauge("endpoints_managed", "test gauge", func() float64 { return 7 })
 	removed := m.Counter("reconciler_removed_total", "test counter")
@@ -50,6 +52,8 @@ func TestObserversAndScrape(t *testing.T) {
 		`cilium_docker_plugin_call_duration_seconds_bucket{method="NetworkDriver.Join",le="0.005"} 1`,
 		`cilium_docker_agent_calls_total{call="create endpoint",result="ok"} 1`,
 		`cilium_docker_agent_call_duration_seconds_sum{call="create endpoint"} 0.2`,
+		`cilium_docker_agent_call_duration_seconds_bucket{call="create endpoint",le="300"} 1`,
+		`cilium_docker_agent_rate_limited_total{call="create endpoint"} 2`,
 		`cilium_docker_docker_calls_total{call="joining container",result="error"} 1`,
 		`cilium_docker_endpoints_managed 7`,
 		`cilium_docker_reconciler_removed_total 2`,

@@ -72,7 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	m := metrics.New()
 	ac, err := agent.New(cfg.CiliumAPI, agent.Timeouts{Call: cfg.AgentTimeout, Create: cfg.EndpointTimeout,
-		ParallelCreates: cfg.ParallelCreates, Startup: cfg.AgentStartupWait}, agent.WithObserver(m.ObserveAgent))
+		ParallelCreates: cfg.ParallelCreates, Startup: cfg.AgentStartupWait}, agent.WithObserver(m.ObserveAgent),
+		agent.WithRateLimitObserver(m.ObserveAgentRateLimited))
 	if err != nil {
 		return err
 	}
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	book := ipam.NewBook()
 	m.Gauge("addresses_allocated", "Addresses this process handed to Docker that no endpoint holds yet.",
 		func() float64 { a, _ := book.Counts(); return float64(a) })
+	m.Gauge(metrics.AgentParallelCreates, "Endpoint creates this process sends cilium-agent at once (--agent-parallel-creates).",
+		func() float64 { return float64(cfg.ParallelCreates) })
 	m.Gauge(metrics.EndpointsManaged, "Endpoints this process joined whose addresses the agent holds.",
 		func() float64 { _, b := book.Counts(); return float64(b) })
 	veths := endpoint.NewVeths(cfg.KernelTimeout)
