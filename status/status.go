@@ -1,6 +1,7 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ type Config struct {
 	MetricsAddress string
 	// StaleAfter is how old the reconciler's last pass may be before it needs attention.
 	StaleAfter time.Duration
+	// AgentSocket is the agent's API socket, whose listening process's API rate limits are read;
+	// empty: not read. Proc is where /proc is ("" for /proc).
+	AgentSocket, Proc string
 }
 
 // Checker gathers a node's status.
@@ -89,10 +93,18 @@ func (c *Checker) Check(ctx context.Context) *Report {
 		hErr   error
 		plugin samples
 		mErr   error
+		lim    agentLimits
+		lErr   error
 	)
 	wg.Add(4)
 	go func() { defer wg.Done(); sock, sErr = probeSocket(ctx, c.cfg.Socket) }()
-	go func() { defer wg.Done(); av = c.readAgent(ctx) }()
+	go func() {
+		defer wg.Done()
+		av = c.readAgent(ctx)
+		if c.cfg.AgentSocket != "" {
+			lim, lErr = readAgentLimits(ctx, cmp.Or(c.cfg.Proc, "/proc"), c.cfg.AgentSocket)
+		}
+	}()
 	go func() { defer wg.Done(); dv = c.readDocker(ctx) }()
 	go func() {
 		defer wg.Done()
@@ -112,6 +124,9 @@ func (c *Checker) Check(ctx context.Context) *Report {
 	r := &Report{}
 	c.socketCheck(r, sock, sErr)
 	c.agentChecks(r, av)
+	if c.cfg.AgentSocket != "" {
+		c.limitsCheck(r, lim, lErr, plugin)
+	}
 	c.hubbleCheck(r, av, hs, hErr)
 	c.dockerChecks(r, dv)
 	c.pluginChecks(r, plugin, mErr)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
@@ -67,7 +68,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
 	r := status.New(status.Config{Socket: filepath.Join(f.PluginDir, socketName), Driver: *driverName,
-		MetricsAddress: f.MetricsAddress, StaleAfter: reconcileStaleAfter}, ac, dc, hc).Check(ctx)
+		MetricsAddress: f.MetricsAddress, StaleAfter: reconcileStaleAfter, AgentSocket: unixPath(f.CiliumAPI)}, ac, dc, hc).Check(ctx)
 	if f.JSON {
 		err = r.JSON(stdout)
 	} else {
@@ -80,4 +81,16 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("status: %d findings need attention", n)
 	}
 	return nil
+}
+
+// unixPath is the socket of a unix:// (or absolute path) agent address, whose listener's API rate
+// limits status reads; "" for any other address.
+func unixPath(addr string) string {
+	if p, ok := strings.CutPrefix(addr, "unix://"); ok {
+		return p
+	}
+	if filepath.IsAbs(addr) {
+		return addr
+	}
+	return ""
 }
