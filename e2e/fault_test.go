@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -108,71 +109,100 @@ func TestFrozenAgent(t *testing.T) {
 	t.Logf("nothing left %s after the last run", time.Since(start).Round(time.Second))
 }
 
-// TestBursts starts 50, then 100 containers at once, as `docker compose up --scale` does: every start
-// succeeds with its own address, every endpoint is built under its labels, and after `rm -f` of all of
-// them nothing is left.
+// TestBursts starts 100 containers at once, as `docker compose up --scale` does, on the stack's agent
+// limits: every start succeeds with its own address, every endpoint is built under its labels, and
+// after `rm -f` of all of them nothing is left. (Docker 20.10 sends all 100 creates at once; the plugin
+// queues them, and before it waited for its turn only within the create's deadline, 11 of 100 failed.)
 func TestBursts(t *testing.T) {
 	nd := bed.Up(t, 1)
 	net := "cd-burst"
 	nd.Network(t, net)
-	for _, n := range []int{50, 100} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			names := make([]string, n)
-			for i := range names {
-				names[i] = fmt.Sprintf("burst%d-%d", n, i)
-			}
-			t.Cleanup(func() { nd.BestEffort(t, append([]string{"rm", "-f"}, names...)...) })
-			start := time.Now()
-			var wg sync.WaitGroup
-			errs := make([]string, n)
-			for i, name := range names {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", name, "-l", "app=burst",
-						"--net", net, bed.Image, "sleep", "100000")
-					if err != nil {
-						errs[i] = fmt.Sprintf("%s: %v: %s", name, err, out)
-					}
-				}()
-			}
-			wg.Wait()
-			t.Logf("%d concurrent docker run: %s", n, time.Since(start).Round(time.Millisecond))
-			var failed []string
-			for _, e := range errs {
-				if e != "" {
-					failed = append(failed, e)
-				}
-			}
-			if len(failed) > 0 {
-				t.Fatalf("%d of %d starts failed, first: %s", len(failed), n, failed[0])
-			}
-			seen := map[netip.Addr]string{}
-			var ips []netip.Addr
-			var eids []string
-			for _, name := range names {
-				ip := nd.ContainerIP(t, name, net)
-				if other, dup := seen[ip]; dup {
-					t.Fatalf("%s and %s share address %s", name, other, ip)
-				}
-				seen[ip] = name
-				ips, eids = append(ips, ip), append(eids, nd.EndpointID(t, name, net))
-			}
-			eps := nd.OurEndpoints(t)
-			if len(eps) != n {
-				t.Fatalf("agent lists %d container endpoints, want %d", len(eps), n)
-			}
-			for _, ep := range eps {
-				if !slices.Contains(bed.IdentityLabels(ep), "container:app=burst") {
-					t.Fatalf("endpoint %d: labels %v", ep.ID, bed.IdentityLabels(ep))
-				}
-			}
-			start = time.Now()
-			nd.Must(t, append([]string{"rm", "-f"}, names...)...)
-			t.Logf("rm -f of %d: %s", n, time.Since(start).Round(time.Millisecond))
-			// The burst's own endpoints, addresses and links are gone. (Addresses other tests' faults
-			// left to the agent's expiration timer are not this test's to count.)
-			nd.AssertNoLeak(t, nd.NetworkID(t, net), bed.Leak{Allocs: nd.Allocations(t), Links: nd.Links(t)}, ips, eids)
-		})
+	burst(t, nd, net, "burst", 100)
+}
+
+// burst starts n containers named prefix<n>-<i> at once on net: every start succeeds with its own
+// address and every endpoint is built under its labels; then it removes them all and checks that
+// nothing of them is left.
+func burst(t *testing.T, nd *bed.Node, net, prefix string, n int) {
+	t.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%d-%d", prefix, n, i)
 	}
+	t.Cleanup(func() { nd.BestEffort(t, append([]string{"rm", "-f"}, names...)...) })
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]string, n)
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", name, "-l", "app="+prefix,
+				"--net", net, bed.Image, "sleep", "100000")
+			if err != nil {
+				errs[i] = fmt.Sprintf("%s: %v: %s", name, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d concurrent docker run: %s; %s", n, time.Since(start).Round(time.Millisecond), createFigures(t, nd))
+	var failed []string
+	for _, e := range errs {
+		if e != "" {
+			failed = append(failed, e)
+		}
+	}
+	if len(failed) > 0 {
+		t.Fatalf("%d of %d starts failed, first: %s", len(failed), n, failed[0])
+	}
+	seen := map[netip.Addr]string{}
+	var ips []netip.Addr
+	var eids []string
+	for _, name := range names {
+		ip := nd.ContainerIP(t, name, net)
+		if other, dup := seen[ip]; dup {
+			t.Fatalf("%s and %s share address %s", name, other, ip)
+		}
+		seen[ip] = name
+		ips, eids = append(ips, ip), append(eids, nd.EndpointID(t, name, net))
+	}
+	eps := nd.OurEndpoints(t)
+	if len(eps) != n {
+		t.Fatalf("agent lists %d container endpoints, want %d", len(eps), n)
+	}
+	for _, ep := range eps {
+		if !slices.Contains(bed.IdentityLabels(ep), "container:app="+prefix) {
+			t.Fatalf("endpoint %d: labels %v", ep.ID, bed.IdentityLabels(ep))
+		}
+	}
+	start = time.Now()
+	nd.Must(t, append([]string{"rm", "-f"}, names...)...)
+	t.Logf("rm -f of %d: %s", n, time.Since(start).Round(time.Millisecond))
+	// The burst's own endpoints, addresses and links are gone. (Addresses other tests' faults left to
+	// the agent's expiration timer are not this test's to count.)
+	nd.AssertNoLeak(t, nd.NetworkID(t, net), bed.Leak{Allocs: nd.Allocations(t), Links: nd.Links(t)}, ips, eids)
+}
+
+// createFigures says how the node's plugin fared with the agent's endpoint creates: how many, their mean
+// time at the agent, and the agent's rate-limit answers.
+func createFigures(t *testing.T, nd *bed.Node) string {
+	t.Helper()
+	m := map[string]string{}
+	for _, l := range strings.Split(nd.Exec(t, "curl", "-sf", "--max-time", "5", "http://127.0.0.1:9962/metrics"), "\n") {
+		if i := strings.LastIndexByte(l, ' '); i > 0 {
+			m[l[:i]] = l[i+1:]
+		}
+	}
+	sum, _ := strconv.ParseFloat(m[`cilium_docker_agent_call_duration_seconds_sum{call="create endpoint"}`], 64)
+	count, _ := strconv.ParseFloat(m[`cilium_docker_agent_call_duration_seconds_count{call="create endpoint"}`], 64)
+	limited := m[`cilium_docker_agent_rate_limited_total{call="create endpoint"}`]
+	if limited == "" {
+		limited = "0"
+	}
+	mean := 0.0
+	if count > 0 {
+		mean = sum / count
+	}
+	return fmt.Sprintf("the plugin's endpoint creates since it started: %.0f, %.2fs each at the agent on average, %s rate-limited (429)",
+		count, mean, limited)
 }

@@ -88,6 +88,9 @@ func TestStatus(t *testing.T) {
 		if st, d := r.check("Hubble"); st != "ok" {
 			t.Errorf("Hubble: %s %s (the stack runs the agent with --enable-hubble)", st, d)
 		}
+		if st, d := r.check("Agent API limits"); st != "ok" || !strings.Contains(d, "endpoint-create 20/s, burst 40, 8 in parallel") {
+			t.Errorf("Agent API limits: %s %q, want the stack's (compose/agent-config/api-rate-limit), read from the agent's process", st, d)
+		}
 		for _, c := range r.Containers {
 			ep := nd.EndpointOf(t, c.Name, net)
 			if c.EndpointID != ep.ID || c.State != "ready" || !bed.HasLabel(c.Labels, "container:name="+c.Name) {

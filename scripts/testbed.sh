@@ -49,6 +49,9 @@
 #                = the node's fabric address fd00:77::(1+N)), its eth0 and the peer carry IPv6, and its dockerd
 #                reads a resolv.conf that names an IPv6 nameserver (the peer). Default 0 (IPv4 only). When
 #                set and a node is up with the other setting, `up` fails with rc 4 (down it first)
+#   AGENT_API_LIMITS  stack (default): the agent's API rate limits of AGENT_CONFIG_DIR (the stack's, raised);
+#                agent: the agent's own defaults (AGENT_CONFIG_DIR without its api-rate-limit), as on an
+#                existing Cilium host install. When set and a node is up with the other, `up` fails with rc 4
 #   AGENT_ARGS   extra cilium-agent args; AGENT_CONFIG_DIR shared agent flags (default <repo>/compose/agent-config)
 #   CILIUM_DOCKER_CACHE / XDG_CACHE_HOME  cache root, as scripts/build-cilium.sh
 #   DOCKERD_LOG_LEVEL (default debug); TESTBED_KEEP_ON_FAIL=1 keeps a node whose `up` failed
@@ -75,6 +78,8 @@ REQ_DOCKER_VERSION=${DOCKER_VERSION:-}   # set explicitly: `up` checks an up nod
 REQ_CILIUM_VERSION=${CILIUM_VERSION:-}
 REQ_AGENT_IPV6=${AGENT_IPV6:-}
 AGENT_IPV6=${AGENT_IPV6:-0}
+REQ_AGENT_API_LIMITS=${AGENT_API_LIMITS:-}
+AGENT_API_LIMITS=${AGENT_API_LIMITS:-stack}
 DOCKER_VERSION=${DOCKER_VERSION:-29.8.1}
 CILIUM_VERSION=${CILIUM_VERSION:-1.20.2}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
@@ -139,6 +144,7 @@ cmd_up() {
   [ -d "$AGENT_CONFIG_DIR" ] || die "agent config dir $AGENT_CONFIG_DIR missing"
   [[ "$PLUGIN_MODE" =~ ^(process|container|none)$ ]] || die "PLUGIN_MODE must be process, container or none"
   [[ "$AGENT_IPV6" =~ ^[01]$ ]] || die "AGENT_IPV6 must be 0 or 1"
+  [[ "$AGENT_API_LIMITS" =~ ^(stack|agent)$ ]] || die "AGENT_API_LIMITS must be stack or agent"
   # Builds (when not cached) run before the lock is taken.
   CILIUM_DIR=$(cilium_dir "$CILIUM_VERSION")
   engine_resolve
@@ -148,8 +154,9 @@ cmd_up() {
     up_docker=$(node_env DOCKER_VERSION) up_cilium=$(node_env CILIUM_VERSION)
     if { [ -n "$REQ_DOCKER_VERSION" ] && [ "$up_docker" != "$DOCKER_VERSION" ]; } ||
        { [ -n "$REQ_CILIUM_VERSION" ] && [ "$up_cilium" != "$CILIUM_VERSION" ]; } ||
-       { [ -n "$REQ_AGENT_IPV6" ] && [ "$(node_env AGENT_IPV6)" != "$AGENT_IPV6" ]; }; then
-      log "node $NODE is up with docker ${up_docker:-?}, cilium ${up_cilium:-?}, AGENT_IPV6=$(node_env AGENT_IPV6), not $DOCKER_VERSION, $CILIUM_VERSION, AGENT_IPV6=$AGENT_IPV6: down it first"
+       { [ -n "$REQ_AGENT_IPV6" ] && [ "$(node_env AGENT_IPV6)" != "$AGENT_IPV6" ]; } ||
+       { [ -n "$REQ_AGENT_API_LIMITS" ] && [ "$(node_env AGENT_API_LIMITS)" != "$AGENT_API_LIMITS" ]; }; then
+      log "node $NODE is up with docker ${up_docker:-?}, cilium ${up_cilium:-?}, AGENT_IPV6=$(node_env AGENT_IPV6), AGENT_API_LIMITS=$(node_env AGENT_API_LIMITS), not $DOCKER_VERSION, $CILIUM_VERSION, AGENT_IPV6=$AGENT_IPV6, AGENT_API_LIMITS=$AGENT_API_LIMITS: down it first"
       exit 4
     fi
     log "node $NODE already up (docker $up_docker, cilium $up_cilium)"

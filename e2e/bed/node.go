@@ -41,6 +41,7 @@ type options struct {
 	leg        Leg
 	pluginMode string
 	ipv6       bool
+	limits     string // the agent's API rate limits: "stack" or "agent"
 }
 
 // Option changes how Up brings a node up.
@@ -55,6 +56,11 @@ func WithPluginMode(mode string) Option { return func(o *options) { o.pluginMode
 // setting is brought down first, like one with other versions.
 func WithIPv6() Option { return func(o *options) { o.ipv6 = true } }
 
+// WithAgentDefaultLimits runs the node's agent with its own default API rate limits (testbed
+// AGENT_API_LIMITS=agent), as on an existing Cilium host install, not the stack's raised ones; a node up
+// with the other setting is brought down first.
+func WithAgentDefaultLimits() Option { return func(o *options) { o.limits = "agent" } }
+
 // WithCilium overrides the leg's agent version for this node (the upgrade test starts on the old one).
 func WithCilium(version string) Option { return func(o *options) { o.leg.Cilium = version } }
 
@@ -63,7 +69,7 @@ func WithCilium(version string) Option { return func(o *options) { o.leg.Cilium 
 func Up(t testing.TB, n int, opts ...Option) *Node {
 	t.Helper()
 	SkipUnlessBed(t)
-	o := options{leg: MustLeg(), pluginMode: "process"}
+	o := options{leg: MustLeg(), pluginMode: "process", limits: "stack"}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -71,11 +77,12 @@ func Up(t testing.TB, n int, opts ...Option) *Node {
 	if o.ipv6 {
 		ipv6 = "1"
 	}
-	env := []string{"DOCKER_VERSION=" + o.leg.Docker, "CILIUM_VERSION=" + o.leg.Cilium, "PLUGIN_MODE=" + o.pluginMode, "AGENT_IPV6=" + ipv6}
+	env := []string{"DOCKER_VERSION=" + o.leg.Docker, "CILIUM_VERSION=" + o.leg.Cilium, "PLUGIN_MODE=" + o.pluginMode, "AGENT_IPV6=" + ipv6,
+		"AGENT_API_LIMITS=" + o.limits}
 	start := time.Now()
 	_, err := script(30*time.Minute, env, "up", strconv.Itoa(n))
 	if exitCode(err) == exitVersionMismatch {
-		t.Logf("leg %s: node %d is up with other versions or IPv6 setting: bringing the bed down", o.leg, n)
+		t.Logf("leg %s: node %d is up with other versions, IPv6 or API limits: bringing the bed down", o.leg, n)
 		DownAll(t)
 		_, err = script(30*time.Minute, env, "up", strconv.Itoa(n))
 	}
@@ -87,8 +94,9 @@ func Up(t testing.TB, n int, opts ...Option) *Node {
 	if nd.env["PLUGIN_MODE"] != o.pluginMode {
 		t.Logf("leg %s: node %d runs the plugin as a %s, asked %s", o.leg, n, nd.env["PLUGIN_MODE"], o.pluginMode)
 	}
-	t.Logf("leg %s: node %d up (docker %s, API %s; cilium %s; AGENT_IPV6=%s) in %s", o.leg, n, nd.env["DOCKER_ENGINE_VERSION"],
-		nd.env["DOCKER_API_VERSION"], nd.env["CILIUM_VERSION"], nd.env["AGENT_IPV6"], time.Since(start).Round(10*time.Millisecond))
+	t.Logf("leg %s: node %d up (docker %s, API %s; cilium %s; AGENT_IPV6=%s, AGENT_API_LIMITS=%s) in %s", o.leg, n,
+		nd.env["DOCKER_ENGINE_VERSION"], nd.env["DOCKER_API_VERSION"], nd.env["CILIUM_VERSION"], nd.env["AGENT_IPV6"],
+		nd.env["AGENT_API_LIMITS"], time.Since(start).Round(10*time.Millisecond))
 	c, err := agent.New("unix://"+nd.env["CILIUM_SOCK"], agent.Timeouts{})
 	if err != nil {
 		t.Fatal(err)

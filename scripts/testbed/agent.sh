@@ -43,8 +43,19 @@ agent_ipv6_args() { # an AGENT_IPV6=1 node's IPv6 flags, one a line (a bed optio
   printf '%s\n' --enable-ipv6=true "--ipv6-node=$NODE_IP6" "--ipv6-range=$POD_RANGE6"
 }
 
+agent_config_dir() { # the agent's --config-dir: AGENT_CONFIG_DIR, without its API rate limits for AGENT_API_LIMITS=agent
+  if [ "$AGENT_API_LIMITS" = stack ]; then
+    echo "$AGENT_CONFIG_DIR"
+    return
+  fi
+  rm -rf "$NODE_DIR/agent-config"
+  cp -r "$AGENT_CONFIG_DIR" "$NODE_DIR/agent-config"
+  rm -f "$NODE_DIR/agent-config/api-rate-limit"
+  echo "$NODE_DIR/agent-config"
+}
+
 start_agent() {
-  local cg2 cgdir="" extra=() v6=()
+  local cg2 cgdir="" extra=() v6=() confdir
   cg2=$(cgroup2_root)
   if [ -n "$cg2" ]; then
     cgdir=$cg2/$CG_AGENT
@@ -56,11 +67,12 @@ start_agent() {
   read -ra extra <<<"$AGENT_ARGS"
   mapfile -t v6 < <(agent_ipv6_args)
   extra=("${v6[@]}" "${extra[@]}")
+  confdir=$(agent_config_dir)
   # Node name: hostname by default, the same for every node here; K8S_NODE_NAME is only a name while
   # enable-k8s=false (pkg/k8s/client IsEnabled checks EnableK8s first).
   local argv=(env "PATH=$LLVM_BIN:$PATH" "K8S_NODE_NAME=$NODE_NS" "$SELF" _agent "$cgdir" "$NODE_DIR/cgroup2"
     "$CILIUM_DIR/bin/cilium-agent"
-    --config-dir="$AGENT_CONFIG_DIR"
+    --config-dir="$confdir"
     --ipv4-node="$NODE_IP" --ipv4-range="$POD_RANGE" --devices=eth0
     --kvstore-opt=etcd.address="$ETCD_URL"
     --lib-dir="$NODE_DIR/lib" --state-dir=/var/run/cilium --bpf-root=/sys/fs/bpf
