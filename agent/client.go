@@ -141,12 +141,17 @@ func (c *Client) attempt(ctx context.Context, d time.Duration, name, op string, 
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	backoff := 50 * time.Millisecond
+	var refused error // the agent's last 429 or 503: what a retry cut short by the deadline reports
 	for {
 		err := call(ctx)
 		code := statusCode(err)
+		if err != nil && code == 0 && refused != nil && ctx.Err() != nil {
+			return c.classify(op, refused)
+		}
 		if err == nil || (code != 429 && code != 503) {
 			return c.classify(op, err)
 		}
+		refused = err
 		if code == 429 && c.limited != nil {
 			c.limited(name)
 		}

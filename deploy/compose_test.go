@@ -340,9 +340,13 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	if !bytes.Contains(raw, []byte("K8S_NODE_NAME: ${NODE_NAME}")) || !strings.Contains(body, `"K8S_NODE_NAME=$NODE_NS"`) {
 		t.Errorf("K8S_NODE_NAME: compose/node1.yml must set it from ${NODE_NAME}, the bed from $NODE_NS")
 	}
-	// The shared flags: the bed's default --config-dir is the directory the compose file mounts.
-	if !strings.Contains(body, `--config-dir="$AGENT_CONFIG_DIR"`) ||
-		!bytes.Contains(src, []byte("AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}")) {
+	// The shared flags: the bed's default --config-dir is the directory the compose file mounts (its
+	// agent_config_dir gives AGENT_CONFIG_DIR itself unless AGENT_API_LIMITS=agent asks for the agent's
+	// own API rate limits).
+	if !strings.Contains(body, `--config-dir="$confdir"`) || !strings.Contains(body, `confdir=$(agent_config_dir)`) ||
+		!bytes.Contains(src, []byte("AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}")) ||
+		!bytes.Contains(src, []byte("AGENT_API_LIMITS=${AGENT_API_LIMITS:-stack}")) ||
+		!bytes.Contains(agentSh, []byte("if [ \"$AGENT_API_LIMITS\" = stack ]; then\n    echo \"$AGENT_CONFIG_DIR\"")) {
 		t.Errorf("testbed.sh: the agent must read --config-dir from compose/agent-config by default")
 	}
 	// Every file in agent-config is read as a flag: check they are all flags of the agent we run.
