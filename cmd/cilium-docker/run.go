@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runStatus(ctx, args[1:], stdout, stderr)
 		case "flows":
 			return runFlows(ctx, args[1:], stdout, stderr)
+		case "certs":
+			return runCerts(args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprintln(stdout, usage)
 			return nil
