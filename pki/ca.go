@@ -54,8 +54,13 @@ func (d Dir) Init(now time.Time) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("certs init: %w", err)
 	}
+	skid, err := subjectKeyID(key.Public())
+	if err != nil {
+		return Result{}, fmt.Errorf("certs init: %w", err)
+	}
+	// The key's ID in the name tells two clusters' CAs apart (in openssl's output, in Go's errors).
 	tmpl := &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "cilium-docker etcd CA", Organization: []string{subjectO}},
+		Subject:               pkix.Name{CommonName: fmt.Sprintf("cilium-docker etcd CA %x", skid[:4]), Organization: []string{subjectO}},
 		NotBefore:             now.Add(-backdate),
 		NotAfter:              now.Add(caDays * day),
 		IsCA:                  true,

@@ -26,6 +26,9 @@ func TestInitMakesACA(t *testing.T) {
 	if len(c.SubjectKeyId) == 0 {
 		t.Error("no SubjectKeyId")
 	}
+	if other := readCert(t, filepath.Join(newCA(t).Path, CACert)); other.Subject.String() == c.Subject.String() {
+		t.Errorf("two clusters' CAs share the name %q", c.Subject)
+	}
 	if err := c.CheckSignatureFrom(c); err != nil {
 		t.Errorf("not self-signed: %v", err)
 	}

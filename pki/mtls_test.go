@@ -76,8 +76,12 @@ func TestMutualTLS(t *testing.T) {
 	}
 	if err := handshake(t, dir, nil); err == nil {
 		t.Error("a client without a certificate was accepted")
+	} else {
+		t.Logf("no certificate: %v", err)
 	}
 	if err := handshake(t, dir, loadPair(t, other, Agent)); err == nil {
 		t.Error("a client with another CA's certificate was accepted")
+	} else {
+		t.Logf("another CA's certificate: %v", err)
 	}
 }
