@@ -24,8 +24,8 @@ type NodeRequest struct {
 // Node makes a node's directory (Dir/NAME, 0700): a copy of the CA certificate, etcd's certificate and
 // the client certificates of cilium-agent, the plugin and the policy commands (keys 0600), and the
 // agent's etcd.config. The files are written into a temporary directory beside it and renamed into
-// place together; on any error nothing is left. An existing node is refused (wrapping fs.ErrExist)
-// unless r.Force, which replaces its directory whole.
+// place together; on any error before that nothing is left. An existing node is refused (wrapping
+// fs.ErrExist) unless r.Force, which renames the new files into its directory (moveIntoPlace).
 func (d Dir) Node(now time.Time, r NodeRequest) (res Result, err error) {
 	if r.Name == (NodeName{}) || !r.IP.IsValid() {
 		return Result{}, errors.New("certs node: a node name and address are required")
@@ -64,7 +64,7 @@ func (d Dir) Node(now time.Time, r NodeRequest) (res Result, err error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("certs node %s: %w", r.Name, err)
 	}
-	if err := replaceDir(tmp, final); err != nil {
+	if err := moveIntoPlace(tmp, final, files, r.Force); err != nil {
 		return Result{}, fmt.Errorf("certs node %s: %w", r.Name, err)
 	}
 	for i, f := range files {
@@ -101,31 +101,35 @@ func writeNode(dir string, c ca, ls []leaf, agentConfig []byte) ([]string, error
 		if err := writeNew(filepath.Join(dir, l.file+certSuffix), encodeCert(der), certMode); err != nil {
 			return nil, err
 		}
-		files = append(files, l.file+certSuffix, l.file+keySuffix)
+		files = append(files, l.file+keySuffix, l.file+certSuffix)
 	}
 	return files, nil
 }
 
-// replaceDir renames tmp to final; an existing final is moved aside first and removed after, or put
-// back when the rename fails. A final that appeared meanwhile and is not empty fails the rename.
-func replaceDir(tmp, final string) error {
-	old := ""
-	if _, err := os.Lstat(final); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(final, old); err != nil {
-			return fmt.Errorf("move the old directory aside: %w", err)
+// moveIntoPlace renames tmp to final. An existing final (a renewal) keeps its directory, which the
+// services' bind mounts hold, and gets tmp's files renamed into it one by one, each key before its
+// certificate, only when force (another run may have made it meanwhile); tmp is removed after.
+func moveIntoPlace(tmp, final string, files []string, force bool) error {
+	fi, err := os.Lstat(final)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(tmp, final); err != nil {
+			return fmt.Errorf("rename into place: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("node directory: %w", err)
+	}
+	if !force {
+		return fmt.Errorf("%s appeared meanwhile (%w)", final, fs.ErrExist)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory (%s)", final, fi.Mode().Type())
+	}
+	for _, f := range files {
+		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(final, f)); err != nil {
+			return fmt.Errorf("renew %s: %w (run the command again)", f, err)
 		}
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		if old != "" {
-			_ = os.Rename(old, final)
-		}
-		return fmt.Errorf("rename into place: %w", err)
-	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("remove the old directory %s: %w", old, err)
-		}
-	}
-	return nil
+	return os.Remove(tmp)
 }

@@ -104,12 +104,21 @@ func TestNodeRefusesAnExistingNode(t *testing.T) {
 
 func TestNodeForceRenews(t *testing.T) {
 	d, dir := newNode(t)
+	before, err := os.Lstat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	old := readCert(t, filepath.Join(dir, EtcdServer+".crt"))
 	oldKey, _ := os.ReadFile(filepath.Join(dir, Agent+".key"))
 	r := node1(t)
 	r.Force = true
 	if _, err := d.Node(testNow().Add(24*3600e9), r); err != nil {
 		t.Fatalf("Node --force: %v", err)
+	}
+	// The same directory, new files: a running container's bind mount of it sees them (etcd reads its
+	// certificate at each handshake); a directory renamed over it would leave the mount on the old one.
+	if after, err := os.Lstat(dir); err != nil || !os.SameFile(before, after) {
+		t.Errorf("the node's directory was replaced (%v), want its files replaced", err)
 	}
 	renewed := readCert(t, filepath.Join(dir, EtcdServer+".crt"))
 	if renewed.SerialNumber.Cmp(old.SerialNumber) == 0 || !renewed.NotAfter.After(old.NotAfter) {
