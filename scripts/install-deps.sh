@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(docker.io containerd runc docker-compose busybox-static iproute2 iptables
-      etcd-server etcd-client clang-19 llvm-19 jq curl iputils-ping ipset util-linux tini
+      etcd-client clang-19 llvm-19 jq curl iputils-ping ipset util-linux tini
       systemd procps libseccomp-dev shellcheck dnsmasq-base nftables)
 
 missing=()

@@ -147,6 +147,8 @@ cmd_up() {
   [[ "$AGENT_API_LIMITS" =~ ^(stack|agent)$ ]] || die "AGENT_API_LIMITS must be stack or agent"
   # Builds (when not cached) run before the lock is taken.
   CILIUM_DIR=$(cilium_dir "$CILIUM_VERSION")
+  ETCD_BIN=$("$SCRIPT_DIR/build-etcd.sh" 9>&- | tail -n1)
+  [ -x "$ETCD_BIN" ] || die "etcd build failed (scripts/build-etcd.sh)"
   engine_resolve
   take_lock
   if node_is_up; then

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Test bed, agent: etcd (node 1, the cluster's kvstore) and cilium-agent of version $CILIUM_VERSION
+# Test bed, agent: etcd (node 1, the cluster's kvstore; scripts/build-etcd.sh, the version of go.mod) and cilium-agent of version $CILIUM_VERSION
 # from the build cache (scripts/build-cilium.sh), in its own cgroup2 subtree and cgroup namespace.
 # An agent can be replaced in place by another version: same state dir, same flags.
 
@@ -31,7 +31,7 @@ agent_ok() {
 }
 
 start_etcd() {
-  launch_recorded etcd etcd --name cdtb --data-dir "$NODE_DIR/etcd" --logger zap \
+  launch_recorded etcd "$ETCD_BIN" --name cdtb --data-dir "$NODE_DIR/etcd" --logger zap \
     --listen-client-urls "http://127.0.0.1:2379,http://$NODE_IP:2379" \
     --advertise-client-urls "http://$NODE_IP:2379" \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
