@@ -28,8 +28,10 @@ type Timeouts struct {
 	Startup time.Duration
 }
 
-// DefaultTimeouts are used for zero Call, Create and ParallelCreates fields.
-var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 30 * time.Second, ParallelCreates: 4}
+// DefaultTimeouts are used for zero Call, Create and ParallelCreates fields. Create outlasts the agent's
+// own API rate limiter, which by default holds an endpoint create up to 60 s (max-wait-duration) before
+// it builds it: with 30 s, 1 of 100 starts of a burst on an agent with its defaults failed.
+var DefaultTimeouts = Timeouts{Call: 10 * time.Second, Create: 90 * time.Second, ParallelCreates: 4}
 
 // Client talks to one cilium-agent.
 type Client struct {

@@ -59,7 +59,7 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.BoolVar(&c.Debug, "D", false, "short for --debug")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.AgentTimeout, "agent-timeout", 10*time.Second, "deadline of each cilium-agent call")
-	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", 30*time.Second, "deadline of an endpoint create request, which waits for its datapath; a create waiting for a free slot gives up when the agent answered no create for as long")
+	fs.DurationVar(&c.EndpointTimeout, "endpoint-timeout", agent.DefaultTimeouts.Create, "deadline of an endpoint create request, which waits for its datapath; a create waiting for a free slot gives up when the agent answered no create for as long")
 	fs.IntVar(&c.ParallelCreates, "agent-parallel-creates", agent.DefaultTimeouts.ParallelCreates,
 		"endpoint creates in flight towards cilium-agent at once; the rest of a burst of starts waits its turn here")
 	fs.DurationVar(&c.AgentStartupWait, "agent-startup-wait", time.Minute,
