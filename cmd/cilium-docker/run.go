@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var ml *metrics.Listener // bound before anything starts: a path it refuses fails the start
 	if cfg.MetricsAddress != "" {
-		if ml, err = metrics.Listen(ctx, cfg.MetricsAddress); err != nil {
+		if ml, err = metrics.Listen(ctx, cfg.MetricsAddress, listenUnix); err != nil {
 			return fmt.Errorf("--metrics-address: %w", err)
 		}
 	}
