@@ -103,16 +103,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	inFlight := reconcile.NewTracker()
 	srv := server.New(log.WithField("subsys", "server"), server.WithObserver(m.ObserveCall))
-	ipamCore := ipam.New(ag, book).Track(inFlight)
+	ipamCore := ipam.New(ipam.Deps{Agent: ag, Book: book, Tracker: inFlight})
 	ipam.Register(srv, ipamCore)
 	reaper := driver.NewReaper(log.WithField("subsys", "reaper"), veths, inFlight)
 	labelled := driver.NewLabelled()
 	builds := driver.NewBuilds()
-	driver.Register(srv, driver.New(log.WithField("subsys", "driver"), ag, veths, dc, ipamCore, cfg.Labels).
-		Named(cfg.DriverName).Track(inFlight).Reap(reaper).RecordLabelled(labelled).WithPorts(ports).HandOver(builds))
-	labels := driver.NewLabelSync(log.WithField("subsys", "labels"), ag, dc, cfg.Labels).Skip(labelled)
-	gc := reconcile.New(log.WithField("subsys", "reconcile"), dc, ag, veths, inFlight, reconcile.Config{
-		Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner}).WithPorts(ports)
+	driver.Register(srv, driver.New(driver.Deps{Log: log.WithField("subsys", "driver"), Name: cfg.DriverName,
+		AddressSpaces: ipam.AddressSpaces(), Agent: ag, Links: veths, Docker: dc, Addresses: ipamCore, Policy: cfg.Labels,
+		Ports: ports, Tracker: inFlight, Reap: reaper, Labelled: labelled, HandOver: builds}))
+	labels := driver.NewLabelSync(driver.LabelSyncDeps{Log: log.WithField("subsys", "labels"), Agent: ag, Docker: dc,
+		Policy: cfg.Labels, Skip: labelled})
+	gc := reconcile.New(reconcile.Deps{Log: log.WithField("subsys", "reconcile"), Docker: dc, Agent: ag, Links: veths,
+		Ports: ports, Tracker: inFlight}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
 
 	var ml *metrics.Listener // bound before anything starts: a path it refuses fails the start
 	if cfg.MetricsAddress != "" {
