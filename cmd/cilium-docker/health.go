@@ -6,18 +6,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/metrics"
-	"github.com/cilium-docker/cilium-docker/server"
 )
-
-// listenUnix creates a unix --metrics-address as the plugin socket is made (server.Listen), for
-// metrics.Listen, which imports no protocol package.
-func listenUnix(path string) (net.Listener, error) {
-	l, err := server.Listen(path)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
-}
 
 // healthy reports whether the plugin socket accepts connections and the agent answers; its error names
 // the part that failed (/healthz shows that part only).
