@@ -16,7 +16,7 @@ import (
 // addresses and routes, the embedded DNS's rules: 25 to 30 ms on the bed), and the agent builds the
 // endpoint meanwhile. Every other Join waits for its create as before.
 //
-// The owner (run) calls Stop once the socket no longer serves; Stop waits for the creates in flight, each
+// The owner (serve) calls Stop once the socket no longer serves; Stop waits for the creates in flight, each
 // bounded by the agent client's endpoint deadline.
 type Builds struct {
 	mu sync.Mutex
