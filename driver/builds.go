@@ -16,7 +16,7 @@ import (
 // addresses and routes, the embedded DNS's rules: 25 to 30 ms on the bed), and the agent builds the
 // endpoint meanwhile. Every other Join waits for its create as before.
 //
-// The owner (run) calls Stop once the socket no longer serves; Stop waits for the creates in flight, each
+// The owner (serve) calls Stop once the socket no longer serves; Stop waits for the creates in flight, each
 // bounded by the agent client's endpoint deadline.
 type Builds struct {
 	mu sync.Mutex
@@ -40,29 +40,23 @@ type build struct {
 	ended time.Time
 }
 
-// NewBuilds returns an empty set; a nil *Builds makes every Join wait for its create.
+// NewBuilds returns an empty set.
 func NewBuilds() *Builds {
 	return &Builds{m: map[endpoint.ID]*build{}, now: time.Now}
 }
 
-// has reports whether a Join of this process created eid's agent endpoint or handed its create over (and
+// Has reports whether a Join of this process created eid's agent endpoint or handed its create over (and
 // it is not forgotten): a repeated Join makes none.
-func (b *Builds) has(eid endpoint.ID) bool {
-	if b == nil {
-		return false
-	}
+func (b *Builds) Has(eid endpoint.ID) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	_, ok := b.m[eid]
 	return ok
 }
 
-// start runs create for eid in a goroutine of its own and records it. It returns false, and runs
-// nothing, when b is nil or stopped or holds eid already: the caller then creates by itself.
-func (b *Builds) start(eid endpoint.ID, create func() error) bool {
-	if b == nil {
-		return false
-	}
+// Start runs create for eid in a goroutine of its own and records it. It returns false, and runs
+// nothing, when b is stopped or holds eid already: the caller then creates by itself.
+func (b *Builds) Start(eid endpoint.ID, create func() error) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
@@ -99,11 +93,8 @@ func (b *Builds) prune() {
 	}
 }
 
-// joined records that a Join of this process created eid's agent endpoint by itself.
-func (b *Builds) joined(eid endpoint.ID) {
-	if b == nil {
-		return
-	}
+// Joined records that a Join of this process created eid's agent endpoint by itself.
+func (b *Builds) Joined(eid endpoint.ID) {
 	done := make(chan struct{})
 	close(done)
 	b.mu.Lock()
@@ -114,13 +105,10 @@ func (b *Builds) joined(eid endpoint.ID) {
 	}
 }
 
-// wait returns the result of eid's create once it is done, and whether this process knows of one: false
+// Wait returns the result of eid's create once it is done, and whether this process knows of one: false
 // when the Join came to another process (this one restarted since) or its record is gone. The result
 // stays: a repeated call gets it again.
-func (b *Builds) wait(ctx context.Context, eid endpoint.ID) (known bool, err error) {
-	if b == nil {
-		return false, nil
-	}
+func (b *Builds) Wait(ctx context.Context, eid endpoint.ID) (known bool, err error) {
 	b.mu.Lock()
 	bd, ok := b.m[eid]
 	b.mu.Unlock()
@@ -135,12 +123,9 @@ func (b *Builds) wait(ctx context.Context, eid endpoint.ID) (known bool, err err
 	}
 }
 
-// forget waits for eid's handed-over create to end, whatever its result, and drops the record, so that
+// Forget waits for eid's handed-over create to end, whatever its result, and drops the record, so that
 // what Leave and DeleteEndpoint undo is not made after them. Nothing handed over is success.
-func (b *Builds) forget(ctx context.Context, eid endpoint.ID) error {
-	if b == nil {
-		return nil
-	}
+func (b *Builds) Forget(ctx context.Context, eid endpoint.ID) error {
 	b.mu.Lock()
 	bd, ok := b.m[eid]
 	b.mu.Unlock()

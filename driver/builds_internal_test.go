@@ -16,37 +16,37 @@ func TestBuildsForgetAndPrune(t *testing.T) {
 	a, c := endpoint.MustParseID(hexOf('a')), endpoint.MustParseID(hexOf('c'))
 
 	release := make(chan struct{})
-	if !b.start(a, func() error { <-release; return errors.New("refused") }) {
+	if !b.Start(a, func() error { <-release; return errors.New("refused") }) {
 		t.Fatal("start refused a first create")
 	}
-	if b.start(a, func() error { return nil }) {
+	if b.Start(a, func() error { return nil }) {
 		t.Error("start ran a second create for the same endpoint")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	if err := b.forget(ctx, a); !errors.Is(err, context.DeadlineExceeded) {
+	if err := b.Forget(ctx, a); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("forget of a create in flight past its deadline: got %v, want DeadlineExceeded", err)
 	}
 	cancel()
 	close(release)
-	if known, err := b.wait(context.Background(), a); !known || err == nil || err.Error() != "refused" {
+	if known, err := b.Wait(context.Background(), a); !known || err == nil || err.Error() != "refused" {
 		t.Errorf("wait: got %v %v, want known and the create's error", known, err)
 	}
-	if err := b.forget(context.Background(), a); err != nil || b.has(a) {
-		t.Errorf("forget of an ended create: %v, record left %v", err, b.has(a))
+	if err := b.Forget(context.Background(), a); err != nil || b.Has(a) {
+		t.Errorf("forget of an ended create: %v, record left %v", err, b.Has(a))
 	}
-	if known, err := b.wait(context.Background(), a); known || err != nil {
+	if known, err := b.Wait(context.Background(), a); known || err != nil {
 		t.Errorf("wait after forget: got %v %v, want unknown and nil", known, err)
 	}
 
 	// A record nobody forgot goes buildKeep after its end, at the next start.
-	b.start(a, func() error { return nil })
-	if _, err := b.wait(context.Background(), a); err != nil {
+	b.Start(a, func() error { return nil })
+	if _, err := b.Wait(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(buildKeep + time.Second)
-	b.start(c, func() error { return nil })
-	if b.has(a) || !b.has(c) {
-		t.Errorf("after buildKeep: has(a)=%v has(c)=%v, want false true", b.has(a), b.has(c))
+	b.Start(c, func() error { return nil })
+	if b.Has(a) || !b.Has(c) {
+		t.Errorf("after buildKeep: has(a)=%v has(c)=%v, want false true", b.Has(a), b.Has(c))
 	}
 	b.Stop()
 }

@@ -86,20 +86,16 @@ func (d *Driver) CreateEndpoint(ctx context.Context, a CreateArgs) (net.Hardware
 	return link.ContainerMAC, nil
 }
 
-// DeleteEndpoint removes the endpoint's veth pair, through the reaper when there is one; one that is
-// gone is success.
+// DeleteEndpoint removes the endpoint's veth pair through the reaper; one that is gone is success.
 func (d *Driver) DeleteEndpoint(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
-	if err := d.builds.forget(ctx, eid); err != nil {
+	if err := d.builds.Forget(ctx, eid); err != nil {
 		return err
 	}
 	// Revoke comes first, but Docker 29 sends it only to an endpoint its current process saw become
 	// the gateway: published ports go with the endpoint at the latest.
 	perr := d.ports.Unpublish(ctx, eid)
-	if d.reap != nil {
-		return errors.Join(perr, d.reap.Delete(ctx, eid))
-	}
-	return errors.Join(perr, d.links.Delete(ctx, eid))
+	return errors.Join(perr, d.reap.Delete(ctx, eid))
 }
 
 // parseIDs parses the network and endpoint IDs of a request, once, where it arrives: every method below

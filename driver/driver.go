@@ -50,8 +50,6 @@ type Addresses interface {
 	ContainerName(ip netip.Addr) string
 	Bound(ip netip.Addr)
 	FreedByAgent(ip netip.Addr)
-	// OwnsAddressSpace reports whether a pool of address space space is the cilium IPAM's.
-	OwnsAddressSpace(space string) bool
 }
 
 // Tracker is the in-flight set the reconciler reads: what a handler works on, or just worked on, is
@@ -61,11 +59,48 @@ type Tracker interface {
 	Address(ip netip.Addr) (done func())
 }
 
-// noTracker is the Tracker of a driver that runs without a reconciler.
-type noTracker struct{}
+// HandOver takes the agent endpoint creates that Joins hand over, and answers for them to
+// ProgramExternalConnectivity, Leave and DeleteEndpoint (Builds).
+type HandOver interface {
+	// Has reports whether a Join of this process created eid's agent endpoint or handed its create
+	// over: a repeated Join makes none.
+	Has(eid endpoint.ID) bool
+	// Start runs create for eid and reports whether it took it; false: the Join creates by itself.
+	Start(eid endpoint.ID, create func() error) bool
+	// Joined records that a Join created eid's agent endpoint by itself.
+	Joined(eid endpoint.ID)
+	// Wait returns the result of eid's create once it is done; known false: this process knows of no
+	// create of eid (the Join came to another process), so ProgramExternalConnectivity makes sure of it.
+	Wait(ctx context.Context, eid endpoint.ID) (known bool, err error)
+	// Forget waits for eid's create to end and drops its record.
+	Forget(ctx context.Context, eid endpoint.ID) error
+}
 
-func (noTracker) Endpoint(endpoint.ID) func() { return func() {} }
-func (noTracker) Address(netip.Addr) func()   { return func() {} }
+// Deleter deletes the veth pair of an endpoint Docker deleted: the Reaper, after the answer.
+type Deleter interface {
+	Delete(ctx context.Context, eid endpoint.ID) error
+}
+
+// Deps is what a Driver is made of. Every field is required: the daemon wires the real parts, tests
+// no-op fakes.
+type Deps struct {
+	Log *logrus.Entry
+	// Name is the driver's name in Docker: DriverName, or a managed plugin's reference.
+	Name string
+	// AddressSpaces are the cilium IPAM's address spaces: CreateNetwork refuses a pool of any other.
+	AddressSpaces []string
+	Agent         Agent
+	Links         Links
+	Docker        Docker
+	Addresses     Addresses
+	Policy        labels.Policy
+	Ports         Ports
+	Tracker       Tracker
+	Reap          Deleter
+	// Labelled records the containers whose Join applied their labels, for the label sync (LabelSync).
+	Labelled *Labelled
+	HandOver HandOver
+}
 
 // Driver is the NetworkDriver's logic with typed arguments.
 type Driver struct {
@@ -74,55 +109,22 @@ type Driver struct {
 	links  Links
 	docker Docker
 	addrs  Addresses
+	spaces []string // the IPAM's address spaces
 	policy labels.Policy
 	filter *agentFilter
 	track  Tracker
-	reap   *Reaper   // nil: DeleteEndpoint deletes the veth pair itself
-	done   *Labelled // nil: no record of the Joins that applied labels
-	builds *Builds   // nil: every Join waits for its agent endpoint create
-	name   string    // the driver's name in Docker
+	reap   Deleter
+	done   *Labelled
+	builds HandOver
+	name   string // the driver's name in Docker
 	ports  Ports
 }
 
 // New returns the driver core.
-func New(log *logrus.Entry, a Agent, l Links, d Docker, addrs Addresses, p labels.Policy) *Driver {
-	return &Driver{log: log, agent: a, links: l, docker: d, addrs: addrs, policy: p, filter: &agentFilter{log: log},
-		track: noTracker{}, name: DriverName, ports: noPorts{}}
-}
-
-// Named sets the driver's name in Docker (DriverName unless the plugin is a managed one, named after its
-// reference); call it before serving.
-func (d *Driver) Named(name string) *Driver {
-	d.name = name
-	return d
-}
-
-// Track makes every handler record the endpoint and addresses it works on in t; call it before
-// serving.
-func (d *Driver) Track(t Tracker) *Driver {
-	d.track = t
-	return d
-}
-
-// Reap makes DeleteEndpoint hand veth pairs to r instead of deleting them on Docker's path; call it
-// before serving.
-func (d *Driver) Reap(r *Reaper) *Driver {
-	d.reap = r
-	return d
-}
-
-// RecordLabelled makes every Join that creates an endpoint under its container's labels say so in l,
-// for the label sync (LabelSync.Skip); call it before serving.
-func (d *Driver) RecordLabelled(l *Labelled) *Driver {
-	d.done = l
-	return d
-}
-
-// HandOver makes the Joins of containers that join one network only hand their agent endpoint
-// create to b, and their ProgramExternalConnectivity wait for it (Builds); call it before serving.
-func (d *Driver) HandOver(b *Builds) *Driver {
-	d.builds = b
-	return d
+func New(d Deps) *Driver {
+	return &Driver{log: d.Log, agent: d.Agent, links: d.Links, docker: d.Docker, addrs: d.Addresses, spaces: d.AddressSpaces,
+		policy: d.Policy, filter: &agentFilter{log: d.Log}, track: d.Tracker, reap: d.Reap, done: d.Labelled, builds: d.HandOver,
+		name: d.Name, ports: d.Ports}
 }
 
 // working records that a handler works on eid and its addresses until the returned func runs.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/netip"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/server"
@@ -29,7 +31,43 @@ var (
 	_ driver.Docker    = (*dockerapi.Client)(nil)
 	_ driver.Events    = (*dockerapi.Client)(nil)
 	_ driver.Addresses = (*ipam.Core)(nil)
+	_ driver.HandOver  = (*driver.Builds)(nil)
+	_ driver.Deleter   = (*driver.Reaper)(nil)
 )
+
+// noTracker is the Tracker of a driver whose tests read no in-flight set.
+type noTracker struct{}
+
+func (noTracker) Endpoint(endpoint.ID) func() { return func() {} }
+func (noTracker) Address(netip.Addr) func()   { return func() {} }
+
+// joinsWait is the HandOver of a driver whose every Join waits for its own create: it takes none.
+type joinsWait struct{}
+
+func (joinsWait) Has(endpoint.ID) bool                            { return false }
+func (joinsWait) Start(endpoint.ID, func() error) bool            { return false }
+func (joinsWait) Joined(endpoint.ID)                              {}
+func (joinsWait) Wait(context.Context, endpoint.ID) (bool, error) { return true, nil } // nothing to make sure of
+func (joinsWait) Forget(context.Context, endpoint.ID) error       { return nil }
+
+// noPorts is the Ports of a driver that publishes nothing.
+type noPorts struct{}
+
+func (noPorts) Publish(_ context.Context, _ endpoint.ID, _ netip.Addr, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
+	if len(bs) > 0 {
+		return nil, errors.New("publishing ports (-p) is not enabled in this plugin")
+	}
+	return nil, nil
+}
+func (noPorts) Unpublish(context.Context, endpoint.ID) error { return nil }
+
+// deps is the driver's wiring in the tests: as the binary's, with fakes for the kernel, no reaper (the
+// links delete a pair on DeleteEndpoint's path), no in-flight set and a record of its own labelled.
+func (e *env) deps(name string, ports driver.Ports, h driver.HandOver, labelled *driver.Labelled) driver.Deps {
+	return driver.Deps{Log: servertest.Log(), Name: name, AddressSpaces: ipam.AddressSpaces(), Agent: e.ac, Links: e.links,
+		Docker: e.dc, Addresses: e.ipam, Policy: labels.DefaultPolicy(), Ports: ports, Tracker: noTracker{}, Reap: e.links,
+		Labelled: labelled, HandOver: h}
+}
 
 // hexID makes a Docker-style 64-hex ID from a readable name.
 func hexID(name string) string {
@@ -74,16 +112,18 @@ func newEnvAt(t *testing.T, to timeouts, v agenttest.Version) *env {
 // newEnvNamed is newEnvAt with the driver named name in Docker (a managed plugin's reference).
 func newEnvNamed(t *testing.T, to timeouts, v agenttest.Version, name string) *env {
 	t.Helper()
-	return newEnvWith(t, to, v, name, nil)
+	return newEnvWith(t, to, v, name, joinsWait{}, nil)
 }
 
 // newEnvHandingOver is newEnv with a driver whose Joins hand their creates to b (driver.Builds).
 func newEnvHandingOver(t *testing.T, to timeouts, b *driver.Builds) *env {
 	t.Helper()
-	return newEnvWith(t, to, agenttest.DefaultConfig().Version, driver.DriverName, b)
+	return newEnvWith(t, to, agenttest.DefaultConfig().Version, driver.DriverName, b, nil)
 }
 
-func newEnvWith(t *testing.T, to timeouts, v agenttest.Version, name string, b *driver.Builds) *env {
+// newEnvWith is the environment with its driver's hand-over h, and the record of labelled containers
+// that its driver and label sync share (nil: each has one of its own, so the sync skips nothing).
+func newEnvWith(t *testing.T, to timeouts, v agenttest.Version, name string, h driver.HandOver, labelled *driver.Labelled) *env {
 	t.Helper()
 	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), ports: newFakePorts(), book: ipam.NewBook()}
 	cfg := e.agent.Config()
@@ -97,10 +137,13 @@ func newEnvWith(t *testing.T, to timeouts, v agenttest.Version, name string, b *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.dc.Close() })
-	e.ipam = ipam.New(e.ac, e.book)
-	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy).Named(name).WithPorts(e.ports).HandOver(b)
-	e.sync = driver.NewLabelSync(servertest.Log(), e.ac, e.dc, policy)
+	e.ipam = ipam.New(ipam.Deps{Agent: e.ac, Book: e.book, Tracker: noTracker{}})
+	skip := labelled
+	if labelled == nil {
+		labelled, skip = driver.NewLabelled(), driver.NewLabelled()
+	}
+	e.drv = driver.New(e.deps(name, e.ports, h, labelled))
+	e.sync = driver.NewLabelSync(driver.LabelSyncDeps{Log: servertest.Log(), Agent: e.ac, Docker: e.dc, Policy: labels.DefaultPolicy(), Skip: skip})
 
 	s := server.New(servertest.Log())
 	driver.Register(s, e.drv)

@@ -20,11 +20,11 @@ func handsOver(ct dockerapi.Container) bool {
 // plugin restarted in between: its handed-over create may have died with it), it makes sure of the
 // endpoint as a repeated Join would: a create the agent refuses as existing, or the create itself.
 func (d *Driver) ProgramExternalConnectivity(ctx context.Context, nid endpoint.NetworkID, eid endpoint.ID, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
-	known, err := d.builds.wait(ctx, eid)
+	known, err := d.builds.Wait(ctx, eid)
 	if err != nil {
 		return nil, err
 	}
-	if !known && d.builds != nil {
+	if !known {
 		if err := d.rejoin(ctx, nid, eid); err != nil {
 			return nil, err
 		}

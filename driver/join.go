@@ -89,7 +89,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 			att.Container, att.Namespace = name, d.policy.Namespace(nil, nil)
 		}
 	}
-	if d.builds.has(eid) {
+	if d.builds.Has(eid) {
 		return lerr, nil // a repeated Join: the first one created the endpoint or handed its create over
 	}
 	labelled := ""
@@ -98,7 +98,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	}
 	if mayHandOver && lerr == nil && handsOver(ct) {
 		held := d.working(eid, link.IPv4, link.IPv6) // the reconciler keeps off until the create ended
-		if d.builds.start(eid, func() error {
+		if d.builds.Start(eid, func() error {
 			defer held()
 			return d.createAgentEndpoint(context.WithoutCancel(ctx), att, labelled)
 		}) {
@@ -109,7 +109,7 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 	if err := d.createAgentEndpoint(ctx, att, labelled); err != nil {
 		return nil, err
 	}
-	d.builds.joined(eid)
+	d.builds.Joined(eid)
 	return lerr, nil
 }
 

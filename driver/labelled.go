@@ -26,7 +26,7 @@ func NewLabelled() *Labelled {
 
 // add records that a Join created container id's endpoint under its labels.
 func (l *Labelled) add(id string) {
-	if l == nil || id == "" {
+	if id == "" {
 		return
 	}
 	l.mu.Lock()
@@ -43,9 +43,6 @@ func (l *Labelled) add(id string) {
 // take reports whether a Join applied container id's labels. The record stays until it ages out:
 // Docker sends two events per start (network connect, then container start).
 func (l *Labelled) take(id string) bool {
-	if l == nil {
-		return false
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t, ok := l.at[id]

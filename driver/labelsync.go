@@ -33,19 +33,23 @@ type LabelSync struct {
 	docker Events
 	policy labels.Policy
 	filter *agentFilter
-	skip   *Labelled // nil: every start event is checked
+	skip   *Labelled
 }
 
-// Skip makes the sync pass over the start events of containers l records (their Join applied the
-// labels); call it before Run.
-func (s *LabelSync) Skip(l *Labelled) *LabelSync {
-	s.skip = l
-	return s
+// LabelSyncDeps is what a LabelSync is made of; every field is required.
+type LabelSyncDeps struct {
+	Log    *logrus.Entry
+	Agent  Agent
+	Docker Events
+	Policy labels.Policy
+	// Skip is the driver's record of the containers whose Join applied their labels: the sync passes
+	// over their start events.
+	Skip *Labelled
 }
 
 // NewLabelSync returns a label sync; Run starts it.
-func NewLabelSync(log *logrus.Entry, a Agent, d Events, p labels.Policy) *LabelSync {
-	return &LabelSync{log: log, agent: a, docker: d, policy: p, filter: &agentFilter{log: log}}
+func NewLabelSync(d LabelSyncDeps) *LabelSync {
+	return &LabelSync{log: d.Log, agent: d.Agent, docker: d.Docker, policy: d.Policy, filter: &agentFilter{log: d.Log}, skip: d.Skip}
 }
 
 // Run follows Docker's container start events until ctx is done, reconnecting with backoff.

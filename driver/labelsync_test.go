@@ -128,10 +128,8 @@ func TestLabelSyncNetworkConnect(t *testing.T) {
 // TestLabelSyncSkipsWhatJoinLabelled checks that the start event of a container whose Join applied its
 // labels costs no Docker inspect and no endpoint read, while one whose Join could not still gets them.
 func TestLabelSyncSkipsWhatJoinLabelled(t *testing.T) {
-	e := newEnv(t, defaultTimeouts)
 	done := driver.NewLabelled()
-	e.drv.RecordLabelled(done)
-	e.sync.Skip(done)
+	e := newEnvWith(t, defaultTimeouts, agenttest.DefaultConfig().Version, driver.DriverName, joinsWait{}, done)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = e.sync.Run(ctx) }()

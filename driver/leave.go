@@ -18,7 +18,7 @@ const cleanupTimeout = 10 * time.Second
 // success.
 func (d *Driver) Leave(ctx context.Context, eid endpoint.ID) error {
 	defer d.working(eid)()
-	if err := d.builds.forget(ctx, eid); err != nil {
+	if err := d.builds.Forget(ctx, eid); err != nil {
 		return err
 	}
 	link, err := d.links.Get(ctx, eid)

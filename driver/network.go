@@ -28,7 +28,7 @@ func (d *Driver) ParseNetwork(r *network.CreateNetworkRequest) (endpoint.Network
 	if err != nil {
 		return endpoint.NetworkID{}, fmt.Errorf("network: %w", err)
 	}
-	if err := checkIPAM(r.IPv4Data, r.IPv6Data, d.addrs.OwnsAddressSpace); err != nil {
+	if err := checkIPAM(r.IPv4Data, r.IPv6Data, d.spaces); err != nil {
 		return endpoint.NetworkID{}, err
 	}
 	if err := checkOptions(r.Options); err != nil {
@@ -41,7 +41,7 @@ func (d *Driver) ParseNetwork(r *network.CreateNetworkRequest) (endpoint.Network
 // --ipam-driver cilium gives the network Docker's default IPAM, whose 172.x pools every node hands out
 // again: Cilium knows none of those addresses, and containers on two nodes collide. Each pool carries
 // the address space of the IPAM driver that gave it; the cilium IPAM's are its own.
-func checkIPAM(v4, v6 []*network.IPAMData, ours func(space string) bool) error {
+func checkIPAM(v4, v6 []*network.IPAMData, ours []string) error {
 	if len(v4) == 0 && len(v6) == 0 {
 		return fmt.Errorf("network has no address pool: create it with --ipam-driver cilium")
 	}
@@ -49,7 +49,7 @@ func checkIPAM(v4, v6 []*network.IPAMData, ours func(space string) bool) error {
 		if d == nil {
 			continue
 		}
-		if !ours(d.AddressSpace) {
+		if !slices.Contains(ours, d.AddressSpace) {
 			return fmt.Errorf("network's pool %s comes from another IPAM driver (address space %q): "+
 				"create the network with --ipam-driver cilium; other IPAM drivers hand out addresses cilium-agent "+
 				"does not know, which collide between nodes", d.Pool, d.AddressSpace)

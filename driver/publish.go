@@ -17,23 +17,6 @@ type Ports interface {
 	Unpublish(ctx context.Context, eid endpoint.ID) error
 }
 
-// noPorts is the Ports of a driver built without one: it publishes nothing.
-type noPorts struct{}
-
-func (noPorts) Publish(_ context.Context, _ endpoint.ID, _ netip.Addr, bs []endpoint.Binding) ([]endpoint.Mapping, error) {
-	if len(bs) > 0 {
-		return nil, errors.New("publishing ports (-p) is not enabled in this plugin")
-	}
-	return nil, nil
-}
-func (noPorts) Unpublish(context.Context, endpoint.ID) error { return nil }
-
-// WithPorts makes the driver publish ports through p; call it before serving.
-func (d *Driver) WithPorts(p Ports) *Driver {
-	d.ports = p
-	return d
-}
-
 // portBinding is one entry of Docker's com.docker.network.portmap option (moby libnetwork
 // types.PortBinding as JSON: IPs as strings, "" for none).
 type portBinding struct {

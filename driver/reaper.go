@@ -31,11 +31,8 @@ type Reaper struct {
 	wake    chan struct{}          // capacity 1
 }
 
-// NewReaper returns a reaper that deletes through links and marks what it holds in t (nil: nothing).
+// NewReaper returns a reaper that deletes through links and marks what it holds in t.
 func NewReaper(log *logrus.Entry, links Links, t Tracker) *Reaper {
-	if t == nil {
-		t = noTracker{}
-	}
 	return &Reaper{log: log, links: links, track: t, pending: map[endpoint.ID]func(){}, wake: make(chan struct{}, 1)}
 }
 

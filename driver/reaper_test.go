@@ -75,7 +75,7 @@ func makeLink(t *testing.T, f *fakeLinks, name string) endpoint.ID {
 func TestReaperNotRunningDeletesAtOnce(t *testing.T) {
 	links := newFakeLinks()
 	eid := makeLink(t, links, "ep")
-	r := driver.NewReaper(quietLog(), links, nil)
+	r := driver.NewReaper(quietLog(), links, noTracker{})
 	if err := r.Delete(context.Background(), eid); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestReaperFailureIsGivenUp(t *testing.T) {
 func TestReaperStopDeletesWhatIsLeft(t *testing.T) {
 	g := &gatedLinks{fakeLinks: newFakeLinks(), gate: make(chan struct{}), entered: make(chan endpoint.ID, 4)}
 	a, b, c := makeLink(t, g.fakeLinks, "a"), makeLink(t, g.fakeLinks, "b"), makeLink(t, g.fakeLinks, "c")
-	r := driver.NewReaper(quietLog(), g, nil)
+	r := driver.NewReaper(quietLog(), g, noTracker{})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.Run(ctx) }()

@@ -19,9 +19,8 @@ import (
 func (e *env) restartPlugin(t *testing.T) {
 	t.Helper()
 	e.book = ipam.NewBook()
-	e.ipam = ipam.New(e.ac, e.book)
-	policy := labels.DefaultPolicy()
-	e.drv = driver.New(servertest.Log(), e.ac, e.links, e.dc, e.ipam, policy)
+	e.ipam = ipam.New(ipam.Deps{Agent: e.ac, Book: e.book, Tracker: noTracker{}})
+	e.drv = driver.New(e.deps(driver.DriverName, noPorts{}, joinsWait{}, driver.NewLabelled()))
 	s := server.New(servertest.Log())
 	driver.Register(s, e.drv)
 	ipam.Register(s, e.ipam)

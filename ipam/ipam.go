@@ -41,10 +41,6 @@ type Tracker interface {
 	Address(ip netip.Addr) (done func())
 }
 
-type noTracker struct{}
-
-func (noTracker) Address(netip.Addr) func() { return func() {} }
-
 // Core is the IpamDriver's logic with typed arguments.
 type Core struct {
 	agent Agent
@@ -52,20 +48,22 @@ type Core struct {
 	track Tracker
 }
 
+// Deps is what a Core is made of. Every field is required: the daemon wires the real parts, tests
+// no-op fakes.
+type Deps struct {
+	Agent Agent
+	// Book records who frees each address this process handed out.
+	Book *Book
+	// Tracker is where every handler records the address it works on, for the reconciler.
+	Tracker Tracker
+}
+
 // New returns the IPAM core.
-func New(a Agent, b *Book) *Core { return &Core{agent: a, book: b, track: noTracker{}} }
+func New(d Deps) *Core { return &Core{agent: d.Agent, book: d.Book, track: d.Tracker} }
 
-// Track makes every handler record the address it works on in t; call it before serving.
-func (c *Core) Track(t Tracker) *Core {
-	c.track = t
-	return c
-}
-
-// OwnsAddressSpace reports whether space is one of this IPAM's address spaces (the AddressSpace of
-// every pool it hands out): the driver's test that a network's addresses are the agent's.
-func (c *Core) OwnsAddressSpace(space string) bool {
-	return space == LocalAddressSpace || space == GlobalAddressSpace
-}
+// AddressSpaces are this IPAM's address spaces (the AddressSpace of every pool it hands out), which the
+// wiring gives the network driver: its test that a network's addresses are the agent's.
+func AddressSpaces() []string { return []string{LocalAddressSpace, GlobalAddressSpace} }
 
 // Pool is the answer to a pool request.
 type Pool struct {

@@ -26,13 +26,24 @@ var (
 // newCore returns an IPAM core that talks to a over the real agent client.
 func newCore(t *testing.T, a *agenttest.Agent, call time.Duration) (*ipam.Core, *ipam.Book) {
 	t.Helper()
+	return newCoreTracked(t, a, call, noTracker{})
+}
+
+// newCoreTracked is newCore recording the addresses its handlers work on in tr.
+func newCoreTracked(t *testing.T, a *agenttest.Agent, call time.Duration, tr ipam.Tracker) (*ipam.Core, *ipam.Book) {
+	t.Helper()
 	c, err := agent.New(a.Addr(), agent.Timeouts{Call: call})
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}
 	b := ipam.NewBook()
-	return ipam.New(c, b), b
+	return ipam.New(ipam.Deps{Agent: c, Book: b, Tracker: tr}), b
 }
+
+// noTracker is the Tracker of a core whose tests read no in-flight set.
+type noTracker struct{}
+
+func (noTracker) Address(netip.Addr) func() { return func() {} }
 
 func TestRequestPool(t *testing.T) {
 	tests := []struct {

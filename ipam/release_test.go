@@ -126,7 +126,7 @@ func TestReleaseRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &releaseHook{Client: cl}
-	c := ipam.New(h, ipam.NewBook())
+	c := ipam.New(ipam.Deps{Agent: h, Book: ipam.NewBook(), Tracker: noTracker{}})
 	ctx := context.Background()
 	ip := request(t, c, netip.Addr{})
 	h.after = func(ip netip.Addr) { request(t, c, ip) } // another container gets the address at once
@@ -155,7 +155,7 @@ func TestReleaseAfterReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	book := ipam.NewBook()
-	c := ipam.New(cl, book)
+	c := ipam.New(ipam.Deps{Agent: cl, Book: book, Tracker: noTracker{}})
 	ctx := context.Background()
 	ip := request(t, c, netip.Addr{}) // the old container
 	book.Bound(ip)
@@ -201,9 +201,8 @@ func (tr *touches) Address(ip netip.Addr) func() {
 // marks nothing in flight: the reconciler frees it at its next pass instead of one later.
 func TestReleaseOfUnknownAddressTouchesNothing(t *testing.T) {
 	a := agenttest.New(t)
-	c, _ := newCore(t, a, 2*time.Second)
 	tr := &touches{}
-	c.Track(tr)
+	c, _ := newCoreTracked(t, a, 2*time.Second, tr)
 	unknown := netip.MustParseAddr("10.77.3.3")
 	a.Allocate(unknown, ipam.Owner)
 	if err := c.ReleaseAddress(context.Background(), ipam.PoolV4, unknown); err != nil {

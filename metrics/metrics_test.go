@@ -20,7 +20,17 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/server"
 )
+
+// listenUnix is the unix listener the daemon wires into metrics.Listen: the plugin socket's own.
+func listenUnix(path string) (net.Listener, error) {
+	l, err := server.Listen(path)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
 
 func scrape(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -271,7 +281,7 @@ func TestServeUnix(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- metrics.Serve(ctx, "unix://"+path, m.Handler(func(context.Context) error { return nil }))
+		done <- metrics.Serve(ctx, "unix://"+path, listenUnix, m.Handler(func(context.Context) error { return nil }))
 	}()
 	c := unixClient(path)
 	var body string
@@ -383,7 +393,7 @@ func TestServeUnixRefuses(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				done <- metrics.Serve(ctx, "unix://"+path, metrics.New().Handler(func(context.Context) error { return nil }))
+				done <- metrics.Serve(ctx, "unix://"+path, listenUnix, metrics.New().Handler(func(context.Context) error { return nil }))
 			}()
 			// Serve must fail at once; one that serves instead replaced the file with its own socket.
 			var serr error

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/cilium-docker/cilium-docker/server"
 )
 
 // Handler serves /metrics, and /healthz: 200 "ok" when health returns nil, else 503 "unhealthy: PART"
@@ -59,16 +57,19 @@ type Listener struct {
 	file fs.FileInfo // the unix socket this process created, to remove only that one at the end
 }
 
-// Listen binds addr (see ParseAddress). A unix socket is created as the plugin socket is
-// (server.Listen): a stale socket left by an earlier run is replaced; a symlink, any other kind of
-// file, or a socket another process answers on is refused and left as it is.
-func Listen(ctx context.Context, addr string) (*Listener, error) {
+// UnixListen creates the unix socket at path. The wiring passes the plugin socket's own (server.Listen):
+// a stale socket left by an earlier run is replaced; a symlink, any other kind of file, or a socket
+// another process answers on is refused and left as it is.
+type UnixListen func(path string) (net.Listener, error)
+
+// Listen binds addr (see ParseAddress); a unix socket is created by unix.
+func Listen(ctx context.Context, addr string, unix UnixListen) (*Listener, error) {
 	network, address, err := ParseAddress(addr)
 	if err != nil {
 		return nil, err
 	}
 	if network == "unix" {
-		l, err := server.Listen(address)
+		l, err := unix(address)
 		if err != nil {
 			return nil, fmt.Errorf("metrics socket: %w", err)
 		}
@@ -136,8 +137,8 @@ func (l *Listener) Serve(ctx context.Context, h http.Handler) error {
 }
 
 // Serve listens on addr (see Listen) and serves h until ctx is done.
-func Serve(ctx context.Context, addr string, h http.Handler) error {
-	l, err := Listen(ctx, addr)
+func Serve(ctx context.Context, addr string, unix UnixListen, h http.Handler) error {
+	l, err := Listen(ctx, addr, unix)
 	if err != nil {
 		return err
 	}

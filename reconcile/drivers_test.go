@@ -28,7 +28,7 @@ func TestEndpointsOfOtherDriverNamesExplain(t *testing.T) {
 	e := newEnv(t)
 	e.clock.advance(DockerRetryWindow)
 	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}}
-	e.r.WithPorts(ports)
+	e.r.ports = ports
 	other := hexID("managed-net")
 	e.docker.AddNetwork(dockertest.Network{ID: other, Name: "managed-net", Driver: managedDriver, IPAMDriver: managedDriver,
 		Aux: map[string]string{"r": "10.77.9.8"}})

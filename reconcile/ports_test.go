@@ -60,7 +60,7 @@ func TestRemovesPublishedPortsNoDockerEndpointExplains(t *testing.T) {
 	e := newEnv(t)
 	e.clock.advance(DockerRetryWindow)
 	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}}
-	e.r.WithPorts(ports)
+	e.r.ports = ports
 	to := func(o object) []endpoint.Mapping {
 		return []endpoint.Mapping{{Proto: endpoint.TCP, HostIP: netip.IPv4Unspecified(), HostPort: 8080,
 			Container: netip.AddrPortFrom(o.ip, 80)}}
@@ -92,7 +92,7 @@ func TestRemovesPublishedPortsNoDockerEndpointExplains(t *testing.T) {
 func TestPassRepairsLostPortRules(t *testing.T) {
 	e := newEnv(t)
 	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}, lost: 2}
-	e.r.WithPorts(ports)
+	e.r.ports = ports
 	e.mustPass(t)
 	e.mustPass(t)
 	ports.mu.Lock()
@@ -113,7 +113,7 @@ func TestRemovesPublishedPortsWhoseAddressWentElsewhere(t *testing.T) {
 	e := newEnv(t)
 	e.clock.advance(DockerRetryWindow)
 	ports := &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}}
-	e.r.WithPorts(ports)
+	e.r.ports = ports
 	mapping := func(o object) []endpoint.Mapping {
 		return []endpoint.Mapping{{Proto: endpoint.TCP, HostIP: netip.IPv4Unspecified(), HostPort: 8080,
 			Container: netip.AddrPortFrom(o.ip, 80)}}

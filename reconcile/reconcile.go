@@ -91,7 +91,7 @@ type Reconciler struct {
 	docker  Docker
 	agent   Agent
 	links   Links
-	ports   Ports // nil: the reconciler leaves published ports alone
+	ports   Ports
 	tracker *Tracker
 	cfg     Config
 	started time.Time
@@ -104,15 +104,23 @@ type Reconciler struct {
 	lastPass                                                                                      atomic.Int64 // unix ns; < 0: incomplete
 }
 
-// New returns a reconciler; Run starts it. The hold-off counts from now.
-func New(log *logrus.Entry, d Docker, a Agent, l Links, t *Tracker, cfg Config) *Reconciler {
-	return &Reconciler{log: log, docker: d, agent: a, links: l, tracker: t, cfg: cfg, started: time.Now(), now: time.Now}
+// Deps is what a Reconciler is made of. Every field is required: the daemon wires the real parts,
+// tests no-op fakes.
+type Deps struct {
+	Log    *logrus.Entry
+	Docker Docker
+	Agent  Agent
+	Links  Links
+	// Ports are the published ports: the reconciler removes those no Docker endpoint explains.
+	Ports Ports
+	// Tracker is the handlers' in-flight set: what they work on is not garbage.
+	Tracker *Tracker
 }
 
-// WithPorts makes the reconciler remove published ports no Docker endpoint explains; call it before Run.
-func (r *Reconciler) WithPorts(p Ports) *Reconciler {
-	r.ports = p
-	return r
+// New returns a reconciler; Run starts it. The hold-off counts from now.
+func New(d Deps, cfg Config) *Reconciler {
+	return &Reconciler{log: d.Log, docker: d.Docker, agent: d.Agent, links: d.Links, ports: d.Ports, tracker: d.Tracker,
+		cfg: cfg, started: time.Now(), now: time.Now}
 }
 
 // Stats returns what the reconciler did so far.
@@ -187,9 +195,6 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 // (an `nft flush ruleset`, as a reload of nftables.service does). It removes nothing, so it needs no
 // complete pass; a failure is logged and tried again at the next pass.
 func (r *Reconciler) repairPorts(ctx context.Context) {
-	if r.ports == nil {
-		return
-	}
 	n, err := r.ports.Repair(ctx)
 	if err != nil {
 		r.log.WithError(err).Warn("reconcile: repair published ports")

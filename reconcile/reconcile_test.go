@@ -114,7 +114,8 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { dc.Close() })
 	e.tracker = NewTracker()
 	e.tracker.now = e.clock.now
-	e.r = New(servertest.Log(), dc, e.ac, e.links, e.tracker, Config{Interval: time.Minute, Hold: DockerRetryWindow, Owner: owner})
+	e.r = New(Deps{Log: servertest.Log(), Docker: dc, Agent: e.ac, Links: e.links, Ports: &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}},
+		Tracker: e.tracker}, Config{Interval: time.Minute, Hold: DockerRetryWindow, Owner: owner})
 	e.r.now, e.r.started = e.clock.now, e.clock.now()
 	e.docker.AddNetwork(dockertest.Network{ID: e.nid, Name: "cilium-net"})
 	return e

@@ -132,19 +132,17 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 			cur.ips[ip] = true
 		}
 	}
-	if r.ports != nil {
-		pub, err := r.ports.Published(ctx)
-		if err != nil { // mappings it could not read are not candidates
-			r.log.WithError(err).Warn("reconcile: read published ports")
-		}
-		// A mapping is dead when no Docker endpoint explains it, and also when its address is no
-		// longer its own endpoint's at the agent: Docker may keep a stale record of a stopped
-		// container whose address an agent restart freed, and the next container to get the address
-		// would receive the public port.
-		for eid, ms := range pub {
-			if !explained[eid] || !holdsAll(holder, eid, ms) {
-				cur.ports[eid] = true
-			}
+	pub, err := r.ports.Published(ctx)
+	if err != nil { // mappings it could not read are not candidates
+		r.log.WithError(err).Warn("reconcile: read published ports")
+	}
+	// A mapping is dead when no Docker endpoint explains it, and also when its address is no
+	// longer its own endpoint's at the agent: Docker may keep a stale record of a stopped
+	// container whose address an agent restart freed, and the next container to get the address
+	// would receive the public port.
+	for eid, ms := range pub {
+		if !explained[eid] || !holdsAll(holder, eid, ms) {
+			cur.ports[eid] = true
 		}
 	}
 	return cur, nil

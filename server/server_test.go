@@ -24,8 +24,8 @@ import (
 // plugin is the server as the binary builds it; the capability handlers need no agent.
 func plugin() *server.Server {
 	s := server.New(servertest.Log())
-	ipam.Register(s, ipam.New(nil, ipam.NewBook()))
-	driver.Register(s, driver.New(servertest.Log(), nil, nil, nil, nil, labels.DefaultPolicy()))
+	ipam.Register(s, ipam.New(ipam.Deps{Book: ipam.NewBook()}))
+	driver.Register(s, driver.New(driver.Deps{Log: servertest.Log(), Name: driver.DriverName, AddressSpaces: ipam.AddressSpaces(), Policy: labels.DefaultPolicy()}))
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/policy"
 )
@@ -45,28 +46,13 @@ commands:
 Run '%[1]s COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 refused or failed, 2 usage.
 `
 
-// usageError is a command line the command cannot run: exit code 2.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
+// usage marks err as a command line the command cannot run: exit code 2.
+func usage(err error) error { return cli.Usage(err) }
 
 // refusedError is input the command refused (a bad policy): exit code 1, already reported.
 type refusedError struct{ n int }
 
 func (e *refusedError) Error() string { return fmt.Sprintf("%d refused", e.n) }
-
-// exitCode maps run's error to the process's exit code.
-func exitCode(err error) int {
-	var u *usageError
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		return 2
-	}
-	return 1
-}
 
 type policyCmd struct {
 	stdin          io.Reader
@@ -84,87 +70,91 @@ type policyCmd struct {
 }
 
 // run runs one policy command; prog is how the user called it (progName).
-func run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(stdout, policyUsage, prog)
-		if len(args) == 0 {
-			return &usageError{errors.New("no command")}
-		}
-		return nil
+func run(ctx context.Context, prog string, args []string, streams cli.IO) error {
+	return commands(prog).Dispatch(ctx, args, streams)
+}
+
+// commands is the policy binary's command table.
+func commands(prog string) cli.Table {
+	cmd := func(name, argsUsage string, flags func(*policyCmd, *flag.FlagSet), do func(*policyCmd, context.Context, []string) error) cli.Command {
+		return cli.Command{Name: name, Run: func(ctx context.Context, args []string, streams cli.IO) error {
+			return runCommand(ctx, prog, name, argsUsage, flags, do, args, streams)
+		}}
 	}
-	if args[0] == "version" {
-		fmt.Fprintln(stdout, cliflags.PolicyBinary, version)
-		return nil
+	etcd := func(c *policyCmd, fs *flag.FlagSet) { c.etcd.Register(fs) }
+	return cli.Table{
+		Commands: []cli.Command{
+			cmd("check", "FILE...", (*policyCmd).checkFlags, (*policyCmd).check),
+			cmd("apply", "FILE...", func(c *policyCmd, fs *flag.FlagSet) { c.checkFlags(fs); c.localFlags(fs); etcd(c, fs) }, (*policyCmd).apply),
+			cmd("delete", "NAME...", func(c *policyCmd, fs *flag.FlagSet) { c.localFlags(fs); etcd(c, fs) }, (*policyCmd).delete),
+			cmd("list", "", func(c *policyCmd, fs *flag.FlagSet) { c.localFlags(fs); etcd(c, fs) }, (*policyCmd).list),
+			cmd("get", "NAME", etcd, (*policyCmd).get),
+			cmd("sync", "", (*policyCmd).syncFlags, (*policyCmd).sync),
+			{Name: "version", Run: func(_ context.Context, _ []string, streams cli.IO) error {
+				fmt.Fprintln(streams.Out, cliflags.PolicyBinary, version)
+				return nil
+			}},
+			{Name: "help", Aliases: []string{"-h", "--help"}, Run: func(_ context.Context, _ []string, streams cli.IO) error {
+				fmt.Fprintf(streams.Out, policyUsage, prog)
+				return nil
+			}},
+		},
+		Default: func(_ context.Context, args []string, streams cli.IO) error {
+			if len(args) == 0 {
+				fmt.Fprintf(streams.Out, policyUsage, prog)
+				return cli.Usage(errors.New("no command"))
+			}
+			fmt.Fprintf(streams.Err, policyUsage, prog)
+			return cli.Usage(fmt.Errorf("unknown command %q", args[0]))
+		},
 	}
-	c := &policyCmd{stdin: stdin, stdout: stdout, stderr: stderr}
-	name, args := args[0], args[1:]
+}
+
+// runCommand parses one command's flags (flags registers them) and arguments (argsUsage: "" for none,
+// "NAME" for exactly one, "FILE..." or "NAME..." for at least one), then does it.
+func runCommand(ctx context.Context, prog, name, argsUsage string, flags func(*policyCmd, *flag.FlagSet),
+	do func(*policyCmd, context.Context, []string) error, args []string, streams cli.IO) error {
+	c := &policyCmd{stdin: streams.In, stdout: streams.Out, stderr: streams.Err}
 	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(streams.Err)
 	fs.BoolVar(&c.json, "json", false, "print JSON")
-	var do func(context.Context, []string) error
-	var argsUsage string
-	switch name {
-	case "check":
-		c.checkFlags(fs)
-		do, argsUsage = c.check, "FILE..."
-	case "apply":
-		c.checkFlags(fs)
-		c.localFlags(fs)
-		c.etcd.Register(fs)
-		do, argsUsage = c.apply, "FILE..."
-	case "delete":
-		c.localFlags(fs)
-		c.etcd.Register(fs)
-		do, argsUsage = c.delete, "NAME..."
-	case "list":
-		c.localFlags(fs)
-		c.etcd.Register(fs)
-		do = c.list
-	case "get":
-		c.etcd.Register(fs)
-		do, argsUsage = c.get, "NAME"
-	case "sync":
-		c.etcd.Register(fs)
-		fs.StringVar(&c.dir, "policy-dir", "", "the agent's static policy directory (--static-cnp-path)")
-		fs.StringVar(&c.node, "node-name", cliflags.DefaultNodeName(), "this node's name in the status keys")
-		fs.StringVar(&c.cluster, "cluster-name", policy.DefaultCluster, "the agent's --cluster-name")
-		fs.StringVar(&c.agentVersion, "agent-version", "", "the agent's version, reported in the node's status for `policy list`")
-		fs.BoolVar(&c.reportState, "report", false, "print the sync's state as a JSON line on stdout after every pass and failure (for the plugin)")
-		fs.BoolVar(&c.validate, "validate", false, "check the flags and the etcd configuration, then exit")
-		do = c.sync
-	default:
-		fmt.Fprintf(stderr, policyUsage, prog)
-		return &usageError{fmt.Errorf("unknown command %q", name)}
-	}
+	flags(c, fs)
 	fs.Usage = func() { // to stdout: --help is asked for; a parse error has gone to stderr before it
-		fmt.Fprintf(stdout, "usage: %s %s [flags] %s\n", prog, name, argsUsage)
-		fs.SetOutput(stdout)
+		fmt.Fprintf(streams.Out, "usage: %s %s [flags] %s\n", prog, name, argsUsage)
+		fs.SetOutput(streams.Out)
 		fs.PrintDefaults()
-		fs.SetOutput(stderr)
+		fs.SetOutput(streams.Err)
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err}
+		return cli.Usage(err)
 	}
 	if err := cliflags.ApplyEnv(fs); err != nil {
-		return &usageError{err}
+		return cli.Usage(err)
 	}
 	switch {
 	case argsUsage == "" && fs.NArg() > 0:
-		return &usageError{fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))}
+		return cli.Usage(fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0)))
 	case argsUsage == "NAME" && fs.NArg() != 1, argsUsage != "" && fs.NArg() == 0:
 		fs.Usage()
-		return &usageError{fmt.Errorf("%s: want %s", name, argsUsage)}
+		return cli.Usage(fmt.Errorf("%s: want %s", name, argsUsage))
 	}
 	if c.local && c.dir == "" {
-		return &usageError{fmt.Errorf("%s --local: want --policy-dir", name)}
+		return cli.Usage(fmt.Errorf("%s --local: want --policy-dir", name))
 	}
 	if name == "sync" && c.dir == "" {
-		return &usageError{errors.New("sync: want --policy-dir")}
+		return cli.Usage(errors.New("sync: want --policy-dir"))
 	}
-	return do(ctx, fs.Args())
+	return do(c, ctx, fs.Args())
+}
+
+func (c *policyCmd) syncFlags(fs *flag.FlagSet) {
+	c.etcd.Register(fs)
+	fs.StringVar(&c.dir, "policy-dir", "", "the agent's static policy directory (--static-cnp-path)")
+	fs.StringVar(&c.node, "node-name", cliflags.DefaultNodeName(), "this node's name in the status keys")
+	fs.StringVar(&c.cluster, "cluster-name", policy.DefaultCluster, "the agent's --cluster-name")
+	fs.StringVar(&c.agentVersion, "agent-version", "", "the agent's version, reported in the node's status for `policy list`")
+	fs.BoolVar(&c.reportState, "report", false, "print the sync's state as a JSON line on stdout after every pass and failure (for the plugin)")
+	fs.BoolVar(&c.validate, "validate", false, "check the flags and the etcd configuration, then exit")
 }
 
 func (c *policyCmd) checkFlags(fs *flag.FlagSet) {

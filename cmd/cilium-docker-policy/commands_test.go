@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
+
+// runWith is run with the streams given one by one.
+func runWith(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return run(ctx, prog, args, cli.IO{In: stdin, Out: stdout, Err: stderr})
+}
 
 func TestPolicyCommandExitCodes(t *testing.T) {
 	dir := t.TempDir()
@@ -45,8 +52,8 @@ func TestPolicyCommandExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), viaPlugin, tt.args, strings.NewReader(""), &out, &errb)
-		if got := exitCode(err); got != tt.code || !strings.Contains(out.String(), tt.out) {
+		err := run(context.Background(), viaPlugin, tt.args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if got, _ := cli.ExitCode(err); got != tt.code || !strings.Contains(out.String(), tt.out) {
 			t.Errorf("%v: exit %d (%v), want %d; output:\n%s%s\nwant it to contain %q", tt.args, got, err, tt.code, out.String(), errb.String(), tt.out)
 		}
 	}
@@ -59,7 +66,7 @@ func TestProgName(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), cliflags.PolicyBinary, []string{"--help"}, nil, &out, &out); err != nil ||
+	if err := run(context.Background(), cliflags.PolicyBinary, []string{"--help"}, cli.IO{Out: &out, Err: &out}); err != nil ||
 		!strings.Contains(out.String(), "usage: cilium-docker-policy COMMAND") {
 		t.Fatalf("--help: %v\n%s", err, out.String())
 	}
@@ -78,8 +85,8 @@ func TestPolicyRefusesWhatAnAgentDrops(t *testing.T) {
 	}
 	for _, args := range [][]string{{"check", kafka}, {"apply", "--local", "--policy-dir", dir, kafka}} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), viaPlugin, args, strings.NewReader(""), &out, &errb)
-		if got := exitCode(err); got != 1 || !strings.Contains(out.String(), "rules.kafka: Cilium 1.20 removed") {
+		err := run(context.Background(), viaPlugin, args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if got, _ := cli.ExitCode(err); got != 1 || !strings.Contains(out.String(), "rules.kafka: Cilium 1.20 removed") {
 			t.Errorf("%v: exit %d (%v), want 1 with the refusal; output:\n%s%s", args, got, err, out.String(), errb.String())
 		}
 	}

@@ -35,7 +35,7 @@ func TestListShowsAgentVersions(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if err := run(ctx, viaPlugin, []string{"list", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil {
+	if err := runWith(ctx, viaPlugin, []string{"list", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil {
 		t.Fatalf("list: %v\n%s", err, errb.String())
 	}
 	for _, want := range []string{"n1", "agent 1.20.2", "n2", "agent 1.19.7", "n3", "agent unknown"} {
@@ -44,7 +44,7 @@ func TestListShowsAgentVersions(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(ctx, viaPlugin, []string{"list", "--json", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil ||
+	if err := runWith(ctx, viaPlugin, []string{"list", "--json", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil ||
 		!strings.Contains(out.String(), `"agentVersion": "1.20.2"`) {
 		t.Errorf("list --json: %v\n%s", err, out.String())
 	}

@@ -7,19 +7,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	prog := progName(os.Args[0])
-	err := run(ctx, prog, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	if code := exitCode(err); code != 0 {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
-		os.Exit(code)
-	}
+	cli.Main(prog, func(ctx context.Context, args []string, streams cli.IO) error { return run(ctx, prog, args, streams) })
 }

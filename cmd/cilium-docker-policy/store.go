@@ -78,11 +78,11 @@ func (c *policyCmd) apply(ctx context.Context, files []string) error {
 
 func (c *policyCmd) open() (*policystore.Store, error) {
 	if !c.etcd.Set() {
-		return nil, &usageError{errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS), or use --local")}
+		return nil, usage(errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS), or use --local"))
 	}
 	cfg, err := storeConfig(&c.etcd)
 	if err != nil {
-		return nil, &usageError{err}
+		return nil, usage(err)
 	}
 	return policystore.Open(cfg)
 }
@@ -104,7 +104,7 @@ func (c *policyCmd) delete(ctx context.Context, names []string) error {
 		for _, n := range names {
 			f, err := d.FileName(n)
 			if err != nil {
-				return &usageError{err}
+				return usage(err)
 			}
 			_, found := owned[f]
 			if err := d.Remove(f); err != nil {

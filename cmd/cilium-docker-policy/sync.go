@@ -14,10 +14,10 @@ import (
 func (c *policyCmd) sync(ctx context.Context, _ []string) error {
 	if c.validate {
 		if !c.etcd.Set() {
-			return &usageError{errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS)")}
+			return usage(errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS)"))
 		}
 		if _, err := storeConfig(&c.etcd); err != nil {
-			return &usageError{err}
+			return usage(err)
 		}
 		return nil
 	}

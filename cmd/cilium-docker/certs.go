@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/pki"
 )
@@ -15,9 +17,10 @@ const leafDays = 365
 
 // runCerts is `cilium-docker certs init|node`: the cluster's etcd CA, and a node's etcd server and
 // client certificates signed by it (pki/).
-func runCerts(args []string, stdout, stderr io.Writer) error {
+func runCerts(_ context.Context, args []string, streams cli.IO) error {
+	stdout, stderr := streams.Out, streams.Err
 	if len(args) == 0 {
-		return fmt.Errorf("certs: want init or node\n%s", usage)
+		return cli.Usage(fmt.Errorf("certs: want init or node\n%s", usage))
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("cilium-docker certs "+sub, flag.ContinueOnError)
@@ -29,7 +32,7 @@ func runCerts(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if len(rest) > 0 {
-			return fmt.Errorf("certs init: unexpected argument %q", rest[0])
+			return cli.Usage(fmt.Errorf("certs init: unexpected argument %q", rest[0]))
 		}
 		res, err := pki.Dir{Path: *dir}.Init(time.Now())
 		if err != nil {
@@ -54,13 +57,13 @@ func runCerts(args []string, stdout, stderr io.Writer) error {
 		}
 		return report(stdout, "node "+r.Name.String()+"'s etcd certificates", res)
 	}
-	return fmt.Errorf("certs: unknown command %q: want init or node", sub)
+	return cli.Usage(fmt.Errorf("certs: unknown command %q: want init or node", sub))
 }
 
 // nodeRequest checks certs node's arguments (NAME IP) and flags.
 func nodeRequest(args []string, days int, force bool, endpoints string) (pki.NodeRequest, error) {
 	if len(args) != 2 {
-		return pki.NodeRequest{}, fmt.Errorf("certs node: want NAME IP, got %d arguments", len(args))
+		return pki.NodeRequest{}, cli.Usage(fmt.Errorf("certs node: want NAME IP, got %d arguments", len(args)))
 	}
 	name, err := pki.ParseNodeName(args[0])
 	if err != nil {

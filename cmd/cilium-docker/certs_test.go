@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 )
 
 func runArgs(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, &out, &errOut)
+	err := run(context.Background(), args, cli.IO{Out: &out, Err: &errOut})
 	return out.String() + errOut.String(), err
 }
 
@@ -31,7 +33,7 @@ func TestCertsInitAndNode(t *testing.T) {
 	if !errors.Is(err, fs.ErrExist) {
 		t.Errorf("certs init again: %v, want a refusal", err)
 	}
-	if code, _ := exitCode(err); code == 0 {
+	if code, _ := cli.ExitCode(err); code == 0 {
 		t.Error("the refused certs init exits 0")
 	}
 	// flags after the arguments, as with the other subcommands

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
@@ -46,13 +47,14 @@ func (c *commonFlags) hubbleSocket() (string, error) {
 }
 
 // parseCommand parses a subcommand's flags, which may come before, between or after its arguments
-// (`flows app2 --verdict DROPPED`), then the environment for the flags not given.
+// (`flows app2 --verdict DROPPED`), then the environment for the flags not given; what does not parse
+// is a usage error.
 func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
 	fs.SetOutput(stderr)
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, cli.Usage(err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -66,7 +68,7 @@ func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, 
 		args = args[1:]
 	}
 	if err := cliflags.ApplyEnv(fs); err != nil {
-		return nil, err
+		return nil, cli.Usage(err)
 	}
 	return rest, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/metrics"
@@ -89,13 +90,13 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 			"container, so that plain Kubernetes-style policies select containers; false keeps the identities of earlier releases "+
 			"(policies whose peer selectors say the namespace label DoesNotExist)")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, cli.Usage(err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, cli.Usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	if err := cliflags.ApplyEnv(fs); err != nil {
-		return nil, err
+		return nil, cli.Usage(err)
 	}
 	c.Labels = labels.Policy{Exclude: cliflags.SplitList(*exclude), Include: cliflags.SplitList(*include), ImageLabels: cliflags.SplitList(*images),
 		DefaultNamespace: *namespace, K8sIdentity: *k8sIdentity}

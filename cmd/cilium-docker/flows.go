@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/hubble"
 )
 
 // runFlows is `cilium-docker flows [CONTAINER...]`: the flows from and to the containers, from the
 // node's Hubble, one line each (or JSON lines), and with --follow new ones as they come.
-func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runFlows(ctx context.Context, args []string, streams cli.IO) error {
+	stdout := streams.Out
 	var (
 		f       commonFlags
 		follow  bool
@@ -28,7 +29,7 @@ func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&verdict, "verdict", "", "only flows with this verdict: FORWARDED, DROPPED, …")
 	fs.Uint64Var(&last, "last", 0, "only the newest N buffered flows (0: all Hubble holds)")
 	fs.DurationVar(&since, "since", 0, "only flows of the last DURATION (0: no bound)")
-	names, err := parseCommand(fs, args, stderr)
+	names, err := parseCommand(fs, args, streams.Err)
 	if err != nil {
 		return err
 	}

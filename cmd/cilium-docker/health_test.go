@@ -15,6 +15,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -225,7 +226,7 @@ func TestRunRefusesMetricsPath(t *testing.T) {
 			errc := make(chan error, 1)
 			go func() {
 				errc <- run(ctx, []string{"--docker-plugins", dir, "--docker-host-path", "unix://" + dir + "/docker.sock",
-					"--cilium-api", a.Addr(), "--metrics-address", "unix://" + msock, "--reconcile-interval", "0"}, io.Discard, io.Discard)
+					"--cilium-api", a.Addr(), "--metrics-address", "unix://" + msock, "--reconcile-interval", "0"}, cli.IO{Out: io.Discard, Err: io.Discard})
 			}()
 			var rerr error
 			select {

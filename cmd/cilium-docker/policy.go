@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
@@ -49,11 +49,6 @@ func findPolicyBinary() (string, error) {
 	return p, nil
 }
 
-// childExit is the exit code of a policy command that reported its own failure: the plugin adds nothing.
-type childExit struct{ code int }
-
-func (e *childExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
 // runPolicy runs `cilium-docker-policy ARGS` with this process's stdin and the given outputs; it ends
 // with the command or with ctx (SIGTERM first, a kill after policyStopGrace). No deadline of its own:
 // the commands carry theirs (--etcd-timeout per call), and `policy sync` runs until it is stopped.
@@ -70,23 +65,10 @@ func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-		return &childExit{ee.ExitCode()}
+		return &cli.ExitError{Code: ee.ExitCode()}
 	}
 	if err != nil {
 		return fmt.Errorf("policy: %s: %w", bin, err)
 	}
 	return nil
-}
-
-// exitCode maps run's error to the process's exit code; report says whether main still has to print
-// the error (a policy command has printed its own).
-func exitCode(err error) (code int, report bool) {
-	var ce *childExit
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
-		return 0, false
-	case errors.As(err, &ce):
-		return ce.code, false
-	}
-	return 1, true
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 )
 
@@ -22,7 +23,7 @@ func TestPolicyRunsPolicyBinary(t *testing.T) {
 	t.Setenv("PATH", dir)
 	var out, errb bytes.Buffer
 	err := runPolicy(context.Background(), []string{"apply", "x.json"}, strings.NewReader("hello\n"), &out, &errb)
-	code, report := exitCode(err)
+	code, report := cli.ExitCode(err)
 	if code != 3 || report {
 		t.Errorf("exit code %d, report %v (%v), want 3 and nothing more to print", code, report, err)
 	}
@@ -35,8 +36,8 @@ func TestPolicyRunsPolicyBinary(t *testing.T) {
 func TestPolicyBinaryMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"policy", "list"}, &out, &out)
-	code, report := exitCode(err)
+	err := run(context.Background(), []string{"policy", "list"}, cli.IO{Out: &out, Err: &out})
+	code, report := cli.ExitCode(err)
 	if code != 1 || !report || err == nil || !strings.Contains(err.Error(), "cilium-docker-policy not found") {
 		t.Fatalf("got exit %d report %v: %v; want 1 and a clear error", code, report, err)
 	}
@@ -46,7 +47,7 @@ func TestPolicySyncNeedsPolicyBinary(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	dir := t.TempDir()
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"--docker-plugins", dir, "--policy-dir", dir, "--etcd-endpoints", "http://127.0.0.1:1"}, &out, &out)
+	err := run(context.Background(), []string{"--docker-plugins", dir, "--policy-dir", dir, "--etcd-endpoints", "http://127.0.0.1:1"}, cli.IO{Out: &out, Err: &out})
 	if err == nil || !strings.Contains(err.Error(), "--policy-dir: cilium-docker-policy not found") {
 		t.Fatalf("plugin with --policy-dir and no policy binary: %v, want it refused at start", err)
 	}

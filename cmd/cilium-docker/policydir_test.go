@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -56,7 +57,7 @@ func TestRunRefusesUnwritablePolicyDir(t *testing.T) {
 			go func() {
 				errc <- run(ctx, []string{"--docker-plugins", dir, "--docker-host-path", "unix://" + dir + "/docker.sock",
 					"--cilium-api", a.Addr(), "--reconcile-interval", "0",
-					"--policy-dir", policies, "--etcd-endpoints", "http://127.0.0.1:1"}, io.Discard, io.Discard)
+					"--policy-dir", policies, "--etcd-endpoints", "http://127.0.0.1:1"}, cli.IO{Out: io.Discard, Err: io.Discard})
 			}()
 			var err error
 			select {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
@@ -68,7 +69,7 @@ func start(t *testing.T, args ...string) *started {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &started{sock: filepath.Join(dir, "cilium.sock"), stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	t0 := time.Now()
-	go func() { p.done <- run(ctx, args, io.Discard, p.stderr) }()
+	go func() { p.done <- run(ctx, args, cli.IO{Out: io.Discard, Err: p.stderr}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-p.done; err != nil {
@@ -134,7 +135,7 @@ func TestRunAgentComesUpLater(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	var out syncBuffer
-	if err := run(context.Background(), []string{"version"}, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"version"}, cli.IO{Out: &out, Err: io.Discard}); err != nil {
 		t.Fatalf("run version: %v", err)
 	}
 	if got, want := out.String(), "cilium-docker "+version+"\n"; got != want {
@@ -205,7 +206,7 @@ func TestBadConfiguration(t *testing.T) {
 			}
 			dir := servertest.ShortDir(t)
 			args := append([]string{"--docker-plugins", dir}, tt.args...)
-			err := run(context.Background(), args, io.Discard, io.Discard)
+			err := run(context.Background(), args, cli.IO{Out: io.Discard, Err: io.Discard})
 			if err == nil {
 				t.Fatal("run: got nil, want an error")
 			}
@@ -224,7 +225,7 @@ func TestBadConfiguration(t *testing.T) {
 func TestRunRefusesLiveSocket(t *testing.T) {
 	a := agenttest.NewStopped(t)
 	p := start(t, "--cilium-api", a.Addr())
-	err := run(context.Background(), []string{"--docker-plugins", filepath.Dir(p.sock), "--cilium-api", a.Addr()}, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"--docker-plugins", filepath.Dir(p.sock), "--cilium-api", a.Addr()}, cli.IO{Out: io.Discard, Err: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "another process is already serving") {
 		t.Errorf("second run on the same socket: got %v, want another process is already serving", err)
 	}

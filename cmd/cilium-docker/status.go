@@ -4,12 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/hubble"
 	"github.com/cilium-docker/cilium-docker/metrics"
@@ -30,19 +30,20 @@ func reconcilerStats(gc *reconcile.Reconciler) func() metrics.ReconcilerStats {
 }
 
 // runStatus is `cilium-docker status`: exit 0 when healthy, else an error (exit 1) saying how many
-// findings need attention, which the output lists with hints.
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// findings need attention, which the output lists with hints; exit 2 for a usage error.
+func runStatus(ctx context.Context, args []string, streams cli.IO) error {
+	stdout := streams.Out
 	var f commonFlags
 	fs := flag.NewFlagSet("cilium-docker status", flag.ContinueOnError)
 	f.register(fs, 5*time.Second)
 	fs.StringVar(&f.MetricsAddress, "metrics-address", "", "the plugin's --metrics-address, to read its own state (reconciler, policy sync)")
 	driverName := fs.String("driver-name", defaultDriverName, "the plugin's --driver-name (a managed plugin's name, e.g. cilium-docker:latest)")
-	rest, err := parseCommand(fs, args, stderr)
+	rest, err := parseCommand(fs, args, streams.Err)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return fmt.Errorf("status: unexpected argument %q", rest[0])
+		return cli.Usage(fmt.Errorf("status: unexpected argument %q", rest[0]))
 	}
 	if err := validTimeout(f.Timeout); err != nil {
 		return err
