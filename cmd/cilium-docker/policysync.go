@@ -20,7 +20,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/supervise"
 )
 
-// The policy sync (policysync/) runs in the policy binary, as `cilium-docker-policy sync`, a child of
+// The policy sync (policy/dirsync) runs in the policy binary, as `cilium-docker-policy sync`, a child of
 // the plugin: it links Cilium's policy parser and the etcd client, which would cost the plugin about
 // 20 MB of resident memory. The plugin starts it with its own flags and the agent's cluster name,
 // restarts it when it ends, reads its state from its --report lines for /metrics, and stops it by PID.

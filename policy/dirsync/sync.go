@@ -1,4 +1,4 @@
-package policysync
+package dirsync
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/backoff"
-	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policy/store"
 )
 
-// Store is what the sync needs from etcd (policystore.Store).
+// Store is what the sync needs from etcd (store.Store).
 type Store interface {
-	List(ctx context.Context) ([]policystore.Policy, int64, error)
-	Watch(ctx context.Context, rev int64, changes chan<- policystore.Change) error
-	PutStatus(ctx context.Context, st policystore.NodeStatus) error
+	List(ctx context.Context) ([]store.Policy, int64, error)
+	Watch(ctx context.Context, rev int64, changes chan<- store.Change) error
+	PutStatus(ctx context.Context, st store.NodeStatus) error
 }
 
 // Options tune a Sync.
@@ -111,7 +111,7 @@ func (s *Sync) round(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	state := map[string]policystore.Policy{}
+	state := map[string]store.Policy{}
 	for _, p := range pols {
 		state[p.Key] = p
 	}
@@ -120,7 +120,7 @@ func (s *Sync) round(ctx context.Context) error {
 	}
 
 	wctx, cancel := context.WithTimeout(ctx, s.opt.Resync)
-	changes := make(chan policystore.Change)
+	changes := make(chan store.Change)
 	done := make(chan error, 1)
 	go func() { done <- s.store.Watch(wctx, rev, changes) }() // owned by round: cancelled and waited for below
 	defer func() {
@@ -154,11 +154,11 @@ func (s *Sync) round(ctx context.Context) error {
 	}
 }
 
-func (s *Sync) change(state map[string]policystore.Policy, c policystore.Change) int64 {
+func (s *Sync) change(state map[string]store.Policy, c store.Change) int64 {
 	if c.Delete {
 		delete(state, c.Key)
 	} else {
-		state[c.Key] = policystore.Policy{Key: c.Key, YAML: c.YAML, Revision: c.Revision}
+		state[c.Key] = store.Policy{Key: c.Key, YAML: c.YAML, Revision: c.Revision}
 	}
 	return c.Revision
 }
@@ -167,8 +167,8 @@ func (s *Sync) change(state map[string]policystore.Policy, c policystore.Change)
 // that does not check keeps the file of its last good revision, if there is one. When the check itself
 // fails, the documents it did not answer count as refused for this pass and apply returns the failure
 // (Run then tries again, with backoff).
-func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, rev int64) error {
-	st := policystore.NodeStatus{Node: s.opt.Node, Revision: rev, Applied: map[string]int64{}, Errors: map[string]string{}}
+func (s *Sync) apply(ctx context.Context, state map[string]store.Policy, rev int64) error {
+	st := store.NodeStatus{Node: s.opt.Node, Revision: rev, Applied: map[string]int64{}, Errors: map[string]string{}}
 	owned, err := s.dir.Owned()
 	if err != nil {
 		st.Error = err.Error()
@@ -247,7 +247,7 @@ func (s *Sync) report() {
 
 // checkAll checks the documents of state that have no verdict for their text and the cluster yet, all
 // in one call, and forgets the verdicts of keys no longer in state.
-func (s *Sync) checkAll(ctx context.Context, state map[string]policystore.Policy, cluster string) error {
+func (s *Sync) checkAll(ctx context.Context, state map[string]store.Policy, cluster string) error {
 	for key := range s.checked {
 		if _, ok := state[key]; !ok {
 			delete(s.checked, key)
@@ -288,7 +288,7 @@ func (s *Sync) verdictOf(key, yaml, cluster string, checkErr error) error {
 	return errors.New("not checked")
 }
 
-func (s *Sync) putStatus(ctx context.Context, st policystore.NodeStatus) {
+func (s *Sync) putStatus(ctx context.Context, st store.NodeStatus) {
 	st.AgentVersion = s.opt.AgentVersion
 	st.Updated = time.Now().UTC()
 	if err := s.store.PutStatus(ctx, st); err != nil {
