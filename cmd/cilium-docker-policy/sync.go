@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policy/dirsync"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 func (c *policyCmd) sync(ctx context.Context, _ []string) error {
@@ -32,9 +32,8 @@ func (c *policyCmd) sync(ctx context.Context, _ []string) error {
 	cluster := c.cluster
 	opt := dirsync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }, AgentVersion: c.agentVersion}
 	if c.reportState {
-		enc := json.NewEncoder(c.stdout) // one line per report, read by the plugin (supervise)
-		opt.Report = func(s dirsync.Stats) {
-			if err := enc.Encode(s); err != nil {
+		opt.Report = func(s syncreport.Stats) { // one line per report, read by the plugin (supervise)
+			if err := syncreport.Write(c.stdout, s); err != nil {
 				log.WithError(err).Debug("report the sync's state")
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/backoff"
 	"github.com/cilium-docker/cilium-docker/policy/store"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // Store is what the sync needs from etcd (store.Store).
@@ -32,15 +33,7 @@ type Options struct {
 	// MaxBackoff caps the wait between attempts while etcd is unreachable (default 10 s).
 	MaxBackoff time.Duration
 	// Report, when set, gets the sync's state after every pass and every failure.
-	Report func(Stats)
-}
-
-// Stats is what a sync reports of itself.
-type Stats struct {
-	Revision int64  `json:"revision"` // the store revision last applied
-	Refused  int    `json:"refused"`  // documents of that revision not in force as stored
-	Errors   uint64 `json:"errors"`   // failures so far: failed passes, and documents newly refused
-	Failing  bool   `json:"failing"`  // the last pass failed: etcd unreachable, the watch broke, the check failed
+	Report func(syncreport.Stats)
 }
 
 // Sync keeps Dir equal to the store's policies.
@@ -54,7 +47,7 @@ type Sync struct {
 	// Only Run's goroutine uses these.
 	inForce map[string]int64 // key -> revision of the document in its file
 	lastErr map[string]string
-	stats   Stats
+	stats   syncreport.Stats
 	checked map[string]verdict // key -> the last verdict on the key's document
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/policy/dirsync"
 	"github.com/cilium-docker/cilium-docker/policy/store"
 	"github.com/cilium-docker/cilium-docker/policy/store/etcdtest"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // parser checks in this process, with Cilium's parser (the daemon runs it in cilium-docker-policy).
@@ -218,14 +219,14 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 		}
 	}
 	chk := &recordingChecker{}
-	var reported atomic.Pointer[dirsync.Stats]
+	var reported atomic.Pointer[syncreport.Stats]
 	s := dirsync.New(quiet(), kv, chk, dir, dirsync.Options{Node: "n1", MaxBackoff: 20 * time.Millisecond,
-		Report: func(st dirsync.Stats) { reported.Store(&st) }})
-	last := func() dirsync.Stats {
+		Report: func(st syncreport.Stats) { reported.Store(&st) }})
+	last := func() syncreport.Stats {
 		if p := reported.Load(); p != nil {
 			return *p
 		}
-		return dirsync.Stats{}
+		return syncreport.Stats{}
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -384,9 +385,9 @@ func TestSyncRefusesDottedNamespace(t *testing.T) {
 	}}
 	acceptAll := dirsync.InProcess(func(string, string, string) error { return nil }) // only the sync's own guard
 	dir := t.TempDir()
-	var reported atomic.Pointer[dirsync.Stats]
+	var reported atomic.Pointer[syncreport.Stats]
 	s := dirsync.New(quiet(), fake, acceptAll, dir, dirsync.Options{Node: "n1",
-		Report: func(st dirsync.Stats) { reported.Store(&st) }})
+		Report: func(st syncreport.Stats) { reported.Store(&st) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
