@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
 	"github.com/cilium-docker/cilium-docker/policy/store"
 	"github.com/cilium-docker/cilium-docker/policy/store/etcdtest"
 )
@@ -35,7 +36,7 @@ func TestListShowsAgentVersions(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if err := run(ctx, viaPlugin, []string{"list", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil {
+	if err := run(ctx, cliflags.PolicyViaPlugin, []string{"list", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil {
 		t.Fatalf("list: %v\n%s", err, errb.String())
 	}
 	for _, want := range []string{"n1", "agent 1.20.2", "n2", "agent 1.19.7", "n3", "agent unknown"} {
@@ -44,7 +45,7 @@ func TestListShowsAgentVersions(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(ctx, viaPlugin, []string{"list", "--json", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil ||
+	if err := run(ctx, cliflags.PolicyViaPlugin, []string{"list", "--json", "--etcd-endpoints", u}, strings.NewReader(""), &out, &errb); err != nil ||
 		!strings.Contains(out.String(), `"agentVersion": "1.20.2"`) {
 		t.Errorf("list --json: %v\n%s", err, out.String())
 	}

@@ -8,6 +8,10 @@ import (
 // PolicyBinary is the name of the binary that holds the policy commands and the policy sync.
 const PolicyBinary = "cilium-docker-policy"
 
+// PolicyViaPlugin is the argv[0] the plugin gives the policy binary when it runs it for `cilium-docker
+// policy`: the name the binary then shows in its usage and errors.
+const PolicyViaPlugin = "cilium-docker policy"
+
 // DefaultPrefix is the etcd key prefix of the policies and node statuses (policy/store's default).
 const DefaultPrefix = "cilium-docker/policy/v1/"
 
