@@ -18,6 +18,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/server/v3/embed"
 
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policy/dirsync"
 	"github.com/cilium-docker/cilium-docker/policy/store"
@@ -48,23 +49,6 @@ spec:
   endpointSelector: {matchLabels: {name: %s}}
   ingress: [{fromEndpoints: [{matchLabels: {name: %s}}]}]
 `, name, name, peer)
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, d, err)
-		}
-		<-tick.C
-	}
 }
 
 func files(t *testing.T, dir string) string {
@@ -114,13 +98,13 @@ func TestSyncEtcd(t *testing.T) {
 	})
 
 	want := "cilium-docker.ccnp.app2.yaml mine.yaml"
-	waitFor(t, 10*time.Second, "app2 written, bad documents not", func() error {
+	testkit.Eventually(t, 10*time.Second, "app2 written, bad documents not", func() error {
 		if got := files(t, dir); got != want {
 			return fmt.Errorf("files %q, want %q", got, want)
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, "the node's status", func() error {
+	testkit.Eventually(t, 10*time.Second, "the node's status", func() error {
 		sts, err := kv.Statuses(ctx)
 		if err != nil || len(sts) != 1 {
 			return fmt.Errorf("statuses %+v: %w", sts, err)
@@ -141,13 +125,13 @@ func TestSyncEtcd(t *testing.T) {
 	if _, err := kv.Put(ctx, "app2", "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: app2}\nspec: {}\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "app3 written", func() error {
+	testkit.Eventually(t, 10*time.Second, "app3 written", func() error {
 		if got := files(t, dir); got != "cilium-docker.ccnp.app2.yaml cilium-docker.ccnp.app3.yaml mine.yaml" {
 			return fmt.Errorf("files %q", got)
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, "app2's bad revision reported", func() error {
+	testkit.Eventually(t, 10*time.Second, "app2's bad revision reported", func() error {
 		sts, _ := kv.Statuses(ctx)
 		if len(sts) != 1 || sts[0].Applied["app3"] != rev || !strings.Contains(sts[0].Errors["app2"], "not applied") || sts[0].Applied["app2"] == 0 {
 			return fmt.Errorf("status %+v", sts)
@@ -165,7 +149,7 @@ func TestSyncEtcd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "files of deleted policies removed", func() error {
+	testkit.Eventually(t, 10*time.Second, "files of deleted policies removed", func() error {
 		if got := files(t, dir); got != "mine.yaml" {
 			return fmt.Errorf("files %q", got)
 		}
@@ -236,7 +220,7 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "a and b written", func() error {
+	testkit.Eventually(t, 10*time.Second, "a and b written", func() error {
 		if got := files(t, dir); got != "cilium-docker.ccnp.a.yaml cilium-docker.ccnp.b.yaml" {
 			return fmt.Errorf("files %q", got)
 		}
@@ -245,7 +229,7 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if _, err := kv.Put(ctx, "c", doc("c", "x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "c checked alone", func() error {
+	testkit.Eventually(t, 10*time.Second, "c checked alone", func() error {
 		if got := chk.log(); got != "[[a b] [c]]" {
 			return fmt.Errorf("check calls %s", got)
 		}
@@ -257,7 +241,7 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a's new revision reported as not checked", func() error {
+	testkit.Eventually(t, 10*time.Second, "a's new revision reported as not checked", func() error {
 		sts, _ := kv.Statuses(ctx)
 		if len(sts) != 1 || !strings.Contains(sts[0].Errors["a"], "not checked") || sts[0].Applied["a"] == 0 || sts[0].Applied["a"] == rev {
 			return fmt.Errorf("status %+v", sts)
@@ -267,14 +251,14 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "x") {
 		t.Fatalf("a's file: %q %v, want its last checked revision", b, err)
 	}
-	waitFor(t, 10*time.Second, "the failing check reported", func() error {
+	testkit.Eventually(t, 10*time.Second, "the failing check reported", func() error {
 		if st := last(); !st.Failing || st.Errors == 0 || st.Refused != 1 {
 			return fmt.Errorf("reported %+v, want failing, errors, a refused", st)
 		}
 		return nil
 	})
 	chk.set(false)
-	waitFor(t, 10*time.Second, "a's new revision applied once the check works", func() error {
+	testkit.Eventually(t, 10*time.Second, "a's new revision applied once the check works", func() error {
 		sts, _ := kv.Statuses(ctx)
 		if len(sts) != 1 || sts[0].Applied["a"] != rev || sts[0].Errors["a"] != "" {
 			return fmt.Errorf("status %+v", sts)
@@ -284,7 +268,7 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "z") {
 		t.Fatalf("a's file: %q %v, want the new revision", b, err)
 	}
-	waitFor(t, 10*time.Second, "the recovery reported", func() error {
+	testkit.Eventually(t, 10*time.Second, "the recovery reported", func() error {
 		if st := last(); st.Failing || st.Refused != 0 || st.Revision < rev {
 			return fmt.Errorf("reported %+v, want not failing, none refused, revision >= %d", st, rev)
 		}
@@ -397,7 +381,7 @@ func TestSyncRefusesDottedNamespace(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "x.y/z refused, x/y.z applied", func() error {
+	testkit.Eventually(t, 10*time.Second, "x.y/z refused, x/y.z applied", func() error {
 		st := fake.status.Load()
 		if st == nil || !strings.Contains(st.Errors["x.y/z"], "DNS-1123 label") || st.Applied["x/y.z"] != 6 ||
 			st.Errors["x/y.z"] != "" || st.Applied["x.y/z"] != 0 {
@@ -429,7 +413,7 @@ func TestSyncReportsAgentVersion(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "the status with the agent's version", func() error {
+	testkit.Eventually(t, 10*time.Second, "the status with the agent's version", func() error {
 		if st := fake.status.Load(); st == nil || st.AgentVersion != "1.20.2" || st.Applied["a"] != 3 {
 			return fmt.Errorf("status %+v", st)
 		}
