@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,12 +24,6 @@ func quiet() *logrus.Entry {
 
 func shell(script string) supervise.Spec {
 	return func(context.Context) (string, []string, error) { return "/bin/sh", []string{"-c", script}, nil }
-}
-
-// alive reports whether pid runs (a zombie does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err == nil && !strings.Contains(string(b), ") Z ")
 }
 
 type lines struct {
@@ -68,14 +59,14 @@ func TestLinesAndStop(t *testing.T) {
 		t.Fatalf("lines: %q", got)
 	}
 	pid := s.PID()
-	if pid == 0 || !alive(pid) {
+	if pid == 0 || !testkit.Running(pid) {
 		t.Fatalf("child pid %d not running", pid)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid) {
+	if testkit.Running(pid) {
 		t.Fatalf("child %d still runs after Run returned", pid)
 	}
 	if s.PID() != 0 {
@@ -134,7 +125,7 @@ func TestKillsAfterGrace(t *testing.T) {
 	if took := time.Since(start); took < 200*time.Millisecond {
 		t.Fatalf("stopped in %s, before the grace ended: SIGTERM was not ignored?", took)
 	}
-	if err := syscall.Kill(pid, 0); err == nil && alive(pid) {
+	if err := syscall.Kill(pid, 0); err == nil && testkit.Running(pid) {
 		t.Fatalf("child %d survived the kill", pid)
 	}
 }
