@@ -14,6 +14,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 )
 
 func newClient(t *testing.T, a *agenttest.Agent, to agent.Timeouts) *agent.Client {
@@ -165,13 +166,12 @@ func TestParallelCreatesBounded(t *testing.T) {
 				ContainerID: fmt.Sprintf("slow%d", i), ContainerInterfaceName: "tmp", State: &state})
 		}()
 	}
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for deadline := time.Now().Add(2 * time.Second); len(a.RequestsTo(agenttest.RoutePutEndpoint)) < n+2; <-tick.C {
-		if time.Now().After(deadline) {
-			t.Fatal("the two slow creates did not reach the agent within 2s")
+	testkit.Eventually(t, 2*time.Second, "the two slow creates to reach the agent", func() error {
+		if got := len(a.RequestsTo(agenttest.RoutePutEndpoint)); got < n+2 {
+			return fmt.Errorf("%d creates, want %d", got, n+2)
 		}
-	}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := c.CreateEndpoint(ctx, &models.EndpointChangeRequest{ContainerID: "late", State: &state})
@@ -224,13 +224,12 @@ func TestCreateQueueGivesUpOnAStalledAgent(t *testing.T) {
 		return err
 	}
 	go func() { _ = create1("held") }()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for deadline := time.Now().Add(2 * time.Second); len(a.RequestsTo(agenttest.RoutePutEndpoint)) < 1; <-tick.C {
-		if time.Now().After(deadline) {
-			t.Fatal("the held create did not reach the agent within 2s")
+	testkit.Eventually(t, 2*time.Second, "the held create to reach the agent", func() error {
+		if len(a.RequestsTo(agenttest.RoutePutEndpoint)) < 1 {
+			return errors.New("no create")
 		}
-	}
+		return nil
+	})
 	start := time.Now()
 	errs := make(chan error, 3)
 	for i := range 3 {

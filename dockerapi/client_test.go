@@ -3,6 +3,7 @@ package dockerapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 )
 
 const (
@@ -102,13 +104,12 @@ func TestStarts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ids, errs := c.Starts(ctx)
-	deadline := time.Now().Add(5 * time.Second)
-	for d.EventStreams() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the event stream did not open")
+	testkit.Eventually(t, 5*time.Second, "the event stream to open", func() error {
+		if n := d.EventStreams(); n != 1 {
+			return fmt.Errorf("%d event streams", n)
 		}
-		<-time.After(5 * time.Millisecond)
-	}
+		return nil
+	})
 	d.AddContainer(dockertest.Container{ID: cid, Name: "web-1"})
 	d.StartContainer(cid)
 	select {

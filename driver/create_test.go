@@ -164,6 +164,7 @@ func TestDeleteEndpointTwice(t *testing.T) {
 	if e.links.has(eid) {
 		t.Error("veth pair left after DeleteEndpoint")
 	}
+	e.links.wantCalls(t, addEp, delEp, delEp)
 }
 
 func TestExternalConnectivity(t *testing.T) {
@@ -294,6 +295,8 @@ func TestLinkFailuresAnswer500(t *testing.T) {
 	if e.links.has(eid) {
 		t.Error("veth pair left after DeleteEndpoint")
 	}
+	// The failed create, the create, the failed lookup, the failed delete, the delete.
+	e.links.wantCalls(t, addEp, addEp, showEp, delEp, delEp)
 }
 
 // TestCreateEndpointIPv6DisabledBySysctl: an endpoint whose interface sysctls turn IPv6 off (Docker 29

@@ -108,6 +108,7 @@ func testJoin(t *testing.T, v agenttest.Version) {
 	if e.docker.Calls(dockertest.RouteInspect) != 0 {
 		t.Error("Join inspected the starting container (deadlocks dockerd)")
 	}
+	e.links.wantCalls(t, addEp, showEp)
 }
 
 func TestJoinFailures(t *testing.T) {
@@ -327,6 +328,7 @@ func TestJoinRepeated(t *testing.T) {
 			if n := len(e.agent.RequestsTo(agenttest.RouteGetEndpoint)); n != 0 {
 				t.Errorf("endpoint reads on Join: got %d, want 0", n)
 			}
+			e.links.wantCalls(t, addEp, showEp, showEp)
 		})
 	}
 }

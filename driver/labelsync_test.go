@@ -2,6 +2,7 @@ package driver_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/driver"
-	"github.com/cilium-docker/cilium-docker/server/servertest"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 )
 
 // userLabels returns the identity labels of the agent endpoint of Docker endpoint eid.
@@ -35,7 +36,12 @@ func testLabelSyncRun(t *testing.T, v agenttest.Version) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- e.sync.Run(ctx) }()
-	servertest.WaitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+	testkit.Eventually(t, 5*time.Second, "the label sync to subscribe to events", func() error {
+		if n := e.docker.EventStreams(); n != 1 {
+			return fmt.Errorf("%d event streams", n)
+		}
+		return nil
+	})
 
 	// Join cannot learn the labels: the container is not listed yet.
 	e.createEndpoint(t, nid, eid)
@@ -47,16 +53,29 @@ func testLabelSyncRun(t *testing.T, v agenttest.Version) {
 	// The container starts: its start event brings the labels.
 	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: composeLabels, Networks: map[string]string{nid: eid}})
 	e.docker.StartContainer(cid)
-	servertest.WaitFor(t, 5*time.Second, "the start event's labels", func() bool { return slices.Equal(e.userLabels(eid), wantComposeLabels) })
+	testkit.Eventually(t, 5*time.Second, "the start event's labels", func() error {
+		if got := e.userLabels(eid); !slices.Equal(got, wantComposeLabels) {
+			return fmt.Errorf("labels %q", got)
+		}
+		return nil
+	})
 
 	// The stream breaks while a label changes: the resync on reconnect applies it.
 	labels := map[string]string{"tier": "backend"}
 	e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: labels, Running: true, Networks: map[string]string{nid: eid}})
 	e.docker.BreakEvents()
-	servertest.WaitFor(t, 10*time.Second, "the resync's labels", func() bool {
-		return slices.Equal(e.userLabels(eid), withK8s("docker", "container:tier=backend"))
+	testkit.Eventually(t, 10*time.Second, "the resync's labels", func() error {
+		if got := e.userLabels(eid); !slices.Equal(got, withK8s("docker", "container:tier=backend")) {
+			return fmt.Errorf("labels %q", got)
+		}
+		return nil
 	})
-	servertest.WaitFor(t, 10*time.Second, "the label sync to resubscribe", func() bool { return e.docker.EventStreams() == 1 })
+	testkit.Eventually(t, 10*time.Second, "the label sync to resubscribe", func() error {
+		if n := e.docker.EventStreams(); n != 1 {
+			return fmt.Errorf("%d event streams", n)
+		}
+		return nil
+	})
 
 	cancel()
 	if err := <-ran; err != nil {
@@ -106,7 +125,12 @@ func TestLabelSyncNetworkConnect(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			ran := make(chan error, 1)
 			go func() { ran <- e.sync.Run(ctx) }()
-			servertest.WaitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+			testkit.Eventually(t, 5*time.Second, "the label sync to subscribe to events", func() error {
+				if n := e.docker.EventStreams(); n != 1 {
+					return fmt.Errorf("%d event streams", n)
+				}
+				return nil
+			})
 
 			e.createEndpoint(t, nid, eid)
 			e.mustCall(t, "NetworkDriver.Join", joinRequest(nid, eid)) // Docker does not list it yet
@@ -116,7 +140,12 @@ func TestLabelSyncNetworkConnect(t *testing.T) {
 			e.docker.AddContainer(dockertest.Container{ID: cid, Name: "web-1", Labels: composeLabels, Running: true,
 				Networks: map[string]string{nid: eid}})
 			e.docker.EmitConnect(nid, cid)
-			servertest.WaitFor(t, 5*time.Second, "the connect event's labels", func() bool { return slices.Equal(e.userLabels(eid), wantComposeLabels) })
+			testkit.Eventually(t, 5*time.Second, "the connect event's labels", func() error {
+				if got := e.userLabels(eid); !slices.Equal(got, wantComposeLabels) {
+					return fmt.Errorf("labels %q", got)
+				}
+				return nil
+			})
 			cancel()
 			if err := <-ran; err != nil {
 				t.Errorf("Run: got %v, want nil", err)
@@ -133,7 +162,12 @@ func TestLabelSyncSkipsWhatJoinLabelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = e.sync.Run(ctx) }()
-	servertest.WaitFor(t, 5*time.Second, "the label sync to subscribe to events", func() bool { return e.docker.EventStreams() == 1 })
+	testkit.Eventually(t, 5*time.Second, "the label sync to subscribe to events", func() error {
+		if n := e.docker.EventStreams(); n != 1 {
+			return fmt.Errorf("%d event streams", n)
+		}
+		return nil
+	})
 
 	nid, eid1, eid2, cid1, cid2 := hexID("net"), hexID("ep1"), hexID("ep2"), hexID("c1"), hexID("c2")
 	e.docker.AddContainer(dockertest.Container{ID: cid1, Name: "web-1", Labels: composeLabels, Networks: map[string]string{nid: eid1}})
@@ -156,7 +190,12 @@ func TestLabelSyncSkipsWhatJoinLabelled(t *testing.T) {
 	e.docker.AddContainer(dockertest.Container{ID: cid2, Name: "web-2", Labels: composeLabels, Networks: map[string]string{nid: eid2}})
 	e.docker.StartContainer(cid2)
 	// Events are handled in order: once the second container has its labels, the first's event is past.
-	servertest.WaitFor(t, 5*time.Second, "the second start event's labels", func() bool { return slices.Equal(e.userLabels(eid2), wantComposeLabels) })
+	testkit.Eventually(t, 5*time.Second, "the second start event's labels", func() error {
+		if got := e.userLabels(eid2); !slices.Equal(got, wantComposeLabels) {
+			return fmt.Errorf("labels %q", got)
+		}
+		return nil
+	})
 	if got := e.docker.Calls(dockertest.RouteInspect) - inspects; got != 1 {
 		t.Errorf("container inspects for the three events: got %d, want 1 (the labelled container's two are skipped)", got)
 	}

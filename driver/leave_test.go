@@ -51,6 +51,8 @@ func TestLeave(t *testing.T) {
 	if owner := e.agent.Allocated()[next]; owner != "cilium-docker" {
 		t.Errorf("owner of %s: got %q, want cilium-docker", next, owner)
 	}
+	// Create, Join, two Leaves (each reads the link), two DeleteEndpoints.
+	e.links.wantCalls(t, addEp, showEp, showEp, showEp, delEp, delEp)
 }
 
 func TestLeaveAgentDown(t *testing.T) {

@@ -3,7 +3,9 @@ package driver_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"testing"
 
 	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
@@ -94,6 +96,22 @@ func (f *fakeLinks) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
+}
+
+// The fake kernel's transcript lines for the endpoint hexID("ep"): its names (lxc/tmp + hash) and the
+// agent's route MTU; Docker gave no MAC address.
+const (
+	addEp  = "ip link add lxca1c3edd3483 mtu 1450 type veth peer name tmpa1c3edd3483 address "
+	showEp = "ip -d link show dev lxca1c3edd3483"
+	delEp  = "ip link del dev lxca1c3edd3483"
+)
+
+// wantCalls fails the test unless the whole transcript so far is want.
+func (f *fakeLinks) wantCalls(t *testing.T, want ...string) {
+	t.Helper()
+	if got := f.Calls(); !slices.Equal(got, want) {
+		t.Errorf("kernel transcript:\ngot  %q\nwant %q", got, want)
+	}
 }
 
 // has reports whether the endpoint has a veth pair.

@@ -3,6 +3,7 @@ package driver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/driver"
 	"github.com/cilium-docker/cilium-docker/endpoint"
-	"github.com/cilium-docker/cilium-docker/server/servertest"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 )
 
 // gatedLinks holds every Delete until the test opens the gate.
@@ -92,7 +93,12 @@ func TestReaperDeletesAfterAnswering(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.Run(ctx) }()
-	servertest.WaitFor(t, 5*time.Second, "the reaper to run", r.Running)
+	testkit.Eventually(t, 5*time.Second, "the reaper to run", func() error {
+		if !r.Running() {
+			return errors.New("not running")
+		}
+		return nil
+	})
 
 	// The answer comes while the kernel delete is still held at the gate.
 	for i := range 2 { // Docker may repeat DeleteEndpoint
@@ -110,8 +116,18 @@ func TestReaperDeletesAfterAnswering(t *testing.T) {
 		t.Fatalf("pending pair held %d times in flight, want 1 (the reconciler must not race it)", tr.count(eid))
 	}
 	g.gate <- struct{}{}
-	servertest.WaitFor(t, 5*time.Second, "the pair to be deleted", func() bool { return !g.has(eid.String()) && r.Pending() == 0 })
-	servertest.WaitFor(t, 5*time.Second, "the in-flight mark to drop", func() bool { return tr.count(eid) == 0 })
+	testkit.Eventually(t, 5*time.Second, "the pair to be deleted", func() error {
+		if g.has(eid.String()) || r.Pending() != 0 {
+			return fmt.Errorf("pair there: %v, pending deletes: %d", g.has(eid.String()), r.Pending())
+		}
+		return nil
+	})
+	testkit.Eventually(t, 5*time.Second, "the in-flight mark to drop", func() error {
+		if n := tr.count(eid); n != 0 {
+			return fmt.Errorf("%d marks", n)
+		}
+		return nil
+	})
 	select {
 	case eid := <-g.entered:
 		t.Fatalf("a repeated Delete reached the kernel again for %s", eid)
@@ -132,12 +148,22 @@ func TestReaperFailureIsGivenUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = r.Run(ctx) }()
-	servertest.WaitFor(t, 5*time.Second, "the reaper to run", r.Running)
+	testkit.Eventually(t, 5*time.Second, "the reaper to run", func() error {
+		if !r.Running() {
+			return errors.New("not running")
+		}
+		return nil
+	})
 	links.failOn("delete", errors.New("kernel busy"))
 	if err := r.Delete(context.Background(), a); err != nil {
 		t.Fatalf("Delete answered the reaper's later failure: %v", err)
 	}
-	servertest.WaitFor(t, 5*time.Second, "the failed delete to be given up", func() bool { return r.Pending() == 0 && tr.count(a) == 0 })
+	testkit.Eventually(t, 5*time.Second, "the failed delete to be given up", func() error {
+		if r.Pending() != 0 || tr.count(a) != 0 {
+			return fmt.Errorf("pending deletes: %d, in-flight marks: %d", r.Pending(), tr.count(a))
+		}
+		return nil
+	})
 	if !links.has(a.String()) {
 		t.Fatal("pair gone although its delete failed")
 	}
@@ -150,7 +176,12 @@ func TestReaperStopDeletesWhatIsLeft(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.Run(ctx) }()
-	servertest.WaitFor(t, 5*time.Second, "the reaper to run", r.Running)
+	testkit.Eventually(t, 5*time.Second, "the reaper to run", func() error {
+		if !r.Running() {
+			return errors.New("not running")
+		}
+		return nil
+	})
 	for _, eid := range []endpoint.ID{a, b} {
 		if err := r.Delete(context.Background(), eid); err != nil {
 			t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/server"
 )
@@ -175,17 +176,15 @@ func TestHealthzCached(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { _, bodies[i] = scrape(t, h, "/healthz") })
 	}
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for deadline := time.Now().Add(10 * time.Second); hl.Waiters() != n-1; <-tick.C {
-		if time.Now().After(deadline) {
-			close(release)
-			wg.Wait()
-			t.Fatalf("%d requests wait for the check (%d calls), want %d", hl.Waiters(), calls.Load(), n-1)
+	finish := sync.OnceFunc(func() { close(release); wg.Wait() })
+	defer finish() // also when the wait below fails the test
+	testkit.Eventually(t, 10*time.Second, "the other requests to wait for the check", func() error {
+		if w := hl.Waiters(); w != n-1 {
+			return fmt.Errorf("%d requests wait for the check (%d calls), want %d", w, calls.Load(), n-1)
 		}
-	}
-	close(release)
-	wg.Wait()
+		return nil
+	})
+	finish()
 	if got := calls.Load(); got != 1 {
 		t.Errorf("%d concurrent /healthz made %d checks, want 1", n, got)
 	}
@@ -218,16 +217,15 @@ func TestHealthzWaitEnds(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { first <- hl.Check(context.Background()) }()
 	<-running
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	waited := make(chan error, 1)
 	go func() { waited <- hl.Check(ctx) }()
-	for deadline := time.Now().Add(10 * time.Second); hl.Waiters() != 1; <-tick.C {
-		if time.Now().After(deadline) {
-			t.Fatal("the second check did not wait for the first")
+	testkit.Eventually(t, 10*time.Second, "the second check to wait for the first", func() error {
+		if n := hl.Waiters(); n != 1 {
+			return fmt.Errorf("%d waiters", n)
 		}
-	}
+		return nil
+	})
 	cancel()
 	if err := <-waited; !errors.Is(err, context.Canceled) {
 		t.Errorf("a waiter whose context ended: got %v, want context.Canceled", err)
@@ -285,20 +283,16 @@ func TestServeUnix(t *testing.T) {
 	}()
 	c := unixClient(path)
 	var body string
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for deadline := time.Now().Add(5 * time.Second); ; <-tick.C {
+	testkit.Eventually(t, 5*time.Second, "the metrics socket to answer", func() error {
 		resp, err := c.Get("http://metrics/healthz")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			break
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics socket did not answer: %v", err)
-		}
-	}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return nil
+	})
 	if strings.TrimSpace(body) != "ok" {
 		t.Errorf("/healthz over the socket: %q", body)
 	}

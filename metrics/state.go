@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // Names of the plugin-state metrics that `cilium-docker status` reads from /metrics (without the
@@ -89,16 +91,9 @@ func (f reconcilerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, ok)
 }
 
-// PolicyStats is what the policy sync reports of itself.
-type PolicyStats struct {
-	Revision uint64
-	Errors   uint64 // failures since the plugin started
-	Refused  int    // documents of Revision not in force as stored
-	Failing  bool   // the last pass failed (etcd unreachable, the watch broke)
-}
-
-// PolicySync publishes the policy sync's revision and error count, read from f at each scrape.
-func (m *Metrics) PolicySync(f func() PolicyStats) {
+// PolicySync publishes the policy sync's revision and error count, read from f at each scrape: the
+// sync's last report, its Errors those since the plugin started.
+func (m *Metrics) PolicySync(f func() syncreport.Stats) {
 	m.Gauge(PolicyRevision, "The policy revision the policy sync last applied.", func() float64 { return float64(f().Revision) })
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: PolicyErrors,
 		Help: "Policy sync failures."}, func() float64 { return float64(f().Errors) }))

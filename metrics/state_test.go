@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 func TestReconcilerAndPolicyState(t *testing.T) {
@@ -15,7 +16,7 @@ func TestReconcilerAndPolicyState(t *testing.T) {
 		return metrics.ReconcilerStats{Passes: 4, Incomplete: 1, Endpoints: 2, Links: 3, Ports: 5, Failures: 1,
 			PortsRepaired: 6, LastPass: time.Unix(1700000000, 0), LastComplete: true}
 	})
-	m.PolicySync(func() metrics.PolicyStats { return metrics.PolicyStats{Revision: 9, Errors: 2} })
+	m.PolicySync(func() syncreport.Stats { return syncreport.Stats{Revision: 9, Errors: 2} })
 	_, body := scrape(t, m.Handler(func(context.Context) error { return nil }), "/metrics")
 	for _, want := range []string{
 		"cilium_docker_reconciler_passes_total 4", "cilium_docker_reconciler_incomplete_passes_total 1",

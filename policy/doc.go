@@ -8,5 +8,7 @@
 // containers without the Kubernetes identity labels (DoesNotExist on the namespace or cluster key).
 //
 // It owns no I/O beyond the bytes it is handed, and it is the one package that links Cilium's policy
-// types (Kubernetes apimachinery included): the plugin's other packages stay clear of them.
+// types (Kubernetes apimachinery included): the plugin's other packages stay clear of them. Its
+// subpackages keep the policies in etcd (store) and in the agent's policy directory (dirsync); neither
+// links the parser (dirsync is handed a Checker).
 package policy

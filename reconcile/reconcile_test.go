@@ -19,6 +19,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/endpoint"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
@@ -355,17 +356,18 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- e.r.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.present(t, o) != none {
-		if time.Now().After(deadline) {
-			t.Fatalf("orphan not removed by Run within 10s: %s", e.present(t, o))
+	testkit.Eventually(t, 10*time.Second, "the orphan removed by Run", func() error {
+		p := e.present(t, o)
+		if p == none {
+			return nil
 		}
 		select {
-		case <-time.After(5 * time.Millisecond):
 		case err := <-done:
 			t.Fatalf("Run returned early: %v", err)
+		default:
 		}
-	}
+		return fmt.Errorf("orphan still there: %s", p)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/driver"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/ipam"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/server"
@@ -158,7 +160,7 @@ func TestServeShutdown(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, path, 5*time.Second) }()
-	servertest.WaitFor(t, time.Second, "the socket", func() bool { _, err := os.Stat(path); return err == nil })
+	testkit.Eventually(t, time.Second, "the socket", func() error { _, err := os.Stat(path); return err })
 
 	type result struct {
 		code int
@@ -178,7 +180,16 @@ func TestServeShutdown(t *testing.T) {
 	}()
 	<-entered
 	cancel()
-	servertest.WaitFor(t, 2*time.Second, "the socket to be removed", func() bool { _, err := os.Lstat(path); return os.IsNotExist(err) })
+	testkit.Eventually(t, 2*time.Second, "the socket to be removed", func() error {
+		_, err := os.Lstat(path)
+		if err == nil {
+			return errors.New("still there")
+		}
+		if !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	})
 	select {
 	case err := <-served:
 		t.Fatalf("Serve returned (%v) while a request was in flight", err)

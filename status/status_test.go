@@ -21,6 +21,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/hubble"
 	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/status"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 var (
@@ -112,10 +113,10 @@ func pluginSocketWith(t *testing.T, h http.Handler) string {
 }
 
 // pluginMetrics are a healthy plugin's metrics, with the policy sync's when ps is not nil.
-func pluginMetrics(ps *metrics.PolicyStats) http.Handler {
+func pluginMetrics(ps *syncreport.Stats) http.Handler {
 	m := metrics.New()
 	if ps != nil {
-		m.PolicySync(func() metrics.PolicyStats { return *ps })
+		m.PolicySync(func() syncreport.Stats { return *ps })
 	}
 	m.Gauge(metrics.EndpointsManaged, "test", func() float64 { return 2 })
 	m.Reconciler(func() metrics.ReconcilerStats {
@@ -254,13 +255,13 @@ func TestWrongIPAMAndSocketMissing(t *testing.T) {
 // not for errors it recovered from.
 func TestPolicySyncRow(t *testing.T) {
 	for _, tt := range []struct {
-		stats   metrics.PolicyStats
+		stats   syncreport.Stats
 		healthy bool
 		want    string
 	}{
-		{metrics.PolicyStats{Revision: 117, Errors: 1}, true, "revision 117, 1 errors since start"},
-		{metrics.PolicyStats{Revision: 117, Errors: 2, Failing: true}, false, "revision 117, last pass failed, 2 errors since start"},
-		{metrics.PolicyStats{Revision: 118, Errors: 1, Refused: 1}, false, "revision 118, 1 policies refused"},
+		{syncreport.Stats{Revision: 117, Errors: 1}, true, "revision 117, 1 errors since start"},
+		{syncreport.Stats{Revision: 117, Errors: 2, Failing: true}, false, "revision 117, last pass failed, 2 errors since start"},
+		{syncreport.Stats{Revision: 118, Errors: 1, Refused: 1}, false, "revision 118, 1 policies refused"},
 	} {
 		cfg, a, d := healthyNode(t)
 		dir := pluginSocketWith(t, pluginMetrics(&tt.stats))

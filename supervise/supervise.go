@@ -129,25 +129,22 @@ func (s *Supervisor) once(ctx context.Context) error {
 			s.onLine(sc.Bytes())
 		}
 	}()
-	exited := make(chan error, 1)
-	go func() { <-lines; exited <- cmd.Wait() }() // owned by once: ends with the child
+	exited := make(chan struct{})
+	var waitErr error                                            // written before exited closes
+	go func() { <-lines; waitErr = cmd.Wait(); close(exited) }() // owned by once: ends with the child
 	select {
-	case err := <-exited:
-		return fmt.Errorf("child %s: %w", path, errOrExit(err))
+	case <-exited:
+		return fmt.Errorf("child %s: %w", path, errOrExit(waitErr))
 	case <-ctx.Done():
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(s.opt.StopGrace)
-	defer t.Stop()
-	var stopErr error
-	select {
-	case stopErr = <-exited:
-	case <-t.C:
-		s.log.WithField("pid", cmd.Process.Pid).Warn("child process did not stop on SIGTERM; killing it")
-		_ = cmd.Process.Kill()
-		stopErr = <-exited
+	killed, err := Stop(cmd.Process, s.opt.StopGrace, exited)
+	if err != nil {
+		s.log.WithError(err).WithField("pid", cmd.Process.Pid).Warn("stop child process")
+	} else if killed {
+		s.log.WithField("pid", cmd.Process.Pid).Warn("child process did not stop on SIGTERM; killed it")
 	}
-	s.log.WithError(stopErr).WithField("pid", cmd.Process.Pid).Debug("child process stopped")
+	<-exited
+	s.log.WithError(waitErr).WithField("pid", cmd.Process.Pid).Debug("child process stopped")
 	return nil
 }
 

@@ -3,9 +3,7 @@ package supervise_test
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
-	"strings"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/supervise"
 )
 
@@ -25,27 +24,6 @@ func quiet() *logrus.Entry {
 
 func shell(script string) supervise.Spec {
 	return func(context.Context) (string, []string, error) { return "/bin/sh", []string{"-c", script}, nil }
-}
-
-// waitFor polls cond every 5 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(d)
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		case <-tick.C:
-		}
-	}
-}
-
-// alive reports whether pid runs (a zombie does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err == nil && !strings.Contains(string(b), ") Z ")
 }
 
 type lines struct {
@@ -71,19 +49,24 @@ func TestLinesAndStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, 5*time.Second, "both lines", func() bool { return len(l.all()) == 2 })
+	testkit.Eventually(t, 5*time.Second, "both lines", func() error {
+		if got := l.all(); len(got) != 2 {
+			return fmt.Errorf("lines %q", got)
+		}
+		return nil
+	})
 	if got := l.all(); got[0] != "one" || got[1] != "two" {
 		t.Fatalf("lines: %q", got)
 	}
 	pid := s.PID()
-	if pid == 0 || !alive(pid) {
+	if pid == 0 || !testkit.Running(pid) {
 		t.Fatalf("child pid %d not running", pid)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid) {
+	if testkit.Running(pid) {
 		t.Fatalf("child %d still runs after Run returned", pid)
 	}
 	if s.PID() != 0 {
@@ -105,7 +88,12 @@ func TestRestartsWithBackoff(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, 5*time.Second, "three starts", func() bool { return len(l.all()) >= 3 })
+	testkit.Eventually(t, 5*time.Second, "three starts", func() error {
+		if got := l.all(); len(got) < 3 {
+			return fmt.Errorf("lines %q", got)
+		}
+		return nil
+	})
 	if specs.Load() < 4 {
 		t.Fatalf("spec ran %d times for 3 starts and a refused one", specs.Load())
 	}
@@ -122,7 +110,12 @@ func TestKillsAfterGrace(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, 5*time.Second, "the child to start", func() bool { return len(l.all()) == 1 })
+	testkit.Eventually(t, 5*time.Second, "the child to start", func() error {
+		if got := l.all(); len(got) != 1 {
+			return fmt.Errorf("lines %q", got)
+		}
+		return nil
+	})
 	pid := s.PID()
 	start := time.Now()
 	cancel()
@@ -132,7 +125,7 @@ func TestKillsAfterGrace(t *testing.T) {
 	if took := time.Since(start); took < 200*time.Millisecond {
 		t.Fatalf("stopped in %s, before the grace ended: SIGTERM was not ignored?", took)
 	}
-	if err := syscall.Kill(pid, 0); err == nil && alive(pid) {
+	if err := syscall.Kill(pid, 0); err == nil && testkit.Running(pid) {
 		t.Fatalf("child %d survived the kill", pid)
 	}
 }

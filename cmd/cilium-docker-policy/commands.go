@@ -16,13 +16,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...", as the plugin's.
 var version = "dev"
 
-// viaPlugin is the argv[0] the plugin gives this binary when it runs it for `cilium-docker policy`.
-const viaPlugin = "cilium-docker policy"
-
 // progName is how the user called the commands, for usage and errors.
 func progName(argv0 string) string {
-	if argv0 == viaPlugin {
-		return viaPlugin
+	if argv0 == cliflags.PolicyViaPlugin {
+		return cliflags.PolicyViaPlugin
 	}
 	return cliflags.PolicyBinary
 }

@@ -52,7 +52,7 @@ func TestPolicyCommandExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), viaPlugin, tt.args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		err := run(context.Background(), cliflags.PolicyViaPlugin, tt.args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
 		if got, _ := cli.ExitCode(err); got != tt.code || !strings.Contains(out.String(), tt.out) {
 			t.Errorf("%v: exit %d (%v), want %d; output:\n%s%s\nwant it to contain %q", tt.args, got, err, tt.code, out.String(), errb.String(), tt.out)
 		}
@@ -60,7 +60,7 @@ func TestPolicyCommandExitCodes(t *testing.T) {
 }
 
 func TestProgName(t *testing.T) {
-	for argv0, want := range map[string]string{viaPlugin: viaPlugin, "/usr/local/bin/cilium-docker-policy": cliflags.PolicyBinary, "x": cliflags.PolicyBinary} {
+	for argv0, want := range map[string]string{cliflags.PolicyViaPlugin: cliflags.PolicyViaPlugin, "/usr/local/bin/cilium-docker-policy": cliflags.PolicyBinary, "x": cliflags.PolicyBinary} {
 		if got := progName(argv0); got != want {
 			t.Errorf("progName(%q) = %q, want %q", argv0, got, want)
 		}
@@ -85,7 +85,7 @@ func TestPolicyRefusesWhatAnAgentDrops(t *testing.T) {
 	}
 	for _, args := range [][]string{{"check", kafka}, {"apply", "--local", "--policy-dir", dir, kafka}} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), viaPlugin, args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		err := run(context.Background(), cliflags.PolicyViaPlugin, args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
 		if got, _ := cli.ExitCode(err); got != 1 || !strings.Contains(out.String(), "rules.kafka: Cilium 1.20 removed") {
 			t.Errorf("%v: exit %d (%v), want 1 with the refusal; output:\n%s%s", args, got, err, out.String(), errb.String())
 		}

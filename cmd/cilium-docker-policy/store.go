@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/policystore"
-	"github.com/cilium-docker/cilium-docker/policysync"
+	"github.com/cilium-docker/cilium-docker/policy/dirsync"
+	"github.com/cilium-docker/cilium-docker/policy/store"
 )
 
 // applied is one stored policy.
@@ -34,7 +34,7 @@ func (c *policyCmd) apply(ctx context.Context, files []string) error {
 	}
 	var out []applied
 	if c.local {
-		d := policysync.Dir{Path: c.dir, Owner: policysync.Local}
+		d := dirsync.Dir{Path: c.dir, Owner: dirsync.Local}
 		for _, r := range results {
 			for _, doc := range r.Documents {
 				name, err := d.FileName(doc.Key())
@@ -76,7 +76,7 @@ func (c *policyCmd) apply(ctx context.Context, files []string) error {
 	return nil
 }
 
-func (c *policyCmd) open() (*policystore.Store, error) {
+func (c *policyCmd) open() (*store.Store, error) {
 	if !c.etcd.Set() {
 		return nil, usage(errors.New("no etcd: set --etcd-endpoints or --etcd-config (CILIUM_DOCKER_ETCD_ENDPOINTS), or use --local"))
 	}
@@ -84,7 +84,7 @@ func (c *policyCmd) open() (*policystore.Store, error) {
 	if err != nil {
 		return nil, usage(err)
 	}
-	return policystore.Open(cfg)
+	return store.Open(cfg)
 }
 
 func (c *policyCmd) delete(ctx context.Context, names []string) error {
@@ -96,7 +96,7 @@ func (c *policyCmd) delete(ctx context.Context, names []string) error {
 	var out []deleted
 	missing := 0
 	if c.local {
-		d := policysync.Dir{Path: c.dir, Owner: policysync.Local}
+		d := dirsync.Dir{Path: c.dir, Owner: dirsync.Local}
 		owned, err := d.Owned()
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ type nodeOfPolicy struct {
 	Pending  bool   `json:"pending,omitempty"` // the node has not seen the policy's revision yet
 }
 
-func (c *policyCmd) collect(ctx context.Context, st *policystore.Store, only string) ([]listed, []policystore.NodeStatus, error) {
+func (c *policyCmd) collect(ctx context.Context, st *store.Store, only string) ([]listed, []store.NodeStatus, error) {
 	pols, _, err := st.List(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -196,7 +196,7 @@ func (c *policyCmd) collect(ctx context.Context, st *policystore.Store, only str
 
 func (c *policyCmd) list(ctx context.Context, _ []string) error {
 	if c.local {
-		d := policysync.Dir{Path: c.dir, Owner: policysync.Local}
+		d := dirsync.Dir{Path: c.dir, Owner: dirsync.Local}
 		owned, err := d.Owned()
 		if err != nil {
 			return err

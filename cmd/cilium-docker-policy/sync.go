@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/policy"
-	"github.com/cilium-docker/cilium-docker/policysync"
+	"github.com/cilium-docker/cilium-docker/policy/dirsync"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 func (c *policyCmd) sync(ctx context.Context, _ []string) error {
@@ -30,16 +30,15 @@ func (c *policyCmd) sync(ctx context.Context, _ []string) error {
 	l.SetOutput(c.stderr)
 	log := logrus.NewEntry(l).WithField("subsys", "policy-sync")
 	cluster := c.cluster
-	opt := policysync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }, AgentVersion: c.agentVersion}
+	opt := dirsync.Options{Node: c.node, Cluster: func(context.Context) string { return cluster }, AgentVersion: c.agentVersion}
 	if c.reportState {
-		enc := json.NewEncoder(c.stdout) // one line per report, read by the plugin (supervise)
-		opt.Report = func(s policysync.Stats) {
-			if err := enc.Encode(s); err != nil {
+		opt.Report = func(s syncreport.Stats) { // one line per report, read by the plugin (supervise)
+			if err := syncreport.Write(c.stdout, s); err != nil {
 				log.WithError(err).Debug("report the sync's state")
 			}
 		}
 	}
-	s := policysync.New(log, st, policysync.InProcess(policy.CheckStored), c.dir, opt)
+	s := dirsync.New(log, st, dirsync.InProcess(policy.CheckStored), c.dir, opt)
 	log.WithFields(map[string]any{"dir": c.dir, "node": c.node}).Info("policy sync starting")
 	return s.Run(ctx)
 }

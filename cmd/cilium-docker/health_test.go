@@ -16,6 +16,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
@@ -125,10 +126,7 @@ func startWithMetrics(t *testing.T, a *agenttest.Agent) (*started, string) {
 	t.Helper()
 	msock := filepath.Join(servertest.ShortDir(t), "metrics.sock")
 	p := start(t, "--cilium-api", a.Addr(), "--metrics-address", "unix://"+msock, "--reconcile-interval", "0")
-	waitFor(t, time.Now(), 5*time.Second, "the metrics socket", func() bool {
-		fi, err := os.Stat(msock)
-		return err == nil && fi.Mode()&os.ModeSocket != 0
-	})
+	testkit.Eventually(t, 5*time.Second, "the metrics socket", func() error { return isSocket(msock) })
 	return p, msock
 }
 

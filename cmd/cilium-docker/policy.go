@@ -20,10 +20,6 @@ import (
 // cost the long-running plugin about 12 MB of resident memory. `cilium-docker policy ARGS` runs
 // `cilium-docker-policy ARGS`; the plugin runs its policy sync as a child (policysync.go).
 
-// policyArgv0 is the name the policy binary shows in its usage and errors when run for `cilium-docker
-// policy` (its progName).
-const policyArgv0 = "cilium-docker policy"
-
 // policyStopGrace is how long a policy command has to end after SIGTERM before it is killed.
 const policyStopGrace = 10 * time.Second
 
@@ -58,7 +54,7 @@ func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return fmt.Errorf("policy: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Args[0] = policyArgv0
+	cmd.Args[0] = cliflags.PolicyViaPlugin
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = policyStopGrace

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +15,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/agent"
-	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/supervise"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
-// The policy sync (policysync/) runs in the policy binary, as `cilium-docker-policy sync`, a child of
+// The policy sync (policy/dirsync) runs in the policy binary, as `cilium-docker-policy sync`, a child of
 // the plugin: it links Cilium's policy parser and the etcd client, which would cost the plugin about
 // 20 MB of resident memory. The plugin starts it with its own flags and the agent's cluster name,
 // restarts it when it ends, reads its state from its --report lines for /metrics, and stops it by PID.
@@ -91,8 +90,8 @@ func policyDirWritable(dir string) error {
 type policySync struct {
 	*supervise.Supervisor
 	mu   sync.Mutex
-	last metrics.PolicyStats // guarded by mu: the running sync's last report (Errors: its own)
-	base uint64              // guarded by mu: the errors of the syncs that ran before this one
+	last syncreport.Stats // guarded by mu: the running sync's last report (Errors: its own)
+	base uint64           // guarded by mu: the errors of the syncs that ran before this one
 }
 
 // newPolicySync returns the policy sync; Run runs it. Its standard error (its log) goes to stderr.
@@ -119,21 +118,17 @@ func (p *policySync) started() {
 
 // line takes one --report line of the sync.
 func (p *policySync) line(b []byte) {
-	var st struct {
-		Revision *int64 `json:"revision"`
-		Refused  int    `json:"refused"`
-		Errors   uint64 `json:"errors"`
-		Failing  bool   `json:"failing"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil || st.Revision == nil {
+	st, ok := syncreport.Parse(b)
+	if !ok {
 		return // not a report
 	}
+	st.Revision = max(st.Revision, 0)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.last = metrics.PolicyStats{Revision: uint64(max(*st.Revision, 0)), Errors: st.Errors, Refused: st.Refused, Failing: st.Failing}
+	p.last = st
 }
 
-func (p *policySync) stats() metrics.PolicyStats {
+func (p *policySync) stats() syncreport.Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.last

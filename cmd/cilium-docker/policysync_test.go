@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
-	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 func TestPolicySyncArgs(t *testing.T) {
@@ -28,12 +28,12 @@ func TestPolicySyncStats(t *testing.T) {
 	p.line([]byte(`{"revision":7,"refused":1,"errors":2,"failing":true}`))
 	p.line([]byte(`time="…" level=info msg="not a report"`))
 	p.line([]byte(`{"refused":1}`)) // no revision: not a report
-	if got := p.stats(); got != (metrics.PolicyStats{Revision: 7, Errors: 2, Refused: 1, Failing: true}) {
+	if got := p.stats(); got != (syncreport.Stats{Revision: 7, Errors: 2, Refused: 1, Failing: true}) {
 		t.Fatalf("after the first sync's report: %+v", got)
 	}
 	p.started() // the child was restarted
 	p.line([]byte(`{"revision":9,"refused":0,"errors":1}`))
-	if got := p.stats(); got != (metrics.PolicyStats{Revision: 9, Errors: 3}) {
+	if got := p.stats(); got != (syncreport.Stats{Revision: 9, Errors: 3}) {
 		t.Fatalf("after the second sync's report: %+v, want revision 9 and 2+1 errors", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/agent/agenttest"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/server/servertest"
 )
 
@@ -39,17 +40,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor polls cond until it holds or d has passed since start.
-func waitFor(t *testing.T, start time.Time, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		<-tick.C
+// isSocket is nil when path is a socket.
+func isSocket(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
 	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%s is not a socket (%s)", path, fi.Mode())
+	}
+	return nil
 }
 
 // started is a plugin process run in the test.
@@ -76,9 +76,8 @@ func start(t *testing.T, args ...string) *started {
 			t.Errorf("run: %v", err)
 		}
 	})
-	waitFor(t, t0, 200*time.Millisecond, "the plugin socket", func() bool {
-		fi, err := os.Stat(p.sock)
-		return err == nil && fi.Mode()&os.ModeSocket != 0
+	testkit.Eventually(t, 200*time.Millisecond-time.Since(t0), "the plugin socket", func() error {
+		return isSocket(p.sock)
 	})
 	return p
 }
@@ -163,7 +162,12 @@ func TestLogFormat(t *testing.T) {
 			}
 			a := agenttest.NewStopped(t)
 			p := start(t, append([]string{"--cilium-api", a.Addr()}, tt.args...)...)
-			waitFor(t, time.Now(), 5*time.Second, "the first log line", func() bool { return strings.Contains(p.stderr.String(), "\n") })
+			testkit.Eventually(t, 5*time.Second, "the first log line", func() error {
+				if !strings.Contains(p.stderr.String(), "\n") {
+					return fmt.Errorf("stderr %q", p.stderr.String())
+				}
+				return nil
+			})
 			line, _, _ := strings.Cut(p.stderr.String(), "\n")
 			var entry map[string]any
 			isJSON := json.Unmarshal([]byte(line), &entry) == nil
@@ -283,7 +287,12 @@ func TestRunAwaitsAgentAtStartup(t *testing.T) {
 			code, out := servertest.PostJSON(t, servertest.Client(p.sock), "IpamDriver.RequestAddress", []byte(req))
 			got <- answer{code, out}
 		}()
-		waitFor(t, t0, 5*time.Second, "RequestAddress to reach the stopped agent's socket", func() bool { return time.Since(t0) > 300*time.Millisecond })
+		testkit.Eventually(t, 5*time.Second-time.Since(t0), "RequestAddress to reach the stopped agent's socket", func() error {
+			if d := time.Since(t0); d <= 300*time.Millisecond {
+				return fmt.Errorf("%s since the request", d)
+			}
+			return nil
+		})
 		select {
 		case a := <-got:
 			t.Fatalf("RequestAddress answered %d %v before the agent was up, want it to wait", a.code, a.out)

@@ -1,14 +1,14 @@
 package bed
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
+	"github.com/cilium-docker/cilium-docker/supervise"
 )
 
 // PeerAddAddress gives the peer's fabric interface one more address (CIDR form) for the test, and
@@ -36,28 +36,29 @@ func (nd *Node) PeerProcess(t testing.TB, log string, args ...string) int {
 	return pid
 }
 
-// stopPID stops the process pid this test started: SIGTERM, then SIGKILL after 5 s.
+// stopPID stops the process pid this test started (supervise.Stop: SIGTERM, then SIGKILL after 5 s).
+// It is a child of the bed's shell, reaped by init: gone, or a zombie, once it exited.
 func stopPID(t testing.TB, pid int) {
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		if !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("stop pid %d: %v", pid, err)
-		}
+	p, err := os.FindProcess(pid) // a pidfd where the kernel has them: signals never reach a reused PID
+	if err != nil {
+		t.Errorf("stop pid %d: %v", pid, err)
 		return
 	}
-	gone := func() error {
-		// A child of the bed's shell, reaped by init: gone, or a zombie, once it exited.
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || strings.Contains(string(b), ") Z ") {
-			return nil
+	exited, stopped := make(chan struct{}), make(chan struct{})
+	defer close(stopped)
+	go func() { // owned by stopPID: ends when the process is gone or Stop has returned
+		defer close(exited)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for testkit.Running(pid) {
+			select {
+			case <-stopped:
+				return
+			case <-tick.C:
+			}
 		}
-		return fmt.Errorf("pid %d still runs", pid)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for gone() != nil {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	}()
+	if _, err := supervise.Stop(p, 5*time.Second, exited); err != nil {
+		t.Errorf("stop pid %d: %v", pid, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/server"
 )
 
@@ -86,20 +87,6 @@ func Serve(t testing.TB, s *server.Server) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	WaitFor(t, 2*time.Second, "socket "+path, func() bool { _, err := os.Stat(path); return err == nil })
+	testkit.Eventually(t, 2*time.Second, "socket "+path, func() error { _, err := os.Stat(path); return err })
 	return path
-}
-
-// WaitFor polls cond until it holds, and fails the test when d passes first.
-func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		<-tick.C
-	}
 }

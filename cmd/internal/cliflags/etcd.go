@@ -8,13 +8,17 @@ import (
 // PolicyBinary is the name of the binary that holds the policy commands and the policy sync.
 const PolicyBinary = "cilium-docker-policy"
 
-// DefaultPrefix is the etcd key prefix of the policies and node statuses (policystore's default).
+// PolicyViaPlugin is the argv[0] the plugin gives the policy binary when it runs it for `cilium-docker
+// policy`: the name the binary then shows in its usage and errors.
+const PolicyViaPlugin = "cilium-docker policy"
+
+// DefaultPrefix is the etcd key prefix of the policies and node statuses (policy/store's default).
 const DefaultPrefix = "cilium-docker/policy/v1/"
 
 // Etcd are the etcd connection flags of the policy commands and the plugin's policy sync: the same
 // endpoints and TLS files as the agent's kvstore (--kvstore-opt etcd.address= or etcd.config=). This
 // package links no etcd client: the plugin daemon passes the flags on to its policy sync (Args), and
-// the policy binary turns them into policystore's configuration.
+// the policy binary turns them into policy/store's configuration.
 type Etcd struct {
 	Endpoints, Config, CA, Cert, Key, Prefix string
 	Timeout                                  time.Duration

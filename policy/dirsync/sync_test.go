@@ -1,4 +1,4 @@
-package policysync_test
+package dirsync_test
 
 import (
 	"context"
@@ -18,20 +18,22 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/server/v3/embed"
 
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/policy"
-	"github.com/cilium-docker/cilium-docker/policystore"
-	"github.com/cilium-docker/cilium-docker/policystore/etcdtest"
-	"github.com/cilium-docker/cilium-docker/policysync"
+	"github.com/cilium-docker/cilium-docker/policy/dirsync"
+	"github.com/cilium-docker/cilium-docker/policy/store"
+	"github.com/cilium-docker/cilium-docker/policy/store/etcdtest"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // parser checks in this process, with Cilium's parser (the daemon runs it in cilium-docker-policy).
-func parser() policysync.Checker { return policysync.InProcess(policy.CheckStored) }
+func parser() dirsync.Checker { return dirsync.InProcess(policy.CheckStored) }
 
 // etcd starts an embedded etcd server and returns a store on it.
-func etcd(t *testing.T) (*policystore.Store, *embed.Etcd) {
+func etcd(t *testing.T) (*store.Store, *embed.Etcd) {
 	t.Helper()
 	e, u := etcdtest.Start(t, nil)
-	s, err := policystore.Open(policystore.Config{Endpoints: []string{u}, Timeout: 5 * time.Second})
+	s, err := store.Open(store.Config{Endpoints: []string{u}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,23 +49,6 @@ spec:
   endpointSelector: {matchLabels: {name: %s}}
   ingress: [{fromEndpoints: [{matchLabels: {name: %s}}]}]
 `, name, name, peer)
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, d, err)
-		}
-		<-tick.C
-	}
 }
 
 func files(t *testing.T, dir string) string {
@@ -86,23 +71,23 @@ func quiet() *logrus.Entry {
 }
 
 func TestSyncEtcd(t *testing.T) {
-	store, _ := etcd(t)
+	kv, _ := etcd(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "mine.yaml")
 	if err := os.WriteFile(foreign, []byte(doc("mine", "x")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Put(ctx, "app2", doc("app2", "app1")); err != nil {
+	if _, err := kv.Put(ctx, "app2", doc("app2", "app1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Put(ctx, "bad", "apiVersion: cilium.io/v2\nkind: [unclosed\n"); err != nil {
+	if _, err := kv.Put(ctx, "bad", "apiVersion: cilium.io/v2\nkind: [unclosed\n"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Put(ctx, "wrongname", doc("other", "x")); err != nil {
+	if _, err := kv.Put(ctx, "wrongname", doc("other", "x")); err != nil {
 		t.Fatal(err)
 	}
-	s := policysync.New(quiet(), store, parser(), dir, policysync.Options{Node: "n1", Cluster: func(context.Context) string { return "local" }})
+	s := dirsync.New(quiet(), kv, parser(), dir, dirsync.Options{Node: "n1", Cluster: func(context.Context) string { return "local" }})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() {
@@ -113,14 +98,14 @@ func TestSyncEtcd(t *testing.T) {
 	})
 
 	want := "cilium-docker.ccnp.app2.yaml mine.yaml"
-	waitFor(t, 10*time.Second, "app2 written, bad documents not", func() error {
+	testkit.Eventually(t, 10*time.Second, "app2 written, bad documents not", func() error {
 		if got := files(t, dir); got != want {
 			return fmt.Errorf("files %q, want %q", got, want)
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, "the node's status", func() error {
-		sts, err := store.Statuses(ctx)
+	testkit.Eventually(t, 10*time.Second, "the node's status", func() error {
+		sts, err := kv.Statuses(ctx)
 		if err != nil || len(sts) != 1 {
 			return fmt.Errorf("statuses %+v: %w", sts, err)
 		}
@@ -133,21 +118,21 @@ func TestSyncEtcd(t *testing.T) {
 	})
 
 	// A change arrives through the watch; a bad revision of a good policy keeps the good one in force.
-	rev, err := store.Put(ctx, "app3", doc("app3", "app1"))
+	rev, err := kv.Put(ctx, "app3", doc("app3", "app1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Put(ctx, "app2", "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: app2}\nspec: {}\n"); err != nil {
+	if _, err := kv.Put(ctx, "app2", "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: app2}\nspec: {}\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "app3 written", func() error {
+	testkit.Eventually(t, 10*time.Second, "app3 written", func() error {
 		if got := files(t, dir); got != "cilium-docker.ccnp.app2.yaml cilium-docker.ccnp.app3.yaml mine.yaml" {
 			return fmt.Errorf("files %q", got)
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, "app2's bad revision reported", func() error {
-		sts, _ := store.Statuses(ctx)
+	testkit.Eventually(t, 10*time.Second, "app2's bad revision reported", func() error {
+		sts, _ := kv.Statuses(ctx)
 		if len(sts) != 1 || sts[0].Applied["app3"] != rev || !strings.Contains(sts[0].Errors["app2"], "not applied") || sts[0].Applied["app2"] == 0 {
 			return fmt.Errorf("status %+v", sts)
 		}
@@ -160,11 +145,11 @@ func TestSyncEtcd(t *testing.T) {
 
 	// Deleted keys lose their files; the foreign file stays.
 	for _, k := range []string{"app2", "app3"} {
-		if _, _, err := store.Delete(ctx, k); err != nil {
+		if _, _, err := kv.Delete(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "files of deleted policies removed", func() error {
+	testkit.Eventually(t, 10*time.Second, "files of deleted policies removed", func() error {
 		if got := files(t, dir); got != "mine.yaml" {
 			return fmt.Errorf("files %q", got)
 		}
@@ -179,7 +164,7 @@ type recordingChecker struct {
 	fail  bool       // guarded by mu
 }
 
-func (c *recordingChecker) Check(ctx context.Context, cluster string, docs []policysync.Document) ([]error, error) {
+func (c *recordingChecker) Check(ctx context.Context, cluster string, docs []dirsync.Document) ([]error, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var keys []string
@@ -209,23 +194,23 @@ func (c *recordingChecker) log() string {
 // TestSyncChecksOnlyChanges: each document is checked once per text (one call for a burst), not on
 // every pass; a failed check keeps the last good revision in force and is retried.
 func TestSyncChecksOnlyChanges(t *testing.T) {
-	store, _ := etcd(t)
+	kv, _ := etcd(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	for _, k := range []string{"a", "b"} {
-		if _, err := store.Put(ctx, k, doc(k, "x")); err != nil {
+		if _, err := kv.Put(ctx, k, doc(k, "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	chk := &recordingChecker{}
-	var reported atomic.Pointer[policysync.Stats]
-	s := policysync.New(quiet(), store, chk, dir, policysync.Options{Node: "n1", MaxBackoff: 20 * time.Millisecond,
-		Report: func(st policysync.Stats) { reported.Store(&st) }})
-	last := func() policysync.Stats {
+	var reported atomic.Pointer[syncreport.Stats]
+	s := dirsync.New(quiet(), kv, chk, dir, dirsync.Options{Node: "n1", MaxBackoff: 20 * time.Millisecond,
+		Report: func(st syncreport.Stats) { reported.Store(&st) }})
+	last := func() syncreport.Stats {
 		if p := reported.Load(); p != nil {
 			return *p
 		}
-		return policysync.Stats{}
+		return syncreport.Stats{}
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -235,16 +220,16 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "a and b written", func() error {
+	testkit.Eventually(t, 10*time.Second, "a and b written", func() error {
 		if got := files(t, dir); got != "cilium-docker.ccnp.a.yaml cilium-docker.ccnp.b.yaml" {
 			return fmt.Errorf("files %q", got)
 		}
 		return nil
 	})
-	if _, err := store.Put(ctx, "c", doc("c", "x")); err != nil {
+	if _, err := kv.Put(ctx, "c", doc("c", "x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "c checked alone", func() error {
+	testkit.Eventually(t, 10*time.Second, "c checked alone", func() error {
 		if got := chk.log(); got != "[[a b] [c]]" {
 			return fmt.Errorf("check calls %s", got)
 		}
@@ -252,12 +237,12 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	})
 
 	chk.set(true)
-	rev, err := store.Put(ctx, "a", doc("a", "z"))
+	rev, err := kv.Put(ctx, "a", doc("a", "z"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a's new revision reported as not checked", func() error {
-		sts, _ := store.Statuses(ctx)
+	testkit.Eventually(t, 10*time.Second, "a's new revision reported as not checked", func() error {
+		sts, _ := kv.Statuses(ctx)
 		if len(sts) != 1 || !strings.Contains(sts[0].Errors["a"], "not checked") || sts[0].Applied["a"] == 0 || sts[0].Applied["a"] == rev {
 			return fmt.Errorf("status %+v", sts)
 		}
@@ -266,15 +251,15 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "x") {
 		t.Fatalf("a's file: %q %v, want its last checked revision", b, err)
 	}
-	waitFor(t, 10*time.Second, "the failing check reported", func() error {
+	testkit.Eventually(t, 10*time.Second, "the failing check reported", func() error {
 		if st := last(); !st.Failing || st.Errors == 0 || st.Refused != 1 {
 			return fmt.Errorf("reported %+v, want failing, errors, a refused", st)
 		}
 		return nil
 	})
 	chk.set(false)
-	waitFor(t, 10*time.Second, "a's new revision applied once the check works", func() error {
-		sts, _ := store.Statuses(ctx)
+	testkit.Eventually(t, 10*time.Second, "a's new revision applied once the check works", func() error {
+		sts, _ := kv.Statuses(ctx)
 		if len(sts) != 1 || sts[0].Applied["a"] != rev || sts[0].Errors["a"] != "" {
 			return fmt.Errorf("status %+v", sts)
 		}
@@ -283,7 +268,7 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cilium-docker.ccnp.a.yaml")); err != nil || string(b) != doc("a", "z") {
 		t.Fatalf("a's file: %q %v, want the new revision", b, err)
 	}
-	waitFor(t, 10*time.Second, "the recovery reported", func() error {
+	testkit.Eventually(t, 10*time.Second, "the recovery reported", func() error {
 		if st := last(); st.Failing || st.Refused != 0 || st.Revision < rev {
 			return fmt.Errorf("reported %+v, want not failing, none refused, revision >= %d", st, rev)
 		}
@@ -292,17 +277,17 @@ func TestSyncChecksOnlyChanges(t *testing.T) {
 }
 
 func TestWatchCompacted(t *testing.T) {
-	store, e := etcd(t)
+	kv, e := etcd(t)
 	ctx := context.Background()
-	r1, _ := store.Put(ctx, "a", doc("a", "b"))
-	r2, _ := store.Put(ctx, "a", doc("a", "c"))
+	r1, _ := kv.Put(ctx, "a", doc("a", "b"))
+	r2, _ := kv.Put(ctx, "a", doc("a", "c"))
 	if _, err := e.Server.Compact(ctx, compactReq(r2)); err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := store.Watch(wctx, r1-1, make(chan policystore.Change, 10))
-	if !errors.Is(err, policystore.ErrCompacted) {
+	err := kv.Watch(wctx, r1-1, make(chan store.Change, 10))
+	if !errors.Is(err, store.ErrCompacted) {
 		t.Fatalf("Watch from a compacted revision: got %v, want ErrCompacted", err)
 	}
 }
@@ -310,21 +295,21 @@ func TestWatchCompacted(t *testing.T) {
 // fakeStore fails every List: etcd is away.
 type fakeStore struct{}
 
-func (fakeStore) List(context.Context) ([]policystore.Policy, int64, error) {
+func (fakeStore) List(context.Context) ([]store.Policy, int64, error) {
 	return nil, 0, errors.New("etcd unreachable")
 }
-func (fakeStore) Watch(context.Context, int64, chan<- policystore.Change) error { return nil }
-func (fakeStore) PutStatus(context.Context, policystore.NodeStatus) error       { return nil }
+func (fakeStore) Watch(context.Context, int64, chan<- store.Change) error { return nil }
+func (fakeStore) PutStatus(context.Context, store.NodeStatus) error       { return nil }
 
 func TestSyncEtcdDownKeepsFiles(t *testing.T) {
 	dir := t.TempDir()
-	d := policysync.Dir{Path: dir, Owner: policysync.FromEtcd}
+	d := dirsync.Dir{Path: dir, Owner: dirsync.FromEtcd}
 	if err := d.Write("cilium-docker.ccnp.app2.yaml", doc("app2", "app1")); err != nil {
 		t.Fatal(err)
 	}
 	calls := make(chan struct{}, 100)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := policysync.New(quiet(), countingStore{calls}, parser(), dir, policysync.Options{Node: "n1", MaxBackoff: 10 * time.Millisecond})
+	s := dirsync.New(quiet(), countingStore{calls}, parser(), dir, dirsync.Options{Node: "n1", MaxBackoff: 10 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	for range 3 { // three failed listings
@@ -341,12 +326,12 @@ func TestSyncEtcdDownKeepsFiles(t *testing.T) {
 
 type countingStore struct{ calls chan struct{} }
 
-func (c countingStore) List(ctx context.Context) ([]policystore.Policy, int64, error) {
+func (c countingStore) List(ctx context.Context) ([]store.Policy, int64, error) {
 	c.calls <- struct{}{}
 	return fakeStore{}.List(ctx)
 }
-func (countingStore) Watch(context.Context, int64, chan<- policystore.Change) error { return nil }
-func (countingStore) PutStatus(context.Context, policystore.NodeStatus) error       { return nil }
+func (countingStore) Watch(context.Context, int64, chan<- store.Change) error { return nil }
+func (countingStore) PutStatus(context.Context, store.NodeStatus) error       { return nil }
 
 func compactReq(rev int64) *pb.CompactionRequest {
 	return &pb.CompactionRequest{Revision: rev, Physical: true}
@@ -354,18 +339,18 @@ func compactReq(rev int64) *pb.CompactionRequest {
 
 // staticStore lists fixed policies, sends no change, and keeps the last status written.
 type staticStore struct {
-	pols   []policystore.Policy
-	status atomic.Pointer[policystore.NodeStatus]
+	pols   []store.Policy
+	status atomic.Pointer[store.NodeStatus]
 }
 
-func (s *staticStore) List(context.Context) ([]policystore.Policy, int64, error) {
+func (s *staticStore) List(context.Context) ([]store.Policy, int64, error) {
 	return s.pols, 7, nil
 }
-func (s *staticStore) Watch(ctx context.Context, _ int64, _ chan<- policystore.Change) error {
+func (s *staticStore) Watch(ctx context.Context, _ int64, _ chan<- store.Change) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-func (s *staticStore) PutStatus(_ context.Context, st policystore.NodeStatus) error {
+func (s *staticStore) PutStatus(_ context.Context, st store.NodeStatus) error {
 	s.status.Store(&st)
 	return nil
 }
@@ -378,15 +363,15 @@ func TestSyncRefusesDottedNamespace(t *testing.T) {
 		return strings.Replace(strings.Replace(doc(name, "x"), "CiliumClusterwideNetworkPolicy", "CiliumNetworkPolicy", 1),
 			"metadata: {name: "+name+"}", "metadata: {name: "+name+", namespace: "+ns+"}", 1)
 	}
-	store := &staticStore{pols: []policystore.Policy{
+	fake := &staticStore{pols: []store.Policy{
 		{Key: "x.y/z", YAML: cnp("x.y", "z"), Revision: 5},
 		{Key: "x/y.z", YAML: cnp("x", "y.z"), Revision: 6},
 	}}
-	acceptAll := policysync.InProcess(func(string, string, string) error { return nil }) // only the sync's own guard
+	acceptAll := dirsync.InProcess(func(string, string, string) error { return nil }) // only the sync's own guard
 	dir := t.TempDir()
-	var reported atomic.Pointer[policysync.Stats]
-	s := policysync.New(quiet(), store, acceptAll, dir, policysync.Options{Node: "n1",
-		Report: func(st policysync.Stats) { reported.Store(&st) }})
+	var reported atomic.Pointer[syncreport.Stats]
+	s := dirsync.New(quiet(), fake, acceptAll, dir, dirsync.Options{Node: "n1",
+		Report: func(st syncreport.Stats) { reported.Store(&st) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -396,8 +381,8 @@ func TestSyncRefusesDottedNamespace(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "x.y/z refused, x/y.z applied", func() error {
-		st := store.status.Load()
+	testkit.Eventually(t, 10*time.Second, "x.y/z refused, x/y.z applied", func() error {
+		st := fake.status.Load()
 		if st == nil || !strings.Contains(st.Errors["x.y/z"], "DNS-1123 label") || st.Applied["x/y.z"] != 6 ||
 			st.Errors["x/y.z"] != "" || st.Applied["x.y/z"] != 0 {
 			return fmt.Errorf("status %+v", st)
@@ -417,8 +402,8 @@ func TestSyncRefusesDottedNamespace(t *testing.T) {
 
 // TestSyncReportsAgentVersion: the node's status carries the agent's version, for `policy list`.
 func TestSyncReportsAgentVersion(t *testing.T) {
-	store := &staticStore{pols: []policystore.Policy{{Key: "a", YAML: doc("a", "b"), Revision: 3}}}
-	s := policysync.New(quiet(), store, parser(), t.TempDir(), policysync.Options{Node: "n1", AgentVersion: "1.20.2"})
+	fake := &staticStore{pols: []store.Policy{{Key: "a", YAML: doc("a", "b"), Revision: 3}}}
+	s := dirsync.New(quiet(), fake, parser(), t.TempDir(), dirsync.Options{Node: "n1", AgentVersion: "1.20.2"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -428,8 +413,8 @@ func TestSyncReportsAgentVersion(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "the status with the agent's version", func() error {
-		if st := store.status.Load(); st == nil || st.AgentVersion != "1.20.2" || st.Applied["a"] != 3 {
+	testkit.Eventually(t, 10*time.Second, "the status with the agent's version", func() error {
+		if st := fake.status.Load(); st == nil || st.AgentVersion != "1.20.2" || st.Applied["a"] != 3 {
 			return fmt.Errorf("status %+v", st)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package policystore_test
+package store_test
 
 import (
 	"context"
@@ -18,8 +18,8 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
-	"github.com/cilium-docker/cilium-docker/policystore"
-	"github.com/cilium-docker/cilium-docker/policystore/etcdtest"
+	"github.com/cilium-docker/cilium-docker/policy/store"
+	"github.com/cilium-docker/cilium-docker/policy/store/etcdtest"
 )
 
 // writeCert writes a certificate for 127.0.0.1 signed by parent (self-signed when nil) and its key.
@@ -72,7 +72,7 @@ func TestStoreTLS(t *testing.T) {
 	_, url := etcdtest.Start(t, &transport.TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true})
 
 	ctx := context.Background()
-	s, err := policystore.Open(policystore.Config{Endpoints: []string{url}, CAFile: caFile, CertFile: cliCert, KeyFile: cliKey,
+	s, err := store.Open(store.Config{Endpoints: []string{url}, CAFile: caFile, CertFile: cliCert, KeyFile: cliKey,
 		Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestStoreTLS(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	changes := make(chan policystore.Change, 1)
+	changes := make(chan store.Change, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.Watch(wctx, rev-1, changes) }()
 	select {
@@ -104,7 +104,7 @@ func TestStoreTLS(t *testing.T) {
 	}
 
 	// Without a client certificate etcd refuses the connection.
-	bare, err := policystore.Open(policystore.Config{Endpoints: []string{url}, CAFile: caFile, Timeout: 2 * time.Second})
+	bare, err := store.Open(store.Config{Endpoints: []string{url}, CAFile: caFile, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package policystore
+package store
 
 import (
 	"context"

@@ -1,5 +1,5 @@
 // Package etcdtest starts embedded etcd servers (the server module of the client the policy store uses)
-// for the tests of policystore and policysync: one place that knows how to bring one up on free
+// for the tests of policy/store and policy/dirsync: one place that knows how to bring one up on free
 // loopback ports and wait until it serves.
 package etcdtest
 

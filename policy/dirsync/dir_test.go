@@ -1,4 +1,4 @@
-package policysync_test
+package dirsync_test
 
 import (
 	"os"
@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium-docker/cilium-docker/policysync"
+	"github.com/cilium-docker/cilium-docker/policy/dirsync"
 )
 
 // TestFileNameOneKeyPerFile: a namespace must be a DNS-1123 label, so no two keys share a file
 // ("x.y/z" and "x/y.z" both made cnp-x.y.z), and every file name maps back to its own key.
 func TestFileNameOneKeyPerFile(t *testing.T) {
-	d := policysync.Dir{Path: t.TempDir(), Owner: policysync.FromEtcd}
+	d := dirsync.Dir{Path: t.TempDir(), Owner: dirsync.FromEtcd}
 	for _, key := range []string{"x.y/z", "a.b.c/d", "/z", "Shop/z", "-x/z", strings.Repeat("n", 64) + "/z"} {
 		if f, err := d.FileName(key); err == nil || !strings.Contains(err.Error(), "DNS-1123 label") {
 			t.Errorf("FileName(%q) = %q, %v; want a refusal of the namespace as not a DNS-1123 label", key, f, err)
@@ -58,7 +58,7 @@ func TestWriteFollowsNoSymlink(t *testing.T) {
 			}
 		}
 		plantTemp(t, dir, file, target)
-		d := policysync.Dir{Path: dir, Owner: policysync.FromEtcd}
+		d := dirsync.Dir{Path: dir, Owner: dirsync.FromEtcd}
 		if err := d.Write(file, doc("app2", "app1")); err != nil {
 			t.Fatalf("dangling %v: Write: %v", dangling, err)
 		}
@@ -87,7 +87,7 @@ func TestWriteFollowsNoSymlink(t *testing.T) {
 func TestWriteStaleTemp(t *testing.T) {
 	const file = "cilium-docker.ccnp.app2.yaml"
 	dir := t.TempDir()
-	d := policysync.Dir{Path: dir, Owner: policysync.FromEtcd}
+	d := dirsync.Dir{Path: dir, Owner: dirsync.FromEtcd}
 	tmp := filepath.Join(dir, "."+file+".tmp")
 	if err := os.WriteFile(tmp, []byte("half a policy"), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestOwnedRemovesStaleTempWithoutFollowing(t *testing.T) {
 		t.Fatal(err)
 	}
 	plantTemp(t, dir, file, target)
-	d := policysync.Dir{Path: dir, Owner: policysync.FromEtcd}
+	d := dirsync.Dir{Path: dir, Owner: dirsync.FromEtcd}
 	if _, err := d.Owned(); err != nil {
 		t.Fatal(err)
 	}

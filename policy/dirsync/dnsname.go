@@ -1,4 +1,4 @@
-package policysync
+package dirsync
 
 // The agent reads only file names that are DNS-1123 subdomains. Its check is apimachinery's
 // validation.IsDNS1123Subdomain; the plugin daemon links this package but not apimachinery, so the

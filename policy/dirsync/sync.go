@@ -1,4 +1,4 @@
-package policysync
+package dirsync
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/backoff"
-	"github.com/cilium-docker/cilium-docker/policystore"
+	"github.com/cilium-docker/cilium-docker/policy/store"
+	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
-// Store is what the sync needs from etcd (policystore.Store).
+// Store is what the sync needs from etcd (store.Store).
 type Store interface {
-	List(ctx context.Context) ([]policystore.Policy, int64, error)
-	Watch(ctx context.Context, rev int64, changes chan<- policystore.Change) error
-	PutStatus(ctx context.Context, st policystore.NodeStatus) error
+	List(ctx context.Context) ([]store.Policy, int64, error)
+	Watch(ctx context.Context, rev int64, changes chan<- store.Change) error
+	PutStatus(ctx context.Context, st store.NodeStatus) error
 }
 
 // Options tune a Sync.
@@ -32,15 +33,7 @@ type Options struct {
 	// MaxBackoff caps the wait between attempts while etcd is unreachable (default 10 s).
 	MaxBackoff time.Duration
 	// Report, when set, gets the sync's state after every pass and every failure.
-	Report func(Stats)
-}
-
-// Stats is what a sync reports of itself.
-type Stats struct {
-	Revision int64  `json:"revision"` // the store revision last applied
-	Refused  int    `json:"refused"`  // documents of that revision not in force as stored
-	Errors   uint64 `json:"errors"`   // failures so far: failed passes, and documents newly refused
-	Failing  bool   `json:"failing"`  // the last pass failed: etcd unreachable, the watch broke, the check failed
+	Report func(syncreport.Stats)
 }
 
 // Sync keeps Dir equal to the store's policies.
@@ -54,7 +47,7 @@ type Sync struct {
 	// Only Run's goroutine uses these.
 	inForce map[string]int64 // key -> revision of the document in its file
 	lastErr map[string]string
-	stats   Stats
+	stats   syncreport.Stats
 	checked map[string]verdict // key -> the last verdict on the key's document
 }
 
@@ -111,7 +104,7 @@ func (s *Sync) round(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	state := map[string]policystore.Policy{}
+	state := map[string]store.Policy{}
 	for _, p := range pols {
 		state[p.Key] = p
 	}
@@ -120,7 +113,7 @@ func (s *Sync) round(ctx context.Context) error {
 	}
 
 	wctx, cancel := context.WithTimeout(ctx, s.opt.Resync)
-	changes := make(chan policystore.Change)
+	changes := make(chan store.Change)
 	done := make(chan error, 1)
 	go func() { done <- s.store.Watch(wctx, rev, changes) }() // owned by round: cancelled and waited for below
 	defer func() {
@@ -154,11 +147,11 @@ func (s *Sync) round(ctx context.Context) error {
 	}
 }
 
-func (s *Sync) change(state map[string]policystore.Policy, c policystore.Change) int64 {
+func (s *Sync) change(state map[string]store.Policy, c store.Change) int64 {
 	if c.Delete {
 		delete(state, c.Key)
 	} else {
-		state[c.Key] = policystore.Policy{Key: c.Key, YAML: c.YAML, Revision: c.Revision}
+		state[c.Key] = store.Policy{Key: c.Key, YAML: c.YAML, Revision: c.Revision}
 	}
 	return c.Revision
 }
@@ -167,8 +160,8 @@ func (s *Sync) change(state map[string]policystore.Policy, c policystore.Change)
 // that does not check keeps the file of its last good revision, if there is one. When the check itself
 // fails, the documents it did not answer count as refused for this pass and apply returns the failure
 // (Run then tries again, with backoff).
-func (s *Sync) apply(ctx context.Context, state map[string]policystore.Policy, rev int64) error {
-	st := policystore.NodeStatus{Node: s.opt.Node, Revision: rev, Applied: map[string]int64{}, Errors: map[string]string{}}
+func (s *Sync) apply(ctx context.Context, state map[string]store.Policy, rev int64) error {
+	st := store.NodeStatus{Node: s.opt.Node, Revision: rev, Applied: map[string]int64{}, Errors: map[string]string{}}
 	owned, err := s.dir.Owned()
 	if err != nil {
 		st.Error = err.Error()
@@ -247,7 +240,7 @@ func (s *Sync) report() {
 
 // checkAll checks the documents of state that have no verdict for their text and the cluster yet, all
 // in one call, and forgets the verdicts of keys no longer in state.
-func (s *Sync) checkAll(ctx context.Context, state map[string]policystore.Policy, cluster string) error {
+func (s *Sync) checkAll(ctx context.Context, state map[string]store.Policy, cluster string) error {
 	for key := range s.checked {
 		if _, ok := state[key]; !ok {
 			delete(s.checked, key)
@@ -288,7 +281,7 @@ func (s *Sync) verdictOf(key, yaml, cluster string, checkErr error) error {
 	return errors.New("not checked")
 }
 
-func (s *Sync) putStatus(ctx context.Context, st policystore.NodeStatus) {
+func (s *Sync) putStatus(ctx context.Context, st store.NodeStatus) {
 	st.AgentVersion = s.opt.AgentVersion
 	st.Updated = time.Now().UTC()
 	if err := s.store.PutStatus(ctx, st); err != nil {
