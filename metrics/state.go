@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cilium-docker/cilium-docker/syncreport"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 )
 
 // Names of the plugin-state metrics that `cilium-docker status` reads from /metrics (without the

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/metrics"
-	"github.com/cilium-docker/cilium-docker/syncreport"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 )
 
 func TestReconcilerAndPolicyState(t *testing.T) {

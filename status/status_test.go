@@ -20,8 +20,8 @@ import (
 	"github.com/cilium-docker/cilium-docker/dockerapi"
 	"github.com/cilium-docker/cilium-docker/hubble"
 	"github.com/cilium-docker/cilium-docker/metrics"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 	"github.com/cilium-docker/cilium-docker/status"
-	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 var (

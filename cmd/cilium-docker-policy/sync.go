@@ -6,9 +6,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policy/dirsync"
-	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 func (c *policyCmd) sync(ctx context.Context, _ []string) error {

@@ -15,8 +15,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 	"github.com/cilium-docker/cilium-docker/supervise"
-	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // The policy sync (policy/dirsync) runs in the policy binary, as `cilium-docker-policy sync`, a child of

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
-	"github.com/cilium-docker/cilium-docker/syncreport"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 )
 
 func TestPolicySyncArgs(t *testing.T) {

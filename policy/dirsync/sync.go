@@ -9,8 +9,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/backoff"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 	"github.com/cilium-docker/cilium-docker/policy/store"
-	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // Store is what the sync needs from etcd (store.Store).

@@ -19,11 +19,11 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 
 	"github.com/cilium-docker/cilium-docker/internal/testkit"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 	"github.com/cilium-docker/cilium-docker/policy"
 	"github.com/cilium-docker/cilium-docker/policy/dirsync"
 	"github.com/cilium-docker/cilium-docker/policy/store"
 	"github.com/cilium-docker/cilium-docker/policy/store/etcdtest"
-	"github.com/cilium-docker/cilium-docker/syncreport"
 )
 
 // parser checks in this process, with Cilium's parser (the daemon runs it in cilium-docker-policy).

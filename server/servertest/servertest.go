@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/server"
 )
 
@@ -73,20 +73,26 @@ func PostJSON(t testing.TB, c *http.Client, method string, body []byte) (int, ma
 	return code, out
 }
 
-// Serve runs s on a socket in a short directory until the test ends, and returns the socket's path
-// once it is listening.
+// Serve runs s on a socket in a short directory until the test ends, and returns the socket's path. The
+// socket is listening when Serve returns (server.Listen binds it before Serve starts the HTTP server), so
+// callers need not wait for it.
 func Serve(t testing.TB, s *server.Server) string {
 	t.Helper()
 	path := filepath.Join(ShortDir(t), "cilium.sock")
-	ctx, cancel := context.WithCancel(context.Background())
+	l, err := server.Listen(path)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", path, err)
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, path, 5*time.Second) }()
+	go func() { done <- hs.Serve(l) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+		if err := hs.Close(); err != nil {
+			t.Errorf("close the plugin server: %v", err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
 		}
 	})
-	testkit.Eventually(t, 2*time.Second, "socket "+path, func() error { _, err := os.Stat(path); return err })
 	return path
 }

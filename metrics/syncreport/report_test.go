@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/cilium-docker/cilium-docker/syncreport"
+	"github.com/cilium-docker/cilium-docker/metrics/syncreport"
 )
 
 // TestRoundTrip: what Write writes, Parse reads back whole, one line per report.
