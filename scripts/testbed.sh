@@ -44,7 +44,10 @@
 #                (scripts/plugin.sh). container: `up` starts etcd, agent and dockerd, builds the plugin
 #                image from PLUGIN_BIN on the node's dockerd (scripts/image.sh) and runs the cilium-docker
 #                service of compose/node1.yml (node2.yml for N>1) there with docker-compose, overridden by
-#                COMPOSE_OVERRIDE (default <repo>/e2e/testdata/compose-testbed.yml) for the node's paths
+#                COMPOSE_OVERRIDE (default <repo>/e2e/testdata/compose-testbed.yml) for the node's paths.
+#                stack: `up` starts only dockerd, in a node with its own /run (dockerd also serves
+#                /run/docker.sock there): etcd, the agent and the plugin are the compose stack's containers,
+#                which the test brings up with `docker compose` (e2e TestComposeStack); node N>1 needs no node 1
 #   AGENT_IPV6   1: the node's agent runs with IPv6 on (--enable-ipv6, --ipv6-range fd00:7N::/96, --ipv6-node
 #                = the node's fabric address fd00:77::(1+N)), its eth0 and the peer carry IPv6, and its dockerd
 #                reads a resolv.conf that names an IPv6 nameserver (the peer). Default 0 (IPv4 only). When
@@ -137,12 +140,12 @@ cmd_up() {
   [ $# -eq 1 ] || die "usage: up NODE"
   node_vars "$1"
   check_versions
-  if [ "$NODE" != 1 ]; then
+  if [ "$NODE" != 1 ] && [ "$PLUGIN_MODE" != stack ]; then
     (node_vars 1; recorded_pid etcd >/dev/null) || die "node 1 (etcd) must be up before node $NODE"
   fi
   [ -x "$PLUGIN_BIN" ] || die "plugin binary $PLUGIN_BIN missing (set PLUGIN_BIN, e.g. to the cached cilium-docker-upstream)"
   [ -d "$AGENT_CONFIG_DIR" ] || die "agent config dir $AGENT_CONFIG_DIR missing"
-  [[ "$PLUGIN_MODE" =~ ^(process|container|none)$ ]] || die "PLUGIN_MODE must be process, container or none"
+  [[ "$PLUGIN_MODE" =~ ^(process|container|none|stack)$ ]] || die "PLUGIN_MODE must be process, container, none or stack"
   [[ "$AGENT_IPV6" =~ ^[01]$ ]] || die "AGENT_IPV6 must be 0 or 1"
   [[ "$AGENT_API_LIMITS" =~ ^(stack|agent)$ ]] || die "AGENT_API_LIMITS must be stack or agent"
   # Builds (when not cached) run before the lock is taken.

@@ -45,8 +45,11 @@ engine_api_version() {
 start_dockerd() {
   local path=$PATH
   [ -z "$ENGINE_BIN" ] || path=$ENGINE_BIN:$PATH
+  local hosts=(-H "unix://$NODE_DIR/docker.sock")
+  # A stack node's containers mount /var/run/docker.sock: the node's own /run (node.sh cmd__mounts).
+  [ "$PLUGIN_MODE" != stack ] || hosts+=(-H unix:///run/docker.sock)
   echo "$DAEMON_JSON" >"$NODE_DIR/daemon.json"
-  launch_recorded dockerd env "PATH=$path" "$DOCKERD" -H "unix://$NODE_DIR/docker.sock" \
+  launch_recorded dockerd env "PATH=$path" "$DOCKERD" "${hosts[@]}" \
     --data-root "$NODE_DIR/docker" --exec-root "$NODE_DIR/exec" --pidfile "$NODE_DIR/docker.pidfile" \
     --cgroup-parent "/$CG_DOCKER" --config-file "$NODE_DIR/daemon.json" --log-level "$DOCKERD_LOG_LEVEL"
 }
@@ -87,9 +90,11 @@ import_image() {
 docker_cleanup() { # containers, then cilium networks (else the next dockerd start waits for the plugin)
   local dk=(timeout 60 "$(docker_cli)" -H "unix://$NODE_DIR/docker.sock") ids nets
   dockerd_ok || return 0
-  local keep=none   # PLUGIN_MODE=container: the plugin container goes last, after the networks
+  # PLUGIN_MODE=container: the plugin container goes last, after the networks; stack: the whole stack.
+  local keep=none
   [ -f "$NODE_DIR/plugin.container" ] && keep=$PLUGIN_CONTAINER
-  ids=$("${dk[@]}" ps -a --format '{{.Names}}' 2>/dev/null | grep -vx "$keep" | tr '\n' ' ') || true
+  [ "$(node_env PLUGIN_MODE 2>/dev/null)" != stack ] || keep='cilium-docker|cilium-agent|cilium-etcd'
+  ids=$("${dk[@]}" ps -a --format '{{.Names}}' 2>/dev/null | grep -vxE "$keep" | tr '\n' ' ') || true
   if [ -n "${ids// /}" ]; then
     # shellcheck disable=SC2086
     "${dk[@]}" rm -f $ids >/dev/null || log "docker rm -f failed"
@@ -103,5 +108,9 @@ docker_cleanup() { # containers, then cilium networks (else the next dockerd sta
     "${dk[@]}" network rm $nets >/dev/null || log "docker network rm failed"
     log "removed plugin networks: $nets"
   fi
-  if [ "$keep" != none ]; then "${dk[@]}" rm -f "$keep" >/dev/null || log "docker rm -f $keep failed"; fi
+  if [ "$keep" != none ]; then
+    ids=$("${dk[@]}" ps -a --format '{{.Names}}' 2>/dev/null | grep -xE "$keep" | tr '\n' ' ') || true
+    # shellcheck disable=SC2086
+    [ -z "${ids// /}" ] || "${dk[@]}" rm -f $ids >/dev/null || log "docker rm -f $ids failed"
+  fi
 }

@@ -28,7 +28,7 @@ node_mount_ns() { # long-lived holder of the node's private mount namespace, the
     sleep 0.05
   done
   readlink "/proc/$pid/ns/mnt" >"$NODE_DIR/mntns"
-  in_node "$SELF" _mounts "$NODE_DIR"
+  in_node "$SELF" _mounts "$NODE_DIR" "$PLUGIN_MODE"
   if [ "$AGENT_IPV6" = 1 ]; then
     # An IPv6 nameserver, as on a dual-stack host: Docker reserves it against unrequested IPv6 pools.
     { grep -v '^nameserver' /etc/resolv.conf || true; grep '^nameserver' /etc/resolv.conf || true
@@ -40,9 +40,16 @@ node_mount_ns() { # long-lived holder of the node's private mount namespace, the
 
 # Runs inside the node's fresh private mount namespace and netns.
 cmd__mounts() {
-  local nd=$1
+  local nd=$1 mode=${2:-process}
   # Copies of /run/netns/* would keep other test netns alive after `ip netns del`: drop them here.
   if mountpoint -q /run/netns; then umount -l /run/netns; fi
+  if [ "$mode" = stack ]; then
+    # The compose stack mounts /var/run/docker.sock (the plugin) and /run/xtables.lock (the agent): the
+    # node gets a /run of its own, so dockerd serves the first there and the host's /run is not touched.
+    mount -t tmpfs -o mode=0755 cdtb-run /run
+    mkdir -p /run/docker /run/containerd /run/cilium
+    touch /run/xtables.lock
+  fi
   # sysfs must be remounted for this netns; keep the cgroup tree across it.
   mount --rbind /sys/fs/cgroup "$nd/cgsave"
   mount -t sysfs sysfs /sys
@@ -102,9 +109,10 @@ MNT_HOLDER_PID=$(holder_pid)
 EOF2
 }
 
-node_is_up() { # PLUGIN_MODE=none: no plugin process to look for
-  holder_pid >/dev/null && recorded_pid agent >/dev/null && recorded_pid dockerd >/dev/null && [ -f "$NODE_DIR/env" ] &&
-    { grep -qx PLUGIN_MODE=none "$NODE_DIR/env" || recorded_pid plugin >/dev/null; }
+node_is_up() { # PLUGIN_MODE=none: no plugin process to look for; stack: no agent or plugin process
+  holder_pid >/dev/null && recorded_pid dockerd >/dev/null && [ -f "$NODE_DIR/env" ] &&
+    { grep -qx PLUGIN_MODE=stack "$NODE_DIR/env" ||
+      { recorded_pid agent >/dev/null && { grep -qx PLUGIN_MODE=none "$NODE_DIR/env" || recorded_pid plugin >/dev/null; }; }; }
 }
 
 on_up_exit() {
@@ -132,6 +140,17 @@ node_up() { # the node is down (or stale); CILIUM_DIR and the engine are resolve
   ensure_fabric
   node_network
   node_mount_ns
+  if [ "$PLUGIN_MODE" = stack ]; then
+    # etcd, the agent and the plugin are containers of the node's dockerd, which the test brings up
+    # with docker compose from compose/nodeN.yml: the bed gives the node its namespaces and dockerd.
+    start_dockerd
+    wait_healthy dockerd
+    import_image
+    write_env
+    trap - EXIT
+    log "node $NODE up for a compose stack in $(elapsed "$t0")s"
+    return 0
+  fi
   if [ "$NODE" = 1 ]; then
     start_etcd
     wait_healthy etcd

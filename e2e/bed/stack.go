@@ -1,0 +1,209 @@
+package bed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A stack node (Up with WithPluginMode("stack")) runs only its dockerd; etcd, cilium-agent and the plugin
+// are containers of that dockerd, brought up by `docker compose` from the repository's compose files, as
+// a user deploys them on a host.
+
+// Stack is one node's compose stack: a copy of the repository's compose/ directory (the project
+// directory, as a user copies it to a host) with the node's .env, run with `docker compose -f FILE` in the
+// node's namespaces against its dockerd.
+type Stack struct {
+	nd   *Node
+	Dir  string // the project directory on the host
+	File string // node1.yml on node 1, node2.yml on the others
+	Env  map[string]string
+}
+
+// PKI is the cluster's certificate directory, made by `cilium-docker certs init` and `certs node`.
+type PKI struct{ Dir string }
+
+// NewPKI makes the cluster's CA with `cilium-docker certs init`, in a directory of the test.
+func NewPKI(t testing.TB) *PKI {
+	t.Helper()
+	p := &PKI{Dir: filepath.Join(t.TempDir(), "pki")}
+	mustRun(t, time.Minute, nil, PluginBin(), "certs", "init", "--dir", p.Dir)
+	return p
+}
+
+// Node makes node name's certificates (etcd server for ip, agent, plugin, policy) with `cilium-docker
+// certs node`, for a cluster whose etcd is at etcdIP, and returns the node's directory.
+func (p *PKI) Node(t testing.TB, name, ip, etcdIP string) string {
+	t.Helper()
+	mustRun(t, time.Minute, nil, PluginBin(), "certs", "node", "--dir", p.Dir,
+		"--etcd-endpoints", EtcdURL(etcdIP), name, ip)
+	return filepath.Join(p.Dir, name)
+}
+
+// EtcdURL is the stack's etcd client URL on the node with address ip: TLS on 2379.
+func EtcdURL(ip string) string { return "https://" + ip + ":2379" }
+
+// composeConfig builds `docker compose` (compose v2 from its Go module, cached by version) once per test
+// binary and returns the DOCKER_CONFIG directory whose cli-plugins holds it.
+var composeConfig = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command(filepath.Join(RepoRoot(), "scripts", "build-compose.sh")).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("build-compose.sh: %w\n%s", err, ee.Stderr)
+		}
+		return "", fmt.Errorf("build-compose.sh: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], nil
+})
+
+// LoadStackImages puts the stack's images into the node's dockerd under the compose files' names: the
+// agent of each version (quay.io/cilium/cilium:vX), etcd and the plugin image of the binary under test
+// (scripts/build-images.sh, offline, cached by version).
+func (nd *Node) LoadStackImages(t testing.TB, cilium ...string) {
+	t.Helper()
+	start := time.Now()
+	env := []string{"DOCKER_HOST=" + nd.env["DOCKER_HOST"], "DOCKER=" + dockerCLI, "PLUGIN_BIN=" + PluginBin()}
+	if len(cilium) > 0 {
+		env = append(env, "CILIUM_VERSIONS="+strings.Join(cilium, " "))
+	}
+	out := mustRun(t, 30*time.Minute, env, filepath.Join(RepoRoot(), "scripts", "build-images.sh"))
+	t.Logf("leg %s: node %d: stack images in %s\n%s", nd.Leg, nd.N, time.Since(start).Round(100*time.Millisecond), out)
+}
+
+// NewStack copies compose/ into a project directory of the node and writes its .env as the compose
+// README says, for the node's address, device and range, the cluster's etcd at etcdIP and the node's
+// certificates in pki. extra adds or overrides .env lines (CILIUM_VERSION, for example).
+func (nd *Node) NewStack(t testing.TB, pki *PKI, etcdIP string, extra map[string]string) *Stack {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "compose")
+	mustRun(t, time.Minute, nil, "cp", "-r", filepath.Join(RepoRoot(), "compose"), dir)
+	name := nd.env["NODE_NAME"]
+	pki.Node(t, name, nd.IP(), etcdIP)
+	env := map[string]string{
+		"NODE_NAME":         name,
+		"NODE_IP":           nd.IP(),
+		"NODE_DEVICE":       "eth0",
+		"POD_RANGE":         nd.env["POD_RANGE"],
+		"ETCD_ADDRESS":      EtcdURL(etcdIP),
+		"CILIUM_DOCKER_PKI": pki.Dir,
+		"CILIUM_VERSION":    nd.Leg.Cilium,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s := &Stack{nd: nd, Dir: dir, File: "node2.yml", Env: env}
+	if nd.N == 1 {
+		s.File = "node1.yml"
+	}
+	s.writeEnv(t)
+	return s
+}
+
+func (s *Stack) writeEnv(t testing.TB) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# written by the e2e test for " + s.nd.String() + "\n")
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		fmt.Fprintf(&b, "%s=%s\n", k, s.Env[k])
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, ".env"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Set changes one .env value; the next Up applies it (an agent upgrade by its image tag, say).
+func (s *Stack) Set(t testing.TB, key, value string) {
+	t.Helper()
+	s.Env[key] = value
+	s.writeEnv(t)
+}
+
+// Compose runs `docker compose -f FILE ARGS...` in the project directory, in the node's namespaces,
+// against its dockerd, and returns the combined output.
+func (s *Stack) Compose(t testing.TB, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
+	cfg, err := composeConfig()
+	if err != nil {
+		t.Fatalf("docker compose: %v", err)
+	}
+	argv := append([]string{"exec", strconv.Itoa(s.nd.N), "env", "DOCKER_CONFIG=" + cfg, "docker", "compose",
+		"--project-directory", s.Dir, "-f", filepath.Join(s.Dir, s.File)}, args...)
+	out, err := script(timeout, nil, argv...)
+	var se *scriptError
+	if errors.As(err, &se) {
+		out += se.stderr
+	}
+	return out, err
+}
+
+// MustCompose is Compose failing the test on error.
+func (s *Stack) MustCompose(t testing.TB, timeout time.Duration, args ...string) string {
+	t.Helper()
+	out, err := s.Compose(t, timeout, args...)
+	if err != nil {
+		t.Fatalf("leg %s: node %d: docker compose %s: %v\n%s", s.nd.Leg, s.nd.N, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Up runs `docker compose up -d --wait`: it returns once every service's healthcheck passes.
+func (s *Stack) Up(t testing.TB) {
+	t.Helper()
+	start := time.Now()
+	s.MustCompose(t, 6*time.Minute, "up", "-d", "--wait", "--wait-timeout", "300")
+	t.Logf("leg %s: node %d: docker compose -f %s up -d --wait: %s", s.nd.Leg, s.nd.N, s.File,
+		time.Since(start).Round(100*time.Millisecond))
+}
+
+// Down runs `docker compose down` (the named volumes stay, as for a user).
+func (s *Stack) Down(t testing.TB) {
+	t.Helper()
+	s.MustCompose(t, 3*time.Minute, "down")
+}
+
+// Logs is the tail of the stack's service logs, for a failure.
+func (s *Stack) Logs(t testing.TB, lines int) string {
+	t.Helper()
+	out, _ := s.Compose(t, time.Minute, "logs", "--no-color", "--tail", strconv.Itoa(lines))
+	return out
+}
+
+// Policy runs `cilium-docker policy SUB ARGS...` in the node's namespaces through the stack's etcd, with
+// the policy commands' client certificate of the node's directory in pki.
+func (s *Stack) Policy(t testing.TB, sub string, args ...string) (string, int) {
+	t.Helper()
+	d := filepath.Join(s.Env["CILIUM_DOCKER_PKI"], s.Env["NODE_NAME"])
+	argv := []string{"policy", sub, "--etcd-endpoints", s.Env["ETCD_ADDRESS"],
+		"--etcd-ca", filepath.Join(d, "ca.crt"),
+		"--etcd-cert", filepath.Join(d, "cilium-docker-policy.crt"),
+		"--etcd-key", filepath.Join(d, "cilium-docker-policy.key")}
+	out, stderr, rc := s.nd.Command(t, 2*time.Minute, append(argv, args...)...)
+	return out + stderr, rc
+}
+
+// mustRun runs a host command with env added, failing the test on error, and returns its stdout.
+func mustRun(t testing.TB, timeout time.Duration, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}

@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/e2e/bed"
+)
+
+// app2FromApp3 is the walkthrough's policy in the classic JSON rule-array form: app2 admits only app3 on
+// TCP 8080.
+const app2FromApp3 = `[
+  {
+    "labels": [{"key": "name", "value": "app2-from-app3", "source": "unspec"}],
+    "endpointSelector": {"matchLabels": {"name": "app2"}},
+    "ingress": [
+      {
+        "fromEndpoints": [{"matchLabels": {"name": "app3"}}],
+        "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]
+      }
+    ]
+  }
+]
+`
+
+// TestComposeStack is the deployment as users run it (issue 18): on each of two bed nodes, the node's own
+// dockerd runs compose/node1.yml or node2.yml with `docker compose up -d --wait` (compose v2), from a
+// copy of compose/ with its .env and the certificates of `cilium-docker certs`, and the offline images
+// under the official names. Then the two-node walkthrough: app1 on node 1 reaches app2 on node 2 over
+// VXLAN, and a label policy applied with `cilium-docker policy apply` through the stack's etcd (mutual
+// TLS) blocks app1 and admits app3. A container of node 2 without a certificate is refused by etcd. A
+// restart of node 2's dockerd brings the stack and the app back under the same identity, and `docker
+// compose down` then `up -d` on node 1 keeps the policy (etcd's volume). Teardown leaves no plugin link
+// and no container.
+func TestComposeStack(t *testing.T) {
+	bed.SkipUnlessBed(t)
+	keepAbsent(t, "/lib/modules") // the agent service binds it; docker creates it when the kernel has none
+	bed.DownAll(t)
+	t.Cleanup(func() { bed.DownAll(t) }) // runs before keepAbsent's cleanup
+
+	start := time.Now()
+	n1 := bed.Up(t, 1, bed.WithPluginMode("stack"))
+	n2 := bed.Up(t, 2, bed.WithPluginMode("stack"))
+	pki := bed.NewPKI(t)
+	s1 := n1.NewStack(t, pki, n1.IP(), nil)
+	s2 := n2.NewStack(t, pki, n1.IP(), nil)
+	for _, s := range []*bed.Stack{s1, s2} {
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s:\n%s", s.File, s.Logs(t, 60))
+			}
+		})
+	}
+	n1.LoadStackImages(t, n1.Leg.Cilium)
+	n2.LoadStackImages(t, n2.Leg.Cilium)
+	s1.Up(t)
+	s2.Up(t)
+	t.Logf("leg %s: two nodes with their stacks up in %s", n1.Leg, time.Since(start).Round(100*time.Millisecond))
+
+	net := "cilium-net"
+	for _, nd := range []*bed.Node{n1, n2} {
+		nd.Must(t, "network", "create", "--driver", "cilium", "--ipam-driver", "cilium", net)
+	}
+	n1.Must(t, "run", "-d", "--pull", "never", "--init", "--restart", "always", "--name", "app1", "-l", "name=app1", "--net", net, bed.Image, "sleep", "100000")
+	n1.Must(t, "run", "-d", "--pull", "never", "--init", "--restart", "always", "--name", "app3", "-l", "name=app3", "--net", net, bed.Image, "sleep", "100000")
+	n2.Must(t, "run", "-d", "--pull", "never", "--init", "--restart", "always", "--name", "app2", "-l", "name=app2", "--net", net, bed.Image, "sh", "-c", server)
+	app2 := n2.ContainerIP(t, "app2", net).String()
+
+	t.Run("app1 on node 1 reaches app2 on node 2 over VXLAN", func(t *testing.T) {
+		bed.Eventually(t, 30*time.Second, "app1 -> app2 across nodes", func() error { return n1.TCP(t, "app1", app2) })
+		n1.Must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
+	})
+
+	policy := bed.PolicyFile(t, "app2-from-app3.json", app2FromApp3)
+	t.Run("a label policy applied through the stack's etcd blocks app1 and admits app3", func(t *testing.T) {
+		out, rc := s1.Policy(t, "apply", policy)
+		if rc != 0 || !strings.Contains(out, "app2-from-app3 revision") {
+			t.Fatalf("policy apply: exit %d\n%s", rc, out)
+		}
+		bed.Eventually(t, 30*time.Second, "app1 blocked", func() error { return n1.Blocked(t, "app1", app2) })
+		bed.Eventually(t, 30*time.Second, "app3 admitted", func() error { return n1.TCP(t, "app3", app2) })
+		out, rc = s2.Policy(t, "list")
+		if rc != 0 || !strings.Contains(out, "app2-from-app3") {
+			t.Fatalf("policy list on node 2: exit %d\n%s", rc, out)
+		}
+	})
+
+	t.Run("a container without a certificate is refused by etcd", func(t *testing.T) {
+		etcdImage := "quay.io/coreos/etcd:v3.6.16"
+		url := bed.EtcdURL(n1.IP())
+		for _, args := range [][]string{
+			{"--insecure-transport=false", "--insecure-skip-tls-verify", "put", "cilium/state/intruder", "x"},
+			{"--insecure-transport=false", "--insecure-skip-tls-verify", "get", "--prefix", "cilium/"},
+			{"--insecure-transport=false", "--insecure-skip-tls-verify", "del", "--prefix", "cilium-docker/"},
+		} {
+			argv := append([]string{"run", "--rm", "--pull", "never", "--net", "bridge", etcdImage, "etcdctl",
+				"--endpoints", url, "--dial-timeout", "3s", "--command-timeout", "5s"}, args...)
+			out, err := n2.Docker(t, argv...)
+			if err == nil {
+				t.Fatalf("etcdctl %s from node 2's default bridge without a certificate succeeded:\n%s", strings.Join(args, " "), out)
+			}
+			t.Logf("etcdctl %s without a certificate: %v: %s", args[2], err, lastLine(out))
+		}
+		// Plain HTTP, as the unsecured stack took it.
+		out, err := n2.Docker(t, "run", "--rm", "--pull", "never", "--net", "bridge", bed.Image, "wget", "-q", "-T", "3", "-O", "-",
+			"--post-data", `{"key":"Zm9v","value":"YmFy"}`, "http://"+n1.IP()+":2379/v3/kv/put")
+		if err == nil {
+			t.Fatalf("plain HTTP put from node 2's default bridge was answered: %s", out)
+		}
+		// Nothing changed: the policy is still the only one, and still enforced.
+		if out, rc := s1.Policy(t, "list"); rc != 0 || strings.Contains(out, "intruder") || !strings.Contains(out, "app2-from-app3") {
+			t.Fatalf("policy list after the refused writes: exit %d\n%s", rc, out)
+		}
+		bed.Eventually(t, 10*time.Second, "app1 still blocked", func() error { return n1.Blocked(t, "app1", app2) })
+	})
+
+	t.Run("dockerd restart on node 2: the stack and app2 come back under the same identity", func(t *testing.T) {
+		id := bed.IdentityID(n2.EndpointOf(t, "app2", net))
+		n2.Restart(t, bed.Dockerd)
+		bed.Eventually(t, 3*time.Minute, "node 2's stack healthy again", func() error { return healthy(t, s2) })
+		bed.Eventually(t, 2*time.Minute, "app2 back under its identity", func() error {
+			ep := n2.EndpointOf(t, "app2", net)
+			if got := bed.IdentityID(ep); got != id || !bed.Built(ep) {
+				return fmt.Errorf("app2: identity %d (want %d), state %s", got, id, bed.State(ep))
+			}
+			return nil
+		})
+		app2 = n2.ContainerIP(t, "app2", net).String()
+		bed.Eventually(t, time.Minute, "app3 admitted after the restart", func() error { return n1.TCP(t, "app3", app2) })
+		bed.Eventually(t, 30*time.Second, "app1 blocked after the restart", func() error { return n1.Blocked(t, "app1", app2) })
+	})
+
+	t.Run("docker compose down and up -d on node 1 keeps the policy", func(t *testing.T) {
+		for _, c := range []string{"app1", "app3"} {
+			n1.Must(t, "rm", "-f", c)
+		}
+		n1.Must(t, "network", "rm", net)
+		s1.Down(t)
+		s1.Up(t)
+		out, rc := s1.Policy(t, "list")
+		if rc != 0 || !strings.Contains(out, "app2-from-app3") {
+			t.Fatalf("policy list after down/up: exit %d\n%s", rc, out)
+		}
+		n1.Must(t, "network", "create", "--driver", "cilium", "--ipam-driver", "cilium", net)
+		n1.Must(t, "run", "-d", "--pull", "never", "--init", "--name", "app1", "-l", "name=app1", "--net", net, bed.Image, "sleep", "100000")
+		n1.Must(t, "run", "-d", "--pull", "never", "--init", "--name", "app3", "-l", "name=app3", "--net", net, bed.Image, "sleep", "100000")
+		bed.Eventually(t, time.Minute, "app3 admitted", func() error { return n1.TCP(t, "app3", app2) })
+		bed.Eventually(t, 30*time.Second, "app1 blocked", func() error { return n1.Blocked(t, "app1", app2) })
+	})
+
+	t.Run("teardown leaves no container, plugin link or socket", func(t *testing.T) {
+		for _, nd := range []*bed.Node{n1, n2} {
+			for _, c := range []string{"app1", "app2", "app3"} {
+				nd.BestEffort(t, "rm", "-f", c)
+			}
+			nd.Must(t, "network", "rm", net)
+		}
+		s2.Down(t)
+		s1.Down(t)
+		for _, nd := range []*bed.Node{n1, n2} {
+			if out := nd.Must(t, "ps", "-aq"); out != "" {
+				t.Errorf("node %d: containers left: %s", nd.N, out)
+			}
+			for _, l := range strings.Split(nd.Exec(t, "ip", "-o", "link", "show"), "\n") {
+				if strings.Contains(l, ": lxc") && !strings.Contains(l, "lxc_health") || strings.Contains(l, ": tmp") {
+					t.Errorf("node %d: link left: %s", nd.N, l)
+				}
+			}
+			if _, err := os.Stat(nd.PluginSocket()); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("node %d: plugin socket %s left: %v", nd.N, nd.PluginSocket(), err)
+			}
+		}
+	})
+}
+
+// healthy is nil when every service of the stack is running and healthy.
+func healthy(t *testing.T, s *bed.Stack) error {
+	out, err := s.Compose(t, time.Minute, "ps", "--all", "--format", "{{.Service}} {{.State}} {{.Health}}")
+	if err != nil {
+		return fmt.Errorf("compose ps: %w: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) != 3 || f[1] != "running" || f[2] != "healthy" {
+			return fmt.Errorf("not healthy: %q", l)
+		}
+	}
+	return nil
+}
+
+// keepAbsent removes path at the end of the test if it did not exist before it.
+func keepAbsent(t *testing.T, path string) {
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("remove %s the test created: %v", path, err)
+		}
+	})
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndex(s, "\n")+1:]
+}
