@@ -64,6 +64,7 @@ build_leg() { # LEG [PREFIX...]: the engine and agents it needs (PREFIX: e.g. ni
   cilium=${leg##*-cilium}
   "$@" scripts/build-cilium.sh "$cilium" >/dev/null || return
   "$@" scripts/build-etcd.sh >/dev/null || return
+  "$@" scripts/build-compose.sh >/dev/null || return   # `docker compose` for TestComposeStack
   case "$docker" in 20.10|20.10.*) ;; *) "$@" scripts/build-docker.sh "$docker" >/dev/null || return ;; esac
   if [ "$(leg_filter "$leg")" = "-run=$SUBSET" ]; then "$@" scripts/build-cilium.sh "$UPGRADE_TO" >/dev/null || return; fi
 }
