@@ -84,6 +84,8 @@ func validTimeout(d time.Duration) error {
 const usage = `usage:
   cilium-docker [flags]                 serve the plugin (cilium-docker -h for the flags)
   cilium-docker status [--json]         check this node: socket, agent, Hubble, Docker, networks, containers
+  cilium-docker health [--timeout 3s]   exit 0 when the plugin socket and the agent answer, else 1
+                                        (the compose healthcheck; --cilium-api, --docker-plugins as the plugin's)
   cilium-docker flows [CONTAINER...] [--follow] [--verdict DROPPED|FORWARDED] [--json]
                                         flows from and to containers, from Hubble
   cilium-docker policy COMMAND ...      policies in the cluster's etcd, checked with Cilium's parser

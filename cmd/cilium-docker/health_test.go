@@ -251,3 +251,77 @@ func TestRunRefusesMetricsPath(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthCommand runs `cilium-docker health` (the compose healthcheck) as the binary would: exit 0 and
+// "ok" with a socket that accepts and an agent that answers, exit 1 naming the part that failed, within
+// its --timeout when the agent hangs, exit 2 for a command line it cannot run; the flags come from the
+// environment as in the plugin's container.
+func TestHealthCommand(t *testing.T) {
+	tests := []struct {
+		name     string
+		noSocket bool
+		agent    func(a *agenttest.Agent)
+		down     bool
+		args     []string // after health --cilium-api A --docker-plugins D
+		env      bool     // give --cilium-api and --docker-plugins as CILIUM_DOCKER_… instead
+		wantCode int
+		wantErr  string // in the error; "" for exit 0
+	}{
+		{name: "healthy", wantCode: 0},
+		{name: "healthy, flags from the environment", env: true, wantCode: 0},
+		{name: "no plugin socket", noSocket: true, wantCode: 1, wantErr: "health: unhealthy: plugin socket: "},
+		{name: "agent down", down: true, wantCode: 1, wantErr: "health: unhealthy: agent: "},
+		{name: "agent hangs: the deadline", args: []string{"--timeout", "300ms"}, wantCode: 1, wantErr: "health: unhealthy: agent: ",
+			agent: func(a *agenttest.Agent) { a.SetFault(agenttest.RouteConfig, agenttest.Fault{Hang: true}) }},
+		{name: "extra argument", args: []string{"now"}, wantCode: 2, wantErr: `unexpected argument "now"`},
+		{name: "unknown flag", args: []string{"--frobnicate"}, wantCode: 2, wantErr: "frobnicate"},
+		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantCode: 1, wantErr: "--timeout 0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := servertest.ShortDir(t)
+			if !tt.noSocket {
+				l, err := net.Listen("unix", filepath.Join(dir, socketName))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { l.Close() })
+			}
+			var a *agenttest.Agent
+			if tt.down {
+				a = agenttest.NewStopped(t)
+			} else {
+				a = agenttest.New(t)
+			}
+			if tt.agent != nil {
+				tt.agent(a)
+			}
+			args := []string{"health"}
+			if tt.env {
+				t.Setenv("CILIUM_DOCKER_CILIUM_API", a.Addr())
+				t.Setenv("CILIUM_DOCKER_DOCKER_PLUGINS", dir)
+			} else {
+				args = append(args, "--cilium-api", a.Addr(), "--docker-plugins", dir)
+			}
+			args = append(args, tt.args...)
+			var out strings.Builder
+			t0 := time.Now()
+			err := run(context.Background(), args, cli.IO{Out: &out, Err: io.Discard})
+			if took := time.Since(t0); took > 2*time.Second {
+				t.Errorf("health took %v, want it within its deadline (3s default, 300ms here)", took)
+			}
+			code, _ := cli.ExitCode(err)
+			if code != tt.wantCode {
+				t.Errorf("%q: exit %d (%v), want %d", args, code, err, tt.wantCode)
+			}
+			switch {
+			case tt.wantErr == "" && (err != nil || out.String() != "ok\n"):
+				t.Errorf("health: %v, output %q; want nil and %q", err, out.String(), "ok\n")
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("health: %v, want an error containing %q", err, tt.wantErr)
+			case tt.wantErr != "" && out.Len() > 0:
+				t.Errorf("health failed but printed %q", out.String())
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ func commands() cli.Table {
 				return nil
 			}},
 			{Name: "status", Run: runStatus},
+			{Name: "health", Run: runHealth},
 			{Name: "flows", Run: runFlows},
 			{Name: "certs", Run: runCerts},
 			{Name: "policy", Run: func(ctx context.Context, args []string, streams cli.IO) error {
