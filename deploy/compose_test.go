@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -20,31 +21,58 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// composeConfig runs `docker-compose config` on compose/<file> with compose/.env.example and returns the
+// composeVersionPin is the compose v2 version the project tests (scripts/build-compose.sh's pin).
+func composeVersionPin(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "scripts", "build-compose.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`COMPOSE_VERSION:-(v[0-9]+\.[0-9]+\.[0-9]+)\}`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("scripts/build-compose.sh: no COMPOSE_VERSION pin")
+	}
+	return string(m[1])
+}
+
+// composeCommand is `docker compose` (v2): the pinned version built into the cache by
+// scripts/build-compose.sh (run as docker-compose, standalone), else the docker CLI's compose plugin.
+func composeCommand(t *testing.T) []string {
+	t.Helper()
+	bin := filepath.Join(cacheDir(), "compose-"+composeVersionPin(t), "cli-plugins", "docker-compose")
+	if _, err := os.Stat(bin); err == nil {
+		return []string{bin}
+	}
+	if err := exec.Command("docker", "compose", "version").Run(); err == nil {
+		return []string{"docker", "compose"}
+	}
+	t.Skipf("docker compose (v2) not found: scripts/build-compose.sh builds %s into %s", composeVersionPin(t), filepath.Dir(filepath.Dir(bin)))
+	return nil
+}
+
+// composeConfig runs `docker compose config` on compose/<file> with compose/.env.example and returns the
 // resolved project. DOCKER_HOST points nowhere: `config` must not need a Docker engine.
 func composeConfig(t *testing.T, file string) map[string]any {
 	t.Helper()
-	if _, err := exec.LookPath("docker-compose"); err != nil {
-		t.Skip("docker-compose not installed (scripts/install-deps.sh installs Debian's)")
-	}
 	root := repoRoot()
+	argv := composeCommand(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker-compose", "--env-file", filepath.Join(root, "compose", ".env.example"),
-		"-f", filepath.Join(root, "compose", file), "config")
+	argv = append(argv, "--env-file", filepath.Join(root, "compose", ".env.example"), "-f", filepath.Join(root, "compose", file), "config")
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DOCKER_HOST=unix:///nonexistent/docker.sock"}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("docker-compose -f %s config: %v\n%s", file, err, stderr.String())
+		t.Fatalf("docker compose -f %s config: %v\n%s", file, err, stderr.String())
 	}
-	// An unset variable is only a warning ("The X variable is not set. Defaulting to a blank string.").
+	// An unset variable is only a warning (`The "X" variable is not set. Defaulting to a blank string.`).
 	if strings.Contains(stderr.String(), "not set") {
-		t.Fatalf("docker-compose -f %s config with .env.example: %s", file, stderr.String())
+		t.Fatalf("docker compose -f %s config with .env.example: %s", file, stderr.String())
 	}
 	var cfg map[string]any
 	if err := yaml.Unmarshal(stdout.Bytes(), &cfg); err != nil {
-		t.Fatalf("decode docker-compose config output: %v\n%s", err, stdout.String())
+		t.Fatalf("decode docker compose config output: %v\n%s", err, stdout.String())
 	}
 	return cfg
 }
@@ -117,12 +145,104 @@ func flagNames(args []string) []string {
 	return names
 }
 
-// TestComposeFilesValid resolves compose/node1.yml and node2.yml with compose/.env.example and checks
-// what users deploy: the images, the host network, the mounts, the plugin's capabilities, the
+// certDir is where every service reads the node's certificates: pki.MountDir (pki/compose_test.go ties
+// the paths below to the files `cilium-docker certs node` writes; deploy/ does not link pki).
+const certDir = "/etc/cilium-docker/etcd"
+
+// mounts renders a service's resolved volumes (compose v2's long form) as SOURCE:TARGET:ro|rw.
+func mounts(svc map[string]any) []string {
+	l, _ := svc["volumes"].([]any)
+	out := make([]string, 0, len(l))
+	for _, v := range l {
+		m, _ := v.(map[string]any)
+		mode := "rw"
+		if ro, _ := m["read_only"].(bool); ro {
+			mode = "ro"
+		}
+		out = append(out, fmt.Sprintf("%v:%v:%s", m["source"], m["target"], mode))
+	}
+	return out
+}
+
+// mountAt returns the service's volume whose target is target.
+func mountAt(svc map[string]any, target string) map[string]any {
+	l, _ := svc["volumes"].([]any)
+	for _, v := range l {
+		if m, _ := v.(map[string]any); m["target"] == target {
+			return m
+		}
+	}
+	return nil
+}
+
+// strings of a nested value (the resolved project), depth first.
+func allStrings(v any, out *[]string) {
+	switch v := v.(type) {
+	case string:
+		*out = append(*out, v)
+	case []any:
+		for _, e := range v {
+			allStrings(e, out)
+		}
+	case map[string]any:
+		for k, e := range v {
+			*out = append(*out, k)
+			allStrings(e, out)
+		}
+	}
+}
+
+// etcdPeerURL is the one plain-HTTP URL of the stack: the single etcd member's peer port, on loopback.
+const etcdPeerURL = "http://127.0.0.1:2380"
+
+// plainHTTP returns the lines of text with an http:// URL other than etcdPeerURL.
+func plainHTTP(text string) []string {
+	var bad []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(strings.ReplaceAll(line, etcdPeerURL, ""), "http://") {
+			bad = append(bad, strings.TrimSpace(line))
+		}
+	}
+	return bad
+}
+
+// goModVersion is the version go.mod requires of module mod.
+func goModVersion(t *testing.T, mod string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(mod) + ` (v\S+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("go.mod does not require %s", mod)
+	}
+	return string(m[1])
+}
+
+// healthTimeout is `cilium-docker health`'s default deadline, read from its source.
+func healthTimeout(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "cmd", "cilium-docker", "health.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const healthTimeout = ([0-9]+) \* time\.Second`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("cmd/cilium-docker/health.go: no healthTimeout")
+	}
+	d, _ := time.ParseDuration(string(m[1]) + "s")
+	return d
+}
+
+// TestComposeFilesValid resolves compose/node1.yml and node2.yml with compose/.env.example under
+// `docker compose` (v2, the pinned version when built) and checks what users deploy: the images, the host
+// network, the mounts, the plugin's capabilities, etcd's mutual TLS and the node's certificates in every
+// service, a healthcheck on every service and the start order they give, no plain-HTTP endpoint, the
 // node-specific agent flags, and that node2.yml is node1.yml without etcd. No Docker engine needed.
 func TestComposeFilesValid(t *testing.T) {
 	env := envExample(t)
-	for _, k := range []string{"NODE_NAME", "NODE_IP", "NODE_DEVICE", "POD_RANGE", "ETCD_ADDRESS"} {
+	for _, k := range []string{"NODE_NAME", "NODE_IP", "NODE_DEVICE", "POD_RANGE", "ETCD_ADDRESS", "CILIUM_DOCKER_PKI"} {
 		if env[k] == "" {
 			t.Errorf("compose/.env.example does not set %s", k)
 		}
@@ -130,6 +250,12 @@ func TestComposeFilesValid(t *testing.T) {
 	root := repoRoot()
 	node1 := composeConfig(t, "node1.yml")
 	node2 := composeConfig(t, "node2.yml")
+	// The node's directory of `cilium-docker certs` (a relative CILIUM_DOCKER_PKI is the compose directory's).
+	pkiDir := env["CILIUM_DOCKER_PKI"]
+	if !filepath.IsAbs(pkiDir) {
+		pkiDir = filepath.Join(root, "compose", pkiDir)
+	}
+	nodeCerts := filepath.Join(pkiDir, env["NODE_NAME"])
 
 	t.Run("node1.yml services", func(t *testing.T) {
 		svcs := slices.Sorted(maps.Keys(node1["services"].(map[string]any)))
@@ -143,25 +269,136 @@ func TestComposeFilesValid(t *testing.T) {
 			wantField(t, name, svc, "container_name", map[string]string{
 				"etcd": "cilium-etcd", "cilium-agent": "cilium-agent", "cilium-docker": "cilium-docker"}[name])
 		}
+		// The image of the etcd the test bed runs: the version go.mod pins (scripts/build-etcd.sh).
 		etcd := service(t, node1, "etcd")
-		if img := fmt.Sprint(etcd["image"]); !strings.HasPrefix(img, "quay.io/coreos/etcd:v3.5.") {
-			t.Errorf("etcd image %q, want quay.io/coreos/etcd:v3.5.x", img)
+		wantField(t, "etcd", etcd, "image", "quay.io/coreos/etcd:"+goModVersion(t, "go.etcd.io/etcd/server/v3"))
+	})
+
+	t.Run("etcd: mutual TLS on the client port", func(t *testing.T) {
+		etcd := service(t, node1, "etcd")
+		cmd := strs(etcd, "command")
+		if len(cmd) == 0 || cmd[0] != "etcd" {
+			t.Fatalf("etcd command %q does not start with etcd", cmd)
 		}
-		wantAll(t, "etcd command", strs(etcd, "command"), []string{
-			"--listen-client-urls=http://127.0.0.1:2379,http://" + env["NODE_IP"] + ":2379",
-			"--advertise-client-urls=http://" + env["NODE_IP"] + ":2379",
+		wantAll(t, "etcd command", cmd, []string{
+			"--listen-client-urls=https://127.0.0.1:2379,https://" + env["NODE_IP"] + ":2379",
+			"--advertise-client-urls=https://" + env["NODE_IP"] + ":2379",
+			"--client-cert-auth=true",
+			"--trusted-ca-file=" + certDir + "/ca.crt",
+			"--cert-file=" + certDir + "/etcd-server.crt",
+			"--key-file=" + certDir + "/etcd-server.key",
+			"--listen-peer-urls=" + etcdPeerURL,
+			"--initial-advertise-peer-urls=" + etcdPeerURL,
+			"--initial-cluster=" + env["NODE_NAME"] + "=" + etcdPeerURL,
 		})
-		if want := "http://" + env["NODE_IP"] + ":2379"; env["ETCD_ADDRESS"] != want {
+		if names := flagNames(cmd); len(names) != len(slices.Compact(slices.Clone(names))) {
+			t.Errorf("etcd command repeats a flag: %v", names)
+		}
+		if want := "https://" + env["NODE_IP"] + ":2379"; env["ETCD_ADDRESS"] != want {
 			t.Errorf(".env.example: ETCD_ADDRESS %q, want node 1's etcd %q", env["ETCD_ADDRESS"], want)
+		}
+	})
+
+	t.Run("no plain-HTTP endpoint", func(t *testing.T) {
+		for _, f := range []string{"node1.yml", "node2.yml", ".env.example"} {
+			b, err := os.ReadFile(filepath.Join(root, "compose", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bad := plainHTTP(string(b)); len(bad) > 0 {
+				t.Errorf("compose/%s: plain HTTP (only etcd's loopback peer URL %s may be): %q", f, etcdPeerURL, bad)
+			}
+		}
+		for file, cfg := range map[string]map[string]any{"node1.yml": node1, "node2.yml": node2} {
+			var all []string
+			allStrings(cfg, &all)
+			if bad := plainHTTP(strings.Join(all, "\n")); len(bad) > 0 {
+				t.Errorf("%s resolved: plain HTTP: %q", file, bad)
+			}
+		}
+	})
+
+	t.Run("every service mounts the node's certificates read-only", func(t *testing.T) {
+		for file, cfg := range map[string]map[string]any{"node1.yml": node1, "node2.yml": node2} {
+			for name := range cfg["services"].(map[string]any) {
+				m := mountAt(service(t, cfg, name), certDir)
+				bind, _ := m["bind"].(map[string]any)
+				if m == nil || m["type"] != "bind" || m["source"] != nodeCerts || m["read_only"] != true || bind["create_host_path"] != false {
+					t.Errorf("%s %s: mount at %s %v, want %s read-only, create_host_path false (a missing directory fails the start)",
+						file, name, certDir, m, nodeCerts)
+				}
+			}
+			raw, err := os.ReadFile(filepath.Join(root, "compose", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "source: ${CILIUM_DOCKER_PKI:-/etc/cilium-docker/pki}/${NODE_NAME}"; !bytes.Contains(raw, []byte(want)) {
+				t.Errorf("compose/%s: want %q (the default directory of cilium-docker certs)", file, want)
+			}
+		}
+	})
+
+	t.Run("healthchecks", func(t *testing.T) {
+		want := map[string][]string{
+			// etcd's own certificate, for client use too; the image has no shell: exec form.
+			"etcd": {"CMD", "/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=" + certDir + "/ca.crt",
+				"--cert=" + certDir + "/etcd-server.crt", "--key=" + certDir + "/etcd-server.key",
+				"--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health"},
+			"cilium-agent":  {"CMD", "cilium-dbg", "status", "--brief"},
+			"cilium-docker": {"CMD", "/cilium-docker", "health"},
+		}
+		for file, cfg := range map[string]map[string]any{"node1.yml": node1, "node2.yml": node2} {
+			for name := range cfg["services"].(map[string]any) {
+				hc, _ := service(t, cfg, name)["healthcheck"].(map[string]any)
+				if hc == nil {
+					t.Errorf("%s %s: no healthcheck", file, name)
+					continue
+				}
+				if got := strs(hc, "test"); !slices.Equal(got, want[name]) {
+					t.Errorf("%s %s: healthcheck test %q, want %q", file, name, got, want[name])
+				}
+				for _, k := range []string{"interval", "timeout", "start_period", "start_interval"} {
+					if d, err := time.ParseDuration(fmt.Sprint(hc[k])); err != nil || d <= 0 {
+						t.Errorf("%s %s: healthcheck %s %v: want a positive duration", file, name, k, hc[k])
+					}
+				}
+				if r, _ := hc["retries"].(int); r < 1 {
+					t.Errorf("%s %s: healthcheck retries %v, want at least 1", file, name, hc["retries"])
+				}
+			}
+			// health reports which part failed before Docker gives up on it.
+			hc, _ := service(t, cfg, "cilium-docker")["healthcheck"].(map[string]any)
+			if d, _ := time.ParseDuration(fmt.Sprint(hc["timeout"])); d <= healthTimeout(t) {
+				t.Errorf("%s cilium-docker: healthcheck timeout %v, want more than cilium-docker health's own %v", file, hc["timeout"], healthTimeout(t))
+			}
+		}
+		src, err := os.ReadFile(filepath.Join(root, "cmd", "cilium-docker", "run.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(src, []byte(`{Name: "health", Run: runHealth}`)) {
+			t.Errorf("cmd/cilium-docker/run.go: no health command in the command table")
+		}
+	})
+
+	t.Run("start order: the agent after etcd, the plugin after the agent", func(t *testing.T) {
+		healthy := func(svc string) map[string]any {
+			return map[string]any{svc: map[string]any{"condition": "service_healthy", "required": true}}
+		}
+		wantField(t, "etcd", service(t, node1, "etcd"), "depends_on", nil)
+		wantField(t, "cilium-agent", service(t, node1, "cilium-agent"), "depends_on", healthy("etcd"))
+		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "depends_on", nil)
+		for _, cfg := range []map[string]any{node1, node2} {
+			wantField(t, "cilium-docker", service(t, cfg, "cilium-docker"), "depends_on", healthy("cilium-agent"))
 		}
 	})
 
 	t.Run("cilium-agent service", func(t *testing.T) {
 		agent := service(t, node1, "cilium-agent")
-		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v1.20.2")
+		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v"+matrixCilium[len(matrixCilium)-1])
 		wantField(t, "cilium-agent", agent, "privileged", true)
 		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
-		wantAll(t, "cilium-agent volumes", strs(agent, "volumes"), []string{
+		wantAll(t, "cilium-agent volumes", mounts(agent), []string{
 			"/sys/fs/bpf:/sys/fs/bpf:rw",
 			"/sys/fs/cgroup:/host/sys/fs/cgroup:rw",
 			"/var/run/cilium:/var/run/cilium:rw",
@@ -169,6 +406,7 @@ func TestComposeFilesValid(t *testing.T) {
 			"/run/xtables.lock:/run/xtables.lock:rw",
 			filepath.Join(root, "compose", "agent-config") + ":/etc/cilium/agent-config:ro",
 			filepath.Join(root, "compose", "policies") + ":/etc/cilium/policies:ro",
+			nodeCerts + ":" + certDir + ":ro",
 		})
 		cmd := strs(agent, "command")
 		if len(cmd) == 0 || cmd[0] != "cilium-agent" {
@@ -181,8 +419,14 @@ func TestComposeFilesValid(t *testing.T) {
 			"--ipv4-node=" + env["NODE_IP"],
 			"--ipv4-range=" + env["POD_RANGE"],
 			"--devices=" + env["NODE_DEVICE"],
-			"--kvstore-opt=etcd.address=" + env["ETCD_ADDRESS"],
+			// Endpoints, CA and the agent's client certificate (certs node writes the file).
+			"--kvstore-opt=etcd.config=" + certDir + "/etcd-config.yaml",
 		})
+		for _, a := range cmd {
+			if strings.Contains(a, "etcd.address") {
+				t.Errorf("cilium-agent command has %q: the endpoints are etcd-config.yaml's", a)
+			}
+		}
 		if names := flagNames(cmd); len(names) != len(slices.Compact(slices.Clone(names))) {
 			t.Errorf("cilium-agent command repeats a flag: %v", names)
 		}
@@ -198,13 +442,14 @@ func TestComposeFilesValid(t *testing.T) {
 		wantField(t, "cilium-docker", plugin, "cap_drop", []any{"ALL"})
 		wantField(t, "cilium-docker", plugin, "read_only", true)
 		wantField(t, "cilium-docker", plugin, "security_opt", []any{"no-new-privileges:true"})
-		vols := strs(plugin, "volumes")
+		vols := mounts(plugin)
 		sort.Strings(vols)
 		want := []string{
 			"/run/docker/plugins:/run/docker/plugins:rw",
 			"/var/run/cilium:/var/run/cilium:ro",
 			"/var/run/docker.sock:/var/run/docker.sock:ro",
 			filepath.Join(root, "compose", "policies") + ":/etc/cilium/policies:rw",
+			nodeCerts + ":" + certDir + ":ro",
 		}
 		sort.Strings(want) // the checkout's own path sorts anywhere among the others
 		if !slices.Equal(vols, want) {
@@ -213,11 +458,27 @@ func TestComposeFilesValid(t *testing.T) {
 		if _, ok := plugin["command"]; ok {
 			t.Errorf("cilium-docker command %v: the defaults match the mounts, keep the image's", plugin["command"])
 		}
-		// One environment block (a second one would silently replace the first).
+		// One environment block (a second one would silently replace the first); the policy sync reaches
+		// etcd over TLS with the plugin's own client certificate.
 		envs, _ := plugin["environment"].(map[string]any)
-		for _, k := range []string{"CILIUM_DOCKER_SHUTDOWN_DRAIN", "CILIUM_DOCKER_POLICY_DIR", "CILIUM_DOCKER_ETCD_ENDPOINTS", "CILIUM_DOCKER_NODE_NAME"} {
-			if _, ok := envs[k]; !ok {
-				t.Errorf("cilium-docker environment %v lacks %s", envs, k)
+		for k, v := range map[string]string{
+			"CILIUM_DOCKER_SHUTDOWN_DRAIN": "25s",
+			"CILIUM_DOCKER_POLICY_DIR":     "/etc/cilium/policies",
+			"CILIUM_DOCKER_ETCD_ENDPOINTS": env["ETCD_ADDRESS"],
+			"CILIUM_DOCKER_ETCD_CA":        certDir + "/ca.crt",
+			"CILIUM_DOCKER_ETCD_CERT":      certDir + "/cilium-docker.crt",
+			"CILIUM_DOCKER_ETCD_KEY":       certDir + "/cilium-docker.key",
+			"CILIUM_DOCKER_NODE_NAME":      env["NODE_NAME"],
+		} {
+			if got := fmt.Sprint(envs[k]); got != v {
+				t.Errorf("cilium-docker environment %s=%q, want %q", k, got, v)
+			}
+		}
+		flags := pluginFlags(t)
+		for k := range envs {
+			flag, _ := strings.CutPrefix(k, "CILIUM_DOCKER_")
+			if flag = strings.ReplaceAll(strings.ToLower(flag), "_", "-"); !flags[flag] {
+				t.Errorf("cilium-docker environment %s: no flag --%s of the plugin reads it", k, flag)
 			}
 		}
 	})
@@ -229,7 +490,9 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 		for _, name := range svcs {
 			one := maps.Clone(service(t, node1, name))
-			delete(one, "depends_on")
+			if name == "cilium-agent" {
+				delete(one, "depends_on") // on etcd, node 1's own
+			}
 			if two := service(t, node2, name); !reflect.DeepEqual(one, two) {
 				t.Errorf("service %s differs:\nnode1.yml %v\nnode2.yml %v", name, one, two)
 			}
@@ -269,6 +532,40 @@ func TestComposeFilesValid(t *testing.T) {
 		for _, s := range []string{"UNTESTED", "terminatingTLS", "originatingTLS", "toFQDNs", "enable-l7-proxy"} {
 			if !bytes.Contains(tls, []byte(s)) {
 				t.Errorf("policy-examples/tls-termination.yaml does not mention %s", s)
+			}
+		}
+		// The walkthrough's step 6 (README.md): the shipped app2-from-app3.yaml moved into etcd as a
+		// classic rule array, the same rule: app2 admits app3 only. (Cilium's parser takes it: policy/.)
+		b, err := os.ReadFile(filepath.Join(root, "compose", "policy-examples", "app2-from-app3.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		type selector struct {
+			MatchLabels map[string]string `json:"matchLabels"`
+		}
+		var rules []struct {
+			Labels           []map[string]string `json:"labels"`
+			EndpointSelector selector            `json:"endpointSelector"`
+			Ingress          []struct {
+				FromEndpoints []selector `json:"fromEndpoints"`
+			} `json:"ingress"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rules); err != nil || len(rules) != 1 || len(rules[0].Ingress) != 1 ||
+			len(rules[0].Ingress[0].FromEndpoints) != 1 || len(rules[0].Labels) != 1 ||
+			rules[0].Labels[0]["value"] != "app2-from-app3" ||
+			!maps.Equal(rules[0].EndpointSelector.MatchLabels, map[string]string{"name": "app2"}) ||
+			!maps.Equal(rules[0].Ingress[0].FromEndpoints[0].MatchLabels, map[string]string{"name": "app3"}) {
+			t.Errorf("policy-examples/app2-from-app3.json: %v %+v; want one rule app2-from-app3: app2 admits name=app3", err, rules)
+		}
+		readme, err := os.ReadFile(filepath.Join(root, "compose", "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"policy-examples/app2-from-app3.json", "rm policies/app2-from-app3.yaml"} {
+			if !bytes.Contains(readme, []byte(s)) {
+				t.Errorf("compose/README.md: the walkthrough does not say %q", s)
 			}
 		}
 	})
@@ -325,10 +622,9 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 		t.Fatal(err)
 	}
 	for flag, vars := range map[string][2]string{
-		"--ipv4-node=":                {"${NODE_IP}", `"$NODE_IP"`},
-		"--ipv4-range=":               {"${POD_RANGE}", `"$POD_RANGE"`},
-		"--devices=":                  {"${NODE_DEVICE}", "eth0"},
-		"--kvstore-opt=etcd.address=": {"${ETCD_ADDRESS}", `"$ETCD_URL"`},
+		"--ipv4-node=":  {"${NODE_IP}", `"$NODE_IP"`},
+		"--ipv4-range=": {"${POD_RANGE}", `"$POD_RANGE"`},
+		"--devices=":    {"${NODE_DEVICE}", "eth0"},
 	} {
 		if !bytes.Contains(raw, []byte(flag+vars[0])) {
 			t.Errorf("compose/node1.yml: want %s%s", flag, vars[0])
@@ -336,6 +632,14 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 		if !strings.Contains(body, flag+vars[1]) {
 			t.Errorf("testbed/agent.sh start_agent: want %s%s", flag, vars[1])
 		}
+	}
+	// The kvstore: the compose agent reads the node's etcd-config.yaml (endpoints and TLS files, written by
+	// cilium-docker certs node); the bed's agent is given its etcd either as a URL or as such a file.
+	if !bytes.Contains(raw, []byte("--kvstore-opt=etcd.config=/etc/cilium-docker/etcd/etcd-config.yaml")) {
+		t.Errorf("compose/node1.yml: want --kvstore-opt=etcd.config=/etc/cilium-docker/etcd/etcd-config.yaml")
+	}
+	if !regexp.MustCompile(`--kvstore-opt=etcd\.(address="\$ETCD_URL"|config=)`).MatchString(body) {
+		t.Errorf("testbed/agent.sh start_agent: want --kvstore-opt=etcd.address=\"$ETCD_URL\" or --kvstore-opt=etcd.config=FILE")
 	}
 	if !bytes.Contains(raw, []byte("K8S_NODE_NAME: ${NODE_NAME}")) || !strings.Contains(body, `"K8S_NODE_NAME=$NODE_NS"`) {
 		t.Errorf("K8S_NODE_NAME: compose/node1.yml must set it from ${NODE_NAME}, the bed from $NODE_NS")
@@ -386,15 +690,7 @@ var matrixCilium = []string{"1.19.7", "1.20.2"}
 // cachedAgents returns the cilium-agent binaries of matrixCilium built into the cache
 // (scripts/build-cilium.sh), by version.
 func cachedAgents() map[string]string {
-	cache := os.Getenv("CILIUM_DOCKER_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, _ := os.UserHomeDir()
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "cilium-docker")
-	}
+	cache := cacheDir()
 	out := map[string]string{}
 	for _, v := range matrixCilium {
 		bin := filepath.Join(cache, "cilium-v"+v, "bin", "cilium-agent")
@@ -403,6 +699,20 @@ func cachedAgents() map[string]string {
 		}
 	}
 	return out
+}
+
+// cacheDir is the scripts' build cache: $CILIUM_DOCKER_CACHE, else $XDG_CACHE_HOME/cilium-docker, else
+// ~/.cache/cilium-docker.
+func cacheDir() string {
+	if cache := os.Getenv("CILIUM_DOCKER_CACHE"); cache != "" {
+		return cache
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "cilium-docker")
 }
 
 // agentHelp returns `cilium-agent --help` of bin.
