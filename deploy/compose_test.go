@@ -381,15 +381,17 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 	})
 
-	t.Run("start order: the agent after etcd, the plugin after the agent", func(t *testing.T) {
-		healthy := func(svc string) map[string]any {
-			return map[string]any{svc: map[string]any{"condition": "service_healthy", "required": true}}
+	t.Run("start order: the agent after etcd is healthy, the plugin after the agent started", func(t *testing.T) {
+		cond := func(svc, c string) map[string]any {
+			return map[string]any{svc: map[string]any{"condition": c, "required": true}}
 		}
+		healthy := func(svc string) map[string]any { return cond(svc, "service_healthy") }
 		wantField(t, "etcd", service(t, node1, "etcd"), "depends_on", nil)
 		wantField(t, "cilium-agent", service(t, node1, "cilium-agent"), "depends_on", healthy("etcd"))
 		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "depends_on", nil)
 		for _, cfg := range []map[string]any{node1, node2} {
-			wantField(t, "cilium-docker", service(t, cfg, "cilium-docker"), "depends_on", healthy("cilium-agent"))
+			// Started only: on a node booted before etcd is reachable the agent is unhealthy until it is.
+			wantField(t, "cilium-docker", service(t, cfg, "cilium-docker"), "depends_on", cond("cilium-agent", "service_started"))
 		}
 	})
 

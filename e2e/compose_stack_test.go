@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,9 +60,16 @@ func TestComposeStack(t *testing.T) {
 	}
 	n1.LoadStackImages(t, n1.Leg.Cilium)
 	n2.LoadStackImages(t, n2.Leg.Cilium)
+	// Node 2 boots first, while the cluster's etcd (node 1's) is not there: its stack converges by
+	// itself once node 1's comes up.
+	s2.MustCompose(t, 3*time.Minute, "up", "-d")
 	s1.Up(t)
-	s2.Up(t)
+	bed.Eventually(t, 4*time.Minute, "node 2's stack healthy once node 1's etcd is up", func() error { return healthy(t, s2) })
 	t.Logf("leg %s: two nodes with their stacks up in %s", n1.Leg, time.Since(start).Round(100*time.Millisecond))
+
+	t.Run("the plugin is the compose service's container with only CAP_NET_ADMIN", func(t *testing.T) {
+		assertPluginContainer(t, n1)
+	})
 
 	net := "cilium-net"
 	for _, nd := range []*bed.Node{n1, n2} {
@@ -175,6 +185,62 @@ func TestComposeStack(t *testing.T) {
 			}
 		}
 	})
+}
+
+// assertPluginContainer checks the plugin's container as compose/node1.yml deploys it: the image of the
+// binary under test, host network, not privileged, CAP_NET_ADMIN only (in the kernel's view of its
+// process too), read-only root, no-new-privileges, restart always, and its mounts.
+func assertPluginContainer(t *testing.T, nd *bed.Node) {
+	var cs []struct {
+		Config struct{ Image string }
+		State  struct {
+			Running bool
+			Pid     int
+		}
+		HostConfig struct {
+			NetworkMode     string
+			Privileged      bool
+			CapAdd, CapDrop []string
+			ReadonlyRootfs  bool
+			SecurityOpt     []string
+			RestartPolicy   struct{ Name string }
+		}
+		Mounts []struct {
+			Destination string
+			RW          bool
+		}
+	}
+	if err := json.Unmarshal([]byte(nd.Must(t, "inspect", "--type", "container", "cilium-docker")), &cs); err != nil || len(cs) != 1 {
+		t.Fatalf("docker inspect cilium-docker: %v %d", err, len(cs))
+	}
+	c := cs[0]
+	if c.Config.Image != "cilium-docker:latest" || !c.State.Running {
+		t.Errorf("container image %q running %v, want cilium-docker:latest running", c.Config.Image, c.State.Running)
+	}
+	h := c.HostConfig
+	if h.NetworkMode != "host" || h.Privileged || !slices.Equal(h.CapAdd, []string{"NET_ADMIN"}) ||
+		!slices.Equal(h.CapDrop, []string{"ALL"}) || !h.ReadonlyRootfs || h.RestartPolicy.Name != "always" ||
+		!slices.Contains(h.SecurityOpt, "no-new-privileges:true") {
+		t.Errorf("host config %+v, want compose/node1.yml's", h)
+	}
+	mounts := map[string]bool{}
+	for _, m := range c.Mounts {
+		mounts[m.Destination] = m.RW
+	}
+	want := map[string]bool{"/run/docker/plugins": true, "/var/run/cilium": false, "/var/run/docker.sock": false,
+		"/etc/cilium/policies": true, "/etc/cilium-docker/etcd": false}
+	if !maps.Equal(mounts, want) {
+		t.Errorf("mounts (destination: read-write) %v, want %v", mounts, want)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.State.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"CapEff:\t0000000000001000", "CapBnd:\t0000000000001000", "NoNewPrivs:\t1"} {
+		if !strings.Contains(string(status), l+"\n") {
+			t.Errorf("plugin process %d: want %q in /proc status:\n%s", c.State.Pid, l, status)
+		}
+	}
 }
 
 // healthy is nil when every service of the stack is running and healthy.

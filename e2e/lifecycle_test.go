@@ -61,15 +61,14 @@ func TestStaticIPAndCleanup(t *testing.T) {
 	})
 }
 
-// TestCompose brings up a two-service project with Debian's docker-compose on a cilium network, web
+// TestCompose brings up a two-service project with docker compose (v2) on a cilium network, web
 // scaled to three (up --scale web=3): each web replica has a ready agent endpoint, all three under one
 // identity (no per-replica label in it) that is not db's, and each answers db, another container on the
 // network, at its own address.
 func TestCompose(t *testing.T) {
 	nd := bed.Up(t, 1)
 	dir := t.TempDir()
-	project := `version: "2.4"
-services:
+	project := `services:
   web:
     image: ` + bed.Image + `
     command: ["sh", "-c", "` + server + `"]
@@ -91,11 +90,11 @@ networks:
 		return nd.Compose(t, append([]string{"-p", "cdtest", "-f", filepath.Join(dir, "docker-compose.yml")}, args...)...)
 	}
 	if out, err := compose("up", "-d", "--scale", "web=3"); err != nil {
-		t.Fatalf("docker-compose up --scale web=3: %v\n%s", err, out)
+		t.Fatalf("docker compose up --scale web=3: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := compose("down", "--timeout", "1"); err != nil {
-			t.Errorf("docker-compose down: %v\n%s", err, out)
+			t.Errorf("docker compose down: %v\n%s", err, out)
 		}
 	})
 	const net = "cdtest_default"

@@ -15,7 +15,7 @@
 #                           CLI, `cilium` = cilium-dbg talking to the node's agent; NODE=peer: the peer netns
 #   stop NODE DAEMON        stop DAEMON (etcd, agent, plugin, dockerd) by PID: SIGTERM, then SIGKILL
 #   start NODE DAEMON       start a stopped DAEMON again with the same arguments, wait until it is healthy
-#   restart NODE DAEMON     stop, then start; the plugin in PLUGIN_MODE=container is `docker restart`ed
+#   restart NODE DAEMON     stop, then start
 #   signal NODE DAEMON SIG  send SIG by the recorded PID (STOP/CONT freeze and thaw, KILL kills)
 #   pid NODE DAEMON         print the PID of the running DAEMON (rc 1 when it does not run)
 #   replace-agent NODE VERSION  stop cilium-agent by PID, start cilium VERSION's agent (built when missing)
@@ -39,13 +39,9 @@
 #                PLUGIN_RECONCILE_INTERVAL its --reconcile-interval (default 20s, the shortest; empty: the plugin's)
 #                PLUGIN_POLICY_SYNC non-empty (default 1): the plugin syncs POLICY_DIR with the bed's etcd
 #                (--policy-dir, --etcd-endpoints, --node-name <node netns>); empty: no sync
-#   PLUGIN_MODE  process (default), container or none. none: no legacy plugin (no socket in the node's
+#   PLUGIN_MODE  process (default), none or stack. none: no legacy plugin (no socket in the node's
 #                /run/docker/plugins), for a managed plugin the test creates and enables on the node's dockerd
-#                (scripts/plugin.sh). container: `up` starts etcd, agent and dockerd, builds the plugin
-#                image from PLUGIN_BIN on the node's dockerd (scripts/image.sh) and runs the cilium-docker
-#                service of compose/node1.yml (node2.yml for N>1) there with docker-compose, overridden by
-#                COMPOSE_OVERRIDE (default <repo>/e2e/testdata/compose-testbed.yml) for the node's paths.
-#                stack: `up` starts only dockerd, in a node with its own /run (dockerd also serves
+#                (scripts/plugin.sh). stack: `up` starts only dockerd, in a node with its own /run (dockerd also serves
 #                /run/docker.sock there): etcd, the agent and the plugin are the compose stack's containers,
 #                which the test brings up with `docker compose` (e2e TestComposeStack); node N>1 needs no node 1
 #   AGENT_IPV6   1: the node's agent runs with IPv6 on (--enable-ipv6, --ipv6-range fd00:7N::/96, --ipv6-node
@@ -93,8 +89,6 @@ PLUGIN_METRICS_ADDRESS=${PLUGIN_METRICS_ADDRESS-127.0.0.1:9962}
 PLUGIN_RECONCILE_INTERVAL=${PLUGIN_RECONCILE_INTERVAL-20s}
 PLUGIN_POLICY_SYNC=${PLUGIN_POLICY_SYNC-1}
 PLUGIN_MODE=${PLUGIN_MODE:-process}
-COMPOSE_OVERRIDE=${COMPOSE_OVERRIDE:-$REPO_DIR/e2e/testdata/compose-testbed.yml}
-PLUGIN_CONTAINER=cilium-docker   # container_name of the compose service
 AGENT_ARGS=${AGENT_ARGS:-}
 DOCKERD_LOG_LEVEL=${DOCKERD_LOG_LEVEL:-debug}
 LLVM_BIN=/usr/lib/llvm-19/bin
@@ -145,7 +139,7 @@ cmd_up() {
   fi
   [ -x "$PLUGIN_BIN" ] || die "plugin binary $PLUGIN_BIN missing (set PLUGIN_BIN, e.g. to the cached cilium-docker-upstream)"
   [ -d "$AGENT_CONFIG_DIR" ] || die "agent config dir $AGENT_CONFIG_DIR missing"
-  [[ "$PLUGIN_MODE" =~ ^(process|container|none|stack)$ ]] || die "PLUGIN_MODE must be process, container, none or stack"
+  [[ "$PLUGIN_MODE" =~ ^(process|none|stack)$ ]] || die "PLUGIN_MODE must be process, none or stack"
   [[ "$AGENT_IPV6" =~ ^[01]$ ]] || die "AGENT_IPV6 must be 0 or 1"
   [[ "$AGENT_API_LIMITS" =~ ^(stack|agent)$ ]] || die "AGENT_API_LIMITS must be stack or agent"
   # Builds (when not cached) run before the lock is taken.
@@ -253,11 +247,6 @@ cmd_daemon() { # stop|start|restart NODE DAEMON
   daemon_arg "$3"
   take_lock
   need_up
-  if [ "$3" = plugin ] && [ -f "$NODE_DIR/plugin.container" ]; then
-    [ "$op" = restart ] || die "PLUGIN_MODE=container: only restart the plugin (docker restart)"
-    restart_plugin_container
-    return
-  fi
   case "$op" in
     stop) stop_recorded "$3" ;;
     start) start_again "$3" ;;

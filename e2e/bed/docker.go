@@ -74,18 +74,17 @@ func (nd *Node) Run(t testing.TB, name string, args ...string) string {
 	return id
 }
 
-// Compose runs Debian's docker-compose 1.29 against the node's dockerd. On engines newer than 25 it
-// pins COMPOSE_API_VERSION (1.44: newer API versions drop the ContainerConfig compose 1.29 reads on
-// recreate).
+// Compose runs `docker compose` (compose v2, scripts/build-compose.sh) against the node's dockerd.
 func (nd *Node) Compose(t testing.TB, args ...string) (string, error) {
 	t.Helper()
+	cfg, err := composeConfig()
+	if err != nil {
+		t.Fatalf("docker compose: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker-compose", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+nd.env["DOCKER_HOST"])
-	if v := nd.env["COMPOSE_API_VERSION"]; v != "" {
-		cmd.Env = append(cmd.Env, "COMPOSE_API_VERSION="+v)
-	}
+	cmd := exec.CommandContext(ctx, dockerCLI, append([]string{"compose"}, args...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+nd.env["DOCKER_HOST"], "DOCKER_CONFIG="+cfg)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -10,11 +10,11 @@ docker_cli() { # the 20.10 CLI: a newer one negotiates down against 20.10 but re
   if [ -x /usr/bin/docker ]; then echo /usr/bin/docker; else command -v docker; fi
 }
 
-engine_resolve() { # sets DOCKERD, ENGINE_BIN (dirs first on dockerd's PATH), DAEMON_JSON, COMPOSE_API
+engine_resolve() { # sets DOCKERD, ENGINE_BIN (dirs first on dockerd's PATH), DAEMON_JSON
   local d
   case "$DOCKER_VERSION" in
     20.10)
-      DOCKERD=/usr/sbin/dockerd ENGINE_BIN="" DAEMON_JSON='{}' COMPOSE_API=""
+      DOCKERD=/usr/sbin/dockerd ENGINE_BIN="" DAEMON_JSON='{}'
       [ -x "$DOCKERD" ] || die "Docker 20.10 is Debian's docker.io: $DOCKERD missing (scripts/install-deps.sh)"
       ;;
     *)
@@ -24,8 +24,6 @@ engine_resolve() { # sets DOCKERD, ENGINE_BIN (dirs first on dockerd's PATH), DA
       # Keep overlay2 (and `docker import` into it) instead of the containerd image store of a fresh
       # Docker >= 29 data root.
       DAEMON_JSON='{"features":{"containerd-snapshotter":false}}'
-      # docker-compose 1.29 reads ContainerConfig, which API >= 1.45 (Docker 26) no longer returns.
-      COMPOSE_API=1.44
       ;;
   esac
 }
@@ -90,9 +88,8 @@ import_image() {
 docker_cleanup() { # containers, then cilium networks (else the next dockerd start waits for the plugin)
   local dk=(timeout 60 "$(docker_cli)" -H "unix://$NODE_DIR/docker.sock") ids nets
   dockerd_ok || return 0
-  # PLUGIN_MODE=container: the plugin container goes last, after the networks; stack: the whole stack.
+  # PLUGIN_MODE=stack: the stack's containers go last, after the networks.
   local keep=none
-  [ -f "$NODE_DIR/plugin.container" ] && keep=$PLUGIN_CONTAINER
   [ "$(node_env PLUGIN_MODE 2>/dev/null)" != stack ] || keep='cilium-docker|cilium-agent|cilium-etcd'
   ids=$("${dk[@]}" ps -a --format '{{.Names}}' 2>/dev/null | grep -vxE "$keep" | tr '\n' ' ') || true
   if [ -n "${ids// /}" ]; then

@@ -100,7 +100,6 @@ DOCKER_ENGINE_VERSION=$(engine_version)
 DOCKER_API_VERSION=$(engine_api_version)
 DOCKERD=$DOCKERD
 DOCKER_CLI=$(docker_cli)
-COMPOSE_API_VERSION=$COMPOSE_API
 CILIUM_VERSION=$CILIUM_VERSION
 CILIUM_DIR=$CILIUM_DIR
 CILIUM_DBG=$CILIUM_DIR/bin/cilium-dbg
@@ -162,7 +161,6 @@ node_up() { # the node is down (or stale); CILIUM_DIR and the engine are resolve
   start_dockerd
   wait_healthy dockerd
   import_image
-  [ "$PLUGIN_MODE" != container ] || start_plugin_container
   wait_healthy agent
   [ "$PLUGIN_MODE" = none ] || wait_healthy plugin
   write_env

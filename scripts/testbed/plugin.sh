@@ -27,55 +27,7 @@ start_plugin() {
 }
 
 restart_plugin() {
-  if [ -f "$NODE_DIR/plugin.container" ]; then restart_plugin_container; return; fi
   [ -f "$NODE_DIR/plugin.argv" ] || die "node $NODE has no recorded plugin command"
   stop_recorded plugin
   start_again plugin
-}
-
-# ---- PLUGIN_MODE=container: the plugin is compose/nodeN.yml's cilium-docker service on the node's dockerd,
-# built from PLUGIN_BIN; its main process is recorded as the plugin, its log followed into plugin.log.
-
-plugin_compose() { # VERSION ARGS...: docker-compose on the node's dockerd: the node's compose file + COMPOSE_OVERRIDE
-  local file=node1.yml api=()
-  [ "$NODE" = 1 ] || file=node2.yml
-  [ -z "$COMPOSE_API" ] || api=("COMPOSE_API_VERSION=$COMPOSE_API")
-  env DOCKER_HOST="unix://$NODE_DIR/docker.sock" NODE_DIR="$NODE_DIR" NODE_NAME="$NODE_NS" NODE_IP="$NODE_IP" \
-    NODE_DEVICE=eth0 POD_RANGE="$POD_RANGE" ETCD_ADDRESS="$ETCD_URL" CILIUM_DOCKER_VERSION="$1" "${api[@]}" \
-    docker-compose -p cdtb --env-file "$REPO_DIR/compose/.env.example" \
-    -f "$REPO_DIR/compose/$file" -f "$COMPOSE_OVERRIDE" "${@:2}"
-}
-
-start_plugin_container() {
-  local image t0
-  t0=$(now)
-  image=$(DOCKER="$(docker_cli)" DOCKER_HOST="unix://$NODE_DIR/docker.sock" PLUGIN_BIN="$PLUGIN_BIN" \
-          "$SCRIPT_DIR/image.sh" 9>&- | tail -n1) || die "scripts/image.sh failed"
-  log "built $image on dockerd[n$NODE] in $(elapsed "$t0")s"
-  plugin_compose "${image#*:}" up -d --no-deps "$PLUGIN_CONTAINER" >>"$NODE_DIR/plugin.log" 2>&1 9>&- ||
-    die "docker-compose up $PLUGIN_CONTAINER failed (see $NODE_DIR/plugin.log)"
-  echo "$image" >"$NODE_DIR/plugin.container"
-  record_plugin_container 0
-}
-
-record_plugin_container() { # SINCE: record the container's process as the plugin, follow its log from SINCE
-  local dk pid
-  dk=$(docker_cli)
-  pid=$("$dk" -H "unix://$NODE_DIR/docker.sock" inspect -f '{{.State.Pid}}' "$PLUGIN_CONTAINER") || pid=0
-  [ "$pid" != 0 ] || die "container ${PLUGIN_CONTAINER} of node $NODE is not running"
-  record_pid plugin "$pid"
-  log "plugin[n$NODE] is container $PLUGIN_CONTAINER ($(cat "$NODE_DIR/plugin.container")), pid $pid"
-  stop_recorded plugin-logs
-  # shellcheck disable=SC2016  # expanded by sh -c
-  launch plugin-logs sh -c 'exec "$0" -H "$1" logs -f --since "$2" "$3" >>"$4" 2>&1' \
-    "$dk" "unix://$NODE_DIR/docker.sock" "$1" "$PLUGIN_CONTAINER" "$NODE_DIR/plugin.log"
-}
-
-restart_plugin_container() {
-  local since
-  since=$(date +%s)
-  echo "==== testbed: plugin container restarted at $(date -Is) ====" >>"$NODE_DIR/plugin.log"
-  "$(docker_cli)" -H "unix://$NODE_DIR/docker.sock" restart -t "$STOP_TIMEOUT" "$PLUGIN_CONTAINER" >/dev/null
-  record_plugin_container "$since"
-  wait_healthy plugin
 }
