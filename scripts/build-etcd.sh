@@ -2,9 +2,12 @@
 # Builds the etcd server of the version the project's go.mod pins (go.etcd.io/etcd/server/v3), static,
 # into a cache directory outside the repo, keyed by version: a main package of one line,
 # etcdmain.Main(os.Args), in a module of its own. The bed's etcd (node 1) runs it; Debian's etcd 3.4 is
-# end-of-life. Skips the build when the cached binary matches the version.
+# end-of-life. Beside it, etcdctl of the same version (go.etcd.io/etcd/etcdctl/v3, a tool of that
+# module), for the stand-in etcd image (scripts/build-images.sh). Skips the build when the cached
+# binaries match the version.
 #
-# Usage: build-etcd.sh   Prints the binary's path on its last line. Cold: about 2 minutes on 2 cores.
+# Usage: build-etcd.sh   Prints the etcd binary's path on its last line; etcdctl is beside it.
+# Cold: about 2 minutes on 2 cores.
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +19,9 @@ STAMP="$OUT/.built"
 
 log() { echo "build-etcd: $*" >&2; }
 
-cached() { [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$ETCD_VERSION" ] && [ -x "$OUT/bin/etcd" ]; }
+cached() {
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$ETCD_VERSION" ] && [ -x "$OUT/bin/etcd" ] && [ -x "$OUT/bin/etcdctl" ]
+}
 if cached; then
   log "cached etcd $ETCD_VERSION in $OUT"
   echo "$OUT/bin/etcd"
@@ -37,7 +42,7 @@ export GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off
 start=$(date +%s)
 rm -rf "$OUT"
 mkdir -p "$OUT/src"
-log "building etcd $ETCD_VERSION into $OUT"
+log "building etcd and etcdctl $ETCD_VERSION into $OUT"
 cat >"$OUT/src/main.go" <<'GO'
 // The etcd server: etcd's own entry point.
 package main
@@ -54,10 +59,15 @@ GO
   cd "$OUT/src"
   go mod init etcd-build >/dev/null 2>&1
   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null 2>&1 || go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  # etcdctl's main package, recorded as a tool of this module so that tidy keeps it.
+  go get -tool "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" >/dev/null 2>&1 ||
+    go get -tool "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION"
   go mod tidy >/dev/null 2>&1 || go mod tidy
   go build -trimpath -ldflags "-s -w" -o "$OUT/bin/etcd" .
+  go build -trimpath -ldflags "-s -w" -o "$OUT/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3
 )
 "$OUT/bin/etcd" --version | head -1 >&2
+"$OUT/bin/etcdctl" version | head -1 >&2
 echo "$ETCD_VERSION" >"$STAMP"
 log "built in $(( $(date +%s) - start ))s"
 echo "$OUT/bin/etcd"
