@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(docker.io containerd runc docker-compose busybox-static iproute2 iptables
       etcd-client clang-19 llvm-19 jq curl iputils-ping ipset util-linux tini
-      systemd procps libseccomp-dev shellcheck dnsmasq-base nftables)
+      systemd procps libseccomp-dev shellcheck dnsmasq-base nftables mmdebstrap)
 
 missing=()
 for p in "${pkgs[@]}"; do
