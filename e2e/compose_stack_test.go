@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,22 +14,6 @@ import (
 
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
 )
-
-// app2FromApp3 is the walkthrough's policy in the classic JSON rule-array form: app2 admits only app3 on
-// TCP 8080.
-const app2FromApp3 = `[
-  {
-    "labels": [{"key": "name", "value": "app2-from-app3", "source": "unspec"}],
-    "endpointSelector": {"matchLabels": {"name": "app2"}},
-    "ingress": [
-      {
-        "fromEndpoints": [{"matchLabels": {"name": "app3"}}],
-        "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]
-      }
-    ]
-  }
-]
-`
 
 // TestComposeStack is the deployment as users run it (issue 18): on each of two bed nodes, the node's own
 // dockerd runs compose/node1.yml or node2.yml with `docker compose up -d --wait` (compose v2), from a
@@ -80,28 +65,47 @@ func TestComposeStack(t *testing.T) {
 	n2.Must(t, "run", "-d", "--pull", "never", "--init", "--restart", "always", "--name", "app2", "-l", "name=app2", "--net", net, bed.Image, "sh", "-c", server)
 	app2 := n2.ContainerIP(t, "app2", net).String()
 
-	t.Run("app1 on node 1 reaches app2 on node 2 over VXLAN", func(t *testing.T) {
-		bed.Eventually(t, 30*time.Second, "app1 -> app2 across nodes", func() error { return n1.TCP(t, "app1", app2) })
-		n1.Must(t, "exec", "app1", "ping", "-c", "1", "-W", "2", app2)
+	// compose/README.md's walkthrough, steps 4 and 6.
+	t.Run("app3 on node 1 reaches app2 on node 2 over VXLAN; the shipped policies/ file blocks app1", func(t *testing.T) {
+		n1.Must(t, "exec", "app3", "ping", "-c", "1", "-W", "2", app2)
+		bed.Eventually(t, 30*time.Second, "app3 -> app2 across nodes", func() error { return n1.TCP(t, "app3", app2) })
+		bed.Eventually(t, 30*time.Second, "app1 blocked by policies/app2-from-app3.yaml", func() error { return n1.Blocked(t, "app1", app2) })
 	})
 
-	policy := bed.PolicyFile(t, "app2-from-app3.json", app2FromApp3)
-	t.Run("a label policy applied through the stack's etcd blocks app1 and admits app3", func(t *testing.T) {
-		out, rc := s1.Policy(t, "apply", policy)
-		if rc != 0 || !strings.Contains(out, "app2-from-app3 revision") {
-			t.Fatalf("policy apply: exit %d\n%s", rc, out)
+	t.Run("the policy moved into etcd with policy apply blocks app1 and admits app3", func(t *testing.T) {
+		for _, s := range []*bed.Stack{s1, s2} {
+			if err := os.Remove(filepath.Join(s.PolicyDir(), "app2-from-app3.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bed.Eventually(t, 30*time.Second, "app1 reaches app2 once no policy selects it", func() error { return n1.TCP(t, "app1", app2) })
+		example := filepath.Join(bed.RepoRoot(), "compose", "policy-examples", "app2-from-app3.json")
+		if out, rc := s1.Policy(t, example, "check", "-"); rc != 0 || !strings.Contains(out, "app2-from-app3") {
+			t.Fatalf("policy check - < %s: exit %d\n%s", example, rc, out)
+		}
+		if out, rc := s1.Policy(t, example, "apply", "-"); rc != 0 || !strings.Contains(out, "app2-from-app3 revision") {
+			t.Fatalf("policy apply - < %s: exit %d\n%s", example, rc, out)
 		}
 		bed.Eventually(t, 30*time.Second, "app1 blocked", func() error { return n1.Blocked(t, "app1", app2) })
 		bed.Eventually(t, 30*time.Second, "app3 admitted", func() error { return n1.TCP(t, "app3", app2) })
-		out, rc = s2.Policy(t, "list")
-		if rc != 0 || !strings.Contains(out, "app2-from-app3") {
-			t.Fatalf("policy list on node 2: exit %d\n%s", rc, out)
-		}
+		bed.Eventually(t, 30*time.Second, "policy list shows both nodes at the revision", func() error {
+			out, rc := s2.Policy(t, "", "list")
+			if rc != 0 || !strings.Contains(out, n1.NodeName()+"=") || !strings.Contains(out, n2.NodeName()+"=") {
+				return fmt.Errorf("policy list: exit %d\n%s", rc, out)
+			}
+			return nil
+		})
 	})
 
 	t.Run("a container without a certificate is refused by etcd", func(t *testing.T) {
 		etcdImage := "quay.io/coreos/etcd:v3.6.16"
 		url := bed.EtcdURL(n1.IP())
+		// The control: the same container with the policy commands' certificate reaches and reads etcd,
+		// so the refusals below are etcd's, not the network's.
+		certs := s2.Env["CILIUM_DOCKER_PKI"] + "/" + n2.NodeName()
+		n2.Must(t, "run", "--rm", "--pull", "never", "--net", "bridge", "-v", certs+":/certs:ro", etcdImage, "etcdctl",
+			"--endpoints", url, "--dial-timeout", "3s", "--command-timeout", "5s", "--cacert", "/certs/ca.crt",
+			"--cert", "/certs/cilium-docker-policy.crt", "--key", "/certs/cilium-docker-policy.key", "get", "--prefix", "--keys-only", "cilium-docker/")
 		for _, args := range [][]string{
 			{"--insecure-transport=false", "--insecure-skip-tls-verify", "put", "cilium/state/intruder", "x"},
 			{"--insecure-transport=false", "--insecure-skip-tls-verify", "get", "--prefix", "cilium/"},
@@ -122,7 +126,7 @@ func TestComposeStack(t *testing.T) {
 			t.Fatalf("plain HTTP put from node 2's default bridge was answered: %s", out)
 		}
 		// Nothing changed: the policy is still the only one, and still enforced.
-		if out, rc := s1.Policy(t, "list"); rc != 0 || strings.Contains(out, "intruder") || !strings.Contains(out, "app2-from-app3") {
+		if out, rc := s1.Policy(t, "", "list"); rc != 0 || strings.Contains(out, "intruder") || !strings.Contains(out, "app2-from-app3") {
 			t.Fatalf("policy list after the refused writes: exit %d\n%s", rc, out)
 		}
 		bed.Eventually(t, 10*time.Second, "app1 still blocked", func() error { return n1.Blocked(t, "app1", app2) })
@@ -151,7 +155,7 @@ func TestComposeStack(t *testing.T) {
 		n1.Must(t, "network", "rm", net)
 		s1.Down(t)
 		s1.Up(t)
-		out, rc := s1.Policy(t, "list")
+		out, rc := s1.Policy(t, "", "list")
 		if rc != 0 || !strings.Contains(out, "app2-from-app3") {
 			t.Fatalf("policy list after down/up: exit %d\n%s", rc, out)
 		}
@@ -218,7 +222,12 @@ func assertPluginContainer(t *testing.T, nd *bed.Node) {
 		t.Errorf("container image %q running %v, want cilium-docker:latest running", c.Config.Image, c.State.Running)
 	}
 	h := c.HostConfig
-	if h.NetworkMode != "host" || h.Privileged || !slices.Equal(h.CapAdd, []string{"NET_ADMIN"}) ||
+	// compose v2 writes CAP_NET_ADMIN, 1.29 wrote NET_ADMIN: the same capability.
+	capAdd := slices.Clone(h.CapAdd)
+	for i := range capAdd {
+		capAdd[i] = strings.TrimPrefix(capAdd[i], "CAP_")
+	}
+	if h.NetworkMode != "host" || h.Privileged || !slices.Equal(capAdd, []string{"NET_ADMIN"}) ||
 		!slices.Equal(h.CapDrop, []string{"ALL"}) || !h.ReadonlyRootfs || h.RestartPolicy.Name != "always" ||
 		!slices.Contains(h.SecurityOpt, "no-new-privileges:true") {
 		t.Errorf("host config %+v, want compose/node1.yml's", h)

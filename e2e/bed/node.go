@@ -264,3 +264,6 @@ func (nd *Node) TailLogsT(t testing.TB, lines int) {
 }
 
 func (nd *Node) String() string { return fmt.Sprintf("node %d (%s)", nd.N, nd.Leg) }
+
+// NodeName is the node's name in the cluster (the agent's K8S_NODE_NAME, the stack's NODE_NAME).
+func (nd *Node) NodeName() string { return nd.env["NODE_NAME"] }

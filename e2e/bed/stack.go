@@ -180,18 +180,36 @@ func (s *Stack) Logs(t testing.TB, lines int) string {
 	return out
 }
 
-// Policy runs `cilium-docker policy SUB ARGS...` in the node's namespaces through the stack's etcd, with
-// the policy commands' client certificate of the node's directory in pki.
-func (s *Stack) Policy(t testing.TB, sub string, args ...string) (string, int) {
+// Policy runs `cilium-docker policy ARGS...` as compose/README.md does: in the node's plugin container
+// (docker exec -i), through the stack's etcd over TLS, with the policy commands' own client certificate,
+// stdin from the file stdin when it is not empty. It returns the combined output and the exit code.
+func (s *Stack) Policy(t testing.TB, stdin string, args ...string) (string, int) {
 	t.Helper()
-	d := filepath.Join(s.Env["CILIUM_DOCKER_PKI"], s.Env["NODE_NAME"])
-	argv := []string{"policy", sub, "--etcd-endpoints", s.Env["ETCD_ADDRESS"],
-		"--etcd-ca", filepath.Join(d, "ca.crt"),
-		"--etcd-cert", filepath.Join(d, "cilium-docker-policy.crt"),
-		"--etcd-key", filepath.Join(d, "cilium-docker-policy.key")}
-	out, stderr, rc := s.nd.Command(t, 2*time.Minute, append(argv, args...)...)
-	return out + stderr, rc
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	argv := append([]string{"exec", "-i",
+		"-e", "CILIUM_DOCKER_ETCD_CERT=/etc/cilium-docker/etcd/cilium-docker-policy.crt",
+		"-e", "CILIUM_DOCKER_ETCD_KEY=/etc/cilium-docker/etcd/cilium-docker-policy.key",
+		"cilium-docker", "/cilium-docker", "policy"}, args...)
+	cmd := exec.CommandContext(ctx, dockerCLI, argv...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+s.nd.env["DOCKER_HOST"])
+	if stdin != "" {
+		f, err := os.Open(stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil && exitCode(err) < 0 {
+		t.Fatalf("leg %s: node %d: docker %s: %v\n%s", s.nd.Leg, s.nd.N, strings.Join(argv, " "), err, out)
+	}
+	return string(out), max(exitCode(err), 0)
 }
+
+// PolicyDir is the node's policies/ of the project directory: the agent's --static-cnp-path.
+func (s *Stack) PolicyDir() string { return filepath.Join(s.Dir, "policies") }
 
 // mustRun runs a host command with env added, failing the test on error, and returns its stdout.
 func mustRun(t testing.TB, timeout time.Duration, env []string, name string, args ...string) string {
