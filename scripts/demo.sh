@@ -1,89 +1,138 @@
 #!/usr/bin/env bash
-# make demo: one sandboxed node (its own network namespace) running a real dockerd, a real cilium-agent
-# and this plugin; two labelled containers, their Cilium endpoints, traffic between them, and a
-# label-selected policy that blocks it. Tears the node down at the end unless KEEP=1.
+# make demo: the two-node walkthrough of compose/README.md, as a user runs it. Two sandboxed hosts (network
+# namespaces of the test bed, each with its own dockerd) each run the repository's compose stack with
+# `docker compose` (etcd with mutual TLS on node 1, cilium-agent and cilium-docker on both), from copies of
+# compose/ with their .env and the certificates of `cilium-docker certs`, on images built offline under the
+# official names (scripts/build-images.sh). Then app1 and app3 on node 1, app2 on node 2, a label policy
+# applied with `cilium-docker policy apply` through etcd: app1 blocked, app3 admitted. Every command is
+# printed as the user types it, prefixed with the host it runs on. Tears both nodes down unless KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
+repo=$(pwd)
 
 bold=; norm=
 if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true); norm=$(tput sgr0 2>/dev/null || true); fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$norm"; }
-show() { # the command as one would type it
-  local out="" a
-  for a in "$@"; do case $a in *[[:space:]\|\'\"]*) out+=" '$a'" ;; *) out+=" $a" ;; esac; done
-  printf '%s$%s%s\n' "$bold" "$out" "$norm"
+show() { # HOST CMD...: the command as one would type it on HOST
+  local host=$1 out="" a
+  shift
+  for a in "$@"; do case $a in *[[:space:]\|\'\"\<\>]*) out+=" '$a'" ;; *) out+=" $a" ;; esac; done
+  printf '%s%s$%s%s\n' "$bold" "$host" "$out" "$norm"
 }
-# The current pair by default; any pair the bed knows works (scripts/testbed.sh).
-export DOCKER_VERSION=${DOCKER_VERSION:-29.8.1} CILIUM_VERSION=${CILIUM_VERSION:-1.20.2}
-node() { scripts/testbed.sh exec 1 "$@"; }
-run() { show "$@"; node "$@"; }
+export DOCKER_VERSION=${DOCKER_VERSION:-29.8.1} CILIUM_VERSION=${CILIUM_VERSION:-1.20.2} PLUGIN_MODE=stack
+work=$(mktemp -d /tmp/cilium-docker-demo.XXXXXX)
+on() { # N CMD...: run CMD on node N, in its project directory, with `docker compose`
+  (cd "$work/node$1" && scripts_exec "$@")
+}
+scripts_exec() { local n=$1; shift; "$repo/scripts/testbed.sh" exec "$n" env "DOCKER_CONFIG=$compose_cfg" "$@"; }
+run() { show "node$1" "${@:2}"; on "$@"; }
+quiet() { show "node$1" "${@:2}"; on "$@" >/dev/null; }
 
-step "Preparing: packages (apt), Docker $DOCKER_VERSION and cilium-agent $CILIUM_VERSION (built once into the cache, ~25 min cold), the plugin"
+step "Preparing: packages (apt), Docker $DOCKER_VERSION, cilium-agent $CILIUM_VERSION, etcd and docker compose (built once into the cache, ~30 min cold on 2 cores), the plugin"
+t0=$SECONDS
 scripts/install-deps.sh
 scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
 scripts/build-docker.sh "$DOCKER_VERSION" >/dev/null
-if [ ! -x bin/cilium-docker ] || [ ! -x bin/cilium-docker-policy ]; then make build; fi
-PLUGIN_BIN=$(pwd)/bin/cilium-docker
+scripts/build-etcd.sh >/dev/null
+compose_cfg=$(scripts/build-compose.sh | tail -n1)
+make build >/dev/null
+PLUGIN_BIN=$repo/bin/cilium-docker
+export PLUGIN_BIN
 
 if [ "${KEEP:-0}" != 1 ]; then
-  trap 'step "Tearing the node down (KEEP=1 keeps it)"; scripts/testbed.sh down-all >/dev/null 2>&1 || true' EXIT
+  trap 'step "Tearing both nodes down (KEEP=1 keeps them)"; scripts/testbed.sh down-all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 fi
-step "Bringing up a node: etcd + cilium-agent + dockerd + cilium-docker in network namespace cdnode1"
-scripts/testbed.sh up 1 >/dev/null
-eval "$(scripts/testbed.sh env 1 | grep -E '^(ETCD_URL|TEST_IMAGE)=')"
-run cilium status --brief
+step "Two hosts: network namespaces cdnode1 and cdnode2 on one fabric, each with its own dockerd"
+scripts/testbed.sh down-all >/dev/null 2>&1 || true
+declare -A ip name
+for n in 1 2; do
+  scripts/testbed.sh up "$n" >/dev/null
+  ip[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_IP=//p')
+  name[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_NAME=//p')
+  range=$(scripts/testbed.sh env "$n" | sed -n 's/^POD_RANGE=//p')
+  cp -r compose "$work/node$n"
+  cat >"$work/node$n/.env" <<EOF
+NODE_NAME=${name[$n]}
+NODE_IP=${ip[$n]}
+NODE_DEVICE=eth0
+POD_RANGE=$range
+ETCD_ADDRESS=https://${ip[1]}:2379
+CILIUM_DOCKER_PKI=$work/pki
+CILIUM_VERSION=$CILIUM_VERSION
+EOF
+  echo "node$n: ${name[$n]}, ${ip[$n]}, containers in $range; compose project $work/node$n"
+done
 
-step "Creating a Docker network backed by Cilium"
-run docker network create --driver cilium --ipam-driver cilium cilium-net
+step "The images, offline under the official names (make images; a host with a registry pulls them)"
+for n in 1 2; do
+  DOCKER_HOST=$(scripts/testbed.sh env "$n" | sed -n 's/^DOCKER_HOST=//p') DOCKER=/usr/bin/docker \
+    CILIUM_VERSIONS=$CILIUM_VERSION scripts/build-images.sh 2>/dev/null | sed "s/^/node$n: /"
+done
 
-step "Starting two labelled containers"
-quiet() { show "$@"; node "$@" >/dev/null; }
-quiet docker run -d --pull never --init --name app1 -l name=app1 --net cilium-net "$TEST_IMAGE" sleep 1d
-quiet docker run -d --pull never --init --name app2 -l name=app2 --net cilium-net "$TEST_IMAGE" \
-  sh -c 'while true; do echo "hello from app2" | nc -l -p 8080; done'
-app2=$(node docker inspect -f '{{(index .NetworkSettings.Networks "cilium-net").IPAddress}}' app2)
+step "The cluster's certificates (etcd takes only clients with one): the CA, then each node's"
+show admin cilium-docker certs init --dir "$work/pki"
+"$PLUGIN_BIN" certs init --dir "$work/pki"
+for n in 1 2; do
+  show admin cilium-docker certs node --dir "$work/pki" --etcd-endpoints "https://${ip[1]}:2379" "${name[$n]}" "${ip[$n]}"
+  "$PLUGIN_BIN" certs node --dir "$work/pki" --etcd-endpoints "https://${ip[1]}:2379" "${name[$n]}" "${ip[$n]}"
+done
 
-step "Cilium's endpoints: each container is ready under an identity made of its labels"
-run cilium endpoint list
+step "The stacks: etcd + cilium-agent + cilium-docker on node 1, cilium-agent + cilium-docker on node 2"
+cat "$work/node1/.env"
+run 1 docker compose -f node1.yml up -d --wait
+run 2 docker compose -f node2.yml up -d --wait
+run 1 docker compose -f node1.yml ps
+run 1 docker exec cilium-agent cilium-dbg status --brief
 
-step "app1 -> app2 ($app2:8080): allowed, no policy yet"
-run docker exec app1 sh -c "echo hi | nc -w 2 $app2 8080"
+step "A Docker network backed by Cilium, on each node"
+quiet 1 docker network create --driver cilium --ipam-driver cilium cilium-net
+quiet 2 docker network create --driver cilium --ipam-driver cilium cilium-net
 
-step "Applying a policy with cilium-docker policy apply: only containers labelled name=app3 may reach name=app2"
-policy=$(mktemp -d)/app2.yaml
-cat <<'YAML' >"$policy"
-apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata: {name: app2-from-app3-only}
-spec:
-  endpointSelector: {matchLabels: {name: app2}}
-  ingress:
-  - fromEndpoints:
-    - matchLabels: {name: app3}
-YAML
-cat "$policy"
-# Checked with Cilium's own parser, stored in the cluster's etcd; the node's plugin writes it into the
-# agent's policy directory.
-run "$PLUGIN_BIN" policy apply --etcd-endpoints "$ETCD_URL" "$policy"
-for _ in $(seq 50); do   # the plugin writes it and the agent picks it up within a second
-  node cilium policy get 2>/dev/null | grep -q app2-from-app3-only && break
+step "Labelled containers: app1 and app3 on node 1, app2 (answers on TCP 8080) on node 2"
+img=cdbusybox   # the bed's offline busybox
+quiet 1 docker run -d --pull never --name app1 -l name=app1 --net cilium-net "$img" sleep 1d
+quiet 1 docker run -d --pull never --name app3 -l name=app3 --net cilium-net "$img" sleep 1d
+quiet 2 docker run -d --pull never --name app2 -l name=app2 --net cilium-net "$img" \
+  sh -c 'while true; do echo pong | nc -l -p 8080; done'
+app2=$(on 2 docker inspect -f '{{(index .NetworkSettings.Networks "cilium-net").IPAddress}}' app2)
+echo "app2 is $app2"
+run 1 docker exec cilium-agent cilium-dbg endpoint list
+
+step "app3 -> app2 across the nodes (VXLAN): admitted by the shipped policies/app2-from-app3.yaml"
+run 1 docker exec app3 sh -c "echo ping | nc -w 2 $app2 8080"
+step "app1 -> app2: no answer, the shipped file admits only app3"
+show node1 docker exec app1 sh -c "echo ping | nc -w 2 $app2 8080"
+if on 1 docker exec app1 sh -c "echo ping | nc -w 2 $app2 8080"; then echo "unexpected: app1 reaches app2" >&2; exit 1; fi
+echo "(no answer)"
+
+step "The same rule kept in etcd instead, in force on every node: remove the file on each node, apply it"
+for n in 1 2; do show "node$n" rm policies/app2-from-app3.yaml; rm "$work/node$n/policies/app2-from-app3.yaml"; done
+policy() { # N ARGS...: cilium-docker policy in node N's plugin container, with the policy certificate
+  local n=$1; shift
+  on "$n" docker exec -i -e CILIUM_DOCKER_ETCD_CERT=/etc/cilium-docker/etcd/cilium-docker-policy.crt \
+    -e CILIUM_DOCKER_ETCD_KEY=/etc/cilium-docker/etcd/cilium-docker-policy.key cilium-docker /cilium-docker policy "$@"
+}
+cat compose/policy-examples/app2-from-app3.json
+show node1 policy apply - "<" policy-examples/app2-from-app3.json
+policy 1 apply - <compose/policy-examples/app2-from-app3.json
+for _ in $(seq 50); do   # each node's plugin writes it for its agent and reports back within a second or so
+  out=$(policy 1 list 2>/dev/null || true)
+  if grep -q "${name[1]}=" <<<"$out" && grep -q "${name[2]}=" <<<"$out"; then break; fi
   sleep 0.2
 done
-run "$PLUGIN_BIN" policy list --etcd-endpoints "$ETCD_URL"
-run cilium endpoint list
+show node1 policy list
+policy 1 list
 
-step "app1 -> app2 again: now dropped by the policy"
-if node docker exec app1 sh -c "echo hi | nc -w 2 $app2 8080"; then
-  echo "unexpected: app1 still reaches app2" >&2; exit 1
-fi
+step "app1 -> app2: dropped by the policy from etcd"
+show node1 docker exec app1 sh -c "echo ping | nc -w 2 $app2 8080"
+if on 1 docker exec app1 sh -c "echo ping | nc -w 2 $app2 8080"; then echo "unexpected: app1 reaches app2" >&2; exit 1; fi
 echo "(no answer: blocked)"
+run 2 docker exec cilium-docker /cilium-docker flows app2 --verdict DROPPED --since 1m
+step "app3 -> app2: admitted"
+run 1 docker exec app3 sh -c "echo ping | nc -w 2 $app2 8080"
 
-step "app3 -> app2: admitted by the same policy"
-run docker run --rm --pull never --name app3 -l name=app3 --net cilium-net "$TEST_IMAGE" sh -c "echo hi | nc -w 2 $app2 8080"
-
+step "Done in $((SECONDS - t0)) s."
 if [ "${KEEP:-0}" = 1 ]; then
-  step "Done. The node stays up: scripts/testbed.sh exec 1 docker ps (or cilium endpoint list); scripts/testbed.sh down-all"
-else
-  step "Done."
+  echo "The nodes stay up: scripts/testbed.sh exec 1 docker ps; projects in $work; scripts/testbed.sh down-all"
 fi
