@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -15,66 +16,169 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/sirupsen/logrus"
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// composeVersionPin is the compose v2 version the project tests (scripts/build-compose.sh's pin).
-func composeVersionPin(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(), "scripts", "build-compose.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`COMPOSE_VERSION:-(v[0-9]+\.[0-9]+\.[0-9]+)\}`).FindSubmatch(b)
-	if m == nil {
-		t.Fatal("scripts/build-compose.sh: no COMPOSE_VERSION pin")
-	}
-	return string(m[1])
+// composeLoad serialises loads: resolveCompose takes over logrus' standard logger for the length of one.
+var composeLoad sync.Mutex
+
+// warningHook collects what compose-go logs at warning level and above.
+type warningHook struct {
+	mu   sync.Mutex
+	msgs []string
 }
 
-// composeCommand is `docker compose` (v2): the pinned version built into the cache by
-// scripts/build-compose.sh (run as docker-compose, standalone), else the docker CLI's compose plugin.
-func composeCommand(t *testing.T) []string {
-	t.Helper()
-	bin := filepath.Join(cacheDir(), "compose-"+composeVersionPin(t), "cli-plugins", "docker-compose")
-	if _, err := os.Stat(bin); err == nil {
-		return []string{bin}
-	}
-	if err := exec.Command("docker", "compose", "version").Run(); err == nil {
-		return []string{"docker", "compose"}
-	}
-	t.Skipf("docker compose (v2) not found: scripts/build-compose.sh builds %s into %s", composeVersionPin(t), filepath.Dir(filepath.Dir(bin)))
+func (h *warningHook) Levels() []logrus.Level {
+	return []logrus.Level{logrus.PanicLevel, logrus.FatalLevel, logrus.ErrorLevel, logrus.WarnLevel}
+}
+
+func (h *warningHook) Fire(e *logrus.Entry) error {
+	h.mu.Lock()
+	h.msgs = append(h.msgs, e.Message)
+	h.mu.Unlock()
 	return nil
 }
 
-// composeConfig runs `docker compose config` on compose/<file> with compose/.env.example and returns the
-// resolved project. DOCKER_HOST points nowhere: `config` must not need a Docker engine.
+// unsetVariables are compose-go's "The "X" variable is not set. Defaulting to a blank string." among warnings.
+func unsetVariables(warnings []string) []string {
+	var unset []string
+	for _, w := range warnings {
+		if strings.Contains(w, "variable is not set") {
+			unset = append(unset, w)
+		}
+	}
+	return unset
+}
+
+// resolveCompose loads the compose file file (a path) with the env file envFile in-process with compose's
+// own loader (compose-go, the version compose v5.6.0 links), the way `docker compose --env-file ENVFILE
+// -f FILE config` does (docker/compose pkg/compose/loader.go and cmd/compose/config.go): project directory
+// the file's, interpolation on, relative paths resolved against it, services' environment resolved, unique
+// container names, unneeded resources dropped, printed with the project's own MarshalYAML (with `$`
+// escaped as `$$`). It returns the printed project decoded as YAML, and what compose logged as warnings
+// (kept off the test's output), among them those about variables that are not set (blank in the result).
+//
+// The variables are the env file's, plus PATH, HOME and PWD as `docker compose` had them when this test
+// ran the binary: the test's own environment (a developer's NODE_NAME, say) does not leak in. Unset
+// variables are found through the loader's own warning, the one `docker compose config` prints: the
+// interpolation looks a variable up alike for ${X} and ${X:-default}, so a missed lookup alone would flag
+// the defaults too (CILIUM_VERSION, CILIUM_DOCKER_VERSION).
+func resolveCompose(ctx context.Context, file, envFile string) (map[string]any, []string, error) {
+	composeLoad.Lock()
+	defer composeLoad.Unlock()
+	logger := logrus.StandardLogger()
+	if !logger.IsLevelEnabled(logrus.WarnLevel) {
+		return nil, nil, fmt.Errorf("logrus level %v hides compose-go's unset-variable warnings", logger.GetLevel())
+	}
+	hook := &warningHook{}
+	savedHooks, savedOut := logger.ReplaceHooks(logrus.LevelHooks{}), logger.Out
+	logger.AddHook(hook)
+	logger.SetOutput(io.Discard)
+	defer func() {
+		logger.SetOutput(savedOut)
+		logger.ReplaceHooks(savedHooks)
+	}()
+
+	pwd, err := os.Getwd()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := cli.NewProjectOptions([]string{file},
+		cli.WithEnv([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "PWD=" + pwd}),
+		cli.WithEnvFiles(envFile),
+		cli.WithDotEnv,
+		cli.WithDefaultProfiles(),
+		cli.WithInterpolation(true),
+		cli.WithResolvedPaths(true),
+	)
+	if err != nil {
+		return nil, nil, err
+	}
+	project, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if project, err = project.WithSelectedServices(nil); err != nil {
+		return nil, nil, err
+	}
+	project = project.WithoutUnnecessaryResources()
+	if project, err = project.WithServicesEnvironmentResolved(true); err != nil {
+		return nil, nil, err
+	}
+	if err := project.CheckContainerNameUnicity(); err != nil {
+		return nil, nil, err
+	}
+	out, err := project.MarshalYAML()
+	if err != nil {
+		return nil, nil, err
+	}
+	out = bytes.ReplaceAll(out, []byte{'$'}, []byte{'$', '$'})
+	var cfg map[string]any
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		return nil, nil, fmt.Errorf("decode the printed project: %w\n%s", err, out)
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	return cfg, slices.Clone(hook.msgs), nil
+}
+
+// composeConfig resolves compose/<file> with compose/.env.example like `docker compose --env-file
+// compose/.env.example -f compose/<file> config` (resolveCompose). No Docker engine and no compose binary
+// needed. A variable the file uses that .env.example does not set fails the test.
 func composeConfig(t *testing.T, file string) map[string]any {
 	t.Helper()
-	root := repoRoot()
-	argv := composeCommand(t)
+	dir := filepath.Join(repoRoot(), "compose")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	argv = append(argv, "--env-file", filepath.Join(root, "compose", ".env.example"), "-f", filepath.Join(root, "compose", file), "config")
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DOCKER_HOST=unix:///nonexistent/docker.sock"}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("docker compose -f %s config: %v\n%s", file, err, stderr.String())
+	cfg, warnings, err := resolveCompose(ctx, filepath.Join(dir, file), filepath.Join(dir, ".env.example"))
+	if err != nil {
+		t.Fatalf("compose config -f compose/%s --env-file compose/.env.example: %v", file, err)
 	}
-	// An unset variable is only a warning (`The "X" variable is not set. Defaulting to a blank string.`).
-	if strings.Contains(stderr.String(), "not set") {
-		t.Fatalf("docker compose -f %s config with .env.example: %s", file, stderr.String())
+	unset := unsetVariables(warnings)
+	for _, w := range warnings {
+		if !slices.Contains(unset, w) {
+			t.Logf("compose config -f compose/%s: warning: %s", file, w)
+		}
 	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(stdout.Bytes(), &cfg); err != nil {
-		t.Fatalf("decode docker compose config output: %v\n%s", err, stdout.String())
+	if len(unset) > 0 {
+		t.Fatalf("compose config -f compose/%s with .env.example: %s", file, strings.Join(unset, "; "))
 	}
 	return cfg
+}
+
+// TestComposeUnsetVariable: the check composeConfig relies on reports a variable the env file does not set,
+// also after a default in the same value, and none that has a default or is set.
+func TestComposeUnsetVariable(t *testing.T) {
+	dir := t.TempDir()
+	file, envFile := filepath.Join(dir, "compose.yml"), filepath.Join(dir, "env")
+	yml := "services:\n  a:\n    image: busybox:${TAG}\n    environment:\n" +
+		"      X: ${DEFAULTED:-x}/${NESTED}\n      Y: ${EMPTY_DEFAULT-}${SET}\n      Z: ${PRESENT:+p}\n"
+	if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envFile, []byte("SET=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, warnings, err := resolveCompose(context.Background(), file, envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unset := unsetVariables(warnings)
+	want := []string{`The "TAG" variable is not set. Defaulting to a blank string.`,
+		`The "NESTED" variable is not set. Defaulting to a blank string.`}
+	slices.Sort(unset)
+	if slices.Sort(want); !slices.Equal(unset, want) {
+		t.Errorf("unset-variable warnings %q, want %q", unset, want)
+	}
+	svc := service(t, cfg, "a")
+	wantField(t, "a", svc, "image", "busybox:")
+	wantField(t, "a", svc, "environment", map[string]any{"X": "x/", "Y": "1", "Z": ""})
 }
 
 // envExample reads compose/.env.example.
@@ -235,11 +339,12 @@ func healthTimeout(t *testing.T) time.Duration {
 	return d
 }
 
-// TestComposeFilesValid resolves compose/node1.yml and node2.yml with compose/.env.example under
-// `docker compose` (v2, the pinned version when built) and checks what users deploy: the images, the host
-// network, the mounts, the plugin's capabilities, etcd's mutual TLS and the node's certificates in every
-// service, a healthcheck on every service and the start order they give, no plain-HTTP endpoint, the
-// node-specific agent flags, and that node2.yml is node1.yml without etcd. No Docker engine needed.
+// TestComposeFilesValid resolves compose/node1.yml and node2.yml with compose/.env.example with compose's
+// own loader, in-process (composeConfig: what `docker compose config` prints), and checks what users
+// deploy: the images, the host network, the mounts, the plugin's capabilities, etcd's mutual TLS and the
+// node's certificates in every service, a healthcheck on every service and the start order they give, no
+// plain-HTTP endpoint, the node-specific agent flags, and that node2.yml is node1.yml without etcd. No
+// Docker engine and no compose binary needed: it never skips.
 func TestComposeFilesValid(t *testing.T) {
 	env := envExample(t)
 	for _, k := range []string{"NODE_NAME", "NODE_IP", "NODE_DEVICE", "POD_RANGE", "ETCD_ADDRESS", "CILIUM_DOCKER_PKI"} {
