@@ -3,7 +3,7 @@
 # Idempotent: packages already present are skipped. Never starts services in the host namespace.
 set -euo pipefail
 
-pkgs=(docker.io containerd runc docker-compose busybox-static iproute2 iptables
+pkgs=(docker.io containerd runc busybox-static iproute2 iptables
       etcd-client clang-19 llvm-19 jq curl iputils-ping ipset util-linux tini
       systemd procps libseccomp-dev shellcheck dnsmasq-base nftables mmdebstrap)
 
