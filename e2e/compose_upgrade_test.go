@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +15,8 @@ import (
 // reach each other, and a container started afterwards is ready under its labels.
 func TestComposeStackAgentUpgrade(t *testing.T) {
 	bed.SkipUnlessBed(t)
+	to := upgradeTo(t)
 	leg := bed.MustLeg()
-	to := os.Getenv("E2E_UPGRADE_TO")
-	if to == "" {
-		to = "1.20.2"
-	}
-	if !strings.HasPrefix(leg.Cilium, "1.19.") {
-		t.Skipf("leg %s: the upgrade starts from a 1.19 agent (scripts/e2e.sh runs it on docker29.8.1-cilium1.19.7)", leg)
-	}
 	keepAbsent(t, "/lib/modules")
 	bed.DownAll(t)
 	t.Cleanup(func() { bed.DownAll(t) })

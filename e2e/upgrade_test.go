@@ -18,14 +18,7 @@ import (
 // other, a container started afterwards is ready under its labels, and removing everything leaks
 // nothing. The node goes down at the end: it no longer runs the leg's agent.
 func TestAgentUpgrade(t *testing.T) {
-	leg := bed.MustLeg()
-	to := os.Getenv("E2E_UPGRADE_TO")
-	if to == "" {
-		to = "1.20.2"
-	}
-	if !strings.HasPrefix(leg.Cilium, "1.19.") {
-		t.Skipf("leg %s: the upgrade starts from a 1.19 agent (scripts/e2e.sh runs it on docker29.8.1-cilium1.19.7)", leg)
-	}
+	to := upgradeTo(t)
 	t.Cleanup(func() { bed.Down(t, 1) })
 	nd := bed.Up(t, 1)
 	net := "cd-upgrade"
@@ -104,4 +97,18 @@ func TestAgentUpgrade(t *testing.T) {
 	nd.Must(t, "rm", "-f", "ug1", "ug2", "ug3")
 	nd.AssertNoLeak(t, nid, base, []netip.Addr{was["ug1"].ip, was["ug2"].ip, ip3},
 		[]string{was["ug1"].eid, was["ug2"].eid, eid3})
+}
+
+// upgradeTo is the agent version an upgrade test goes to (E2E_UPGRADE_TO, default 1.20.2); the upgrade
+// starts from the leg's agent, which must be a 1.19 (scripts/e2e.sh runs these on docker29.8.1-cilium1.19.7).
+func upgradeTo(t *testing.T) string {
+	t.Helper()
+	leg := bed.MustLeg()
+	if !strings.HasPrefix(leg.Cilium, "1.19.") {
+		t.Skipf("leg %s: the upgrade starts from a 1.19 agent (scripts/e2e.sh runs it on docker29.8.1-cilium1.19.7)", leg)
+	}
+	if to := os.Getenv("E2E_UPGRADE_TO"); to != "" {
+		return to
+	}
+	return "1.20.2"
 }
