@@ -40,8 +40,12 @@ make build >/dev/null
 PLUGIN_BIN=$repo/bin/cilium-docker
 export PLUGIN_BIN
 
+# The agent's service binds /lib/modules; docker creates it on a host whose kernel has none. Undo that.
+lib_modules=keep
+[ -e /lib/modules ] || lib_modules=remove
 if [ "${KEEP:-0}" != 1 ]; then
-  trap 'step "Tearing both nodes down (KEEP=1 keeps them)"; scripts/testbed.sh down-all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  trap 'step "Tearing both nodes down (KEEP=1 keeps them)"; scripts/testbed.sh down-all >/dev/null 2>&1 || true; rm -rf "$work"
+        [ "$lib_modules" = keep ] || rmdir /lib/modules 2>/dev/null || true' EXIT
 fi
 step "Two hosts: network namespaces cdnode1 and cdnode2 on one fabric, each with its own dockerd"
 scripts/testbed.sh down-all >/dev/null 2>&1 || true
