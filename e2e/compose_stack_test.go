@@ -117,7 +117,7 @@ func TestComposeStack(t *testing.T) {
 			if err == nil {
 				t.Fatalf("etcdctl %s from node 2's default bridge without a certificate succeeded:\n%s", strings.Join(args, " "), out)
 			}
-			t.Logf("etcdctl %s without a certificate: %v: %s", args[2], err, lastLine(out))
+			t.Logf("etcdctl %s without a certificate: %v: %s", args[2], err, lastLines(out, 1))
 		}
 		// Plain HTTP, as the unsecured stack took it.
 		out, err := n2.Docker(t, "run", "--rm", "--pull", "never", "--net", "bridge", bed.Image, "wget", "-q", "-T", "3", "-O", "-",
@@ -277,9 +277,4 @@ func keepAbsent(t *testing.T, path string) {
 			t.Errorf("remove %s the test created: %v", path, err)
 		}
 	})
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	return s[strings.LastIndex(s, "\n")+1:]
 }

@@ -42,12 +42,11 @@ func NewPKI(t testing.TB) *PKI {
 }
 
 // Node makes node name's certificates (etcd server for ip, agent, plugin, policy) with `cilium-docker
-// certs node`, for a cluster whose etcd is at etcdIP, and returns the node's directory.
-func (p *PKI) Node(t testing.TB, name, ip, etcdIP string) string {
+// certs node`, for a cluster whose etcd is at etcdIP, in the directory name of p.Dir.
+func (p *PKI) Node(t testing.TB, name, ip, etcdIP string) {
 	t.Helper()
 	mustRun(t, time.Minute, nil, PluginBin(), "certs", "node", "--dir", p.Dir,
 		"--etcd-endpoints", EtcdURL(etcdIP), name, ip)
-	return filepath.Join(p.Dir, name)
 }
 
 // EtcdURL is the stack's etcd client URL on the node with address ip: TLS on 2379.
