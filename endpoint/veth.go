@@ -16,8 +16,11 @@ import (
 // ErrNotFound is wrapped by Get when the endpoint has no host link.
 var ErrNotFound = errors.New("link not found")
 
-// DefaultTimeout bounds each operation of a Veths built with a non-positive timeout.
-const DefaultTimeout = 5 * time.Second
+// DefaultTimeout bounds each operation (a whole veth create: add, alias, up, read back) of a Veths or
+// Ports built with a non-positive timeout. Every step waits for the kernel's rtnl lock, which a burst
+// of container starts holds for seconds at a time (5 s lost 1 start in 100 in
+// TestBurstUnderTheAgentsDefaultLimits); 15 s stays well under a managed plugin's 30 s call timeout.
+const DefaultTimeout = 15 * time.Second
 
 // Veths creates, reads and deletes the veth pairs of Docker endpoints in one network namespace.
 // Its methods are safe for concurrent use; each operation opens its own netlink socket.

@@ -13,6 +13,7 @@ import (
 	"github.com/cilium-docker/cilium-docker/agent"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
+	"github.com/cilium-docker/cilium-docker/endpoint"
 	"github.com/cilium-docker/cilium-docker/labels"
 	"github.com/cilium-docker/cilium-docker/metrics"
 	"github.com/cilium-docker/cilium-docker/reconcile"
@@ -66,7 +67,7 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.DurationVar(&c.AgentStartupWait, "agent-startup-wait", time.Minute,
 		"for this long after start, RequestAddress and Join wait for a cilium-agent that is not up yet instead of failing at once (0: never)")
 	fs.DurationVar(&c.DockerTimeout, "docker-timeout", 2*time.Second, "deadline of each Docker API call")
-	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", 5*time.Second, "deadline of each netlink call")
+	fs.DurationVar(&c.KernelTimeout, "kernel-timeout", endpoint.DefaultTimeout, "deadline of each kernel operation (a veth create, a port reservation)")
 	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", 0,
 		"after SIGTERM keep serving for up to this long, until no container on a cilium network is left (the compose layout, where dockerd stops the plugin together with the containers)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", time.Minute,
