@@ -53,6 +53,7 @@ type Network struct {
 	Driver, IPAMDriver string            // "" = cilium
 	Aux                map[string]string // --aux-address name=address
 	Internal           bool              // --internal
+	Subnets            []string          // the IPAM pools' subnets; none: one 0.0.0.0/0
 	// Endpoints are endpoints of the network that no container of the fake holds: stale ones whose
 	// container is gone, or any the test wants listed as they are.
 	Endpoints []Endpoint
@@ -198,13 +199,19 @@ func (d *Docker) SetAddress(endpointID, cidr string) {
 	d.addrs[endpointID] = cidr
 }
 
-// StartContainer marks the container running and emits its start event.
+// StartContainer marks the container running and emits what dockerd emits at a start: a network
+// connect event for each of its networks, then its start event (TestFakeDockerContract).
 func (d *Docker) StartContainer(id string) {
 	d.mu.Lock()
+	var nets []string
 	if c, ok := d.containers[id]; ok {
 		c.Running = true
+		nets = slices.Sorted(maps.Keys(c.Networks))
 	}
 	d.mu.Unlock()
+	for _, nid := range nets {
+		d.EmitConnect(nid, id)
+	}
 	d.EmitStart(id)
 }
 

@@ -24,14 +24,20 @@ func (d *Docker) ping(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprint(w, "OK")
 }
 
-// network answers GET /networks/{id}: a network added with AddNetwork (or its InspectStatus), or any
-// other ID as a cilium network. A starting or stopped container's endpoint is listed under "ep-<endpoint ID>", a running or
-// paused one's under its container ID, as dockerd does.
+// network answers GET /networks/{id}: a network added with AddNetwork, by ID or name (or its
+// InspectStatus), or any other ID as a cilium network. A starting or stopped container's endpoint is
+// listed under "ep-<endpoint ID>", a running or paused one's under its container ID, as dockerd does;
+// a container without an endpoint there (created, or stopped: dockerd deletes the endpoint) is not.
 func (d *Docker) network(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n, ok := d.networks[id]
+	for _, byName := range d.networks {
+		if !ok && byName.Name == id {
+			n, ok = byName, true
+		}
+	}
 	if !ok {
 		n = &Network{ID: id, Name: id[:min(12, len(id))]}
 	}
@@ -63,9 +69,19 @@ func (d *Docker) inspectLocked(n *Network) network.Inspect {
 	if ipamDrv == "" {
 		ipamDrv = "cilium"
 	}
+	subnets := n.Subnets
+	if len(subnets) == 0 {
+		subnets = []string{"0.0.0.0/0"}
+	}
 	nw := network.Inspect{ID: n.ID, Name: n.Name, Driver: drv, Scope: "local", Internal: n.Internal,
-		IPAM:       network.IPAM{Driver: ipamDrv, Config: []network.IPAMConfig{{Subnet: "0.0.0.0/0", AuxAddress: maps.Clone(n.Aux)}}},
-		Containers: map[string]network.EndpointResource{}}
+		IPAM: network.IPAM{Driver: ipamDrv}, Containers: map[string]network.EndpointResource{}}
+	for i, s := range subnets {
+		cfg := network.IPAMConfig{Subnet: s}
+		if i == 0 {
+			cfg.AuxAddress = maps.Clone(n.Aux)
+		}
+		nw.IPAM.Config = append(nw.IPAM.Config, cfg)
+	}
 	if drv, ok := d.drivers[n.ID]; ok {
 		nw.Driver = drv
 	}
@@ -78,7 +94,7 @@ func (d *Docker) inspectLocked(n *Network) network.Inspect {
 	}
 	for _, c := range d.containers {
 		eid, ok := c.Networks[n.ID]
-		if !ok {
+		if !ok || eid == "" {
 			continue
 		}
 		key := "ep-" + eid
