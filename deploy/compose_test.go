@@ -504,7 +504,9 @@ func TestComposeFilesValid(t *testing.T) {
 
 	t.Run("cilium-agent service", func(t *testing.T) {
 		agent := service(t, node1, "cilium-agent")
+		// Both files' default agent is the matrix's current one (CILIUM_VERSION unset).
 		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v"+matrix.CiliumCurrent)
+		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "image", "quay.io/cilium/cilium:v"+matrix.CiliumCurrent)
 		wantField(t, "cilium-agent", agent, "privileged", true)
 		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
 		wantAll(t, "cilium-agent volumes", mounts(agent), []string{
