@@ -25,7 +25,7 @@ var legName = regexp.MustCompile(`^docker([0-9]+\.[0-9]+(?:\.[0-9]+)?)-cilium([0
 func ParseLeg(s string) (Leg, error) {
 	m := legName.FindStringSubmatch(s)
 	if m == nil {
-		return Leg{}, fmt.Errorf("leg %q: want docker<version>-cilium<version>, e.g. docker20.10-cilium1.19.7", s)
+		return Leg{}, fmt.Errorf("leg %q: want docker<version>-cilium<version>, e.g. %s", s, matrix.LegDebian)
 	}
 	return Leg{Docker: m[1], Cilium: m[2]}, nil
 }
