@@ -23,6 +23,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/sirupsen/logrus"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/cilium-docker/cilium-docker/internal/matrix"
 )
 
 // composeLoad serialises loads: resolveCompose takes over logrus' standard logger for the length of one.
@@ -502,7 +504,9 @@ func TestComposeFilesValid(t *testing.T) {
 
 	t.Run("cilium-agent service", func(t *testing.T) {
 		agent := service(t, node1, "cilium-agent")
-		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v"+matrixCilium[len(matrixCilium)-1])
+		// Both files' default agent is the matrix's current one (CILIUM_VERSION unset).
+		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v"+matrix.CiliumCurrent)
+		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "image", "quay.io/cilium/cilium:v"+matrix.CiliumCurrent)
 		wantField(t, "cilium-agent", agent, "privileged", true)
 		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
 		wantAll(t, "cilium-agent volumes", mounts(agent), []string{
@@ -774,7 +778,7 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	}
 	agents := cachedAgents()
 	if len(agents) == 0 {
-		t.Logf("flag names not checked against cilium-agent --help: no agent of %v built (scripts/build-cilium.sh)", matrixCilium)
+		t.Logf("flag names not checked against cilium-agent --help: no agent of %v built (scripts/build-cilium.sh)", matrix.Agents())
 		return
 	}
 	for version, bin := range agents {
@@ -791,15 +795,12 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	}
 }
 
-// matrixCilium are the agent versions the test matrix runs (scripts/e2e.sh).
-var matrixCilium = []string{"1.19.7", "1.20.2"}
-
-// cachedAgents returns the cilium-agent binaries of matrixCilium built into the cache
+// cachedAgents returns the cilium-agent binaries of the matrix's agents (matrix.Agents) built into the cache
 // (scripts/build-cilium.sh), by version.
 func cachedAgents() map[string]string {
 	cache := cacheDir()
 	out := map[string]string{}
-	for _, v := range matrixCilium {
+	for _, v := range matrix.Agents() {
 		bin := filepath.Join(cache, "cilium-v"+v, "bin", "cilium-agent")
 		if _, err := os.Stat(bin); err == nil {
 			out[v] = bin

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
+	"github.com/cilium-docker/cilium-docker/internal/matrix"
 )
 
 // TestComposeStack is the deployment as users run it (issue 18): on each of two bed nodes, the node's own
@@ -98,7 +99,7 @@ func TestComposeStack(t *testing.T) {
 	})
 
 	t.Run("a container without a certificate is refused by etcd", func(t *testing.T) {
-		etcdImage := "quay.io/coreos/etcd:v3.6.16"
+		etcdImage := "quay.io/coreos/etcd:v" + matrix.Etcd
 		url := bed.EtcdURL(n1.IP())
 		// The control: the same container with the policy commands' certificate reaches and reads etcd,
 		// so the refusals below are etcd's, not the network's.

@@ -10,7 +10,7 @@ import (
 )
 
 // TestComposeStackAgentUpgrade upgrades the stack's agent as compose/README.md says: CILIUM_VERSION in
-// .env from the leg's 1.19 to E2E_UPGRADE_TO (default 1.20.2), then `docker compose up -d`. Compose
+// .env from the leg's 1.19 to E2E_UPGRADE_TO (default matrix.UpgradeTo), then `docker compose up -d`. Compose
 // recreates only the agent's container; the running containers keep their address and identity, still
 // reach each other, and a container started afterwards is ready under its labels.
 func TestComposeStackAgentUpgrade(t *testing.T) {

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/e2e/bed"
+	"github.com/cilium-docker/cilium-docker/internal/matrix"
 )
 
 // TestAgentUpgrade replaces node 1's cilium-agent of the leg (1.19) in place by 1.20 (E2E_UPGRADE_TO,
-// default 1.20.2), same state dir and flags, under two running containers and without restarting the
+// default matrix.UpgradeTo), same state dir and flags, under two running containers and without restarting the
 // plugin: the agent restores their endpoints with the same address and identity, they still reach each
 // other, a container started afterwards is ready under its labels, and removing everything leaks
 // nothing. The node goes down at the end: it no longer runs the leg's agent.
@@ -99,16 +100,16 @@ func TestAgentUpgrade(t *testing.T) {
 		[]string{was["ug1"].eid, was["ug2"].eid, eid3})
 }
 
-// upgradeTo is the agent version an upgrade test goes to (E2E_UPGRADE_TO, default 1.20.2); the upgrade
-// starts from the leg's agent, which must be a 1.19 (scripts/e2e.sh runs these on docker29.8.1-cilium1.19.7).
+// upgradeTo is the agent version an upgrade test goes to (E2E_UPGRADE_TO, default matrix.UpgradeTo); the
+// upgrade starts from the leg's agent, which must be a 1.19 (the matrix runs these on matrix.LegUpgrade).
 func upgradeTo(t *testing.T) string {
 	t.Helper()
 	leg := bed.MustLeg()
 	if !strings.HasPrefix(leg.Cilium, "1.19.") {
-		t.Skipf("leg %s: the upgrade starts from a 1.19 agent (scripts/e2e.sh runs it on docker29.8.1-cilium1.19.7)", leg)
+		t.Skipf("leg %s: the upgrade starts from a 1.19 agent (the matrix runs it on %s)", leg, matrix.LegUpgrade)
 	}
 	if to := os.Getenv("E2E_UPGRADE_TO"); to != "" {
 		return to
 	}
-	return "1.20.2"
+	return matrix.UpgradeTo
 }

@@ -7,7 +7,8 @@
 #
 # Usage: scripts/bench.sh        As root. Environment:
 #   TESTBED_ID     this plugin's bed (default bench); BENCH_UP_ID the upstream plugin's bed (default <id>up)
-#   DOCKER_VERSION (default 20.10) CILIUM_VERSION (default 1.19.7), as scripts/testbed.sh, for both beds
+#   DOCKER_VERSION (default Debian's 20.10) CILIUM_VERSION (default the previous agent, 1.19: the upstream
+#                  plugin's; both from internal/matrix), as scripts/testbed.sh, for both beds
 #   BENCH_RUNS     interleaved rounds of `docker run --rm` and of `docker run -d` (default 21)
 #   BENCH_BURSTS   burst sizes (default "20 50"); BENCH_DENSITY endpoints for the density and RSS row (200)
 #   BENCH_DENSITY_RUNS `run --rm` samples at 10 and at BENCH_DENSITY endpoints (default 11)
@@ -16,7 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (the test bed creates network namespaces)" >&2; exit 1; }
 export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
-export DOCKER_VERSION=${DOCKER_VERSION:-20.10} CILIUM_VERSION=${CILIUM_VERSION:-1.19.7}
+DOCKER_VERSION=${DOCKER_VERSION:-$(go run ./cmd/testbed version docker-debian)}
+CILIUM_VERSION=${CILIUM_VERSION:-$(go run ./cmd/testbed version cilium-previous)}
+export DOCKER_VERSION CILIUM_VERSION
 OURS_ID=${TESTBED_ID:-bench}
 UP_ID=${BENCH_UP_ID:-${OURS_ID}up}
 RUNS=${BENCH_RUNS:-21}

@@ -4,11 +4,13 @@
 # bpf/ sources, into a cache directory outside the repo, keyed by version. Skips the build when the
 # cached binaries match the version.
 #
-# Usage: build-cilium.sh [VERSION]   (default: $CILIUM_VERSION, else 1.20.2)
+# Usage: build-cilium.sh [VERSION]   (default: $CILIUM_VERSION, else the matrix's current agent,
+#        internal/matrix: `go run ./cmd/testbed version cilium`)
 # Prints the cache directory on its last line. Cold: ~10 minutes on 2 cores (the agent dominates).
 set -euo pipefail
 
-CILIUM_VERSION=${1:-${CILIUM_VERSION:-1.20.2}}
+REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
+CILIUM_VERSION=${1:-${CILIUM_VERSION:-$(go -C "$REPO_DIR" run ./cmd/testbed version cilium)}}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 OUT="$CACHE_ROOT/cilium-v$CILIUM_VERSION"
 STAMP="$OUT/.built"

@@ -4,11 +4,13 @@
 # `go install module/cmd@version` refuses the module (its go.mod has exclude directives), so the module
 # is downloaded, copied out of the module cache and built there. Skips the build when the cache matches.
 #
-# Usage: build-compose.sh [VERSION]   (default: $COMPOSE_VERSION, else the pin below)
+# Usage: build-compose.sh [VERSION]   (default: $COMPOSE_VERSION, else the matrix's, internal/matrix:
+#        `go run ./cmd/testbed version compose`)
 # Prints the docker config directory to use (DOCKER_CONFIG=DIR) on its last line. Cold: ~3 minutes.
 set -euo pipefail
 
-COMPOSE_VERSION=${1:-${COMPOSE_VERSION:-v5.6.0}}
+REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
+COMPOSE_VERSION=${1:-${COMPOSE_VERSION:-$(go -C "$REPO_DIR" run ./cmd/testbed version compose)}}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 OUT="$CACHE_ROOT/compose-$COMPOSE_VERSION"
 BIN="$OUT/cli-plugins/docker-compose"

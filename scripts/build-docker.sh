@@ -3,12 +3,14 @@
 # the repo, keyed by version: dockerd and docker-proxy (moby), containerd and its runc shim, runc, and
 # docker-init (tini, from Debian's tini-static). Skips the build when the cache matches.
 #
-# Usage: build-docker.sh [ENGINE_VERSION]   (default: $DOCKER_VERSION, else 29.8.1)
+# Usage: build-docker.sh [ENGINE_VERSION]   (default: $DOCKER_VERSION, else the matrix's current engine,
+#        internal/matrix: `go run ./cmd/testbed version docker`; each built engine has its recipe below)
 # Engine 20.10 is Debian's docker.io package and needs no build: this prints nothing to do for it.
 # Prints the cache directory on its last line. Cold: ~10 minutes on 2 cores.
 set -euo pipefail
 
-DOCKER_VERSION=${1:-${DOCKER_VERSION:-29.8.1}}
+REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
+DOCKER_VERSION=${1:-${DOCKER_VERSION:-$(go -C "$REPO_DIR" run ./cmd/testbed version docker)}}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 OUT="$CACHE_ROOT/docker-v$DOCKER_VERSION"
 STAMP="$OUT/.built"

@@ -25,7 +25,8 @@
 # the daemon already has with this script's label and key is left as it is ("present"); one under the
 # name without the label (an official image) is never replaced ("kept").
 #
-# Usage: build-images.sh [AGENT_VERSION...]   default: $CILIUM_VERSIONS, else 1.19.7 1.20.2
+# Usage: build-images.sh [AGENT_VERSION...]   default: $CILIUM_VERSIONS, else every agent of the matrix
+#        (internal/matrix: `go run ./cmd/testbed agents`)
 # Prints one line per image: REFERENCE built|loaded|present|kept SECONDS.
 # Environment: DOCKER_HOST the daemon (a bed node's in the tests); DOCKER the docker CLI (default docker);
 #   IMAGES which images (default "agent etcd plugin"); CILIUM_DOCKER_CACHE / XDG_CACHE_HOME the cache
@@ -38,7 +39,7 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DOCKER=${DOCKER:-docker}
 IMAGES=${IMAGES:-agent etcd plugin}
-read -r -a AGENT_VERSIONS <<<"${*:-${CILIUM_VERSIONS:-1.19.7 1.20.2}}"
+read -r -a AGENT_VERSIONS <<<"${*:-${CILIUM_VERSIONS:-$(go -C "$SCRIPT_DIR/.." run ./cmd/testbed agents | tr '\n' ' ')}}"
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 IMG_CACHE=$CACHE_ROOT/images
 # The legacy builder: no BuildKit, no buildx (the bed's CLI has none), and FROM a local image pulls nothing.

@@ -20,7 +20,10 @@ show() { # HOST CMD...: the command as one would type it on HOST
   for a in "$@"; do case $a in *[[:space:]\|\'\"\<\>]*) out+=" '$a'" ;; *) out+=" $a" ;; esac; done
   printf '%s%s$%s%s\n' "$bold" "$host" "$out" "$norm"
 }
-export DOCKER_VERSION=${DOCKER_VERSION:-29.8.1} CILIUM_VERSION=${CILIUM_VERSION:-1.20.2} PLUGIN_MODE=stack
+# The current pair of the matrix (internal/matrix) unless set.
+DOCKER_VERSION=${DOCKER_VERSION:-$(go run ./cmd/testbed version docker)}
+CILIUM_VERSION=${CILIUM_VERSION:-$(go run ./cmd/testbed version cilium)}
+export DOCKER_VERSION CILIUM_VERSION PLUGIN_MODE=stack
 work=$(mktemp -d /tmp/cilium-docker-demo.XXXXXX)
 on() { # N CMD...: run CMD on node N, in its project directory, with `docker compose`
   (cd "$work/node$1" && scripts_exec "$@")

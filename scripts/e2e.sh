@@ -6,20 +6,17 @@
 # beside the first leg, whose tests mostly wait on daemons (cold, that hides one agent's build). Then
 # prints a summary: leg, tests passed/failed/skipped, seconds.
 #
-# Usage: scripts/e2e.sh [--build] [LEG...]   (default: $E2E_LEGS, else every leg below, in this order;
-#        --build: only build what the legs need, then exit; scripts/test.sh starts it at nice 19 first)
-#   docker29.8.1-cilium1.20.2   full suite (the current pair)
-#   docker20.10-cilium1.19.7    full suite (Debian's docker.io)
-#   docker29.8.1-cilium1.19.7   the single-node walkthrough, the policy identity labels, the fake-agent contract, names,
-#                               -p publishing, status, flows,
-#                               the restart tests and the agent upgrade
-#                               1.19.7 -> 1.20.2 in place (TestAgentUpgrade runs on this leg only)
-#   docker20.10-cilium1.20.2    the walkthrough on Debian's docker.io with the current agent: single node, policy
-#                               identity labels, names, -p and the node's loopback, status, flows
-# Each leg then checks that exactly the tests it expects passed, by name (a renamed or skipped test
-# fails the leg): every test of e2e/ for a full leg (less the upgrade and the address-window test),
-# the names of its pattern for a subset leg.
-# Environment: E2E_RUN overrides the leg's -run pattern (and leaves the 11-minute address-window test out); E2E_TIMEOUT go test -timeout (default 45m);
+# Usage: scripts/e2e.sh [--build] [LEG...]   (default: $E2E_LEGS, else every leg of the matrix, in its
+#        order; --build: only build what the legs need, then exit; scripts/test.sh starts it at nice 19 first)
+# The matrix is one Go table, internal/matrix: the legs (`go run ./cmd/testbed legs`: the current pair
+# and Debian's docker.io with the previous agent run the whole suite, the current engine with the
+# previous agent the walkthrough, restarts and the in-place agent upgrade, Debian's engine with the
+# current agent the walkthrough), the tests each leg runs (declared per test; `testbed run-filter LEG`
+# is its go test -run pattern), the upgrade's agent and the long test. This script reads it through
+# cmd/testbed. Each leg then checks that exactly its tests passed, by name (`testbed tests LEG`; a
+# renamed or skipped test fails the leg).
+# Environment: E2E_RUN overrides the leg's -run pattern (and leaves the 11-minute address-window test out;
+#   a leg not in the matrix runs only with it); E2E_TIMEOUT go test -timeout (default 45m);
 #   E2E_LOG_DIR keeps each leg's go test -v output (default /tmp/cilium-docker-e2e); PLUGIN_BIN as
 #   scripts/testbed.sh (default bin/cilium-docker, built when missing); E2E_FAIL_FAST=1 stops at the
 #   first failing leg (one leg after the other only); E2E_PARALLEL=1 runs the legs side by side, leg i on bed
@@ -30,15 +27,20 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "e2e: run as root (the test bed creates network namespaces)" >&2; exit 1; }
 export HOME=${HOME:-$(getent passwd "$(id -un)" | cut -d: -f6)}
 
-ALL_LEGS=(docker29.8.1-cilium1.20.2 docker20.10-cilium1.19.7 docker29.8.1-cilium1.19.7 docker20.10-cilium1.20.2)
-UPGRADE_TO=1.20.2
-SUBSET='^(TestSingleNode|TestPolicyIdentityLabels|TestFakeAgentContract|TestContainerNames|TestPublish|TestAgentRestartKeepsAddresses|TestPluginRestart|TestAgentDownFailsFast|TestLabelsAppliedLater|TestAgentUpgrade|TestComposeStackAgentUpgrade|TestStatus|TestFlows)$'
-WALKTHROUGH='^(TestSingleNode|TestPolicyIdentityLabels|TestContainerNames|TestPublish|TestNoPathToTheNodesLoopback|TestStatus|TestFlows)$'
+# The matrix: internal/matrix's table, through cmd/testbed, built once per run (about 0.5 s warm;
+# `go run` costs that on every call).
+MATRIX_DIR=$(mktemp -d)
+trap 'rm -rf "$MATRIX_DIR"' EXIT
+go build -o "$MATRIX_DIR/testbed" ./cmd/testbed
+matrix() { "$MATRIX_DIR/testbed" "$@"; }
+legs_text=$(matrix legs)
+mapfile -t ALL_LEGS <<<"$legs_text"
+UPGRADE_TO=$(matrix version upgrade-to)
 LOG_DIR=${E2E_LOG_DIR:-/tmp/cilium-docker-e2e}
 # The one test that must outlast the agent's 10-minute address timer runs on a bed of its own
-# (TESTBED_ID=aw), alongside the legs, on the current pair; E2E_LONG=0 leaves it out.
-LONG_TEST=TestAddressWindowAcrossPluginRestart
-LONG_LEG=docker29.8.1-cilium1.20.2
+# (TESTBED_ID=aw), alongside the legs, on its leg's pair; E2E_LONG=0 leaves it out.
+long_text=$(matrix long-test)
+read -r LONG_TEST LONG_LEG <<<"$long_text"
 
 build_only=0
 if [ "${1:-}" = --build ]; then build_only=1; shift; fi
@@ -48,33 +50,28 @@ else legs=("${ALL_LEGS[@]}"); fi
 
 log() { printf '\n=== e2e: %s\n' "$*"; }
 
-leg_filter() { # LEG: go test's -run/-skip for the leg
+leg_filter() { # LEG: go test's -run for the leg: E2E_RUN, else the table's tests of the leg
   if [ -n "${E2E_RUN:-}" ]; then echo "-run=$E2E_RUN"; return; fi
-  case "$1" in
-    docker29.8.1-cilium1.19.7) echo "-run=$SUBSET" ;;
-    docker20.10-cilium1.20.2) echo "-run=$WALKTHROUGH" ;;
-    # The compose stack's agent is a privileged container, which Docker 20.10 cannot start where the
-    # host's capability bounding set lacks one the kernel knows (CI's sandbox: no CAP_SYS_RESOURCE):
-    # dockerd 20.10 grants every known capability, newer engines only the bounding set's.
-    docker20.10-*) echo "-skip=^(TestAgentUpgrade|TestComposeStackAgentUpgrade|TestComposeStack|$LONG_TEST)\$" ;;
-    *) echo "-skip=^(TestAgentUpgrade|TestComposeStackAgentUpgrade|$LONG_TEST)\$" ;;
-  esac
+  local pattern
+  pattern=$(matrix run-filter "$1") || return
+  echo "-run=$pattern"
 }
 
 build_leg() { # LEG [PREFIX...]: the engine and agents it needs (PREFIX: e.g. nice -n 19)
   local leg=$1 docker=${1#docker} cilium
   shift
   docker=${docker%%-cilium*}
-  cilium=${leg##*-cilium}
-  "$@" scripts/build-cilium.sh "$cilium" >/dev/null || return
+  # The leg's agent, and the upgrade's when a test of the leg upgrades to it.
+  for cilium in $(matrix agents "$leg"); do "$@" scripts/build-cilium.sh "$cilium" >/dev/null || return; done
   "$@" scripts/build-etcd.sh >/dev/null || return
   "$@" scripts/build-compose.sh >/dev/null || return   # `docker compose` for TestComposeStack
   case "$docker" in 20.10|20.10.*) ;; *) "$@" scripts/build-docker.sh "$docker" >/dev/null || return ;; esac
-  if [ "$(leg_filter "$leg")" = "-run=$SUBSET" ]; then "$@" scripts/build-cilium.sh "$UPGRADE_TO" >/dev/null || return; fi
 }
 
 for leg in "${legs[@]}"; do
   [[ "$leg" =~ ^docker[0-9.]+-cilium[0-9.]+$ ]] || { echo "e2e: bad leg '$leg' (e.g. ${ALL_LEGS[0]})" >&2; exit 2; }
+  [ -n "${E2E_RUN:-}" ] || [[ " ${ALL_LEGS[*]} " == *" $leg "* ]] ||
+    { echo "e2e: leg '$leg' is not in the matrix (${ALL_LEGS[*]}; internal/matrix); an ad-hoc leg needs E2E_RUN" >&2; exit 2; }
 done
 if [ "$build_only" = 1 ]; then
   # The long test's pair first: the first leg and the long test need it.
@@ -106,6 +103,7 @@ cleanup() {
   for i in "${!legs[@]}"; do TESTBED_ID=$(leg_id "$i") scripts/testbed.sh down-all >/dev/null 2>&1 || true; done
   # The aw bed is torn down only when this run started its test: another run's may be up.
   if [ "$long" = 1 ]; then TESTBED_ID=aw scripts/testbed.sh down-all >/dev/null 2>&1 || true; fi
+  rm -rf "$MATRIX_DIR"
 }
 trap cleanup EXIT
 
@@ -183,19 +181,11 @@ else
     if [ "$rc" != 0 ] && [ "${E2E_FAIL_FAST:-0}" = 1 ]; then break; fi
   done
 fi
-# expected_tests LEG: the top-level tests the leg must pass, one a line, sorted; nothing for an ad-hoc
-# E2E_RUN. A subset leg's are the names of its pattern; a full leg's every test of e2e/ less those its
-# -skip leaves out.
+# expected_tests LEG: the top-level tests the leg must pass, one a line, sorted (the table's tests of
+# the leg, those its -run selects); nothing for an ad-hoc E2E_RUN.
 expected_tests() {
   [ -z "${E2E_RUN:-}" ] || return 0
-  local filter names
-  filter=$(leg_filter "$1")
-  case "$filter" in
-    -run=*) names=${filter#-run=^(}; names=${names%)\$}; tr '|' '\n' <<<"$names" ;;
-    -skip=*)
-      names=${filter#-skip=^(}; names=${names%)\$}
-      sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' e2e/*_test.go | grep -vxF -f <(tr '|' '\n' <<<"$names") ;;
-  esac | sort -u
+  matrix tests "$1" | sort -u
 }
 
 for leg in "${legs[@]}"; do

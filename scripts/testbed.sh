@@ -28,9 +28,10 @@
 # With AGENT_IPV6=1 also fd00:77::/64 on br0 (peer fd00:77::1, node N fd00:77::(1+N)), pods fd00:7N::/96.
 #
 # Environment:
-#   DOCKER_VERSION  engine of a node at `up`: 20.10 (Debian's docker.io) or 29.8.1 (built, cached); default 29.8.1
-#   CILIUM_VERSION  agent of a node at `up`: 1.19.7 or 1.20.2 (built, cached); default 1.20.2. When set and a
-#                   node is up with other versions, `up` fails with rc 4 (down it first)
+#   DOCKER_VERSION  engine of a node at `up`: 20.10 (Debian's docker.io) or a built one (cached); CILIUM_VERSION
+#                   its agent (built, cached). Default: the matrix's current pair (internal/matrix, read with
+#                   `go run ./cmd/testbed version docker|cilium`). When set and a node is up with other
+#                   versions, `up` fails with rc 4 (down it first)
 #   TESTBED_ID   a short name ([a-z0-9]{1,8}) for a second bed on the same host: netns, cgroups and the state
 #                dir get it as a prefix (ID-cdnode1, /tmp/ID-cdtb); default none (cdnode1, /tmp/cdtb)
 #   TESTBED_DIR  state root (default /tmp/cdtb; node dir $TESTBED_DIR/nN; keep it short: socket paths)
@@ -79,8 +80,8 @@ REQ_AGENT_IPV6=${AGENT_IPV6:-}
 AGENT_IPV6=${AGENT_IPV6:-0}
 REQ_AGENT_API_LIMITS=${AGENT_API_LIMITS:-}
 AGENT_API_LIMITS=${AGENT_API_LIMITS:-stack}
-DOCKER_VERSION=${DOCKER_VERSION:-29.8.1}
-CILIUM_VERSION=${CILIUM_VERSION:-1.20.2}
+DOCKER_VERSION=${DOCKER_VERSION:-}   # `up` takes the matrix's current pair when unset (check_versions)
+CILIUM_VERSION=${CILIUM_VERSION:-}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}
 PLUGIN_BIN=${PLUGIN_BIN:-$REPO_DIR/bin/cilium-docker}

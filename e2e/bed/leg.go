@@ -4,12 +4,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-)
 
-// Default versions: the current pair, the bed's own default (scripts/testbed.sh).
-const (
-	DefaultDocker = "29.8.1"
-	DefaultCilium = "1.20.2"
+	"github.com/cilium-docker/cilium-docker/internal/matrix"
 )
 
 // Leg is one cell of the test matrix: the Docker engine and cilium-agent versions every node runs.
@@ -29,22 +25,23 @@ var legName = regexp.MustCompile(`^docker([0-9]+\.[0-9]+(?:\.[0-9]+)?)-cilium([0
 func ParseLeg(s string) (Leg, error) {
 	m := legName.FindStringSubmatch(s)
 	if m == nil {
-		return Leg{}, fmt.Errorf("leg %q: want docker<version>-cilium<version>, e.g. docker20.10-cilium1.19.7", s)
+		return Leg{}, fmt.Errorf("leg %q: want docker<version>-cilium<version>, e.g. %s", s, matrix.LegDebian)
 	}
 	return Leg{Docker: m[1], Cilium: m[2]}, nil
 }
 
-// CurrentLeg is the leg of this run: E2E_LEG, else DOCKER_VERSION and CILIUM_VERSION, else the defaults.
+// CurrentLeg is the leg of this run: E2E_LEG, else DOCKER_VERSION and CILIUM_VERSION, else the
+// matrix's current pair (the bed's own default, scripts/testbed.sh).
 func CurrentLeg() (Leg, error) {
 	if s := os.Getenv("E2E_LEG"); s != "" {
 		return ParseLeg(s)
 	}
 	l := Leg{Docker: os.Getenv("DOCKER_VERSION"), Cilium: os.Getenv("CILIUM_VERSION")}
 	if l.Docker == "" {
-		l.Docker = DefaultDocker
+		l.Docker = matrix.DockerCurrent
 	}
 	if l.Cilium == "" {
-		l.Cilium = DefaultCilium
+		l.Cilium = matrix.CiliumCurrent
 	}
 	return ParseLeg(l.Name())
 }

@@ -42,7 +42,14 @@ docker_version_norm() { # VERSION: 20.10.x is Debian's one 20.10 engine
   case "$1" in 20.10|20.10.*) echo 20.10 ;; *) echo "$1" ;; esac
 }
 
-check_versions() {
+matrix_version() { # NAME: a version of the matrix (internal/matrix), e.g. docker, cilium
+  command -v go >/dev/null || die "no go on PATH to read the matrix's $1 version: set DOCKER_VERSION and CILIUM_VERSION"
+  go -C "$REPO_DIR" run ./cmd/testbed version "$1" || die "go run ./cmd/testbed version $1 failed"
+}
+
+check_versions() { # at `up`: the versions asked for, else the matrix's current pair
+  [ -n "$DOCKER_VERSION" ] || DOCKER_VERSION=$(matrix_version docker)
+  [ -n "$CILIUM_VERSION" ] || CILIUM_VERSION=$(matrix_version cilium)
   DOCKER_VERSION=$(docker_version_norm "$DOCKER_VERSION")
   [[ "$DOCKER_VERSION" =~ ^[0-9]+\.[0-9]+(\.[0-9]+)?$ ]] || die "DOCKER_VERSION '$DOCKER_VERSION' is not a version"
   [[ "$CILIUM_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "CILIUM_VERSION '$CILIUM_VERSION' is not a version"

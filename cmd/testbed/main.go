@@ -1,0 +1,10 @@
+// Command testbed is the test bed's command line, for people, make and the scripts. Today it prints
+// the test matrix of internal/matrix: the legs, each leg's go test -run pattern and tests, the agents a
+// leg's bed needs, the versions, and the long test, so that scripts/e2e.sh and the build, demo and
+// bench scripts read the one table. It is the home the bed's own verbs (up, down, exec, ...) move to
+// from scripts/testbed.sh. Exit codes: 0 ok, 1 refused (a leg not in the matrix), 2 usage.
+package main
+
+import "github.com/cilium-docker/cilium-docker/cmd/internal/cli"
+
+func main() { cli.Main("testbed", run) }

@@ -1,0 +1,77 @@
+package matrix
+
+// Test is one top-level Test function of e2e/ and the legs it runs on.
+type Test struct {
+	Name string
+	Legs []string // leg names (the Leg* constants); each leg runs it in its go test run
+	// Upgrade: the test replaces its leg's agent in place by UpgradeTo, so the leg's bed needs that
+	// agent built too.
+	Upgrade bool
+	// Long: the test outlasts the agent's 10-minute address timer. It runs alone on a bed of its own
+	// (TESTBED_ID=aw) beside the legs, with the versions of its one leg, never in that leg's run.
+	Long bool
+}
+
+// Tests is the table of every e2e test and its legs, by name. A test of e2e/ missing here, or an
+// entry whose function is gone, fails this package's test (TestEveryE2ETestIsDeclared).
+func Tests() []Test {
+	every := []string{LegCurrent, LegDebian, LegUpgrade, LegWalkthrough}
+	full := []string{LegCurrent, LegDebian}
+	fullAndSubset := []string{LegCurrent, LegDebian, LegUpgrade}
+	fullAndWalkthrough := []string{LegCurrent, LegDebian, LegWalkthrough}
+	// The compose stack's agent is a privileged container, which Docker 20.10 cannot start where the
+	// host's capability bounding set lacks one the kernel knows (CI's sandbox: no CAP_SYS_RESOURCE):
+	// dockerd 20.10 grants every known capability, newer engines only the bounding set's.
+	composeStack := []string{LegCurrent}
+	return []Test{
+		{Name: "TestAddressWindowAcrossPluginRestart", Legs: []string{LegCurrent}, Long: true},
+		{Name: "TestAgentDownFailsFast", Legs: fullAndSubset},
+		{Name: "TestAgentRestartKeepsAddresses", Legs: fullAndSubset},
+		{Name: "TestAgentUpgrade", Legs: []string{LegUpgrade}, Upgrade: true},
+		{Name: "TestBinaryLifecycle", Legs: full},
+		{Name: "TestBurstUnderTheAgentsDefaultLimits", Legs: full},
+		{Name: "TestBursts", Legs: full},
+		{Name: "TestChurn", Legs: full},
+		{Name: "TestCompose", Legs: full},
+		{Name: "TestComposeStack", Legs: composeStack},
+		{Name: "TestComposeStackAgentUpgrade", Legs: []string{LegUpgrade}, Upgrade: true},
+		{Name: "TestConnectDisconnect", Legs: full},
+		{Name: "TestContainerNames", Legs: every},
+		{Name: "TestDockerdRestartWithFreshPlugin", Legs: full},
+		{Name: "TestFakeAgentContract", Legs: fullAndSubset},
+		{Name: "TestFirstPacketsNotLost", Legs: full},
+		{Name: "TestFlows", Legs: every},
+		{Name: "TestFrozenAgent", Legs: full},
+		{Name: "TestIPv6Policy", Legs: full},
+		{Name: "TestIPv6Restarts", Legs: full},
+		{Name: "TestIPv6SingleNode", Legs: full},
+		{Name: "TestIPv6TwoNodes", Legs: full},
+		{Name: "TestImageLabelsAreNotIdentity", Legs: full},
+		{Name: "TestImageLabelsDoNotChooseNamespace", Legs: full},
+		{Name: "TestKillPluginMidBurst", Legs: full},
+		{Name: "TestLabelFilterAgreesWithTheAgent", Legs: full},
+		{Name: "TestLabelsAppliedLater", Legs: fullAndSubset},
+		{Name: "TestMacAddress", Legs: full},
+		{Name: "TestManagedPlugin", Legs: full},
+		{Name: "TestMultiHomedCrossNode", Legs: full},
+		{Name: "TestNetworkRefusals", Legs: full},
+		{Name: "TestNoPathToTheNodesLoopback", Legs: fullAndWalkthrough},
+		{Name: "TestPluginRestart", Legs: fullAndSubset},
+		{Name: "TestPolicyCommand", Legs: full},
+		{Name: "TestPolicyIdentityLabels", Legs: every},
+		{Name: "TestPolicyTwoNodes", Legs: full},
+		{Name: "TestPublish", Legs: every},
+		{Name: "TestPublishAllAndUDP", Legs: full},
+		{Name: "TestPublishPluginRestart", Legs: full},
+		{Name: "TestPublishPolicy", Legs: full},
+		{Name: "TestPublishedPortsSurviveAnNftFlush", Legs: full},
+		{Name: "TestReconcilerKeepsOtherDriverNames", Legs: full},
+		{Name: "TestReconcilerRemovesWhatDockerForgot", Legs: full},
+		{Name: "TestSecondCiliumNetwork", Legs: full},
+		{Name: "TestSingleNode", Legs: every},
+		{Name: "TestStaticIPAndCleanup", Legs: full},
+		{Name: "TestStatus", Legs: every},
+		{Name: "TestToFQDNs", Legs: full},
+		{Name: "TestTwoNodes", Legs: full},
+	}
+}
