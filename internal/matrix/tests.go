@@ -39,6 +39,7 @@ func Tests() []Test {
 		{Name: "TestContainerNames", Legs: every},
 		{Name: "TestDockerdRestartWithFreshPlugin", Legs: full},
 		{Name: "TestFakeAgentContract", Legs: fullAndSubset},
+		{Name: "TestFakeDockerContract", Legs: full}, // each engine of the matrix
 		{Name: "TestFirstPacketsNotLost", Legs: full},
 		{Name: "TestFlows", Legs: every},
 		{Name: "TestFrozenAgent", Legs: full},
