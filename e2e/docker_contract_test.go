@@ -57,17 +57,17 @@ func TestFakeDockerContract(t *testing.T) {
 	ids := mirror(t, nd, fake, names, []string{net, other})
 	nid, bid := nd.NetworkID(t, net), nd.NetworkID(t, other)
 
-	real, err := dockerapi.New("unix://"+nd.DockerSocket(), 10*time.Second)
+	rc, err := dockerapi.New("unix://"+nd.DockerSocket(), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { real.Close() })
+	t.Cleanup(func() { rc.Close() })
 	fc, err := dockerapi.New(fake.Host(), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fc.Close() })
-	clients := map[string]*dockerapi.Client{"real": real, "fake": fc}
+	clients := map[string]*dockerapi.Client{"real": rc, "fake": fc}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	// same calls read on both clients and fails when the two normalized answers differ.
