@@ -1,7 +1,8 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+LDFLAGS := -s -w -X main.version=$(VERSION)
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: build test test-unit test-privileged test-e2e fuzz bench lint demo image images plugin clean
+.PHONY: build test test-unit test-privileged test-e2e fuzz bench lint demo image images plugin release clean
 build: ; CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/ ./cmd/cilium-docker ./cmd/cilium-docker-policy
 test: ; scripts/test.sh
 test-unit: ; go test -short -race -count=1 ./...
@@ -14,4 +15,5 @@ demo: build ; scripts/demo.sh
 image: build ; scripts/image.sh
 images: build ; scripts/build-images.sh
 plugin: build ; scripts/plugin.sh
+release: ; VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' scripts/release.sh
 clean: ; rm -rf bin

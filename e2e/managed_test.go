@@ -30,8 +30,9 @@ const managedName = "cilium-docker:latest"
 const managedMetrics = "127.0.0.1:9962"
 
 // TestManagedPlugin runs the plugin as a Docker managed (v2) plugin on a node without the legacy plugin
-// process: created from the binary under test (scripts/plugin.sh, plugin/config.json), its mounts pointed
-// at the node's agent and Docker sockets, enabled; then the one-node walkthrough on a network of its driver
+// process: installed from the release tarball of the binary under test as README's "Release artifacts"
+// says (bed.CreateManagedPlugin: scripts/plugin.sh as `make release` runs it, tar, docker plugin create),
+// its mounts pointed at the node's agent and Docker sockets, enabled; then the one-node walkthrough on a network of its driver
 // name, a dockerd restart (dockerd starts its managed plugins before its restart-policy containers, so
 // they come back at the first try, under the same identities), and disable and remove with nothing left.
 // Node 1 is brought down before (the other nodes use its etcd, so everything goes down) and after.

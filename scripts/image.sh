@@ -6,7 +6,10 @@
 #
 # Environment: PLUGIN_BIN binary to package (default <repo>/bin/cilium-docker); POLICY_BIN the policy
 # binary packaged beside it (default cilium-docker-policy beside PLUGIN_BIN); DOCKER the docker CLI
-# (default: docker on PATH); IMAGE_NAME (default cilium-docker).
+# (default: docker on PATH); IMAGE_NAME (default cilium-docker); IMAGE_PLATFORM the image's platform
+# (default the daemon's; linux/arm64 on an amd64 daemon needs no emulation: FROM scratch + COPY runs
+# nothing); PLUGIN_VERSION the tag (default: what the binaries report; set it for binaries this host
+# cannot run, as `make release` does for arm64).
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,10 +30,14 @@ for bin in "$PLUGIN_BIN" "$POLICY_BIN"; do
 done
 
 # "cilium-docker 1.2.3" -> 1.2.3; a Docker tag allows [A-Za-z0-9_.-], at most 128, not leading . or -.
-version=$("$PLUGIN_BIN" version | awk '{print $NF}')
-policy_version=$("$POLICY_BIN" version | awk '{print $NF}')
-[ "$policy_version" = "$version" ] ||
-  { log "$POLICY_BIN is version $policy_version, $PLUGIN_BIN $version: package binaries of one build"; exit 1; }
+if [ -n "${PLUGIN_VERSION:-}" ]; then
+  version=$PLUGIN_VERSION
+else
+  version=$("$PLUGIN_BIN" version | awk '{print $NF}')
+  policy_version=$("$POLICY_BIN" version | awk '{print $NF}')
+  [ "$policy_version" = "$version" ] ||
+    { log "$POLICY_BIN is version $policy_version, $PLUGIN_BIN $version: package binaries of one build"; exit 1; }
+fi
 tag=$(printf '%s' "$version" | tr -c 'A-Za-z0-9_.-' '-' | sed 's/^[.-]*//' | cut -c1-128)
 [ -n "$tag" ] || tag=dev
 
@@ -42,8 +49,8 @@ cp "$REPO_DIR/Dockerfile" "$ctx/Dockerfile"
 cp "$PLUGIN_BIN" "$ctx/bin/cilium-docker"
 cp "$POLICY_BIN" "$ctx/bin/cilium-docker-policy"
 
-log "building $IMAGE_NAME:$tag and $IMAGE_NAME:latest from $PLUGIN_BIN"
-id=$("$DOCKER" build --quiet \
+log "building $IMAGE_NAME:$tag and $IMAGE_NAME:latest from $PLUGIN_BIN${IMAGE_PLATFORM:+ for $IMAGE_PLATFORM}"
+id=$("$DOCKER" build --quiet ${IMAGE_PLATFORM:+--platform "$IMAGE_PLATFORM"} \
   --label "org.opencontainers.image.title=cilium-docker" \
   --label "org.opencontainers.image.version=$version" \
   -t "$IMAGE_NAME:$tag" -t "$IMAGE_NAME:latest" "$ctx")
