@@ -507,7 +507,6 @@ func TestComposeFilesValid(t *testing.T) {
 		// Both files' default agent is the matrix's current one (CILIUM_VERSION unset).
 		wantField(t, "cilium-agent", agent, "image", "quay.io/cilium/cilium:v"+matrix.CiliumCurrent)
 		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "image", "quay.io/cilium/cilium:v"+matrix.CiliumCurrent)
-		wantField(t, "cilium-agent", agent, "privileged", true)
 		wantField(t, "cilium-agent", agent, "environment", map[string]any{"K8S_NODE_NAME": env["NODE_NAME"]})
 		wantAll(t, "cilium-agent volumes", mounts(agent), []string{
 			"/sys/fs/bpf:/sys/fs/bpf:rw",
@@ -515,6 +514,8 @@ func TestComposeFilesValid(t *testing.T) {
 			"/var/run/cilium:/var/run/cilium:rw",
 			"/lib/modules:/lib/modules:ro",
 			"/run/xtables.lock:/run/xtables.lock:rw",
+			"/proc/sys/net:/host/proc/sys/net:rw",
+			"/proc/sys/kernel:/host/proc/sys/kernel:rw",
 			filepath.Join(root, "compose", "agent-config") + ":/etc/cilium/agent-config:ro",
 			filepath.Join(root, "compose", "policies") + ":/etc/cilium/policies:ro",
 			nodeCerts + ":" + certDir + ":ro",
@@ -527,6 +528,7 @@ func TestComposeFilesValid(t *testing.T) {
 			"--config-dir=/etc/cilium/agent-config",
 			"--static-cnp-path=/etc/cilium/policies",
 			"--cgroup-root=/host/sys/fs/cgroup",
+			"--procfs=/host/proc",
 			"--ipv4-node=" + env["NODE_IP"],
 			"--ipv4-range=" + env["POD_RANGE"],
 			"--devices=" + env["NODE_DEVICE"],
@@ -540,6 +542,12 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 		if names := flagNames(cmd); len(names) != len(slices.Compact(slices.Clone(names))) {
 			t.Errorf("cilium-agent command repeats a flag: %v", names)
+		}
+	})
+
+	t.Run("cilium-agent security: not privileged, the chart's capabilities less SYS_RESOURCE", func(t *testing.T) {
+		for file, cfg := range map[string]map[string]any{"node1.yml": node1, "node2.yml": node2} {
+			agentSecurity(t, file, service(t, cfg, "cilium-agent"))
 		}
 	})
 
@@ -686,6 +694,34 @@ func TestComposeFilesValid(t *testing.T) {
 	})
 }
 
+// agentCaps are the agent container's capabilities: Cilium's Helm chart's for the agent container
+// (securityContext.capabilities.ciliumAgent in install/kubernetes/cilium/values.yaml, the same in 1.19.7
+// and 1.20.2) less SYS_RESOURCE, whose one use in the agent, lifting RLIMIT_MEMLOCK (rlimit.RemoveMemlock,
+// kernels before 5.11), the memlock ulimit makes needless. Docker 20.10 grants an unprivileged container
+// these even where the host's bounding set lacks a capability the kernel knows (it refuses a privileged
+// one there), and knows no BPF or PERFMON (SYS_ADMIN covers both).
+var agentCaps = []string{"CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN",
+	"DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "SYSLOG"}
+
+// agentSecurity checks the agent service's privileges in the resolved compose file file: not privileged,
+// every capability dropped but agentCaps, an unlimited memlock rlimit, AppArmor and seccomp unconfined (as
+// the chart's agent pod), and nothing else in security_opt.
+func agentSecurity(t *testing.T, file string, agent map[string]any) {
+	t.Helper()
+	name := "cilium-agent (" + file + ")"
+	if v, ok := agent["privileged"]; ok {
+		t.Errorf("%s: privileged %v: the agent runs with its capabilities (dockerd 20.10 cannot start a "+
+			"privileged container where the bounding set lacks a capability)", name, v)
+	}
+	wantField(t, name, agent, "cap_drop", []any{"ALL"})
+	capAdd := strs(agent, "cap_add")
+	if !slices.Equal(capAdd, agentCaps) {
+		t.Errorf("%s: cap_add %q, want %q", name, capAdd, agentCaps)
+	}
+	wantField(t, name, agent, "ulimits", map[string]any{"memlock": -1})
+	wantField(t, name, agent, "security_opt", []any{"apparmor:unconfined", "seccomp:unconfined"})
+}
+
 // agentFlagsMatchTestBed compares the flags the test bed gives cilium-agent (start_agent in
 // scripts/testbed/agent.sh) with the compose service's: the same flags, except paths only the bed moves, and
 // the node-specific ones fed from the same node values; both read the shared flags from
@@ -712,6 +748,9 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	// The bed's own paths: BPF sources from the cache (the image has them at the default /var/lib/cilium),
 	// and the defaults spelled out.
 	bedOnly := map[string]string{"lib-dir": `"$NODE_DIR/lib"`, "state-dir": "/var/run/cilium", "bpf-root": "/sys/fs/bpf"}
+	// The container's own: the host's sysctls where the compose file mounts them (the bed's agents run
+	// on the host, whose /proc is the default).
+	composeOnly := map[string]string{"procfs": "/host/proc"}
 	var bed []string
 	for _, name := range flagNames(bedArgs) {
 		if _, ok := bedOnly[name]; !ok {
@@ -723,9 +762,23 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 			t.Errorf("testbed/agent.sh start_agent: want --%s=%s", name, val)
 		}
 	}
-	if compose := flagNames(composeCmd); !slices.Equal(bed, compose) {
-		t.Errorf("cilium-agent flags drifted:\n  scripts/testbed.sh start_agent: %v (+ %v)\n  compose/node1.yml:              %v",
-			bed, slices.Sorted(maps.Keys(bedOnly)), compose)
+	var compose []string
+	for _, name := range flagNames(composeCmd) {
+		if _, ok := composeOnly[name]; !ok {
+			compose = append(compose, name)
+		}
+	}
+	for name, val := range composeOnly {
+		if !slices.Contains(composeCmd, "--"+name+"="+val) {
+			t.Errorf("compose/node1.yml cilium-agent: want --%s=%s", name, val)
+		}
+		if strings.Contains(body, "--"+name) {
+			t.Errorf("testbed/agent.sh start_agent: --%s is the compose container's own", name)
+		}
+	}
+	if !slices.Equal(bed, compose) {
+		t.Errorf("cilium-agent flags drifted:\n  scripts/testbed.sh start_agent: %v (+ %v)\n  compose/node1.yml:              %v (+ %v)",
+			bed, slices.Sorted(maps.Keys(bedOnly)), compose, slices.Sorted(maps.Keys(composeOnly)))
 	}
 	// Node-specific values: the compose file takes them from .env, the bed from its node variables.
 	raw, err := os.ReadFile(filepath.Join(root, "compose", "node1.yml"))

@@ -7,7 +7,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,10 @@ func TestComposeStack(t *testing.T) {
 
 	t.Run("the plugin is the compose service's container with only CAP_NET_ADMIN", func(t *testing.T) {
 		assertPluginContainer(t, n1)
+	})
+	t.Run("the agent's container is not privileged: the chart's capabilities less SYS_RESOURCE, its memlock limit", func(t *testing.T) {
+		assertAgentContainer(t, n1, s1)
+		assertAgentContainer(t, n2, s2)
 	})
 
 	net := "cilium-net"
@@ -250,6 +256,90 @@ func assertPluginContainer(t *testing.T, nd *bed.Node) {
 		if !strings.Contains(string(status), l+"\n") {
 			t.Errorf("plugin process %d: want %q in /proc status:\n%s", c.State.Pid, l, status)
 		}
+	}
+}
+
+// agentCapBits are the agent container's capabilities (compose/node1.yml's cap_add; deploy's agentCaps
+// holds the list against the compose files) by their bit in the kernel's sets (linux/capability.h).
+var agentCapBits = map[string]uint{"CHOWN": 0, "DAC_OVERRIDE": 1, "FOWNER": 3, "KILL": 5, "SETGID": 6, "SETUID": 7,
+	"NET_ADMIN": 12, "NET_RAW": 13, "IPC_LOCK": 14, "SYS_MODULE": 16, "SYS_ADMIN": 21, "SYSLOG": 34}
+
+// capSysResource is CAP_SYS_RESOURCE's bit: the one capability of Cilium's chart the agent goes without.
+const capSysResource = 24
+
+// assertAgentContainer checks the agent container of node nd's stack s as compose/node1.yml deploys it: running,
+// not privileged, every capability dropped but agentCapBits (in the kernel's view of its process too:
+// bounding and effective set, so no CAP_SYS_RESOURCE), the memlock limit dockerd sets in place of that
+// capability (unlimited, or .env's CILIUM_AGENT_MEMLOCK where the bed's dockerd cannot raise it), AppArmor
+// and seccomp unconfined.
+func assertAgentContainer(t *testing.T, nd *bed.Node, s *bed.Stack) {
+	var cs []struct {
+		State struct {
+			Running bool
+			Pid     int
+		}
+		HostConfig struct {
+			Privileged      bool
+			CapAdd, CapDrop []string
+			SecurityOpt     []string
+			Ulimits         []struct {
+				Name       string
+				Soft, Hard int64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(nd.Must(t, "inspect", "--type", "container", "cilium-agent")), &cs); err != nil || len(cs) != 1 {
+		t.Fatalf("node %d: docker inspect cilium-agent: %v %d", nd.N, err, len(cs))
+	}
+	c := cs[0]
+	h := c.HostConfig
+	capAdd := make([]string, 0, len(h.CapAdd))
+	for _, name := range h.CapAdd {
+		capAdd = append(capAdd, strings.TrimPrefix(name, "CAP_"))
+	}
+	slices.Sort(capAdd)
+	if want := slices.Sorted(maps.Keys(agentCapBits)); !c.State.Running || h.Privileged || !slices.Equal(capAdd, want) ||
+		!slices.Equal(h.CapDrop, []string{"ALL"}) {
+		t.Errorf("node %d: agent running %v, privileged %v, cap_add %v, cap_drop %v; want running, not privileged, cap_add %v, cap_drop [ALL]",
+			nd.N, c.State.Running, h.Privileged, capAdd, h.CapDrop, want)
+	}
+	for _, o := range []string{"apparmor:unconfined", "seccomp:unconfined"} {
+		if !slices.Contains(h.SecurityOpt, o) {
+			t.Errorf("node %d: agent security_opt %v, want %s", nd.N, h.SecurityOpt, o)
+		}
+	}
+	memlock, limit := int64(-1), "unlimited"
+	if v := s.Env["CILIUM_AGENT_MEMLOCK"]; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("CILIUM_AGENT_MEMLOCK %q: %v", v, err)
+		}
+		memlock, limit = n, v
+		t.Logf("node %d: the bed's dockerd cannot raise the memlock limit (no CAP_SYS_RESOURCE): the agent's is %s bytes", nd.N, v)
+	}
+	if len(h.Ulimits) != 1 || h.Ulimits[0].Name != "memlock" || h.Ulimits[0].Soft != memlock || h.Ulimits[0].Hard != memlock {
+		t.Errorf("node %d: agent ulimits %+v, want memlock %d:%d", nd.N, h.Ulimits, memlock, memlock)
+	}
+	var mask uint64
+	for _, bit := range agentCapBits {
+		mask |= 1 << bit
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.State.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []string{"CapBnd", "CapEff"} {
+		if l := fmt.Sprintf("%s:\t%016x\n", set, mask); !strings.Contains(string(status), l) {
+			t.Errorf("node %d: agent process %d: want %q (no CAP_SYS_RESOURCE, bit %d) in /proc status:\n%s",
+				nd.N, c.State.Pid, strings.TrimSpace(l), capSysResource, status)
+		}
+	}
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", c.State.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^Max locked memory\s+` + limit + `\s+` + limit + `\s`).Match(limits) {
+		t.Errorf("node %d: agent process %d: memlock not %s:\n%s", nd.N, c.State.Pid, limit, limits)
 	}
 }
 

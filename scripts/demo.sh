@@ -53,6 +53,12 @@ fi
 step "Two hosts: network namespaces cdnode1 and cdnode2 on one fabric, each with its own dockerd"
 scripts/testbed.sh down-all >/dev/null 2>&1 || true
 declare -A ip name
+# A dockerd without CAP_SYS_RESOURCE (some sandboxes) cannot raise the agent's memlock limit to the compose
+# files' unlimited: the agent gets dockerd's own hard limit (compose/.env.example, CILIUM_AGENT_MEMLOCK).
+memlock=
+if (( (0x$(sed -n 's/^CapBnd:\s*//p' /proc/self/status) >> 24 & 1) == 0 )) && [ "$(ulimit -H -l)" != unlimited ]; then
+  memlock=$(( $(ulimit -H -l) * 1024 ))
+fi
 for n in 1 2; do
   scripts/testbed.sh up "$n" >/dev/null
   ip[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_IP=//p')
@@ -68,6 +74,7 @@ ETCD_ADDRESS=https://${ip[1]}:2379
 CILIUM_DOCKER_PKI=$work/pki
 CILIUM_VERSION=$CILIUM_VERSION
 EOF
+  [ -z "$memlock" ] || echo "CILIUM_AGENT_MEMLOCK=$memlock" >>"$work/node$n/.env"
   echo "node$n: ${name[$n]}, ${ip[$n]}, containers in $range; compose project $work/node$n"
 done
 

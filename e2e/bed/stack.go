@@ -83,7 +83,8 @@ func (nd *Node) LoadStackImages(t testing.TB, cilium ...string) {
 
 // NewStack copies compose/ into a project directory of the node and writes its .env as the compose
 // README says, for the node's address, device and range, the cluster's etcd at etcdIP and the node's
-// certificates in pki. extra adds or overrides .env lines (CILIUM_VERSION, for example).
+// certificates in pki, and CILIUM_AGENT_MEMLOCK where the bed's dockerd cannot raise the limit
+// (AgentMemlock). extra adds or overrides .env lines (CILIUM_VERSION, for example).
 func (nd *Node) NewStack(t testing.TB, pki *PKI, etcdIP string, extra map[string]string) *Stack {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "compose")
@@ -98,6 +99,13 @@ func (nd *Node) NewStack(t testing.TB, pki *PKI, etcdIP string, extra map[string
 		"ETCD_ADDRESS":      EtcdURL(etcdIP),
 		"CILIUM_DOCKER_PKI": pki.Dir,
 		"CILIUM_VERSION":    nd.Leg.Cilium,
+	}
+	memlock, err := AgentMemlock()
+	if err != nil {
+		t.Fatalf("the agent's memlock limit: %v", err)
+	}
+	if memlock != "" {
+		env["CILIUM_AGENT_MEMLOCK"] = memlock // .env.example: a dockerd that cannot raise the limit
 	}
 	for k, v := range extra {
 		env[k] = v
