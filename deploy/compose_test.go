@@ -751,23 +751,13 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	// The container's own: the host's sysctls where the compose file mounts them (the bed's agents run
 	// on the host, whose /proc is the default).
 	composeOnly := map[string]string{"procfs": "/host/proc"}
-	var bed []string
-	for _, name := range flagNames(bedArgs) {
-		if _, ok := bedOnly[name]; !ok {
-			bed = append(bed, name)
-		}
-	}
+	bed := flagsWithout(flagNames(bedArgs), bedOnly)
 	for name, val := range bedOnly {
 		if !strings.Contains(body, "--"+name+"="+val) {
 			t.Errorf("testbed/agent.sh start_agent: want --%s=%s", name, val)
 		}
 	}
-	var compose []string
-	for _, name := range flagNames(composeCmd) {
-		if _, ok := composeOnly[name]; !ok {
-			compose = append(compose, name)
-		}
-	}
+	compose := flagsWithout(flagNames(composeCmd), composeOnly)
 	for name, val := range composeOnly {
 		if !slices.Contains(composeCmd, "--"+name+"="+val) {
 			t.Errorf("compose/node1.yml cilium-agent: want --%s=%s", name, val)
@@ -882,4 +872,15 @@ func agentHelp(bin string) (string, error) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
 	return string(out), err
+}
+
+// flagsWithout returns names less those that are keys of only (one side's own flags).
+func flagsWithout(names []string, only map[string]string) []string {
+	var out []string
+	for _, name := range names {
+		if _, ok := only[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	return out
 }
