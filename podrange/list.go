@@ -32,22 +32,28 @@ func sortedNodes(claims map[string]Claim) []string {
 	return names
 }
 
-// Endpoints counts the IPs Cilium's agents publish (CiliumIPPrefix) inside c's ranges.
-func (r *Ranges) Endpoints(ctx context.Context, c Claim) (int, error) {
+// Endpoints counts, for each claim, the endpoint IPs Cilium's agents publish (CiliumIPPrefix) inside
+// its ranges, from one read.
+func (r *Ranges) Endpoints(ctx context.Context, claims ...Claim) ([]int, error) {
 	ctx, cancel := r.call(ctx)
 	defer cancel()
 	resp, err := r.cli.Get(ctx, CiliumIPPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
-		return 0, fmt.Errorf("etcd read cilium's endpoint IPs: %w", err)
+		return nil, fmt.Errorf("etcd read cilium's endpoint IPs: %w", err)
 	}
-	n := 0
+	out := make([]int, len(claims))
 	for _, kv := range resp.Kvs {
 		ip, err := netip.ParseAddr(strings.TrimPrefix(string(kv.Key), CiliumIPPrefix))
-		if err == nil && c.Contains(ip) {
-			n++
+		if err != nil {
+			continue
+		}
+		for i, c := range claims {
+			if c.Contains(ip) {
+				out[i]++
+			}
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Remove frees node's range and returns the claim it removed and how many endpoints were in it. It
@@ -72,10 +78,11 @@ func (r *Ranges) Remove(ctx context.Context, node string, force bool) (Claim, in
 	if !found {
 		return Claim{}, 0, fmt.Errorf("remove %q: %w: it holds no range", node, ErrNotFound)
 	}
-	n, err := r.Endpoints(ctx, c)
+	counts, err := r.Endpoints(ctx, c)
 	if err != nil {
 		return c, 0, err
 	}
+	n := counts[0]
 	if n > 0 && !force {
 		return c, n, fmt.Errorf("remove %q: %w: %d endpoints in %s (cilium's %s keys); stop them, or --force",
 			node, ErrInUse, n, joinPrefixes(c.Prefixes()...), CiliumIPPrefix)

@@ -256,8 +256,8 @@ func TestRemove(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := r.Endpoints(ctx, c); err != nil || n != 1 {
-		t.Fatalf("Endpoints of n0: %d %v, want 1", n, err)
+	if n, err := r.Endpoints(ctx, c); err != nil || len(n) != 1 || n[0] != 1 {
+		t.Fatalf("Endpoints of n0: %v %v, want [1]", n, err)
 	}
 	_, n, err := r.Remove(ctx, "n0", false)
 	if !errors.Is(err, podrange.ErrInUse) || n != 1 || !strings.Contains(err.Error(), "1 endpoints in 10.0.0.0/24") {
