@@ -24,9 +24,11 @@ Each node's pod range (the agent's --ipv4-range, --ipv6-range), claimed from one
 cluster's etcd (under --ranges-prefix, apart from Cilium's keys and the policies).
 
 commands:
-  claim NAME [--range CIDR[,CIDR]]  NAME's range: the one it holds, else the pool's next free one; prints
+  claim NAME [--range CIDR[,CIDR]] [--write DIR]
+                                    NAME's range: the one it holds, else the pool's next free one; prints
                                     the IPv4 range (and the IPv6 one on a second line). --range records a
-                                    hand-set range (POD_RANGE) instead, refused when it overlaps a claim
+                                    hand-set range (POD_RANGE) instead, refused when it overlaps a claim;
+                                    --write DIR also writes DIR/ipv4-range (and ipv6-range) for the agent
   list                              the pool, and every node with its range(s) and its endpoints in them
   remove NAME [--force]             free NAME's range; refused while Cilium's kvstore lists an endpoint
                                     IP in it (cilium/state/ip/v1/default/), unless --force
@@ -44,6 +46,7 @@ type nodeCmd struct {
 	etcd        cliflags.Etcd
 	prefix      string
 	ranges      string
+	write       string
 	force       bool
 	perNode     int
 	ipv6        string
@@ -78,6 +81,7 @@ func runNode(ctx context.Context, prog string, args []string, streams cli.IO) er
 		Commands: []cli.Command{
 			sub("", "claim", "NAME", func(c *nodeCmd, fs *flag.FlagSet) {
 				fs.StringVar(&c.ranges, "range", "", "a hand-set range to record for NAME (its POD_RANGE), an IPv4 CIDR and/or an IPv6 one, comma-separated")
+				fs.StringVar(&c.write, "write", "", "also write the range(s) into this directory as the agent's flag files (ipv4-range, ipv6-range)")
 			}, (*nodeCmd).claim),
 			sub("", "list", "", none, (*nodeCmd).list),
 			sub("", "remove", "NAME", func(c *nodeCmd, fs *flag.FlagSet) {
@@ -215,6 +219,11 @@ func (c *nodeCmd) claim(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c.write != "" {
+		if err := writeRangeFiles(c.write, cl); err != nil {
+			return err
+		}
 	}
 	if c.json {
 		return c.printJSON(cl)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +105,45 @@ func TestNodeForceNotFromEnvironment(t *testing.T) {
 	err = run(ctx, cliflags.PolicyBinary, []string{"node", "remove", "n1"}, cli.IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 	if code, _ := cli.ExitCode(err); code != 1 || !strings.Contains(err.Error(), "range in use") {
 		t.Fatalf("remove with CILIUM_DOCKER_FORCE set: exit %d (%v), want 1, refused", code, err)
+	}
+}
+
+// TestNodeClaimWrites: claim --write DIR leaves the agent's flag files, ipv4-range and ipv6-range, and
+// a claim without IPv6 removes a stale ipv6-range.
+func TestNodeClaimWrites(t *testing.T) {
+	_, u := etcdtest.Start(t, nil)
+	ctx := context.Background()
+	dir := t.TempDir()
+	streams := cli.IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}
+	for _, args := range [][]string{
+		{"node", "pool", "set", "10.64.0.0/10", "--ipv6", "fd00:64::/64"},
+		{"node", "claim", "n1", "--write", dir},
+	} {
+		if err := run(ctx, cliflags.PluginBinary, append(args, "--etcd-endpoints", u), streams); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return err.Error()
+		}
+		return string(b)
+	}
+	if v4, v6 := read("ipv4-range"), read("ipv6-range"); v4 != "10.64.0.0/20\n" || v6 != "fd00:64::/112\n" {
+		t.Fatalf("files: ipv4-range %q, ipv6-range %q", v4, v6)
+	}
+	if err := run(ctx, cliflags.PluginBinary, []string{"node", "claim", "hand", "--range", "10.9.0.0/24", "--write", dir, "--etcd-endpoints", u}, streams); err != nil {
+		t.Fatal(err)
+	}
+	if v4, err := os.ReadFile(filepath.Join(dir, "ipv4-range")); err != nil || string(v4) != "10.9.0.0/24\n" {
+		t.Fatalf("ipv4-range %q %v", v4, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ipv6-range")); !os.IsNotExist(err) {
+		t.Fatalf("stale ipv6-range kept: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("%d files in the directory, want ipv4-range only (no temporary files)", len(entries))
 	}
 }
