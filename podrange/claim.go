@@ -16,28 +16,33 @@ func (r *Ranges) Claim(ctx context.Context, node string) (Claim, error) {
 	}
 	var out Claim
 	err := r.retry(ctx, fmt.Sprintf("claim a range for %q", node), func(st state) (bool, error) {
-		if c, ok := st.claims[node]; ok {
+		c, held := st.claims[node]
+		// A node keeps what it holds; a pool claim made before the pool had IPv6 gets its IPv6 range
+		// added (its IPv4 range stays).
+		if held && (c.Static || c.IPv6.IsValid() || st.pool == nil || !st.pool.IPv6.IsValid()) {
 			out = c
 			return true, nil
 		}
 		if st.pool == nil {
 			return false, fmt.Errorf("claim a range for %q: %w: set one with 'node pool set CIDR'", node, ErrNoPool)
 		}
-		c := Claim{Node: node, Claimed: r.now().UTC()}
 		others := taken(st.claims, node)
-		s4, err := st.pool.split4()
-		if err != nil {
-			return false, fmt.Errorf("pool in etcd: %w", err)
-		}
-		if c.IPv4, err = first(s4, others, len(st.claims)); err != nil {
-			return false, fmt.Errorf("claim a range for %q: %w", node, err)
+		if !held {
+			c = Claim{Node: node, Claimed: r.now().UTC()}
+			s4, err := st.pool.split4()
+			if err != nil {
+				return false, fmt.Errorf("pool in etcd: %w", err)
+			}
+			if c.IPv4, err = first(s4, others); err != nil {
+				return false, fmt.Errorf("claim a range for %q: %w", node, err)
+			}
 		}
 		if st.pool.IPv6.IsValid() {
 			s6, err := st.pool.split6()
 			if err != nil {
 				return false, fmt.Errorf("pool in etcd: %w", err)
 			}
-			if c.IPv6, err = first(s6, others, len(st.claims)); err != nil {
+			if c.IPv6, err = first(s6, others); err != nil {
 				return false, fmt.Errorf("claim a range for %q: %w", node, err)
 			}
 		}
@@ -56,9 +61,17 @@ func (r *Ranges) Claim(ctx context.Context, node string) (Claim, error) {
 	return out, nil
 }
 
-func first(s Split, taken []netip.Prefix, nodes int) (netip.Prefix, error) {
+// first is the split's first free prefix, or ErrPoolFull naming the pool and how many nodes hold a
+// range in it (each node holds at most one prefix per family).
+func first(s Split, taken []netip.Prefix) (netip.Prefix, error) {
 	p, ok := s.First(taken)
 	if !ok {
+		nodes := 0
+		for _, t := range taken {
+			if t.Addr().BitLen() == s.Pool.Addr().BitLen() && t.Overlaps(s.Pool) {
+				nodes++
+			}
+		}
 		return netip.Prefix{}, fmt.Errorf("%w: %s (%s ranges) is held by %d nodes; widen the pool or remove a node",
 			ErrPoolFull, s, s.Slots(), nodes)
 	}

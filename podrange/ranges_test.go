@@ -199,6 +199,37 @@ func TestClaimStatic(t *testing.T) {
 	}
 }
 
+// TestClaimAddsIPv6: a node that claimed before the pool had IPv6 keeps its IPv4 range and gets an IPv6
+// one at its next claim; hand-set nodes and the pool's count in a full error stay as they are.
+func TestClaimAddsIPv6(t *testing.T) {
+	_, r := open(t)
+	ctx := context.Background()
+	setPool(t, r, pool4("10.0.0.0/23", 24))
+	c, err := r.Claim(ctx, "n0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ClaimStatic(ctx, "hand", netip.MustParsePrefix("192.168.0.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	p := pool4("10.0.0.0/23", 24)
+	p.IPv6, p.IPv6PerNode = netip.MustParsePrefix("fd00::/111"), 112 // two IPv6 ranges
+	setPool(t, r, p)
+	again, err := r.Claim(ctx, "n0")
+	if err != nil || again.IPv4 != c.IPv4 || again.IPv6.String() != "fd00::/112" {
+		t.Fatalf("n0 after IPv6 was added: %+v %v, want %s and fd00::/112", again, err, c.IPv4)
+	}
+	if h, err := r.Claim(ctx, "hand"); err != nil || h.IPv6.IsValid() {
+		t.Fatalf("hand-set node after IPv6 was added: %+v %v, want it unchanged", h, err)
+	}
+	if _, err := r.Claim(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Claim(ctx, "n2"); !errors.Is(err, podrange.ErrPoolFull) || !strings.Contains(err.Error(), "held by 2 nodes") {
+		t.Fatalf("third claim of a two-node pool: %v, want ErrPoolFull held by 2 nodes (not counting the hand-set one)", err)
+	}
+}
+
 // TestSetPool: setting the same pool changes nothing; another one is refused while a pool claim would
 // not fit it.
 func TestSetPool(t *testing.T) {
