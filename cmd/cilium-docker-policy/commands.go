@@ -18,8 +18,8 @@ var version = "dev"
 
 // progName is how the user called the commands, for usage and errors.
 func progName(argv0 string) string {
-	if argv0 == cliflags.PolicyViaPlugin {
-		return cliflags.PolicyViaPlugin
+	if argv0 == cliflags.PolicyViaPlugin || argv0 == cliflags.PluginBinary {
+		return argv0
 	}
 	return cliflags.PolicyBinary
 }
@@ -38,6 +38,8 @@ commands:
                    node's agent version
   get NAME         one policy's document and its nodes
   sync             keep --policy-dir equal to etcd (the plugin does it itself with --policy-dir)
+  node COMMAND     each node's pod range from the cluster pool in etcd: claim, list, remove, pool set
+                   (%[1]s node --help)
   version
 
 Run '%[1]s COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 refused or failed, 2 usage.
@@ -87,6 +89,9 @@ func commands(prog string) cli.Table {
 			cmd("list", "", func(c *policyCmd, fs *flag.FlagSet) { c.localFlags(fs); etcd(c, fs) }, (*policyCmd).list),
 			cmd("get", "NAME", etcd, (*policyCmd).get),
 			cmd("sync", "", (*policyCmd).syncFlags, (*policyCmd).sync),
+			{Name: "node", Run: func(ctx context.Context, args []string, streams cli.IO) error {
+				return runNode(ctx, prog, args, streams)
+			}},
 			{Name: "version", Run: func(_ context.Context, _ []string, streams cli.IO) error {
 				fmt.Fprintln(streams.Out, cliflags.PolicyBinary, version)
 				return nil

@@ -60,7 +60,7 @@ func TestPolicyCommandExitCodes(t *testing.T) {
 }
 
 func TestProgName(t *testing.T) {
-	for argv0, want := range map[string]string{cliflags.PolicyViaPlugin: cliflags.PolicyViaPlugin, "/usr/local/bin/cilium-docker-policy": cliflags.PolicyBinary, "x": cliflags.PolicyBinary} {
+	for argv0, want := range map[string]string{cliflags.PolicyViaPlugin: cliflags.PolicyViaPlugin, cliflags.PluginBinary: cliflags.PluginBinary, "/usr/local/bin/cilium-docker-policy": cliflags.PolicyBinary, "x": cliflags.PolicyBinary} {
 		if got := progName(argv0); got != want {
 			t.Errorf("progName(%q) = %q, want %q", argv0, got, want)
 		}

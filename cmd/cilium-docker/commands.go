@@ -90,6 +90,9 @@ const usage = `usage:
                                         flows from and to containers, from Hubble
   cilium-docker policy COMMAND ...      policies in the cluster's etcd, checked with Cilium's parser
                                         (runs cilium-docker-policy; cilium-docker policy --help)
+  cilium-docker node claim NAME [--range CIDR] | list | remove NAME [--force] | pool set CIDR [--per-node 20]
+                                        each node's pod range from the cluster pool in etcd
+                                        (runs cilium-docker-policy node; cilium-docker node --help)
   cilium-docker certs init [--dir DIR]  the cluster's etcd CA (DIR: /etc/cilium-docker/pki)
   cilium-docker certs node NAME IP [--dir DIR] [--days 365] [--force] [--etcd-endpoints https://…:2379]
                                         a node's etcd server and client certificates, in DIR/NAME

@@ -49,12 +49,23 @@ func findPolicyBinary() (string, error) {
 // with the command or with ctx (SIGTERM first, a kill after policyStopGrace). No deadline of its own:
 // the commands carry theirs (--etcd-timeout per call), and `policy sync` runs until it is stopped.
 func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runPolicyBinary(ctx, cliflags.PolicyViaPlugin, args, stdin, stdout, stderr)
+}
+
+// runNode runs `cilium-docker-policy node ARGS` for `cilium-docker node ARGS`: the node ranges live in
+// etcd, whose client only the policy binary links.
+func runNode(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runPolicyBinary(ctx, cliflags.PluginBinary, append([]string{"node"}, args...), stdin, stdout, stderr)
+}
+
+// runPolicyBinary runs the policy binary with args, argv[0] the name its usage and errors show.
+func runPolicyBinary(ctx context.Context, argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	bin, err := findPolicyBinary()
 	if err != nil {
-		return fmt.Errorf("policy: %w", err)
+		return fmt.Errorf("%s: %w", args0(argv0, args), err)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Args[0] = cliflags.PolicyViaPlugin
+	cmd.Args[0] = argv0
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = policyStopGrace
@@ -64,7 +75,15 @@ func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return &cli.ExitError{Code: ee.ExitCode()}
 	}
 	if err != nil {
-		return fmt.Errorf("policy: %s: %w", bin, err)
+		return fmt.Errorf("%s: %s: %w", args0(argv0, args), bin, err)
 	}
 	return nil
+}
+
+// args0 names the command in an error: "policy", or "node" for the node commands.
+func args0(argv0 string, args []string) string {
+	if argv0 == cliflags.PluginBinary && len(args) > 0 {
+		return args[0]
+	}
+	return "policy"
 }

@@ -55,3 +55,28 @@ func TestPolicySyncNeedsPolicyBinary(t *testing.T) {
 		t.Fatal("the plugin socket was created before the refusal")
 	}
 }
+
+// TestNodeRunsPolicyBinary: `cilium-docker node ARGS` runs `cilium-docker-policy node ARGS` (the node
+// ranges live in etcd, which only the policy binary links), argv[0] "cilium-docker", its exit code the
+// plugin's (a usage error's 2 too).
+func TestNodeRunsPolicyBinary(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho \"args=$*\"\nexit 2\n"
+	if err := os.WriteFile(filepath.Join(dir, cliflags.PolicyBinary), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"node", "remove", "node3", "--force"}, cli.IO{In: strings.NewReader(""), Out: &out, Err: &out})
+	if code, report := cli.ExitCode(err); code != 2 || report {
+		t.Errorf("exit code %d, report %v (%v), want the child's 2 and nothing more to print", code, report, err)
+	}
+	if want := "args=node remove node3 --force\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+	t.Setenv("PATH", t.TempDir())
+	err = run(context.Background(), []string{"node", "list"}, cli.IO{Out: &out, Err: &out})
+	if code, _ := cli.ExitCode(err); code != 1 || !strings.HasPrefix(err.Error(), "node: cilium-docker-policy not found") {
+		t.Errorf("node without the policy binary: exit %d, %v; want 1 and a clear error", code, err)
+	}
+}

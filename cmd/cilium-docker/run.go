@@ -38,6 +38,9 @@ func commands() cli.Table {
 			{Name: "policy", Run: func(ctx context.Context, args []string, streams cli.IO) error {
 				return runPolicy(ctx, args, streams.In, streams.Out, streams.Err)
 			}},
+			{Name: "node", Run: func(ctx context.Context, args []string, streams cli.IO) error {
+				return runNode(ctx, args, streams.In, streams.Out, streams.Err)
+			}},
 			{Name: "help", Run: func(_ context.Context, _ []string, streams cli.IO) error {
 				fmt.Fprintln(streams.Out, usage)
 				return nil

@@ -46,6 +46,20 @@ type Store struct {
 
 // Open connects to etcd; the first call waits for the connection, under its deadline.
 func Open(c Config) (*Store, error) {
+	cli, err := Dial(c)
+	if err != nil {
+		return nil, err
+	}
+	p := c.Prefix
+	if p == "" {
+		p = DefaultPrefix
+	}
+	return &Store{cli: cli, prefix: p, timeout: c.Timeout}, nil
+}
+
+// Dial returns an etcd v3 client of c (its endpoints and TLS files; c.Prefix is not used) for another
+// owner of keys in the same etcd (podrange): one place that knows how the project connects.
+func Dial(c Config) (*clientv3.Client, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -65,11 +79,7 @@ func Open(c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(c.Endpoints, ","), err)
 	}
-	p := c.Prefix
-	if p == "" {
-		p = DefaultPrefix
-	}
-	return &Store{cli: cli, prefix: p, timeout: c.Timeout}, nil
+	return cli, nil
 }
 
 // Close closes the connection.

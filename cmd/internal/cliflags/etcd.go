@@ -12,6 +12,10 @@ const PolicyBinary = "cilium-docker-policy"
 // policy`: the name the binary then shows in its usage and errors.
 const PolicyViaPlugin = "cilium-docker policy"
 
+// PluginBinary is the plugin's binary: the argv[0] it gives the policy binary when it runs it for
+// `cilium-docker node` (whose commands then show as "cilium-docker node ...").
+const PluginBinary = "cilium-docker"
+
 // DefaultPrefix is the etcd key prefix of the policies and node statuses (policy/store's default).
 const DefaultPrefix = "cilium-docker/policy/v1/"
 
@@ -26,12 +30,19 @@ type Etcd struct {
 
 // Register adds the flags to fs.
 func (e *Etcd) Register(fs *flag.FlagSet) {
+	e.RegisterConn(fs)
+	fs.StringVar(&e.Prefix, "etcd-prefix", DefaultPrefix, "etcd key prefix of the policies and node statuses")
+}
+
+// RegisterConn adds the connection flags only (no --etcd-prefix), for commands whose keys live under
+// another prefix of their own flag (the node ranges), so that CILIUM_DOCKER_ETCD_PREFIX, the policies'
+// prefix, never moves them.
+func (e *Etcd) RegisterConn(fs *flag.FlagSet) {
 	fs.StringVar(&e.Endpoints, "etcd-endpoints", "", "etcd endpoints, comma-separated (the agent's etcd.address), e.g. http://127.0.0.1:2379")
 	fs.StringVar(&e.Config, "etcd-config", "", "the agent's etcd client configuration file (its etcd.config): endpoints and TLS files")
 	fs.StringVar(&e.CA, "etcd-ca", "", "etcd CA certificate file (trusted-ca-file)")
 	fs.StringVar(&e.Cert, "etcd-cert", "", "etcd client certificate file (cert-file)")
 	fs.StringVar(&e.Key, "etcd-key", "", "etcd client key file (key-file)")
-	fs.StringVar(&e.Prefix, "etcd-prefix", DefaultPrefix, "etcd key prefix of the policies and node statuses")
 	fs.DurationVar(&e.Timeout, "etcd-timeout", 5*time.Second, "deadline of each etcd call")
 }
 
