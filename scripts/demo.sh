@@ -32,7 +32,7 @@ scripts_exec() { local n=$1; shift; "$repo/scripts/testbed.sh" exec "$n" env "DO
 run() { show "node$1" "${@:2}"; on "$@"; }
 quiet() { show "node$1" "${@:2}"; on "$@" >/dev/null; }
 
-step "Preparing: packages (apt), Docker $DOCKER_VERSION, cilium-agent $CILIUM_VERSION, etcd and docker compose (built once into the cache, ~30 min cold on 2 cores), the plugin"
+step "Preparing: packages (apt), Docker $DOCKER_VERSION, cilium-agent $CILIUM_VERSION, etcd and docker compose (built once into the cache, ~24 min cold on 2 cores), the plugin"
 t0=$SECONDS
 scripts/install-deps.sh
 scripts/build-cilium.sh "$CILIUM_VERSION" >/dev/null
