@@ -46,14 +46,7 @@ func (r *Ranges) Claim(ctx context.Context, node string) (Claim, error) {
 				return false, fmt.Errorf("claim a range for %q: %w", node, err)
 			}
 		}
-		op, err := r.putClaim(c)
-		if err != nil {
-			return false, err
-		}
-		ok, rev, err := r.commit(ctx, st, op)
-		c.Revision = rev
-		out = c
-		return ok, err
+		return r.commitClaim(ctx, st, c, &out)
 	})
 	if err != nil {
 		return Claim{}, err
@@ -125,14 +118,7 @@ func (r *Ranges) ClaimStatic(ctx context.Context, node string, prefixes ...netip
 			}
 		}
 		c := Claim{Node: node, IPv4: v4, IPv6: v6, Static: true, Claimed: r.now().UTC()}
-		op, err := r.putClaim(c)
-		if err != nil {
-			return false, err
-		}
-		ok, rev, err := r.commit(ctx, st, op)
-		c.Revision = rev
-		out = c
-		return ok, err
+		return r.commitClaim(ctx, st, c, &out)
 	})
 	if err != nil {
 		return Claim{}, err
@@ -152,4 +138,17 @@ func joinPrefixes(ps ...netip.Prefix) string {
 		s += p.String()
 	}
 	return s
+}
+
+// commitClaim writes c in one transaction on the state st was read at; on success *out is c with the
+// revision it was written at.
+func (r *Ranges) commitClaim(ctx context.Context, st state, c Claim, out *Claim) (bool, error) {
+	op, err := r.putClaim(c)
+	if err != nil {
+		return false, err
+	}
+	ok, rev, err := r.commit(ctx, st, op)
+	c.Revision = rev
+	*out = c
+	return ok, err
 }
