@@ -95,7 +95,7 @@ func TestFakeDockerContract(t *testing.T) {
 	t.Run("running list", func(t *testing.T) {
 		same(t, "running", func(c *dockerapi.Client) (any, error) {
 			all, err := c.Running(ctx)
-			return filterSlice(all, func(ct dockerapi.Container) bool { return ours(ct.Name) }), err
+			return slices.DeleteFunc(all, func(ct dockerapi.Container) bool { return !ours(ct.Name) }), err
 		})
 	})
 	t.Run("names", func(t *testing.T) {
@@ -108,7 +108,7 @@ func TestFakeDockerContract(t *testing.T) {
 	t.Run("networks, complete read", func(t *testing.T) {
 		same(t, "networks", func(c *dockerapi.Client) (any, error) {
 			all, err := c.Networks(ctx)
-			return filterSlice(all, func(n dockerapi.Network) bool { return n.ID == nid || n.ID == bid }), err
+			return slices.DeleteFunc(all, func(n dockerapi.Network) bool { return n.ID != nid && n.ID != bid }), err
 		})
 	})
 	t.Run("networks of the driver", func(t *testing.T) {
@@ -274,14 +274,4 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-func filterSlice[T any](s []T, keep func(T) bool) []T {
-	var out []T
-	for _, x := range s {
-		if keep(x) {
-			out = append(out, x)
-		}
-	}
-	return out
 }
