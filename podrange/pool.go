@@ -73,3 +73,29 @@ func (r *Ranges) GetPool(ctx context.Context) (Pool, error) {
 	}
 	return *st.pool, nil
 }
+
+// EnsurePool sets the pool when none is set yet, in one transaction (every node's first start may carry
+// the same pool: the first one sets it, the others find it). The pool already set is kept when it is p
+// (set false); another pool already set is refused (ErrConflict): only 'node pool set' changes a pool.
+func (r *Ranges) EnsurePool(ctx context.Context, p Pool) (set bool, err error) {
+	if err := p.Validate(); err != nil {
+		return false, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	err = r.retry(ctx, "set the pool", func(st state) (bool, error) {
+		switch {
+		case st.pool == nil:
+			ok, _, err := r.commit(ctx, st, clientv3.OpPut(r.poolKey(), string(b)))
+			set = ok
+			return ok, err
+		case *st.pool == p:
+			return true, nil
+		default:
+			return false, fmt.Errorf("the pool %s: %w: the cluster's pool is %s; change it with 'node pool set'", p, ErrConflict, *st.pool)
+		}
+	})
+	return set, err
+}

@@ -359,3 +359,42 @@ func TestDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsurePool: nodes that start at once with the same pool set it exactly once; a node with another
+// pool is refused and the cluster's pool stays.
+func TestEnsurePool(t *testing.T) {
+	_, url := etcdtest.Start(t, nil)
+	ctx := context.Background()
+	p := pool4("10.64.0.0/10", 20)
+	var wg sync.WaitGroup
+	sets := make([]bool, 5)
+	errs := make([]error, len(sets))
+	for i := range sets {
+		_, r := dial(t, url, 5*time.Second)
+		wg.Go(func() { sets[i], errs[i] = r.EnsurePool(ctx, p) })
+	}
+	wg.Wait()
+	n := 0
+	for i := range sets {
+		if errs[i] != nil {
+			t.Fatalf("EnsurePool %d: %v", i, errs[i])
+		}
+		if sets[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("EnsurePool set the pool %d times, want 1", n)
+	}
+	_, r := dial(t, url, 5*time.Second)
+	if _, err := r.EnsurePool(ctx, pool4("10.128.0.0/10", 20)); !errors.Is(err, podrange.ErrConflict) ||
+		!strings.Contains(err.Error(), "the cluster's pool is 10.64.0.0/10") {
+		t.Fatalf("EnsurePool with another pool: %v, want ErrConflict naming the cluster's", err)
+	}
+	if got, err := r.GetPool(ctx); err != nil || got != p {
+		t.Fatalf("GetPool: %+v %v, want %+v", got, err, p)
+	}
+	if _, err := r.EnsurePool(ctx, pool4("10.0.0.1/8", 20)); err == nil {
+		t.Fatal("EnsurePool(10.0.0.1/8): no error")
+	}
+}

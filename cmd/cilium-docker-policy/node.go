@@ -22,11 +22,12 @@ Each node's pod range (the agent's --ipv4-range, --ipv6-range), claimed from one
 cluster's etcd (under --ranges-prefix, apart from Cilium's keys and the policies).
 
 commands:
-  claim NAME [--range CIDR[,CIDR]] [--write DIR]
+  claim NAME [--range CIDR[,CIDR]] [--pool CIDR[,CIDR]] [--write DIR]
                                     NAME's range: the one it holds, else the pool's next free one; prints
                                     the IPv4 range (and the IPv6 one on a second line). --range records a
                                     hand-set range (POD_RANGE) instead, refused when it overlaps a claim;
-                                    --write DIR also writes DIR/ipv4-range (and ipv6-range) for the agent
+                                    --pool sets the cluster pool first if none is set (refused if another
+                                    is); --write DIR also writes DIR/ipv4-range (and ipv6-range) for the agent
   list                              the pool, and every node with its range(s) and its endpoints in them
   remove NAME [--force]             free NAME's range; refused while Cilium's kvstore lists an endpoint
                                     IP in it (cilium/state/ip/v1/default/), unless --force
@@ -44,6 +45,7 @@ type nodeCmd struct {
 	etcd        cliflags.Etcd
 	prefix      string
 	ranges      string
+	pool        string
 	write       string
 	force       bool
 	perNode     int
@@ -80,6 +82,9 @@ func runNode(ctx context.Context, prog string, args []string, streams cli.IO) er
 			sub("", "claim", "NAME", func(c *nodeCmd, fs *flag.FlagSet) {
 				fs.StringVar(&c.ranges, "range", "", "a hand-set range to record for NAME (its POD_RANGE), an IPv4 CIDR and/or an IPv6 one, comma-separated")
 				fs.StringVar(&c.write, "write", "", "also write the range(s) into this directory as the agent's flag files (ipv4-range, ipv6-range)")
+				fs.StringVar(&c.pool, "pool", "", "the cluster pool to set first when none is set (an IPv4 CIDR and/or an IPv6 one, comma-separated; split by --per-node, --ipv6-per-node); another pool already set is refused")
+				fs.IntVar(&c.perNode, "per-node", podrange.DefaultIPv4PerNode, "with --pool: each node's IPv4 prefix length")
+				fs.IntVar(&c.ipv6PerNode, "ipv6-per-node", podrange.DefaultIPv6PerNode, "with --pool: each node's IPv6 prefix length")
 			}, (*nodeCmd).claim),
 			sub("", "list", "", none, (*nodeCmd).list),
 			sub("", "remove", "NAME", func(c *nodeCmd, fs *flag.FlagSet) {
@@ -180,12 +185,12 @@ func (c *nodeCmd) printJSON(v any) error {
 }
 
 // parsePrefixes parses a comma list of CIDRs.
-func parsePrefixes(s string) ([]netip.Prefix, error) {
+func parsePrefixes(flagName, s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, f := range cliflags.SplitList(s) {
 		p, err := netip.ParsePrefix(f)
 		if err != nil {
-			return nil, fmt.Errorf("--range %q: %w", f, err)
+			return nil, fmt.Errorf("--%s %q: %w", flagName, f, err)
 		}
 		out = append(out, p)
 	}

@@ -51,6 +51,30 @@ func (c *nodeCmd) poolSet(ctx context.Context, args []string) error {
 	return nil
 }
 
+// poolOf is claim's --pool: an IPv4 CIDR and/or an IPv6 one, split by --per-node and --ipv6-per-node.
+func (c *nodeCmd) poolOf(list string) (podrange.Pool, error) {
+	prefixes, err := parsePrefixes("pool", list)
+	if err != nil {
+		return podrange.Pool{}, cli.Usage(err)
+	}
+	var p podrange.Pool
+	for _, pfx := range prefixes {
+		v6 := pfx.Addr().Is6()
+		switch {
+		case !v6 && !p.IPv4.IsValid():
+			p.IPv4, p.IPv4PerNode = pfx, c.perNode
+		case v6 && !p.IPv6.IsValid():
+			p.IPv6, p.IPv6PerNode = pfx, c.ipv6PerNode
+		default:
+			return podrange.Pool{}, cli.Usage(fmt.Errorf("--pool %q: at most one IPv4 and one IPv6 CIDR", list))
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return podrange.Pool{}, fmt.Errorf("--pool %q: %w", list, err)
+	}
+	return p, nil
+}
+
 func (c *nodeCmd) poolGet(ctx context.Context, _ []string) error {
 	r, closeFn, err := c.open()
 	if err != nil {

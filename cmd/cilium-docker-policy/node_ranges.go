@@ -20,15 +20,28 @@ func (c *nodeCmd) claim(ctx context.Context, args []string) error {
 	var static []netip.Prefix
 	if c.ranges != "" {
 		var err error
-		if static, err = parsePrefixes(c.ranges); err != nil {
+		if static, err = parsePrefixes("range", c.ranges); err != nil {
 			return cli.Usage(err)
 		}
+	}
+	var pool *podrange.Pool
+	if c.pool != "" {
+		p, err := c.poolOf(c.pool)
+		if err != nil {
+			return err
+		}
+		pool = &p
 	}
 	r, closeFn, err := c.open()
 	if err != nil {
 		return err
 	}
 	defer closeFn()
+	if pool != nil {
+		if _, err := r.EnsurePool(ctx, *pool); err != nil {
+			return err
+		}
+	}
 	var cl podrange.Claim
 	if static != nil {
 		cl, err = r.ClaimStatic(ctx, node, static...)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,37 @@ func TestNodeClaimWrites(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("%d files in the directory, want ipv4-range only (no temporary files)", len(entries))
+	}
+}
+
+// TestNodeClaimPool: claim --pool sets the cluster pool on the first start of any node, finds it on the
+// others, and refuses another pool; a hand-set claim may carry the pool for the nodes after it.
+func TestNodeClaimPool(t *testing.T) {
+	_, u := etcdtest.Start(t, nil)
+	ctx := context.Background()
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"node", "claim", "hand", "--range", "10.9.0.0/24", "--pool", "10.64.0.0/22", "--per-node", "24"}, 0, "10.9.0.0/24\n"},
+		{[]string{"node", "pool", "get"}, 0, "10.64.0.0/22 (/24 per node)"},
+		{[]string{"node", "claim", "n1", "--pool", "10.64.0.0/22", "--per-node", "24"}, 0, "10.64.0.0/24\n"},
+		{[]string{"node", "claim", "n2", "--pool", "10.64.0.0/22", "--per-node", "23"}, 1, ""}, // another split: another pool
+		{[]string{"node", "claim", "n2", "--pool", "10.128.0.0/22", "--per-node", "24"}, 1, ""},
+		{[]string{"node", "claim", "n2", "--pool", "10.64.0.0/22,10.65.0.0/22"}, 2, ""},
+		{[]string{"node", "claim", "n2", "--pool", "10.64.0.0"}, 2, ""},
+		{[]string{"node", "claim", "n2"}, 0, "10.64.1.0/24\n"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		args := append(slices.Clone(tt.args), "--etcd-endpoints", u, "--etcd-timeout", "2s")
+		err := run(ctx, cliflags.PluginBinary, args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		code, _ := cli.ExitCode(err)
+		if code != tt.code || !strings.Contains(out.String(), tt.out) {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit %d, out containing %q", tt.args, code, out.String(), errb.String(), tt.code, tt.out)
+		} else if tt.code == 1 && !strings.Contains(err.Error(), "the cluster's pool is 10.64.0.0/22 (/24 per node)") {
+			t.Errorf("%v: the refusal does not name the cluster's pool: %v", tt.args, err)
+		}
 	}
 }
