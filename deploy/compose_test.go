@@ -366,15 +366,19 @@ func TestComposeFilesValid(t *testing.T) {
 
 	t.Run("node1.yml services", func(t *testing.T) {
 		svcs := slices.Sorted(maps.Keys(node1["services"].(map[string]any)))
-		if want := []string{"cilium-agent", "cilium-docker", "etcd"}; !slices.Equal(svcs, want) {
+		if want := []string{"cilium-agent", "cilium-docker", "etcd", "ranges"}; !slices.Equal(svcs, want) {
 			t.Fatalf("services %v, want %v", svcs, want)
 		}
 		for _, name := range svcs {
 			svc := service(t, node1, name)
 			wantField(t, name, svc, "network_mode", "host")
-			wantField(t, name, svc, "restart", "always")
-			wantField(t, name, svc, "container_name", map[string]string{
-				"etcd": "cilium-etcd", "cilium-agent": "cilium-agent", "cilium-docker": "cilium-docker"}[name])
+			restart := "always"
+			if name == "ranges" {
+				restart = "no" // a one-shot: the agent waits for its exit
+			}
+			wantField(t, name, svc, "restart", restart)
+			wantField(t, name, svc, "container_name", map[string]string{"etcd": "cilium-etcd", "cilium-agent": "cilium-agent",
+				"cilium-docker": "cilium-docker", "ranges": "cilium-docker-ranges"}[name])
 		}
 		// The image of the etcd the test bed runs: the version go.mod pins (scripts/build-etcd.sh).
 		etcd := service(t, node1, "etcd")
@@ -456,6 +460,9 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 		for file, cfg := range map[string]map[string]any{"node1.yml": node1, "node2.yml": node2} {
 			for name := range cfg["services"].(map[string]any) {
+				if name == "ranges" {
+					continue // a one-shot: compose waits for its exit (service_completed_successfully), not its health
+				}
 				hc, _ := service(t, cfg, name)["healthcheck"].(map[string]any)
 				if hc == nil {
 					t.Errorf("%s %s: no healthcheck", file, name)
@@ -494,8 +501,13 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 		healthy := func(svc string) map[string]any { return cond(svc, "service_healthy") }
 		wantField(t, "etcd", service(t, node1, "etcd"), "depends_on", nil)
-		wantField(t, "cilium-agent", service(t, node1, "cilium-agent"), "depends_on", healthy("etcd"))
-		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "depends_on", nil)
+		ranges := cond("ranges", "service_completed_successfully")
+		wantField(t, "ranges", service(t, node1, "ranges"), "depends_on", healthy("etcd"))
+		wantField(t, "ranges (node2.yml)", service(t, node2, "ranges"), "depends_on", nil)
+		agent1 := healthy("etcd")
+		maps.Copy(agent1, ranges)
+		wantField(t, "cilium-agent", service(t, node1, "cilium-agent"), "depends_on", agent1)
+		wantField(t, "cilium-agent (node2.yml)", service(t, node2, "cilium-agent"), "depends_on", ranges)
 		for _, cfg := range []map[string]any{node1, node2} {
 			// Started only: on a node booted before etcd is reachable the agent is unhealthy until it is.
 			wantField(t, "cilium-docker", service(t, cfg, "cilium-docker"), "depends_on", cond("cilium-agent", "service_started"))
@@ -518,8 +530,17 @@ func TestComposeFilesValid(t *testing.T) {
 			"/proc/sys/kernel:/host/proc/sys/kernel:rw",
 			filepath.Join(root, "compose", "agent-config") + ":/etc/cilium/agent-config:ro",
 			filepath.Join(root, "compose", "policies") + ":/etc/cilium/policies:ro",
+			"ranges:/run/cilium-docker/ranges:ro",
 			nodeCerts + ":" + certDir + ":ro",
 		})
+		// The node's range: the files the ranges service wrote, read by a shell that execs the agent.
+		// (The loader keeps compose's $$ escapes; the container's shell gets one $.)
+		ep := strs(agent, "entrypoint")
+		if len(ep) != 4 || ep[0] != "/bin/sh" || ep[1] != "-c" || ep[3] != "sh" ||
+			!strings.Contains(strings.ReplaceAll(ep[2], "$$", "$"), `exec "$@" --ipv4-range="$v4" ${v6:+--ipv6-range="$v6"}`) ||
+			!strings.Contains(strings.ReplaceAll(ep[2], "$$", "$"), "v4=$(cat $r/ipv4-range) || exit 1") {
+			t.Errorf("cilium-agent entrypoint %q: want /bin/sh -c reading the range files and exec'ing its command", ep)
+		}
 		cmd := strs(agent, "command")
 		if len(cmd) == 0 || cmd[0] != "cilium-agent" {
 			t.Fatalf("cilium-agent command %q does not start with cilium-agent", cmd)
@@ -530,7 +551,6 @@ func TestComposeFilesValid(t *testing.T) {
 			"--cgroup-root=/host/sys/fs/cgroup",
 			"--procfs=/host/proc",
 			"--ipv4-node=" + env["NODE_IP"],
-			"--ipv4-range=" + env["POD_RANGE"],
 			"--devices=" + env["NODE_DEVICE"],
 			// Endpoints, CA and the agent's client certificate (certs node writes the file).
 			"--kvstore-opt=etcd.config=" + certDir + "/etcd-config.yaml",
@@ -542,6 +562,39 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 		if names := flagNames(cmd); len(names) != len(slices.Compact(slices.Clone(names))) {
 			t.Errorf("cilium-agent command repeats a flag: %v", names)
+		}
+		if slices.Contains(flagNames(cmd), "ipv4-range") {
+			t.Errorf("cilium-agent command has --ipv4-range: the range is the ranges service's")
+		}
+	})
+
+	t.Run("ranges service: the node's claim, before the agent", func(t *testing.T) {
+		for file, cfg := range map[string]map[string]any{"node1.yml": node1, "node2.yml": node2} {
+			r := service(t, cfg, "ranges")
+			wantField(t, file+" ranges", r, "image", "cilium-docker:latest")
+			wantField(t, file+" ranges", r, "cap_drop", []any{"ALL"})
+			wantField(t, file+" ranges", r, "read_only", true)
+			if _, ok := r["cap_add"]; ok {
+				t.Errorf("%s ranges: cap_add %v, want none", file, r["cap_add"])
+			}
+			wantField(t, file+" ranges", r, "command", []any{"node", "claim", env["NODE_NAME"], "--range=" + env["POD_RANGE"],
+				"--pool=", "--per-node=20", "--write=/run/cilium-docker/ranges", "--wait=5m"})
+			wantAll(t, file+" ranges volumes", mounts(r), []string{"ranges:/run/cilium-docker/ranges:rw", nodeCerts + ":" + certDir + ":ro"})
+			wantField(t, file+" ranges", r, "environment", map[string]any{
+				"CILIUM_DOCKER_ETCD_ENDPOINTS": env["ETCD_ADDRESS"],
+				"CILIUM_DOCKER_ETCD_CA":        certDir + "/ca.crt",
+				"CILIUM_DOCKER_ETCD_CERT":      certDir + "/cilium-docker.crt",
+				"CILIUM_DOCKER_ETCD_KEY":       certDir + "/cilium-docker.key",
+			})
+		}
+		raw, err := os.ReadFile(filepath.Join(root, "compose", "node1.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"--range=${POD_RANGE:-}", "--pool=${POD_POOL:-}", "--per-node=${POD_POOL_PER_NODE:-20}"} {
+			if !bytes.Contains(raw, []byte(want)) {
+				t.Errorf("compose/node1.yml ranges: want %s", want)
+			}
 		}
 	})
 
@@ -604,12 +657,16 @@ func TestComposeFilesValid(t *testing.T) {
 
 	t.Run("node2.yml is node1.yml without etcd", func(t *testing.T) {
 		svcs := slices.Sorted(maps.Keys(node2["services"].(map[string]any)))
-		if want := []string{"cilium-agent", "cilium-docker"}; !slices.Equal(svcs, want) {
+		if want := []string{"cilium-agent", "cilium-docker", "ranges"}; !slices.Equal(svcs, want) {
 			t.Fatalf("node2.yml services %v, want %v", svcs, want)
 		}
 		for _, name := range svcs {
 			one := maps.Clone(service(t, node1, name))
-			if name == "cilium-agent" {
+			switch name {
+			case "cilium-agent":
+				one["depends_on"] = maps.Clone(one["depends_on"].(map[string]any))
+				delete(one["depends_on"].(map[string]any), "etcd") // node 1's own
+			case "ranges":
 				delete(one, "depends_on") // on etcd, node 1's own
 			}
 			if two := service(t, node2, name); !reflect.DeepEqual(one, two) {
@@ -690,7 +747,9 @@ func TestComposeFilesValid(t *testing.T) {
 	})
 
 	t.Run("agent flags match the test bed", func(t *testing.T) {
-		agentFlagsMatchTestBed(t, strs(service(t, node1, "cilium-agent"), "command"))
+		agent := service(t, node1, "cilium-agent")
+		// The command's flags and the range the entrypoint adds.
+		agentFlagsMatchTestBed(t, append(strs(agent, "command"), `--ipv4-range="$v4"`))
 	})
 }
 
@@ -777,7 +836,7 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	}
 	for flag, vars := range map[string][2]string{
 		"--ipv4-node=":  {"${NODE_IP}", `"$NODE_IP"`},
-		"--ipv4-range=": {"${POD_RANGE}", `"$POD_RANGE"`},
+		"--ipv4-range=": {`"$$v4"`, `"$POD_RANGE"`}, // compose: the ranges service's file (POD_RANGE or the pool's)
 		"--devices=":    {"${NODE_DEVICE}", "eth0"},
 	} {
 		if !bytes.Contains(raw, []byte(flag+vars[0])) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,6 +28,12 @@ import (
 // restart of node 2's dockerd brings the stack and the app back under the same identity, and `docker
 // compose down` then `up -d` on node 1 keeps the policy (etcd's volume). Teardown leaves no plugin link
 // and no container.
+// The cluster pool of TestComposeStack's node 2 and the range it claims from it: the first /20 of the
+// pool, inside the bed's range for node 2.
+const stackPool = "10.72.0.0/14"
+
+var stackRange2 = netip.MustParsePrefix("10.72.0.0/20")
+
 func TestComposeStack(t *testing.T) {
 	bed.SkipUnlessBed(t)
 	keepAbsent(t, "/lib/modules") // the agent service binds it; docker creates it when the kernel has none
@@ -37,8 +44,10 @@ func TestComposeStack(t *testing.T) {
 	n1 := bed.Up(t, 1, bed.WithPluginMode("stack"))
 	n2 := bed.Up(t, 2, bed.WithPluginMode("stack"))
 	pki := bed.NewPKI(t)
+	// Node 1's range hand-set (POD_RANGE, the bed's), node 2's from the cluster pool (POD_POOL): its first
+	// /20, inside the bed's range for node 2.
 	s1 := n1.NewStack(t, pki, n1.IP(), nil)
-	s2 := n2.NewStack(t, pki, n1.IP(), nil)
+	s2 := n2.NewStack(t, pki, n1.IP(), map[string]string{"POD_RANGE": "", "POD_POOL": stackPool})
 	for _, s := range []*bed.Stack{s1, s2} {
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -48,10 +57,13 @@ func TestComposeStack(t *testing.T) {
 	}
 	n1.LoadStackImages(t, n1.Leg.Cilium)
 	n2.LoadStackImages(t, n2.Leg.Cilium)
-	// Node 2 boots first, while the cluster's etcd (node 1's) is not there: its stack converges by
-	// itself once node 1's comes up.
-	s2.MustCompose(t, 3*time.Minute, "up", "-d")
+	// Node 2 starts first, while the cluster's etcd (node 1's) is not there: its `up` waits in the ranges
+	// service (claim --wait) until node 1's comes up, and its stack converges by itself.
+	up2 := s2.ComposeAsync(t, 8*time.Minute, "up", "-d")
 	s1.Up(t)
+	if out, err := up2(); err != nil {
+		t.Fatalf("node 2: docker compose up -d: %v\n%s", err, out)
+	}
 	bed.Eventually(t, 4*time.Minute, "node 2's stack healthy once node 1's etcd is up", func() error { return healthy(t, s2) })
 	t.Logf("leg %s: two nodes with their stacks up in %s", n1.Leg, time.Since(start).Round(100*time.Millisecond))
 
@@ -71,6 +83,23 @@ func TestComposeStack(t *testing.T) {
 	n1.Must(t, "run", "-d", "--pull", "never", "--init", "--restart", "always", "--name", "app3", "-l", "name=app3", "--net", net, bed.Image, "sleep", "100000")
 	n2.Must(t, "run", "-d", "--pull", "never", "--init", "--restart", "always", "--name", "app2", "-l", "name=app2", "--net", net, bed.Image, "sh", "-c", server)
 	app2 := n2.ContainerIP(t, "app2", net).String()
+
+	t.Run("each node's range is its claim in etcd: node 1's hand-set, node 2's from the pool", func(t *testing.T) {
+		out := n1.Must(t, "exec", "cilium-docker", "/cilium-docker", "node", "list")
+		row := func(name string, r netip.Prefix, kind string) *regexp.Regexp {
+			return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+` + regexp.QuoteMeta(r.String()) + `\s+-\s+` + kind + `\s`)
+		}
+		if !strings.Contains(out, "pool: "+stackPool+" (/20 per node)") || !row(n1.NodeName(), n1.PodRange(), "hand-set").MatchString(out) ||
+			!row(n2.NodeName(), stackRange2, "pool").MatchString(out) {
+			t.Errorf("node list: want the pool %s, node 1 hand-set %s and node 2 from the pool %s:\n%s", stackPool, n1.PodRange(), stackRange2, out)
+		}
+		if ip := n2.ContainerIP(t, "app2", net); !stackRange2.Contains(ip) {
+			t.Errorf("app2 on node 2 has %s, outside node 2's claim %s", ip, stackRange2)
+		}
+		if ip := n1.ContainerIP(t, "app1", net); !n1.PodRange().Contains(ip) {
+			t.Errorf("app1 on node 1 has %s, outside node 1's range %s", ip, n1.PodRange())
+		}
+	})
 
 	// compose/README.md's walkthrough, steps 4 and 6.
 	t.Run("app3 on node 1 reaches app2 on node 2 over VXLAN; the shipped policies/ file blocks app1", func(t *testing.T) {
@@ -345,13 +374,20 @@ func assertAgentContainer(t *testing.T, nd *bed.Node, s *bed.Stack) {
 
 // healthy is nil when every service of the stack is running and healthy.
 func healthy(t *testing.T, s *bed.Stack) error {
-	out, err := s.Compose(t, time.Minute, "ps", "--all", "--format", "{{.Service}} {{.State}} {{.Health}}")
+	out, err := s.Compose(t, time.Minute, "ps", "--all", "--format", "{{.Service}} {{.State}} {{.ExitCode}} {{.Health}}")
 	if err != nil {
 		return fmt.Errorf("compose ps: %w: %s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	for _, l := range lines {
-		if f := strings.Fields(l); len(f) != 3 || f[1] != "running" || f[2] != "healthy" {
+		f := strings.Fields(l)
+		if len(f) > 0 && f[0] == "ranges" { // the one-shot: done, with exit 0
+			if len(f) != 3 || f[1] != "exited" || f[2] != "0" {
+				return fmt.Errorf("ranges not done: %q", l)
+			}
+			continue
+		}
+		if len(f) != 4 || f[1] != "running" || f[3] != "healthy" {
 			return fmt.Errorf("not healthy: %q", l)
 		}
 	}

@@ -64,18 +64,23 @@ for n in 1 2; do
   ip[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_IP=//p')
   name[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_NAME=//p')
   range=$(scripts/testbed.sh env "$n" | sed -n 's/^POD_RANGE=//p')
+  # Node 1's range by hand (POD_RANGE), node 2's from the cluster pool (its first /20 is inside the bed's
+  # range for node 2).
+  pool=
+  if [ "$n" = 2 ]; then pool=10.72.0.0/14 range=; fi
   cp -r compose "$work/node$n"
   cat >"$work/node$n/.env" <<EOF
 NODE_NAME=${name[$n]}
 NODE_IP=${ip[$n]}
 NODE_DEVICE=eth0
 POD_RANGE=$range
+POD_POOL=$pool
 ETCD_ADDRESS=https://${ip[1]}:2379
 CILIUM_DOCKER_PKI=$work/pki
 CILIUM_VERSION=$CILIUM_VERSION
 EOF
   [ -z "$memlock" ] || echo "CILIUM_AGENT_MEMLOCK=$memlock" >>"$work/node$n/.env"
-  echo "node$n: ${name[$n]}, ${ip[$n]}, containers in $range; compose project $work/node$n"
+  echo "node$n: ${name[$n]}, ${ip[$n]}, containers in ${range:-the first free /20 of $pool}; compose project $work/node$n"
 done
 
 step "The images, offline under the official names (make images; a host with a registry pulls them)"
@@ -97,6 +102,8 @@ cat "$work/node1/.env"
 run 1 docker compose -f node1.yml up -d --wait
 run 2 docker compose -f node2.yml up -d --wait
 run 1 docker compose -f node1.yml ps
+step "Each node's range, claimed in etcd before its agent started: node 1's by hand, node 2's from the pool"
+run 1 docker exec cilium-docker /cilium-docker node list
 run 1 docker exec cilium-agent cilium-dbg status --brief
 
 step "A Docker network backed by Cilium, on each node"

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
@@ -22,12 +23,13 @@ Each node's pod range (the agent's --ipv4-range, --ipv6-range), claimed from one
 cluster's etcd (under --ranges-prefix, apart from Cilium's keys and the policies).
 
 commands:
-  claim NAME [--range CIDR[,CIDR]] [--pool CIDR[,CIDR]] [--write DIR]
+  claim NAME [--range CIDR[,CIDR]] [--pool CIDR[,CIDR]] [--write DIR] [--wait D]
                                     NAME's range: the one it holds, else the pool's next free one; prints
                                     the IPv4 range (and the IPv6 one on a second line). --range records a
                                     hand-set range (POD_RANGE) instead, refused when it overlaps a claim;
                                     --pool sets the cluster pool first if none is set (refused if another
-                                    is); --write DIR also writes DIR/ipv4-range (and ipv6-range) for the agent
+                                    is); --write DIR also writes DIR/ipv4-range (and ipv6-range) for the agent;
+                                    --wait D keeps trying while etcd is away or no pool is set yet
   list                              the pool, and every node with its range(s) and its endpoints in them
   remove NAME [--force]             free NAME's range; refused while Cilium's kvstore lists an endpoint
                                     IP in it (cilium/state/ip/v1/default/), unless --force
@@ -41,11 +43,13 @@ Run '%[1]s node COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 refus
 // nodeCmd is one node command's flags and streams.
 type nodeCmd struct {
 	stdout      io.Writer
+	stderr      io.Writer
 	json        bool
 	etcd        cliflags.Etcd
 	prefix      string
 	ranges      string
 	pool        string
+	wait        time.Duration
 	write       string
 	force       bool
 	perNode     int
@@ -85,6 +89,7 @@ func runNode(ctx context.Context, prog string, args []string, streams cli.IO) er
 				fs.StringVar(&c.pool, "pool", "", "the cluster pool to set first when none is set (an IPv4 CIDR and/or an IPv6 one, comma-separated; split by --per-node, --ipv6-per-node); another pool already set is refused")
 				fs.IntVar(&c.perNode, "per-node", podrange.DefaultIPv4PerNode, "with --pool: each node's IPv4 prefix length")
 				fs.IntVar(&c.ipv6PerNode, "ipv6-per-node", podrange.DefaultIPv6PerNode, "with --pool: each node's IPv6 prefix length")
+				fs.DurationVar(&c.wait, "wait", 0, "keep trying this long while etcd does not answer or no pool is set yet (0: once)")
 			}, (*nodeCmd).claim),
 			sub("", "list", "", none, (*nodeCmd).list),
 			sub("", "remove", "NAME", func(c *nodeCmd, fs *flag.FlagSet) {
@@ -111,7 +116,7 @@ func runNode(ctx context.Context, prog string, args []string, streams cli.IO) er
 // NAME --force`), and its arguments (argsUsage: "" none, else exactly one), then does it.
 func runNodeCommand(ctx context.Context, prog, name, argsUsage string, flags func(*nodeCmd, *flag.FlagSet),
 	do func(*nodeCmd, context.Context, []string) error, args []string, streams cli.IO) error {
-	c := &nodeCmd{stdout: streams.Out}
+	c := &nodeCmd{stdout: streams.Out, stderr: streams.Err}
 	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
 	fs.SetOutput(streams.Err)
 	fs.BoolVar(&c.json, "json", false, "print JSON")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/cilium-docker/cilium-docker/backoff"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/podrange"
 )
@@ -37,17 +39,7 @@ func (c *nodeCmd) claim(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeFn()
-	if pool != nil {
-		if _, err := r.EnsurePool(ctx, *pool); err != nil {
-			return err
-		}
-	}
-	var cl podrange.Claim
-	if static != nil {
-		cl, err = r.ClaimStatic(ctx, node, static...)
-	} else {
-		cl, err = r.Claim(ctx, node)
-	}
+	cl, err := c.claimWaiting(ctx, r, node, pool, static)
 	if err != nil {
 		return err
 	}
@@ -63,6 +55,51 @@ func (c *nodeCmd) claim(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, p)
 	}
 	return nil
+}
+
+// claimWaiting sets the pool if asked and claims, once, or with --wait until etcd answers and the cluster
+// has a pool (a node whose stack starts before the cluster's etcd, or before the node that sets the pool):
+// a refusal (an overlap, a conflict, a full pool) ends it at once.
+func (c *nodeCmd) claimWaiting(ctx context.Context, r *podrange.Ranges, node string, pool *podrange.Pool, static []netip.Prefix) (podrange.Claim, error) {
+	if c.wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.wait)
+		defer cancel()
+	}
+	b := backoff.New(time.Second, 10*time.Second)
+	for {
+		cl, err := claimOnce(ctx, r, node, pool, static)
+		if err == nil || c.wait <= 0 || refusal(err) {
+			return cl, err
+		}
+		fmt.Fprintf(c.stderr, "claim %s: %v; trying again (--wait %s)\n", node, err, c.wait)
+		if !b.Wait(ctx) {
+			return cl, fmt.Errorf("claim %s: gave up after --wait %s: %w", node, c.wait, err)
+		}
+	}
+}
+
+func claimOnce(ctx context.Context, r *podrange.Ranges, node string, pool *podrange.Pool, static []netip.Prefix) (podrange.Claim, error) {
+	if pool != nil {
+		if _, err := r.EnsurePool(ctx, *pool); err != nil {
+			return podrange.Claim{}, err
+		}
+	}
+	if static != nil {
+		return r.ClaimStatic(ctx, node, static...)
+	}
+	return r.Claim(ctx, node)
+}
+
+// refusal: an answer of the cluster's claims that waiting does not change (ErrNoPool does: another node
+// may set the pool).
+func refusal(err error) bool {
+	for _, e := range []error{podrange.ErrPoolFull, podrange.ErrOverlap, podrange.ErrConflict} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *nodeCmd) list(ctx context.Context, _ []string) error {

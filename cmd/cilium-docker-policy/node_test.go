@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,5 +181,70 @@ func TestNodeClaimPool(t *testing.T) {
 		} else if tt.code == 1 && !strings.Contains(err.Error(), "the cluster's pool is 10.64.0.0/22 (/24 per node)") {
 			t.Errorf("%v: the refusal does not name the cluster's pool: %v", tt.args, err)
 		}
+	}
+}
+
+// signalWriter closes ready at its first write.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() == 0 {
+		close(w.ready)
+	}
+	return w.buf.Write(p)
+}
+
+// TestNodeClaimWait: claim --wait keeps trying while no pool is set (a node that starts before the one
+// that sets the pool) and claims once one is; a refusal ends it at once; the wait has an end.
+func TestNodeClaimWait(t *testing.T) {
+	_, u := etcdtest.Start(t, nil)
+	ctx := context.Background()
+	etcd := []string{"--etcd-endpoints", u, "--etcd-timeout", "2s"}
+	claim := func(stderr io.Writer, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, cliflags.PluginBinary, append(append([]string{"node", "claim"}, args...), etcd...), cli.IO{In: strings.NewReader(""), Out: &out, Err: stderr})
+		return out.String(), err
+	}
+	errw := &signalWriter{ready: make(chan struct{})}
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := claim(errw, "n1", "--wait", "30s")
+		done <- result{out, err}
+	}()
+	select {
+	case <-errw.ready: // it waits for a pool
+	case r := <-done:
+		t.Fatalf("claim --wait without a pool returned: %q %v", r.out, r.err)
+	}
+	if out, err := claim(io.Discard, "n0", "--pool", "10.64.0.0/22", "--per-node", "24"); err != nil || out != "10.64.0.0/24\n" {
+		t.Fatalf("claim n0 --pool: %q %v", out, err)
+	}
+	r := <-done
+	if r.err != nil || r.out != "10.64.1.0/24\n" {
+		t.Fatalf("claim n1 --wait once a pool is set: %q %v, want 10.64.1.0/24", r.out, r.err)
+	}
+	if !strings.Contains(errw.buf.String(), "no pod range pool") {
+		t.Errorf("claim --wait said %q while it waited; want the reason", errw.buf.String())
+	}
+	start := time.Now()
+	if _, err := claim(io.Discard, "x", "--range", "10.64.1.0/25", "--wait", "30s"); !errors.Is(err, podrange.ErrOverlap) || time.Since(start) > 10*time.Second {
+		t.Fatalf("an overlapping claim with --wait: %v after %s, want ErrOverlap at once", err, time.Since(start))
+	}
+	_, u2 := etcdtest.Start(t, nil)
+	var out bytes.Buffer
+	err := run(ctx, cliflags.PluginBinary, []string{"node", "claim", "n1", "--wait", "2s", "--etcd-endpoints", u2, "--etcd-timeout", "1s"},
+		cli.IO{In: strings.NewReader(""), Out: &out, Err: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "gave up after --wait 2s") {
+		t.Fatalf("claim --wait 2s with no pool ever: %v, want it to give up", err)
 	}
 }

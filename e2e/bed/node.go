@@ -2,6 +2,7 @@ package bed
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -267,3 +268,6 @@ func (nd *Node) String() string { return fmt.Sprintf("node %d (%s)", nd.N, nd.Le
 
 // NodeName is the node's name in the cluster (the agent's K8S_NODE_NAME, the stack's NODE_NAME).
 func (nd *Node) NodeName() string { return nd.env["NODE_NAME"] }
+
+// PodRange is the node's pod range in the bed (its agent's --ipv4-range in process mode).
+func (nd *Node) PodRange() netip.Prefix { return netip.MustParsePrefix(nd.env["POD_RANGE"]) }

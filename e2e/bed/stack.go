@@ -141,18 +141,36 @@ func (s *Stack) Set(t testing.TB, key, value string) {
 // against its dockerd, and returns the combined output.
 func (s *Stack) Compose(t testing.TB, timeout time.Duration, args ...string) (string, error) {
 	t.Helper()
+	return s.ComposeAsync(t, timeout, args...)()
+}
+
+// ComposeAsync starts Compose in the background (a node 2 whose `up` waits for node 1's etcd, say) and
+// returns the wait for its output and error.
+func (s *Stack) ComposeAsync(t testing.TB, timeout time.Duration, args ...string) (wait func() (string, error)) {
+	t.Helper()
 	cfg, err := composeConfig()
 	if err != nil {
 		t.Fatalf("docker compose: %v", err)
 	}
 	argv := append([]string{"exec", strconv.Itoa(s.nd.N), "env", "DOCKER_CONFIG=" + cfg, "docker", "compose",
 		"--project-directory", s.Dir, "-f", filepath.Join(s.Dir, s.File)}, args...)
-	out, err := script(timeout, nil, argv...)
-	var se *scriptError
-	if errors.As(err, &se) {
-		out += se.stderr
+	type result struct {
+		out string
+		err error
 	}
-	return out, err
+	done := make(chan result, 1)
+	go func() {
+		out, err := script(timeout, nil, argv...)
+		var se *scriptError
+		if errors.As(err, &se) {
+			out += se.stderr
+		}
+		done <- result{out, err}
+	}()
+	return func() (string, error) {
+		r := <-done
+		return r.out, r.err
+	}
 }
 
 // MustCompose is Compose failing the test on error.
