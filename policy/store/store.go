@@ -89,8 +89,9 @@ func (s *Store) policies() string          { return s.prefix + "policies/" }
 func (s *Store) policyKey(k string) string { return s.policies() + k }
 func (s *Store) nodes() string             { return s.prefix + "nodes/" }
 
-// call is the context of one etcd call: its deadline, and the leader required, so that a member without
-// a quorum answers at once (etcdserver: no leader) instead of holding a write until the deadline.
+// call is the context of one etcd call: its deadline, and the leader required (a member that knows it has
+// no leader answers etcdserver: no leader rather than hold the call; on the bed, with two of three members
+// stopped, policy apply still ended at its deadlines, 14 s).
 func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(clientv3.WithRequireLeader(ctx), s.timeout)
 }
