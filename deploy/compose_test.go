@@ -135,12 +135,18 @@ func resolveCompose(ctx context.Context, file, envFile string) (map[string]any, 
 // needed. A variable the file uses that .env.example does not set fails the test.
 func composeConfig(t *testing.T, file string) map[string]any {
 	t.Helper()
+	return composeConfigEnv(t, file, filepath.Join(repoRoot(), "compose", ".env.example"))
+}
+
+// composeConfigEnv is composeConfig with the env file envFile.
+func composeConfigEnv(t *testing.T, file, envFile string) map[string]any {
+	t.Helper()
 	dir := filepath.Join(repoRoot(), "compose")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg, warnings, err := resolveCompose(ctx, filepath.Join(dir, file), filepath.Join(dir, ".env.example"))
+	cfg, warnings, err := resolveCompose(ctx, filepath.Join(dir, file), envFile)
 	if err != nil {
-		t.Fatalf("compose config -f compose/%s --env-file compose/.env.example: %v", file, err)
+		t.Fatalf("compose config -f compose/%s --env-file %s: %v", file, envFile, err)
 	}
 	unset := unsetVariables(warnings)
 	for _, w := range warnings {
@@ -186,20 +192,33 @@ func TestComposeUnsetVariable(t *testing.T) {
 // envExample reads compose/.env.example.
 func envExample(t *testing.T) map[string]string {
 	t.Helper()
+	env, _ := envExampleLines(t)
+	return env
+}
+
+// envExampleLines reads compose/.env.example: its settings, and its commented-out ones (#KEY=value, the
+// optional settings it shows), each last one of a key.
+func envExampleLines(t *testing.T) (set, commented map[string]string) {
+	t.Helper()
 	f, err := os.Open(filepath.Join(repoRoot(), "compose", ".env.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	env := map[string]string{}
+	set, commented = map[string]string{}, map[string]string{}
+	key := regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			env[k] = v
+		into := set
+		if rest, ok := strings.CutPrefix(line, "#"); ok {
+			line, into = rest, commented
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && key.MatchString(k) {
+			into[k] = v
 		}
 	}
-	return env
+	return set, commented
 }
 
 func service(t *testing.T, cfg map[string]any, name string) map[string]any {
@@ -345,7 +364,8 @@ func healthTimeout(t *testing.T) time.Duration {
 // own loader, in-process (composeConfig: what `docker compose config` prints), and checks what users
 // deploy: the images, the host network, the mounts, the plugin's capabilities, etcd's mutual TLS and the
 // node's certificates in every service, a healthcheck on every service and the start order they give, no
-// plain-HTTP endpoint, the node-specific agent flags, and that node2.yml is node1.yml without etcd. No
+// plain-HTTP endpoint, the node-specific agent flags, that node2.yml is node1.yml with etcd only under the
+// profile etcd, and the three-member etcd .env.example shows (compose_etcd3_test.go). No
 // Docker engine and no compose binary needed: it never skips.
 func TestComposeFilesValid(t *testing.T) {
 	env := envExample(t)
@@ -401,7 +421,9 @@ func TestComposeFilesValid(t *testing.T) {
 			"--listen-peer-urls=" + etcdPeerURL,
 			"--initial-advertise-peer-urls=" + etcdPeerURL,
 			"--initial-cluster=" + env["NODE_NAME"] + "=" + etcdPeerURL,
+			"--initial-cluster-state=new",
 		})
+		wantAll(t, "etcd command", cmd, etcdPeerTLS)
 		if names := flagNames(cmd); len(names) != len(slices.Compact(slices.Clone(names))) {
 			t.Errorf("etcd command repeats a flag: %v", names)
 		}
@@ -655,11 +677,12 @@ func TestComposeFilesValid(t *testing.T) {
 		}
 	})
 
-	t.Run("node2.yml is node1.yml without etcd", func(t *testing.T) {
+	t.Run("node2.yml is node1.yml, its etcd only with the profile etcd", func(t *testing.T) {
 		svcs := slices.Sorted(maps.Keys(node2["services"].(map[string]any)))
 		if want := []string{"cilium-agent", "cilium-docker", "ranges"}; !slices.Equal(svcs, want) {
-			t.Fatalf("node2.yml services %v, want %v", svcs, want)
+			t.Fatalf("node2.yml services %v, want %v (etcd only with COMPOSE_PROFILES=etcd)", svcs, want)
 		}
+		wantNode2EtcdProfile(t)
 		for _, name := range svcs {
 			one := maps.Clone(service(t, node1, name))
 			switch name {
@@ -674,6 +697,8 @@ func TestComposeFilesValid(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("three etcd members", func(t *testing.T) { testThreeMembers(t) })
 
 	t.Run("policy files", func(t *testing.T) {
 		// The agent reads *.yaml files named as DNS subdomains in --static-cnp-path, not subdirectories,

@@ -46,8 +46,8 @@ func TestComposeStack(t *testing.T) {
 	pki := bed.NewPKI(t)
 	// Node 1's range hand-set (POD_RANGE, the bed's), node 2's from the cluster pool (POD_POOL): its first
 	// /20, inside the bed's range for node 2.
-	s1 := n1.NewStack(t, pki, n1.IP(), nil)
-	s2 := n2.NewStack(t, pki, n1.IP(), map[string]string{"POD_RANGE": "", "POD_POOL": stackPool})
+	s1 := n1.NewStack(t, pki, []string{n1.IP()}, nil)
+	s2 := n2.NewStack(t, pki, []string{n1.IP()}, map[string]string{"POD_RANGE": "", "POD_POOL": stackPool})
 	for _, s := range []*bed.Stack{s1, s2} {
 		t.Cleanup(func() {
 			if t.Failed() {

@@ -21,7 +21,7 @@ func TestComposeStackAgentUpgrade(t *testing.T) {
 	bed.DownAll(t)
 	t.Cleanup(func() { bed.DownAll(t) })
 	nd := bed.Up(t, 1, bed.WithPluginMode("stack"))
-	s := nd.NewStack(t, bed.NewPKI(t), nd.IP(), nil)
+	s := nd.NewStack(t, bed.NewPKI(t), []string{nd.IP()}, nil)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s:\n%s", s.File, s.Logs(t, 60))

@@ -42,15 +42,24 @@ func NewPKI(t testing.TB) *PKI {
 }
 
 // Node makes node name's certificates (etcd server for ip, agent, plugin, policy) with `cilium-docker
-// certs node`, for a cluster whose etcd is at etcdIP, in the directory name of p.Dir.
-func (p *PKI) Node(t testing.TB, name, ip, etcdIP string) {
+// certs node`, for a cluster whose etcd members are at etcdIPs, in the directory name of p.Dir.
+func (p *PKI) Node(t testing.TB, name, ip string, etcdIPs []string) {
 	t.Helper()
 	mustRun(t, time.Minute, nil, PluginBin(), "certs", "node", "--dir", p.Dir,
-		"--etcd-endpoints", EtcdURL(etcdIP), name, ip)
+		"--etcd-endpoints", EtcdURLs(etcdIPs), name, ip)
 }
 
 // EtcdURL is the stack's etcd client URL on the node with address ip: TLS on 2379.
 func EtcdURL(ip string) string { return "https://" + ip + ":2379" }
+
+// EtcdURLs are the client URLs of the members at ips, comma-separated (ETCD_ADDRESS, --etcd-endpoints).
+func EtcdURLs(ips []string) string {
+	urls := make([]string, len(ips))
+	for i, ip := range ips {
+		urls[i] = EtcdURL(ip)
+	}
+	return strings.Join(urls, ",")
+}
 
 // composeConfig builds `docker compose` (compose v2 from its Go module, cached by version) once per test
 // binary and returns the DOCKER_CONFIG directory whose cli-plugins holds it.
@@ -82,21 +91,21 @@ func (nd *Node) LoadStackImages(t testing.TB, cilium ...string) {
 }
 
 // NewStack copies compose/ into a project directory of the node and writes its .env as the compose
-// README says, for the node's address, device and range, the cluster's etcd at etcdIP and the node's
-// certificates in pki, and CILIUM_AGENT_MEMLOCK where the bed's dockerd cannot raise the limit
+// README says, for the node's address, device and range, the cluster's etcd members at etcdIPs and the
+// node's certificates in pki, and CILIUM_AGENT_MEMLOCK where the bed's dockerd cannot raise the limit
 // (AgentMemlock). extra adds or overrides .env lines (CILIUM_VERSION, for example).
-func (nd *Node) NewStack(t testing.TB, pki *PKI, etcdIP string, extra map[string]string) *Stack {
+func (nd *Node) NewStack(t testing.TB, pki *PKI, etcdIPs []string, extra map[string]string) *Stack {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "compose")
 	mustRun(t, time.Minute, nil, "cp", "-r", filepath.Join(RepoRoot(), "compose"), dir)
 	name := nd.env["NODE_NAME"]
-	pki.Node(t, name, nd.IP(), etcdIP)
+	pki.Node(t, name, nd.IP(), etcdIPs)
 	env := map[string]string{
 		"NODE_NAME":         name,
 		"NODE_IP":           nd.IP(),
 		"NODE_DEVICE":       "eth0",
 		"POD_RANGE":         nd.env["POD_RANGE"],
-		"ETCD_ADDRESS":      EtcdURL(etcdIP),
+		"ETCD_ADDRESS":      EtcdURLs(etcdIPs),
 		"CILIUM_DOCKER_PKI": pki.Dir,
 		"CILIUM_VERSION":    nd.Leg.Cilium,
 	}

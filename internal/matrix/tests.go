@@ -34,6 +34,7 @@ func Tests() []Test {
 		{Name: "TestCompose", Legs: full},
 		{Name: "TestComposeStack", Legs: composeStack},
 		{Name: "TestComposeStackAgentUpgrade", Legs: []string{LegUpgrade}, Upgrade: true},
+		{Name: "TestComposeStackEtcdMembers", Legs: []string{LegCurrent}},
 		{Name: "TestConnectDisconnect", Legs: full},
 		{Name: "TestContainerNames", Legs: every},
 		{Name: "TestDockerdRestartWithFreshPlugin", Legs: full},

@@ -89,8 +89,11 @@ func (s *Store) policies() string          { return s.prefix + "policies/" }
 func (s *Store) policyKey(k string) string { return s.policies() + k }
 func (s *Store) nodes() string             { return s.prefix + "nodes/" }
 
+// call is the context of one etcd call: its deadline, and the leader required (a member that knows it has
+// no leader answers etcdserver: no leader rather than hold the call; on the bed, with two of three members
+// stopped, policy apply still ended at its deadlines, 14 s).
 func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeout(clientv3.WithRequireLeader(ctx), s.timeout)
 }
 
 // Put stores the policy document under key and returns etcd's revision of the change.
@@ -99,7 +102,7 @@ func (s *Store) Put(ctx context.Context, key, doc string) (int64, error) {
 	defer cancel()
 	r, err := s.cli.Put(ctx, s.policyKey(key), doc)
 	if err != nil {
-		return 0, fmt.Errorf("etcd put %q: %w", key, err)
+		return 0, callError(fmt.Sprintf("put %q", key), err)
 	}
 	return r.Header.Revision, nil
 }
@@ -110,7 +113,7 @@ func (s *Store) Delete(ctx context.Context, key string) (found bool, rev int64, 
 	defer cancel()
 	r, err := s.cli.Delete(ctx, s.policyKey(key))
 	if err != nil {
-		return false, 0, fmt.Errorf("etcd delete %q: %w", key, err)
+		return false, 0, callError(fmt.Sprintf("delete %q", key), err)
 	}
 	return r.Deleted > 0, r.Header.Revision, nil
 }
@@ -124,7 +127,7 @@ func (s *Store) Get(ctx context.Context, key string) (*Policy, error) {
 	defer cancel()
 	r, err := s.cli.Get(ctx, s.policyKey(key))
 	if err != nil {
-		return nil, fmt.Errorf("etcd get %q: %w", key, err)
+		return nil, callError(fmt.Sprintf("get %q", key), err)
 	}
 	if len(r.Kvs) == 0 {
 		return nil, fmt.Errorf("policy %q: %w", key, ErrNotFound)
@@ -139,7 +142,7 @@ func (s *Store) List(ctx context.Context) ([]Policy, int64, error) {
 	defer cancel()
 	r, err := s.cli.Get(ctx, s.policies(), clientv3.WithPrefix())
 	if err != nil {
-		return nil, 0, fmt.Errorf("etcd list policies: %w", err)
+		return nil, 0, callError("list policies", err)
 	}
 	out := make([]Policy, 0, len(r.Kvs))
 	for _, kv := range r.Kvs {
@@ -158,7 +161,7 @@ func (s *Store) PutStatus(ctx context.Context, st NodeStatus) error {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	if _, err := s.cli.Put(ctx, s.nodes()+st.Node, string(b)); err != nil {
-		return fmt.Errorf("etcd put status of %q: %w", st.Node, err)
+		return callError(fmt.Sprintf("put status of %q", st.Node), err)
 	}
 	return nil
 }
@@ -169,7 +172,7 @@ func (s *Store) Statuses(ctx context.Context) ([]NodeStatus, error) {
 	defer cancel()
 	r, err := s.cli.Get(ctx, s.nodes(), clientv3.WithPrefix())
 	if err != nil {
-		return nil, fmt.Errorf("etcd list node statuses: %w", err)
+		return nil, callError("list node statuses", err)
 	}
 	var out []NodeStatus
 	for _, kv := range r.Kvs {
