@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Test bed: real dockerd + cilium-agent (+ etcd on node 1) + the cilium-docker plugin per "node", each node
 # in its own network namespace and private mount namespace, wired to a fabric bridge and an "outside" peer.
-# Never touches the host network namespace. The parts are in scripts/testbed/ (processes, fabric, host
-# state, node namespaces, agent, engine, plugin); this file is the command line.
+# Never touches the host network namespace. The parts are in scripts/testbed/ (node namespaces, agent,
+# engine, plugin) and in Go, internal/testbed (processes, fabric, host state; testbed/gobed.sh calls
+# them through bin/testbed, built when missing or stale); this file is the command line.
 #
 # Usage: scripts/testbed.sh COMMAND [ARGS]
 #   up NODE                 build node NODE (1-9; node 1 runs etcd and must be up first); prints its env
@@ -85,6 +86,7 @@ CILIUM_VERSION=${CILIUM_VERSION:-}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}
 PLUGIN_BIN=${PLUGIN_BIN:-$REPO_DIR/bin/cilium-docker}
+TB_BIN=$REPO_DIR/bin/testbed   # cmd/testbed: the parts of the bed in Go (testbed/gobed.sh)
 PLUGIN_ARGS=${PLUGIN_ARGS:-}
 PLUGIN_METRICS_ADDRESS=${PLUGIN_METRICS_ADDRESS-127.0.0.1:9962}
 PLUGIN_RECONCILE_INTERVAL=${PLUGIN_RECONCILE_INTERVAL-20s}
@@ -101,8 +103,6 @@ PEER_IP=$NET_PREFIX.1
 NET6_PREFIX=fd00:77:
 PEER_IP6=${NET6_PREFIX}:1
 ETCD_IP=$NET_PREFIX.2
-# Host directories that must exist as (empty) mount points; each node mounts over them privately.
-HOST_MOUNTPOINTS=(/run/docker /run/containerd /run/cilium /etc/docker)
 
 AGENT_TIMEOUT=${AGENT_TIMEOUT:-120}
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
@@ -112,12 +112,8 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-20}
 
 # shellcheck source=SCRIPTDIR/testbed/common.sh
 . "$SCRIPT_DIR/testbed/common.sh"
-# shellcheck source=SCRIPTDIR/testbed/processes.sh
-. "$SCRIPT_DIR/testbed/processes.sh"
-# shellcheck source=SCRIPTDIR/testbed/fabric.sh
-. "$SCRIPT_DIR/testbed/fabric.sh"
-# shellcheck source=SCRIPTDIR/testbed/hoststate.sh
-. "$SCRIPT_DIR/testbed/hoststate.sh"
+# shellcheck source=SCRIPTDIR/testbed/gobed.sh
+. "$SCRIPT_DIR/testbed/gobed.sh"
 # shellcheck source=SCRIPTDIR/testbed/node.sh
 . "$SCRIPT_DIR/testbed/node.sh"
 # shellcheck source=SCRIPTDIR/testbed/agent.sh
@@ -290,6 +286,7 @@ main() {
   [[ "$TESTBED_DIR" =~ ^/[A-Za-z0-9/._-]+$ ]] || die "TESTBED_DIR must be an absolute path without spaces"
   [ $# -ge 1 ] || usage
   mkdir -p "$TESTBED_DIR" "$CACHE_ROOT"
+  tb_ensure
   local cmd=$1
   shift
   case "$cmd" in
