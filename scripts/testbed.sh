@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Test bed: real dockerd + cilium-agent (+ etcd on node 1) + the cilium-docker plugin per "node", each node
 # in its own network namespace and private mount namespace, wired to a fabric bridge and an "outside" peer.
-# Never touches the host network namespace. The parts are in scripts/testbed/ (node namespaces, agent,
-# engine, plugin) and in Go, internal/testbed (processes, fabric, host state; testbed/gobed.sh calls
-# them through bin/testbed, built when missing or stale); this file is the command line.
+# Never touches the host network namespace. The parts are in scripts/testbed/ (node namespaces, the
+# agent's cgroup wrapper) and in Go, internal/testbed (processes, fabric, host state, engine, etcd,
+# agent, plugin; testbed/gobed.sh calls them through bin/testbed, built when missing or stale); this
+# file is the command line.
 #
 # Usage: scripts/testbed.sh COMMAND [ARGS]
 #   up NODE                 build node NODE (1-9; node 1 runs etcd and must be up first); prints its env
@@ -94,7 +95,6 @@ PLUGIN_POLICY_SYNC=${PLUGIN_POLICY_SYNC-1}
 PLUGIN_MODE=${PLUGIN_MODE:-process}
 AGENT_ARGS=${AGENT_ARGS:-}
 DOCKERD_LOG_LEVEL=${DOCKERD_LOG_LEVEL:-debug}
-LLVM_BIN=/usr/lib/llvm-19/bin
 TEST_IMAGE=cdbusybox:latest
 FABRIC_NS=${NS_PREFIX}cdfab
 PEER_NS=${NS_PREFIX}cdpeer
@@ -118,10 +118,6 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-20}
 . "$SCRIPT_DIR/testbed/node.sh"
 # shellcheck source=SCRIPTDIR/testbed/agent.sh
 . "$SCRIPT_DIR/testbed/agent.sh"
-# shellcheck source=SCRIPTDIR/testbed/engine.sh
-. "$SCRIPT_DIR/testbed/engine.sh"
-# shellcheck source=SCRIPTDIR/testbed/plugin.sh
-. "$SCRIPT_DIR/testbed/plugin.sh"
 
 # ---------------------------------------------------------------- commands
 
@@ -141,8 +137,7 @@ cmd_up() {
   [[ "$AGENT_API_LIMITS" =~ ^(stack|agent)$ ]] || die "AGENT_API_LIMITS must be stack or agent"
   # Builds (when not cached) run before the lock is taken.
   CILIUM_DIR=$(cilium_dir "$CILIUM_VERSION")
-  ETCD_BIN=$("$SCRIPT_DIR/build-etcd.sh" 9>&- | tail -n1)
-  [ -x "$ETCD_BIN" ] || die "etcd build failed (scripts/build-etcd.sh)"
+  ETCD_BIN=$(etcd_bin)
   engine_resolve
   take_lock
   if node_is_up; then

@@ -40,7 +40,7 @@ func commands() cli.Table {
 				fmt.Fprint(s.Out, usage)
 				return nil
 			}},
-		}, plumbing()...),
+		}, allPlumbing()...),
 		Default: func(_ context.Context, a []string, s cli.IO) error {
 			fmt.Fprint(s.Err, usage)
 			if len(a) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -33,10 +34,34 @@ func plumbing() []cli.Command {
 	}
 }
 
-// bedConfig is the bed of the environment: TESTBED_ID, TESTBED_DIR, STOP_TIMEOUT (seconds), as
-// scripts/testbed.sh reads them.
+func allPlumbing() []cli.Command {
+	return append(append(plumbing(), plumbingEngine()...), plumbingAgent()...)
+}
+
+// bedConfig is the bed of the environment: TESTBED_ID, TESTBED_DIR, STOP_TIMEOUT (seconds),
+// CILIUM_DOCKER_CACHE (else XDG_CACHE_HOME or ~/.cache, /cilium-docker), as scripts/testbed.sh reads
+// them, and TESTBED_REPO (else the directory above this binary's bin/).
 func bedConfig(s cli.IO) (testbed.Config, error) {
-	c := testbed.Config{ID: os.Getenv("TESTBED_ID"), Dir: os.Getenv("TESTBED_DIR"), StopTimeout: 20 * time.Second, Log: s.Err}
+	c := testbed.Config{ID: os.Getenv("TESTBED_ID"), Dir: os.Getenv("TESTBED_DIR"), StopTimeout: 20 * time.Second, Log: s.Err,
+		Repo: os.Getenv("TESTBED_REPO"), Cache: os.Getenv("CILIUM_DOCKER_CACHE")}
+	if c.Repo == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, err
+		}
+		c.Repo = filepath.Dir(filepath.Dir(exe))
+	}
+	if c.Cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return c, err
+			}
+			base = filepath.Join(home, ".cache")
+		}
+		c.Cache = filepath.Join(base, "cilium-docker")
+	}
 	if c.Dir == "" {
 		c.Dir = "/tmp/cdtb"
 		if c.ID != "" {
@@ -63,6 +88,9 @@ func bedVerb(minN, maxN int, verb bedRun) func(context.Context, []string, cli.IO
 		}
 		c, err := bedConfig(s)
 		if err != nil {
+			return err
+		}
+		if err := testbed.CloseOnExecAll(); err != nil {
 			return err
 		}
 		return verb(c, a, s)

@@ -26,6 +26,8 @@ type Config struct {
 	Dir         string        // state root, e.g. /tmp/cdtb
 	StopTimeout time.Duration // SIGTERM's grace before SIGKILL
 	Log         io.Writer     // progress lines, "testbed: ..."
+	Repo        string        // the repository: its scripts/build-*.sh build the engines and agents
+	Cache       string        // the cache root (scripts/build-*.sh's), e.g. ~/.cache/cilium-docker
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9]{0,8}$`)

@@ -49,7 +49,7 @@ func (c Config) Launch(nd Node, name string, argv []string, record bool) (int, e
 // (or /dev/null when empty), and lets it go, returning its record (read before it can be reaped): it holds no descriptor of the caller's but the standard
 // three (not the bed's lock, nor a lock or pipe of whoever runs the bed, which would be held open after).
 func (c Config) detach(logPath, name string, args ...string) (Record, error) {
-	if err := closeOnExecAll(); err != nil {
+	if err := CloseOnExecAll(); err != nil {
 		return Record{}, err
 	}
 	out := os.DevNull
@@ -75,9 +75,10 @@ func (c Config) detach(logPath, name string, args ...string) (Record, error) {
 	return r, err
 }
 
-// closeOnExecAll marks every descriptor above the standard three close-on-exec: Go's own are, those
-// inherited from a shell (the bed's lock, fd 9) are not.
-func closeOnExecAll() error {
+// CloseOnExecAll marks every descriptor above the standard three close-on-exec: Go's own are, those
+// inherited from a shell (the bed's lock, fd 9) are not. The bed's children (daemons, builds, ip) then
+// hold none of them.
+func CloseOnExecAll() error {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return err

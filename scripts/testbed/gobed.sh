@@ -2,9 +2,18 @@
 # Test bed, the parts in Go (internal/testbed, through cmd/testbed's plumbing verbs): the processes
 # (started detached in their node, recorded as "PID STARTTIME" in $NODE_DIR/NAME.pid so a reused PID is
 # never signalled, argv in $NODE_DIR/NAME.argv for start_again; stopped by PID), the host state (sysctls
-# and mount points restored at the last down, the node's cgroups) and the fabric (netns, bridge, veths).
+# and mount points restored at the last down, the node's cgroups), the fabric (netns, bridge, veths) and
+# the engine: dockerd of $DOCKER_VERSION (20.10 is Debian's docker.io; a built one comes from
+# scripts/build-docker.sh with its containerd, shim, runc, docker-proxy and docker-init first on its PATH
+# and the classic overlay2 image store), the busybox test image, the cleanup before dockerd stops (one
+# CLI for every engine: Debian's 20.10 `docker`, API 1.41, which newer engines accept); etcd (node 1,
+# scripts/build-etcd.sh), cilium-agent of $CILIUM_VERSION (scripts/build-cilium.sh; replaced in place by
+# another version: same state dir, same flags) and the plugin under test ($PLUGIN_BIN, PLUGIN_MODE=process).
 
-tb() { TESTBED_ID=$TESTBED_ID TESTBED_DIR=$TESTBED_DIR STOP_TIMEOUT=$STOP_TIMEOUT "$TB_BIN" "$@"; }
+tb() {
+  TESTBED_ID=$TESTBED_ID TESTBED_DIR=$TESTBED_DIR STOP_TIMEOUT=$STOP_TIMEOUT TESTBED_REPO=$REPO_DIR \
+    CILIUM_DOCKER_CACHE=$CACHE_ROOT "$TB_BIN" "$@"
+}
 
 tb_ensure() { # build bin/testbed (make build does) when it is missing or older than its sources
   local src=("$REPO_DIR"/cmd/testbed "$REPO_DIR"/cmd/internal/cli "$REPO_DIR"/internal/testbed \
@@ -57,3 +66,39 @@ ensure_fabric() { tb _fabric up; }
 node_network() { tb _node-net "$NODE" "$AGENT_IPV6"; }
 nodes_left() { tb _nodes-left; }                               # nodes with a netns or a holder
 teardown_fabric() { tb _fabric down; }                         # the peer and fabric netns, the host state
+
+docker_cli() { tb _docker-cli; }
+# shellcheck disable=SC2034  # DOCKERD is read by node.sh (write_env)
+engine_resolve() { DOCKERD=$(tb _engine "$DOCKER_VERSION"); }   # built when missing
+dockerd_ok() { tb _dockerd-ok "$NODE"; }
+engine_version() { tb _engine-version "$NODE" version; }       # empty when dockerd does not answer
+engine_api_version() { tb _engine-version "$NODE" api; }
+start_dockerd() { tb _start-dockerd "$NODE" "$DOCKER_VERSION" "$PLUGIN_MODE" "$DOCKERD_LOG_LEVEL"; }
+import_image() { tb _import-image "$NODE"; }                   # the rootfs tarball built once (testbed.md §3)
+docker_cleanup() { tb _docker-cleanup "$NODE" "$(node_env PLUGIN_MODE)"; }   # containers, then the plugin's networks
+
+cilium_dir() { tb _cilium-dir "$1"; }                          # VERSION: its cache dir, built when missing
+etcd_bin() { tb _etcd-bin; }                                   # built when missing
+write_cilium_cli() { tb _cilium-cli "$NODE" "$CILIUM_DIR"; }   # `cilium` for `exec`
+etcd_healthy() { tb _etcd-ok "$NODE" "$1"; }                   # URL, from inside the node's netns
+agent_ok() { tb _agent-ok "$NODE"; }
+plugin_ok() { tb _plugin-ok "$NODE"; }
+start_etcd() { tb _start-etcd "$NODE" "$ETCD_BIN"; }
+start_agent() {
+  tb _start-agent "$NODE" "$CILIUM_DIR" "$AGENT_CONFIG_DIR" "$AGENT_IPV6" "$AGENT_API_LIMITS" "$SELF" "$AGENT_ARGS"
+}
+start_plugin() {
+  tb _start-plugin "$NODE" "$PLUGIN_BIN" "$PLUGIN_METRICS_ADDRESS" "$PLUGIN_RECONCILE_INTERVAL" "$PLUGIN_POLICY_SYNC" "$PLUGIN_ARGS"
+}
+
+replace_agent() { # VERSION DIR: stop the agent by PID, start DIR's agent with the same state dir and flags
+  local t0
+  t0=$(now)
+  tb _replace-agent "$NODE" "$1" "$2" "$(node_env CILIUM_DIR)"
+  CILIUM_DIR=$2
+  set_node_env CILIUM_VERSION "$1"
+  set_node_env CILIUM_DIR "$2"
+  set_node_env CILIUM_DBG "$2/bin/cilium-dbg"
+  wait_healthy agent
+  log "cilium-agent[n$NODE] replaced by $1 in $(elapsed "$t0")s"
+}
