@@ -3,7 +3,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 .PHONY: build test test-unit test-privileged test-e2e fuzz bench lint demo image images plugin release clean
-build: ; CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/ ./cmd/cilium-docker ./cmd/cilium-docker-policy
+build: ; CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/ ./cmd/cilium-docker ./cmd/cilium-docker-policy ./cmd/testbed
 test: ; scripts/test.sh
 test-unit: ; go test -short -race -count=1 ./...
 test-privileged: ; go test -race -count=1 ./endpoint/...

@@ -25,6 +25,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/cilium-docker/cilium-docker/internal/matrix"
+	"github.com/cilium-docker/cilium-docker/internal/testbed"
 )
 
 // composeLoad serialises loads: resolveCompose takes over logrus' standard logger for the length of one.
@@ -806,39 +807,32 @@ func agentSecurity(t *testing.T, file string, agent map[string]any) {
 	wantField(t, name, agent, "security_opt", []any{"apparmor:unconfined", "seccomp:unconfined"})
 }
 
-// agentFlagsMatchTestBed compares the flags the test bed gives cilium-agent (start_agent in
-// scripts/testbed/agent.sh) with the compose service's: the same flags, except paths only the bed moves, and
-// the node-specific ones fed from the same node values; both read the shared flags from
-// compose/agent-config, whose files must all be agent flags.
+// agentFlagsMatchTestBed compares the flags the test bed gives cilium-agent (testbed.AgentFlags) with
+// the compose service's: the same flags, except paths only the bed moves, and the node-specific ones fed
+// from the same node values; both read the shared flags from compose/agent-config, whose files must all
+// be agent flags.
 func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	root := repoRoot()
 	src, err := os.ReadFile(filepath.Join(root, "scripts", "testbed.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentSh, err := os.ReadFile(filepath.Join(root, "scripts", "testbed", "agent.sh"))
+	nd, err := testbed.Config{Dir: "/tmp/cdtb"}.Node(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := regexp.MustCompile(`(?ms)^start_agent\(\) \{\n(.*?)\n\}\n`).FindSubmatch(agentSh)
-	if fn == nil {
-		t.Fatal("scripts/testbed/agent.sh: no start_agent function")
-	}
-	body := string(fn[1])
-	var bedArgs []string
-	for _, m := range regexp.MustCompile(`--[a-z0-9][a-z0-9-]*(=\S*)?`).FindAllString(body, -1) {
-		bedArgs = append(bedArgs, strings.Trim(m, `"`))
-	}
+	confDir := filepath.Join(root, "compose", "agent-config")
+	bedArgs := testbed.AgentFlags(nd, confDir, false, nil)
 	// The bed's own paths: BPF sources from the cache (the image has them at the default /var/lib/cilium),
 	// and the defaults spelled out.
-	bedOnly := map[string]string{"lib-dir": `"$NODE_DIR/lib"`, "state-dir": "/var/run/cilium", "bpf-root": "/sys/fs/bpf"}
+	bedOnly := map[string]string{"lib-dir": nd.Dir + "/lib", "state-dir": "/var/run/cilium", "bpf-root": "/sys/fs/bpf"}
 	// The container's own: the host's sysctls where the compose file mounts them (the bed's agents run
 	// on the host, whose /proc is the default).
 	composeOnly := map[string]string{"procfs": "/host/proc"}
 	bed := flagsWithout(flagNames(bedArgs), bedOnly)
 	for name, val := range bedOnly {
-		if !strings.Contains(body, "--"+name+"="+val) {
-			t.Errorf("testbed/agent.sh start_agent: want --%s=%s", name, val)
+		if !slices.Contains(bedArgs, "--"+name+"="+val) {
+			t.Errorf("testbed.AgentFlags: want --%s=%s", name, val)
 		}
 	}
 	compose := flagsWithout(flagNames(composeCmd), composeOnly)
@@ -846,50 +840,51 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 		if !slices.Contains(composeCmd, "--"+name+"="+val) {
 			t.Errorf("compose/node1.yml cilium-agent: want --%s=%s", name, val)
 		}
-		if strings.Contains(body, "--"+name) {
-			t.Errorf("testbed/agent.sh start_agent: --%s is the compose container's own", name)
+		if slices.ContainsFunc(bedArgs, func(a string) bool { return strings.HasPrefix(a, "--"+name) }) {
+			t.Errorf("testbed.AgentFlags: --%s is the compose container's own", name)
 		}
 	}
 	if !slices.Equal(bed, compose) {
-		t.Errorf("cilium-agent flags drifted:\n  scripts/testbed.sh start_agent: %v (+ %v)\n  compose/node1.yml:              %v (+ %v)",
+		t.Errorf("cilium-agent flags drifted:\n  testbed.AgentFlags: %v (+ %v)\n  compose/node1.yml:  %v (+ %v)",
 			bed, slices.Sorted(maps.Keys(bedOnly)), compose, slices.Sorted(maps.Keys(composeOnly)))
 	}
-	// Node-specific values: the compose file takes them from .env, the bed from its node variables.
+	// Node-specific values: the compose file takes them from .env, the bed from its node.
 	raw, err := os.ReadFile(filepath.Join(root, "compose", "node1.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for flag, vars := range map[string][2]string{
-		"--ipv4-node=":  {"${NODE_IP}", `"$NODE_IP"`},
-		"--ipv4-range=": {`"$$v4"`, `"$POD_RANGE"`}, // compose: the ranges service's file (POD_RANGE or the pool's)
+		"--ipv4-node=":  {"${NODE_IP}", nd.IP},
+		"--ipv4-range=": {`"$$v4"`, nd.PodRange}, // compose: the ranges service's file (POD_RANGE or the pool's)
 		"--devices=":    {"${NODE_DEVICE}", "eth0"},
 	} {
 		if !bytes.Contains(raw, []byte(flag+vars[0])) {
 			t.Errorf("compose/node1.yml: want %s%s", flag, vars[0])
 		}
-		if !strings.Contains(body, flag+vars[1]) {
-			t.Errorf("testbed/agent.sh start_agent: want %s%s", flag, vars[1])
+		if !slices.Contains(bedArgs, flag+vars[1]) {
+			t.Errorf("testbed.AgentFlags: want %s%s", flag, vars[1])
 		}
 	}
 	// The kvstore: the compose agent reads the node's etcd-config.yaml (endpoints and TLS files, written by
-	// cilium-docker certs node); the bed's agent is given its etcd either as a URL or as such a file.
+	// cilium-docker certs node); the bed's agent is given its etcd as a URL.
 	if !bytes.Contains(raw, []byte("--kvstore-opt=etcd.config=/etc/cilium-docker/etcd/etcd-config.yaml")) {
 		t.Errorf("compose/node1.yml: want --kvstore-opt=etcd.config=/etc/cilium-docker/etcd/etcd-config.yaml")
 	}
-	if !regexp.MustCompile(`--kvstore-opt=etcd\.(address="\$ETCD_URL"|config=)`).MatchString(body) {
-		t.Errorf("testbed/agent.sh start_agent: want --kvstore-opt=etcd.address=\"$ETCD_URL\" or --kvstore-opt=etcd.config=FILE")
+	if !slices.Contains(bedArgs, "--kvstore-opt=etcd.address="+nd.EtcdURL) {
+		t.Errorf("testbed.AgentFlags: want --kvstore-opt=etcd.address=%s", nd.EtcdURL)
 	}
-	if !bytes.Contains(raw, []byte("K8S_NODE_NAME: ${NODE_NAME}")) || !strings.Contains(body, `"K8S_NODE_NAME=$NODE_NS"`) {
-		t.Errorf("K8S_NODE_NAME: compose/node1.yml must set it from ${NODE_NAME}, the bed from $NODE_NS")
+	if !bytes.Contains(raw, []byte("K8S_NODE_NAME: ${NODE_NAME}")) || !slices.Contains(testbed.AgentEnv(nd), "K8S_NODE_NAME="+nd.NS) {
+		t.Errorf("K8S_NODE_NAME: compose/node1.yml must set it from ${NODE_NAME}, the bed from the node's netns name")
 	}
-	// The shared flags: the bed's default --config-dir is the directory the compose file mounts (its
-	// agent_config_dir gives AGENT_CONFIG_DIR itself unless AGENT_API_LIMITS=agent asks for the agent's
-	// own API rate limits).
-	if !strings.Contains(body, `--config-dir="$confdir"`) || !strings.Contains(body, `confdir=$(agent_config_dir)`) ||
+	// The shared flags: the bed's default --config-dir is the directory the compose file mounts (unless
+	// AGENT_API_LIMITS=agent asks for the agent's own API rate limits).
+	if !slices.Contains(bedArgs, "--config-dir="+confDir) ||
 		!bytes.Contains(src, []byte("AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}")) ||
-		!bytes.Contains(src, []byte("AGENT_API_LIMITS=${AGENT_API_LIMITS:-stack}")) ||
-		!bytes.Contains(agentSh, []byte("if [ \"$AGENT_API_LIMITS\" = stack ]; then\n    echo \"$AGENT_CONFIG_DIR\"")) {
+		!bytes.Contains(src, []byte("AGENT_API_LIMITS=${AGENT_API_LIMITS:-stack}")) {
 		t.Errorf("testbed.sh: the agent must read --config-dir from compose/agent-config by default")
+	}
+	if d, err := testbed.AgentConfigDir(nd, testbed.Agent{ConfigDir: confDir, Limits: "stack"}); err != nil || d != confDir {
+		t.Errorf("testbed.AgentConfigDir with the stack's limits = %q, %v; want %s", d, err, confDir)
 	}
 	// Every file in agent-config is read as a flag: check they are all flags of the agent we run.
 	entries, err := os.ReadDir(filepath.Join(root, "compose", "agent-config"))

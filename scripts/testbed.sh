@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Test bed: real dockerd + cilium-agent (+ etcd on node 1) + the cilium-docker plugin per "node", each node
 # in its own network namespace and private mount namespace, wired to a fabric bridge and an "outside" peer.
-# Never touches the host network namespace. The parts are in scripts/testbed/ (processes, fabric, host
-# state, node namespaces, agent, engine, plugin); this file is the command line.
+# Never touches the host network namespace. The parts are in scripts/testbed/ (node namespaces, the
+# agent's cgroup wrapper) and in Go, internal/testbed (processes, fabric, host state, engine, etcd,
+# agent, plugin; testbed/gobed.sh calls them through bin/testbed, built when missing or stale); this
+# file is the command line.
 #
 # Usage: scripts/testbed.sh COMMAND [ARGS]
 #   up NODE                 build node NODE (1-9; node 1 runs etcd and must be up first); prints its env
@@ -85,6 +87,7 @@ CILIUM_VERSION=${CILIUM_VERSION:-}
 CACHE_ROOT=${CILIUM_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-docker}
 AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}
 PLUGIN_BIN=${PLUGIN_BIN:-$REPO_DIR/bin/cilium-docker}
+TB_BIN=$REPO_DIR/bin/testbed   # cmd/testbed: the parts of the bed in Go (testbed/gobed.sh)
 PLUGIN_ARGS=${PLUGIN_ARGS:-}
 PLUGIN_METRICS_ADDRESS=${PLUGIN_METRICS_ADDRESS-127.0.0.1:9962}
 PLUGIN_RECONCILE_INTERVAL=${PLUGIN_RECONCILE_INTERVAL-20s}
@@ -92,7 +95,6 @@ PLUGIN_POLICY_SYNC=${PLUGIN_POLICY_SYNC-1}
 PLUGIN_MODE=${PLUGIN_MODE:-process}
 AGENT_ARGS=${AGENT_ARGS:-}
 DOCKERD_LOG_LEVEL=${DOCKERD_LOG_LEVEL:-debug}
-LLVM_BIN=/usr/lib/llvm-19/bin
 TEST_IMAGE=cdbusybox:latest
 FABRIC_NS=${NS_PREFIX}cdfab
 PEER_NS=${NS_PREFIX}cdpeer
@@ -101,8 +103,6 @@ PEER_IP=$NET_PREFIX.1
 NET6_PREFIX=fd00:77:
 PEER_IP6=${NET6_PREFIX}:1
 ETCD_IP=$NET_PREFIX.2
-# Host directories that must exist as (empty) mount points; each node mounts over them privately.
-HOST_MOUNTPOINTS=(/run/docker /run/containerd /run/cilium /etc/docker)
 
 AGENT_TIMEOUT=${AGENT_TIMEOUT:-120}
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
@@ -112,20 +112,12 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-20}
 
 # shellcheck source=SCRIPTDIR/testbed/common.sh
 . "$SCRIPT_DIR/testbed/common.sh"
-# shellcheck source=SCRIPTDIR/testbed/processes.sh
-. "$SCRIPT_DIR/testbed/processes.sh"
-# shellcheck source=SCRIPTDIR/testbed/fabric.sh
-. "$SCRIPT_DIR/testbed/fabric.sh"
-# shellcheck source=SCRIPTDIR/testbed/hoststate.sh
-. "$SCRIPT_DIR/testbed/hoststate.sh"
+# shellcheck source=SCRIPTDIR/testbed/gobed.sh
+. "$SCRIPT_DIR/testbed/gobed.sh"
 # shellcheck source=SCRIPTDIR/testbed/node.sh
 . "$SCRIPT_DIR/testbed/node.sh"
 # shellcheck source=SCRIPTDIR/testbed/agent.sh
 . "$SCRIPT_DIR/testbed/agent.sh"
-# shellcheck source=SCRIPTDIR/testbed/engine.sh
-. "$SCRIPT_DIR/testbed/engine.sh"
-# shellcheck source=SCRIPTDIR/testbed/plugin.sh
-. "$SCRIPT_DIR/testbed/plugin.sh"
 
 # ---------------------------------------------------------------- commands
 
@@ -145,8 +137,7 @@ cmd_up() {
   [[ "$AGENT_API_LIMITS" =~ ^(stack|agent)$ ]] || die "AGENT_API_LIMITS must be stack or agent"
   # Builds (when not cached) run before the lock is taken.
   CILIUM_DIR=$(cilium_dir "$CILIUM_VERSION")
-  ETCD_BIN=$("$SCRIPT_DIR/build-etcd.sh" 9>&- | tail -n1)
-  [ -x "$ETCD_BIN" ] || die "etcd build failed (scripts/build-etcd.sh)"
+  ETCD_BIN=$(etcd_bin)
   engine_resolve
   take_lock
   if node_is_up; then
@@ -290,6 +281,7 @@ main() {
   [[ "$TESTBED_DIR" =~ ^/[A-Za-z0-9/._-]+$ ]] || die "TESTBED_DIR must be an absolute path without spaces"
   [ $# -ge 1 ] || usage
   mkdir -p "$TESTBED_DIR" "$CACHE_ROOT"
+  tb_ensure
   local cmd=$1
   shift
   case "$cmd" in

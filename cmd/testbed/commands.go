@@ -29,7 +29,7 @@ Exit codes: 0 ok, 1 refused (a leg not in the matrix), 2 usage.
 // commands is the command table.
 func commands() cli.Table {
 	return cli.Table{
-		Commands: []cli.Command{
+		Commands: append([]cli.Command{
 			{Name: "legs", Run: args(0, 0, legs)},
 			{Name: "run-filter", Run: args(1, 1, runFilter)},
 			{Name: "tests", Run: args(1, 1, tests)},
@@ -40,7 +40,7 @@ func commands() cli.Table {
 				fmt.Fprint(s.Out, usage)
 				return nil
 			}},
-		},
+		}, allPlumbing()...),
 		Default: func(_ context.Context, a []string, s cli.IO) error {
 			fmt.Fprint(s.Err, usage)
 			if len(a) == 0 {

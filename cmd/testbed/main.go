@@ -2,7 +2,9 @@
 // the test matrix of internal/matrix: the legs, each leg's go test -run pattern and tests, the agents a
 // leg's bed needs, the versions, and the long test, so that scripts/e2e.sh and the build, demo and
 // bench scripts read the one table. It is the home the bed's own verbs (up, down, exec, ...) move to
-// from scripts/testbed.sh. Exit codes: 0 ok, 1 refused (a leg not in the matrix), 2 usage.
+// from scripts/testbed.sh; meanwhile its plumbing verbs (_pid, _launch, _stop, _fabric, ..., not for
+// people) run the parts of the bed already in Go (internal/testbed) for scripts/testbed/gobed.sh.
+// Exit codes: 0 ok, 1 refused (a leg not in the matrix) or failed, 2 usage.
 package main
 
 import "github.com/cilium-docker/cilium-docker/cmd/internal/cli"

@@ -43,8 +43,7 @@ docker_version_norm() { # VERSION: 20.10.x is Debian's one 20.10 engine
 }
 
 matrix_version() { # NAME: a version of the matrix (internal/matrix), e.g. docker, cilium
-  command -v go >/dev/null || die "no go on PATH to read the matrix's $1 version: set DOCKER_VERSION and CILIUM_VERSION"
-  go -C "$REPO_DIR" run ./cmd/testbed version "$1" || die "go run ./cmd/testbed version $1 failed"
+  "$TB_BIN" version "$1" || die "testbed version $1 failed"
 }
 
 check_versions() { # at `up`: the versions asked for, else the matrix's current pair

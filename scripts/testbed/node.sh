@@ -16,18 +16,7 @@ node_prepare_dir() {
 }
 
 node_mount_ns() { # long-lived holder of the node's private mount namespace, then the node's mounts
-  local own pid deadline
-  own=$(readlink /proc/self/ns/mnt)
-  (exec_closed nsenter --net="/run/netns/$NODE_NS" -- setsid unshare --mount --propagation private -- sleep infinity) \
-    </dev/null >/dev/null 2>&1 &
-  pid=$!
-  record_pid holder "$pid"
-  deadline=$((SECONDS + 10))
-  while [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$own" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || die "mount namespace holder did not unshare"
-    sleep 0.05
-  done
-  readlink "/proc/$pid/ns/mnt" >"$NODE_DIR/mntns"
+  start_holder
   in_node "$SELF" _mounts "$NODE_DIR" "$PLUGIN_MODE"
   if [ "$AGENT_IPV6" = 1 ]; then
     # An IPv6 nameserver, as on a dual-stack host: Docker reserves it against unrequested IPv6 pools.
@@ -35,7 +24,7 @@ node_mount_ns() { # long-lived holder of the node's private mount namespace, the
       echo "nameserver $PEER_IP6"; } >"$NODE_DIR/resolv.conf"
     in_node mount --bind "$NODE_DIR/resolv.conf" /etc/resolv.conf
   fi
-  log "mount namespace ready (holder pid $pid)"
+  log "mount namespace ready"
 }
 
 # Runs inside the node's fresh private mount namespace and netns.
@@ -166,33 +155,6 @@ node_up() { # the node is down (or stale); CILIUM_DIR and the engine are resolve
   write_env
   trap - EXIT
   log "node $NODE up in $(elapsed "$t0")s"
-}
-
-node_processes() { # PIDs in the node's mount ns, netns or cgroups (children of our daemons, test execs)
-  local mnt=""
-  [ -f "$NODE_DIR/mntns" ] && mnt=$(cat "$NODE_DIR/mntns")
-  {
-    if [ -n "$mnt" ]; then
-      find /proc/[0-9]*/ns/mnt -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
-        awk -v m="$mnt" '$2 == m { split($1, a, "/"); print a[3] }' || true
-    fi
-    grep -lE ":/($CG_DOCKER|$CG_AGENT)(/|\$)" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true
-    if netns_exists "$NODE_NS"; then ip netns pids "$NODE_NS" 2>/dev/null || true; fi
-  } | sort -u
-}
-
-sweep_node() { # kill what is left after the recorded daemons stopped, except the namespace holder
-  local holder pid pids=()
-  holder=$(holder_pid) || holder=none
-  while read -r pid; do
-    if [ -z "$pid" ] || [ "$pid" = $$ ] || [ "$pid" = "$holder" ]; then continue; fi
-    [ "$(proc_field "$pid" 3 2>/dev/null)" != Z ] || continue   # zombies wait for their reaper
-    pids+=("$pid")
-  done < <(node_processes)
-  [ "${#pids[@]}" -gt 0 ] || return 0
-  log "killing leftover processes of node $NODE: ${pids[*]}"
-  kill -KILL "${pids[@]}" 2>/dev/null || true
-  sleep 0.2
 }
 
 node_down() {
