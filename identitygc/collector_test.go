@@ -136,10 +136,13 @@ func TestUnusedRemovedUsedKept(t *testing.T) {
 		if exists(t, cli, 30001) || exists(t, cli, 30002) {
 			return fmt.Errorf("still there: %+v", c.State())
 		}
+		if s := c.State(); s.Removed != 3 { // the pass that removed them reports at its end
+			return fmt.Errorf("state %+v: want 3 removed", s)
+		}
 		return nil
 	})
-	if s := c.State(); s.Removed != 3 {
-		t.Errorf("removed %d, want 3", s.Removed)
+	if !exists(t, cli, 100) {
+		t.Error("identity 100 (out of the range) removed")
 	}
 }
 
