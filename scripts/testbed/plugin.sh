@@ -22,6 +22,9 @@ start_plugin() {
   # The policy sync: the agent's static policy directory kept equal to the policies in the bed's etcd.
   [ -z "$PLUGIN_POLICY_SYNC" ] ||
     argv+=(--policy-dir "$NODE_DIR/policies" --etcd-endpoints "$ETCD_URL" --node-name "$NODE_NS")
+  # Cilium's identity GC in the sync (one node elected): short, so that a test sees its removals.
+  [ -z "$PLUGIN_POLICY_SYNC" ] || [ -z "$PLUGIN_IDENTITY_GC_INTERVAL" ] ||
+    argv+=(--identity-gc-interval "$PLUGIN_IDENTITY_GC_INTERVAL")
   argv+=("${extra[@]}")
   launch_recorded plugin "${argv[@]}"
 }
