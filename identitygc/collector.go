@@ -10,8 +10,8 @@ import (
 
 	"github.com/cilium/cilium/pkg/allocator"
 	"github.com/cilium/cilium/pkg/identity"
-	"github.com/cilium/cilium/pkg/identity/cache"
 	"github.com/cilium/cilium/pkg/idpool"
+	"github.com/cilium/cilium/pkg/kvstore"
 	kvstoreallocator "github.com/cilium/cilium/pkg/kvstore/allocator"
 	"github.com/cilium/cilium/pkg/rate"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,6 +26,11 @@ const (
 	rateInterval = time.Minute
 	rateLimit    = 2500
 )
+
+// identitiesPath is where the agents keep the identities in the kvstore: Cilium's
+// pkg/identity/cache.IdentitiesPath, the same expression, without the package, which links Kubernetes'
+// client-go for its CRD backend (about 12 MB resident in the sync's process).
+var identitiesPath = kvstore.JoinKey(kvstore.BaseKeyPrefix, "state", "identities", "v1")
 
 // Options configure a Collector.
 type Options struct {
@@ -63,7 +68,7 @@ func New(cli *clientv3.Client, log *slog.Logger, opt Options) (*Collector, error
 	// As operator/identitygc startKVStoreModeGC: the kvstore backend on the identities' path, the
 	// allocator for GC over the cluster's range.
 	be, err := kvstoreallocator.NewKVStoreBackend(log, kvstoreallocator.KVStoreBackendConfiguration{
-		BasePath: cache.IdentitiesPath, Backend: NewBackend(cli, opt.Timeout)})
+		BasePath: identitiesPath, Backend: NewBackend(cli, opt.Timeout)})
 	if err != nil {
 		return nil, fmt.Errorf("identity gc: the kvstore backend: %w", err)
 	}
