@@ -342,6 +342,6 @@ func (c *Checker) identityGC(r *Report, s samples) {
 		return
 	}
 	age := c.now().Sub(time.Unix(int64(last), 0)).Round(time.Second)
-	r.add("Identity GC", OK, "", "%s; %.0f passes here, last %s ago: %.0f identities left, %.0f removed, %.0f failed passes",
-		where, passes, age, alive, removed, failures)
+	r.add("Identity GC", OK, "", "%s; %.0f passes here: %.0f identities left, %.0f removed, %.0f failed passes; last %s ago",
+		where, passes, alive, removed, failures, age)
 }
