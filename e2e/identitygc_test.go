@@ -168,6 +168,7 @@ func TestIdentityGC(t *testing.T) {
 		leaders += l
 		elected[nd.N] = l == 1
 	}
+	t.Logf("/metrics: %.0f identities removed during the test, node %v elected", removed-removed0, elected)
 	if removed-removed0 < churn || leaders != 1 {
 		t.Errorf("/metrics: %.0f identities removed during the test (want >= %d), %.0f leaders (want 1)", removed-removed0, churn, leaders)
 	}
@@ -212,12 +213,15 @@ func TestIdentityGC(t *testing.T) {
 	// Its lease gone (what its TTL does to a node that stays down): the identity only node 2 used goes,
 	// the one node 1 uses too stays.
 	n1.Etcdctl(t, "lease", "revoke", strconv.FormatInt(lease, 16))
+	revoked := time.Now()
 	bed.Eventually(t, gcPatience, "gckept's identity removed once node 2's lease is gone", func() error {
 		if _, ok := masterKeys(t, n1)[kept[0]]; ok {
 			return fmt.Errorf("identity %d of gckept still there", kept[0])
 		}
 		return nil
 	})
+	t.Logf("gckept's identity %d kept %.0f passes with node 2's agent down, removed %s after its lease was revoked",
+		kept[0], passes()-p0, time.Since(revoked).Round(time.Second))
 	if _, ok := masterKeys(t, n1)[shared[0]]; !ok {
 		t.Fatalf("identity %d of gcshared, used on node 1, removed", shared[0])
 	}
