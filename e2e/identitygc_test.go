@@ -220,7 +220,7 @@ func TestIdentityGC(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("gckept's identity %d kept %.0f passes with node 2's agent down, removed %s after its lease was revoked",
+	t.Logf("gckept's identity %d: %.0f passes since node 2's agent went down, removed %s after its lease was revoked",
 		kept[0], passes()-p0, time.Since(revoked).Round(time.Second))
 	if _, ok := masterKeys(t, n1)[shared[0]]; !ok {
 		t.Fatalf("identity %d of gcshared, used on node 1, removed", shared[0])
