@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 
 	"github.com/cilium/cilium/api/v1/client/daemon"
@@ -43,6 +44,9 @@ type Config struct {
 	// ClusterName is the agent's --cluster-name: the value policies expect in the
 	// k8s:io.cilium.k8s.policy.cluster label of the cluster's endpoints; empty when the agent does not say.
 	ClusterName string
+	// ClusterID is the agent's --cluster-id (0 when it does not say): the identity range its cluster
+	// allocates from, which the identity garbage collector keeps to.
+	ClusterID uint32
 	// LabelPrefixes and LabelPrefixFile are the agent's identity label rules (--labels,
 	// --label-prefix-file); both empty: the agent's default rules. See NewLabelFilter.
 	LabelPrefixes   []string
@@ -78,6 +82,9 @@ func parseConfig(st *models.DaemonConfigurationStatus) (*Config, error) {
 	// The agent reports its whole option.Config under its Go field names (daemon/restapi/config.go).
 	if name, ok := st.DaemonConfigurationMap["ClusterName"].(string); ok {
 		cfg.ClusterName = name
+	}
+	if id, ok := st.DaemonConfigurationMap["ClusterID"].(float64); ok && id >= 0 && id <= math.MaxUint32 {
+		cfg.ClusterID = uint32(id)
 	}
 	if st.Addressing == nil {
 		return nil, fmt.Errorf("agent configuration has no addressing")

@@ -23,6 +23,12 @@ const (
 	PolicyRefused        = "policy_sync_refused"                    // documents of that revision not in force as stored
 	PolicyFailing        = "policy_sync_failing"                    // 1 while the sync's last pass failed
 	EndpointsManaged     = "endpoints_managed"
+	IdentityGCPasses     = "identity_gc_passes_total"                // identity GC passes on this node
+	IdentityGCRemoved    = "identity_gc_removed_total"               // identities the GC removed on this node
+	IdentityGCFailures   = "identity_gc_failures_total"              // identity GC passes that failed
+	IdentityGCLastPass   = "identity_gc_last_pass_timestamp_seconds" // end of this node's last GC pass
+	IdentityGCLeader     = "identity_gc_leader"                      // 1 while this node's GC is the elected one
+	IdentityGCAlive      = "identity_gc_alive"                       // identities the last pass left
 )
 
 // FullName is the exposed name of one of the plugin's metrics.
@@ -100,9 +106,29 @@ func (m *Metrics) PolicySync(f func() syncreport.Stats) {
 	m.Gauge(PolicyRefused, "Policies of the applied revision the policy sync refused (their last good revision stays).",
 		func() float64 { return float64(f().Refused) })
 	m.Gauge(PolicyFailing, "1 while the policy sync's last pass failed (etcd unreachable, the watch broke), else 0.", func() float64 {
-		if f().Failing {
-			return 1
-		}
-		return 0
+		return one(f().Failing)
 	})
+	counter := func(name, help string, v func(syncreport.IdentityGC) uint64) {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help},
+			func() float64 { return float64(v(f().GC)) }))
+	}
+	counter(IdentityGCPasses, "Passes of Cilium's identity garbage collection run on this node (the elected one).",
+		func(g syncreport.IdentityGC) uint64 { return g.Passes })
+	counter(IdentityGCRemoved, "Identities (kvstore master keys) the identity garbage collection removed on this node.",
+		func(g syncreport.IdentityGC) uint64 { return g.Removed })
+	counter(IdentityGCFailures, "Identity garbage collection passes that failed on this node.",
+		func(g syncreport.IdentityGC) uint64 { return g.Failures })
+	m.Gauge(IdentityGCLastPass, "Unix time this node's last identity garbage collection pass ended (0: none yet).",
+		func() float64 { return float64(f().GC.LastPass) })
+	m.Gauge(IdentityGCLeader, "1 while this node's identity garbage collection is the cluster's elected one, else 0.",
+		func() float64 { return one(f().GC.Leader) })
+	m.Gauge(IdentityGCAlive, "Identities (kvstore master keys) this node's last identity garbage collection pass left.",
+		func() float64 { return float64(f().GC.Alive) })
+}
+
+func one(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

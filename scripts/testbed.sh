@@ -42,6 +42,9 @@
 #                PLUGIN_RECONCILE_INTERVAL its --reconcile-interval (default 20s, the shortest; empty: the plugin's)
 #                PLUGIN_POLICY_SYNC non-empty (default 1): the plugin syncs POLICY_DIR with the bed's etcd
 #                (--policy-dir, --etcd-endpoints, --node-name <node netns>); empty: no sync
+#                PLUGIN_IDENTITY_GC_INTERVAL with the sync, its --identity-gc-interval (default 10s: Cilium's
+#                identity GC, elected among the nodes, passes often enough for a test's patience, and any
+#                false removal shows in every test; empty: the plugin's 15m)
 #   PLUGIN_MODE  process (default), none or stack. none: no legacy plugin (no socket in the node's
 #                /run/docker/plugins), for a managed plugin the test creates and enables on the node's dockerd
 #                (scripts/plugin.sh). stack: `up` starts only dockerd, in a node with its own /run (dockerd also serves
@@ -92,6 +95,7 @@ PLUGIN_ARGS=${PLUGIN_ARGS:-}
 PLUGIN_METRICS_ADDRESS=${PLUGIN_METRICS_ADDRESS-127.0.0.1:9962}
 PLUGIN_RECONCILE_INTERVAL=${PLUGIN_RECONCILE_INTERVAL-20s}
 PLUGIN_POLICY_SYNC=${PLUGIN_POLICY_SYNC-1}
+PLUGIN_IDENTITY_GC_INTERVAL=${PLUGIN_IDENTITY_GC_INTERVAL-10s}
 PLUGIN_MODE=${PLUGIN_MODE:-process}
 AGENT_ARGS=${AGENT_ARGS:-}
 DOCKERD_LOG_LEVEL=${DOCKERD_LOG_LEVEL:-debug}

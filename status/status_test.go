@@ -262,6 +262,9 @@ func TestPolicySyncRow(t *testing.T) {
 		{syncreport.Stats{Revision: 117, Errors: 1}, true, "revision 117, 1 errors since start"},
 		{syncreport.Stats{Revision: 117, Errors: 2, Failing: true}, false, "revision 117, last pass failed, 2 errors since start"},
 		{syncreport.Stats{Revision: 118, Errors: 1, Refused: 1}, false, "revision 118, 1 policies refused"},
+		{syncreport.Stats{Revision: 7}, true, "Identity GC:         OK  another node is elected; no pass here yet"},
+		{syncreport.Stats{Revision: 7, GC: syncreport.IdentityGC{Leader: true, Passes: 3, LastPass: time.Now().Unix(), Alive: 12,
+			Removed: 200}}, true, "OK  elected on this node; 3 passes here: 12 identities left, 200 removed, 0 failed passes; last "},
 	} {
 		cfg, a, d := healthyNode(t)
 		dir := pluginSocketWith(t, pluginMetrics(&tt.stats))

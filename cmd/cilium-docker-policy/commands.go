@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cli"
 	"github.com/cilium-docker/cilium-docker/cmd/internal/cliflags"
@@ -66,6 +67,8 @@ type policyCmd struct {
 	agentVersion   string
 	reportState    bool
 	validate       bool
+	gcInterval     time.Duration
+	clusterID      uint
 }
 
 // run runs one policy command; prog is how the user called it (progName).
@@ -157,6 +160,9 @@ func (c *policyCmd) syncFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.agentVersion, "agent-version", "", "the agent's version, reported in the node's status for `policy list`")
 	fs.BoolVar(&c.reportState, "report", false, "print the sync's state as a JSON line on stdout after every pass and failure (for the plugin)")
 	fs.BoolVar(&c.validate, "validate", false, "check the flags and the etcd configuration, then exit")
+	fs.DurationVar(&c.gcInterval, "identity-gc-interval", cliflags.DefaultIdentityGCInterval,
+		"between passes of Cilium's identity garbage collection (the elected node's; 0: this node takes no part)")
+	fs.UintVar(&c.clusterID, "cluster-id", 0, "the agent's --cluster-id: the identity range the garbage collection keeps to")
 }
 
 func (c *policyCmd) checkFlags(fs *flag.FlagSet) {

@@ -42,6 +42,9 @@ type Config struct {
 	// policies in etcd (Etcd), reporting as NodeName.
 	PolicyDir, NodeName string
 	Etcd                cliflags.Etcd
+	// IdentityGCInterval is the time between the passes of Cilium's identity garbage collection, run by
+	// the policy sync of the one node elected in the cluster; 0: this node takes no part.
+	IdentityGCInterval time.Duration
 }
 
 // SocketPath is where Docker finds the plugin: a legacy plugin's file name is its driver name; a managed
@@ -85,6 +88,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&c.PolicyDir, "policy-dir", "",
 		"the agent's static policy directory (--static-cnp-path): keep it equal to the policies in etcd (off when empty)")
 	fs.StringVar(&c.NodeName, "node-name", cliflags.DefaultNodeName(), "this node's name in the policy status keys")
+	fs.DurationVar(&c.IdentityGCInterval, "identity-gc-interval", cliflags.DefaultIdentityGCInterval,
+		"with --policy-dir: between passes of Cilium's identity garbage collection in etcd, run by one elected node (0: this node takes no part)")
 	c.Etcd.Register(fs)
 	k8sIdentity := fs.Bool("k8s-identity-labels", true,
 		"stamp k8s:io.kubernetes.pod.namespace=<namespace> and k8s:io.cilium.k8s.policy.cluster=<agent's cluster name> on every "+

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,12 +28,16 @@ import (
 // policyValidateTimeout bounds the policy binary's check of the flags at start.
 const policyValidateTimeout = 10 * time.Second
 
-// policySyncArgs are the sync's arguments: this plugin's policy flags, the agent's cluster name and its
-// version (reported in the node's status for `policy list`).
-func policySyncArgs(cfg *Config, cluster, agentVersion string) []string {
-	args := []string{"sync", "--report", "--policy-dir=" + cfg.PolicyDir, "--node-name=" + cfg.NodeName}
+// policySyncArgs are the sync's arguments: this plugin's policy and identity GC flags, the agent's cluster
+// name and ID, and its version (reported in the node's status for `policy list`).
+func policySyncArgs(cfg *Config, cluster string, clusterID uint32, agentVersion string) []string {
+	args := []string{"sync", "--report", "--policy-dir=" + cfg.PolicyDir, "--node-name=" + cfg.NodeName,
+		"--identity-gc-interval=" + cfg.IdentityGCInterval.String()}
 	if cluster != "" {
 		args = append(args, "--cluster-name="+cluster)
+	}
+	if clusterID != 0 {
+		args = append(args, "--cluster-id="+strconv.FormatUint(uint64(clusterID), 10))
 	}
 	if agentVersion != "" {
 		args = append(args, "--agent-version="+agentVersion)
@@ -59,7 +64,7 @@ func validatePolicySync(ctx context.Context, bin string, cfg *Config) error {
 	ctx, cancel := context.WithTimeout(ctx, policyValidateTimeout)
 	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, append(policySyncArgs(cfg, "", ""), "--validate")...)
+	cmd := exec.CommandContext(ctx, bin, append(policySyncArgs(cfg, "", 0, ""), "--validate")...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
@@ -92,6 +97,8 @@ type policySync struct {
 	mu   sync.Mutex
 	last syncreport.Stats // guarded by mu: the running sync's last report (Errors: its own)
 	base uint64           // guarded by mu: the errors of the syncs that ran before this one
+	// gcBase: the identity GC's passes, removals and failures of the syncs that ran before this one.
+	gcBase syncreport.IdentityGC // guarded by mu
 }
 
 // newPolicySync returns the policy sync; Run runs it. Its standard error (its log) goes to stderr.
@@ -102,7 +109,7 @@ func newPolicySync(cfg *Config, bin string, log *logrus.Entry, ag *agent.Cached,
 		if err != nil {
 			return "", nil, fmt.Errorf("the agent's cluster name: %w", err)
 		}
-		return bin, policySyncArgs(cfg, c.ClusterName, agentVersion(ctx, ag, log)), nil
+		return bin, policySyncArgs(cfg, c.ClusterName, c.ClusterID, agentVersion(ctx, ag, log)), nil
 	}
 	p.Supervisor = supervise.New(log, spec, p.line, supervise.Options{Stderr: stderr, OnStart: p.started})
 	return p
@@ -114,6 +121,11 @@ func (p *policySync) started() {
 	defer p.mu.Unlock()
 	p.base += p.last.Errors
 	p.last.Errors = 0
+	p.gcBase.Passes += p.last.GC.Passes
+	p.gcBase.Removed += p.last.GC.Removed
+	p.gcBase.Failures += p.last.GC.Failures
+	p.gcBase.LastPass = max(p.gcBase.LastPass, p.last.GC.LastPass)
+	p.last.GC = syncreport.IdentityGC{} // the new sync is not elected yet
 }
 
 // line takes one --report line of the sync.
@@ -133,5 +145,9 @@ func (p *policySync) stats() syncreport.Stats {
 	defer p.mu.Unlock()
 	s := p.last
 	s.Errors += p.base
+	s.GC.Passes += p.gcBase.Passes
+	s.GC.Removed += p.gcBase.Removed
+	s.GC.Failures += p.gcBase.Failures
+	s.GC.LastPass = max(s.GC.LastPass, p.gcBase.LastPass)
 	return s
 }

@@ -19,7 +19,7 @@ func plumbingAgent() []cli.Command {
 		{Name: "_start-agent", Run: bedVerb(7, 7, plumbStartAgent)},
 		{Name: "_agent-ok", Run: bedVerb(1, 1, plumbAgentOK)},
 		{Name: "_replace-agent", Run: bedVerb(4, 4, plumbReplaceAgent)},
-		{Name: "_start-plugin", Run: bedVerb(6, 6, plumbStartPlugin)},
+		{Name: "_start-plugin", Run: bedVerb(7, 7, plumbStartPlugin)},
 		{Name: "_plugin-ok", Run: bedVerb(1, 1, plumbPluginOK)},
 	}
 }
@@ -103,13 +103,14 @@ func plumbReplaceAgent(c testbed.Config, a []string, _ cli.IO) error {
 	return c.ReplaceAgent(nd, a[1], a[2], a[3])
 }
 
-// _start-plugin NODE BIN METRICS_ADDRESS RECONCILE_INTERVAL POLICY_SYNC PLUGIN_ARGS (split on blanks)
+// _start-plugin NODE BIN METRICS_ADDRESS RECONCILE_INTERVAL POLICY_SYNC IDENTITY_GC_INTERVAL PLUGIN_ARGS (split on blanks)
 func plumbStartPlugin(c testbed.Config, a []string, _ cli.IO) error {
 	nd, err := node(c, a[0])
 	if err != nil {
 		return err
 	}
-	p := testbed.Plugin{Bin: a[1], MetricsAddress: a[2], ReconcileInterval: a[3], PolicySync: a[4] != "", Args: strings.Fields(a[5])}
+	p := testbed.Plugin{Bin: a[1], MetricsAddress: a[2], ReconcileInterval: a[3], PolicySync: a[4] != "",
+		IdentityGCInterval: a[5], Args: strings.Fields(a[6])}
 	return c.StartPlugin(nd, p)
 }
 

@@ -14,7 +14,10 @@ type Plugin struct {
 	MetricsAddress    string // --metrics-address in the node; empty: none (a plugin without the flag)
 	ReconcileInterval string // --reconcile-interval; empty: the plugin's own
 	PolicySync        bool   // --policy-dir, --etcd-endpoints, --node-name: the bed's etcd policies
-	Args              []string
+	// IdentityGCInterval: with the sync, its --identity-gc-interval (Cilium's identity GC, one node
+	// elected); empty: the plugin's own.
+	IdentityGCInterval string
+	Args               []string
 }
 
 // PluginSocket is the node's legacy plugin socket on the host.
@@ -43,6 +46,9 @@ func (c Config) StartPlugin(nd Node, p Plugin) error {
 	}
 	if p.PolicySync {
 		argv = append(argv, "--policy-dir", filepath.Join(nd.Dir, "policies"), "--etcd-endpoints", nd.EtcdURL, "--node-name", nd.NS)
+		if p.IdentityGCInterval != "" {
+			argv = append(argv, "--identity-gc-interval", p.IdentityGCInterval)
+		}
 	}
 	_, err := c.Launch(nd, "plugin", append(argv, p.Args...), true)
 	return err

@@ -50,11 +50,17 @@ func Open(c Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return New(cli, c), nil
+}
+
+// New is the store of c's prefix over cli, a client Dial returned (shared with another owner of keys in
+// the same etcd, the identity GC of the policy sync); Close closes cli.
+func New(cli *clientv3.Client, c Config) *Store {
 	p := c.Prefix
 	if p == "" {
 		p = DefaultPrefix
 	}
-	return &Store{cli: cli, prefix: p, timeout: c.Timeout}, nil
+	return &Store{cli: cli, prefix: p, timeout: c.Timeout}
 }
 
 // Dial returns an etcd v3 client of c (its endpoints and TLS files; c.Prefix is not used) for another

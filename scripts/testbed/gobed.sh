@@ -88,7 +88,7 @@ start_agent() {
   tb _start-agent "$NODE" "$CILIUM_DIR" "$AGENT_CONFIG_DIR" "$AGENT_IPV6" "$AGENT_API_LIMITS" "$SELF" "$AGENT_ARGS"
 }
 start_plugin() {
-  tb _start-plugin "$NODE" "$PLUGIN_BIN" "$PLUGIN_METRICS_ADDRESS" "$PLUGIN_RECONCILE_INTERVAL" "$PLUGIN_POLICY_SYNC" "$PLUGIN_ARGS"
+  tb _start-plugin "$NODE" "$PLUGIN_BIN" "$PLUGIN_METRICS_ADDRESS" "$PLUGIN_RECONCILE_INTERVAL" "$PLUGIN_POLICY_SYNC" "$PLUGIN_IDENTITY_GC_INTERVAL" "$PLUGIN_ARGS"
 }
 
 replace_agent() { # VERSION DIR: stop the agent by PID, start DIR's agent with the same state dir and flags

@@ -63,3 +63,7 @@ func (e *Etcd) Args() []string {
 	}
 	return out
 }
+
+// DefaultIdentityGCInterval is the default of --identity-gc-interval (the plugin's and the sync's): the
+// operator's (identity-gc-interval, the agents' kvstore lease TTL, 15m).
+const DefaultIdentityGCInterval = 15 * time.Minute
