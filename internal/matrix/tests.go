@@ -47,7 +47,7 @@ func Tests() []Test {
 		{Name: "TestIPv6Restarts", Legs: full},
 		{Name: "TestIPv6SingleNode", Legs: full},
 		{Name: "TestIPv6TwoNodes", Legs: full},
-		{Name: "TestIdentityGC", Legs: []string{LegCurrent}}, // two nodes, 200 label sets: the current pair only
+		{Name: "TestIdentityGC", Legs: full},
 		{Name: "TestImageLabelsAreNotIdentity", Legs: full},
 		{Name: "TestImageLabelsDoNotChooseNamespace", Legs: full},
 		{Name: "TestKillPluginMidBurst", Legs: full},
