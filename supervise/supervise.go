@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cilium-docker/cilium-docker/backoff"
+	"github.com/cilium-docker/cilium-docker/procstop"
 )
 
 // Spec says what to start; it runs before every start, so the arguments may follow the daemon's state
@@ -137,7 +138,7 @@ func (s *Supervisor) once(ctx context.Context) error {
 		return fmt.Errorf("child %s: %w", path, errOrExit(waitErr))
 	case <-ctx.Done():
 	}
-	killed, err := Stop(cmd.Process, s.opt.StopGrace, exited)
+	killed, err := procstop.Stop(cmd.Process, s.opt.StopGrace, exited)
 	if err != nil {
 		s.log.WithError(err).WithField("pid", cmd.Process.Pid).Warn("stop child process")
 	} else if killed {

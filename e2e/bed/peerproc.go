@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/internal/testkit"
-	"github.com/cilium-docker/cilium-docker/supervise"
+	"github.com/cilium-docker/cilium-docker/procstop"
 )
 
 // PeerAddAddress gives the peer's fabric interface one more address (CIDR form) for the test, and
@@ -36,7 +36,7 @@ func (nd *Node) PeerProcess(t testing.TB, log string, args ...string) int {
 	return pid
 }
 
-// stopPID stops the process pid this test started (supervise.Stop: SIGTERM, then SIGKILL after 5 s).
+// stopPID stops the process pid this test started (procstop.Stop: SIGTERM, then SIGKILL after 5 s).
 // It is a child of the bed's shell, reaped by init: gone, or a zombie, once it exited.
 func stopPID(t testing.TB, pid int) {
 	p, err := os.FindProcess(pid) // a pidfd where the kernel has them: signals never reach a reused PID
@@ -58,7 +58,7 @@ func stopPID(t testing.TB, pid int) {
 			}
 		}
 	}()
-	if _, err := supervise.Stop(p, 5*time.Second, exited); err != nil {
+	if _, err := procstop.Stop(p, 5*time.Second, exited); err != nil {
 		t.Errorf("stop pid %d: %v", pid, err)
 	}
 }

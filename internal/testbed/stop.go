@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/supervise"
+	"github.com/cilium-docker/cilium-docker/procstop"
 )
 
 // pollEvery is how often the bed looks at a process or a check it waits for.
@@ -40,7 +40,7 @@ func (c Config) stopPID(label string, r Record) error {
 	_ = p.Signal(syscall.SIGCONT) // a frozen process would hold SIGTERM pending
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	killed, err := supervise.Stop(p, c.StopTimeout, gone(ctx, r))
+	killed, err := procstop.Stop(p, c.StopTimeout, gone(ctx, r))
 	if killed {
 		c.logf("%s (pid %d) ignored SIGTERM for %s: SIGKILL", label, r.PID, c.StopTimeout)
 		wait, cancelWait := context.WithTimeout(ctx, 5*time.Second)

@@ -1,11 +1,11 @@
-package supervise_test
+package procstop_test
 
 import (
 	"os/exec"
 	"testing"
 	"time"
 
-	"github.com/cilium-docker/cilium-docker/supervise"
+	"github.com/cilium-docker/cilium-docker/procstop"
 )
 
 // child starts script in sh, waits for its first output, and returns it with a channel that closes
@@ -40,7 +40,7 @@ func TestStop(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd, exited := child(t, tt.script)
 			start := time.Now()
-			killed, err := supervise.Stop(cmd.Process, 200*time.Millisecond, exited)
+			killed, err := procstop.Stop(cmd.Process, 200*time.Millisecond, exited)
 			if err != nil || killed != tt.wantKilled {
 				t.Fatalf("Stop: killed %v, %v; want killed %v, nil", killed, err, tt.wantKilled)
 			}
@@ -56,7 +56,7 @@ func TestStop(t *testing.T) {
 func TestStopGone(t *testing.T) {
 	cmd, exited := child(t, `echo`)
 	<-exited
-	if killed, err := supervise.Stop(cmd.Process, time.Second, exited); killed || err != nil {
+	if killed, err := procstop.Stop(cmd.Process, time.Second, exited); killed || err != nil {
 		t.Fatalf("Stop of an exited process: killed %v, %v; want false, nil", killed, err)
 	}
 }
