@@ -95,19 +95,21 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 	p.reaper = driver.NewReaper(log.WithField("subsys", "reaper"), p.veths, inFlight)
 	labelled := driver.NewLabelled()
 	p.builds = driver.NewBuilds()
+	var egress driver.EgressPolicies = noEgressPolicies{}
+	if cfg.PolicyDir != "" {
+		p.policy = newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
+		m.PolicySync(p.policy.stats)
+		egress = &egressPolicies{bin: policyBin, cfg: cfg, ag: ag, sync: p.policy}
+	}
 	driver.Register(p.srv, driver.New(driver.Deps{Log: log.WithField("subsys", "driver"), Name: cfg.DriverName,
 		AddressSpaces: ipam.AddressSpaces(), Agent: ag, Links: p.veths, Docker: dc, Addresses: ipamCore, Policy: cfg.Labels,
-		Ports: p.ports, Tracker: inFlight, Reap: p.reaper, Labelled: labelled, HandOver: p.builds}))
+		Ports: p.ports, Tracker: inFlight, Reap: p.reaper, Labelled: labelled, HandOver: p.builds, Egress: egress, Node: cfg.NodeName}))
 	p.labels = driver.NewLabelSync(driver.LabelSyncDeps{Log: log.WithField("subsys", "labels"), Agent: ag, Docker: dc,
 		Policy: cfg.Labels, Skip: labelled})
 	p.gc = reconcile.New(reconcile.Deps{Log: log.WithField("subsys", "reconcile"), Docker: dc, Agent: ag, Links: p.veths,
 		Ports: p.ports, Tracker: inFlight}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
 	if cfg.ReconcileInterval > 0 {
 		m.Reconciler(reconcilerStats(p.gc))
-	}
-	if cfg.PolicyDir != "" {
-		p.policy = newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
-		m.PolicySync(p.policy.stats)
 	}
 
 	if cfg.MetricsAddress != "" { // bound before anything starts: a path it refuses fails the start
