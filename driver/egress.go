@@ -47,8 +47,8 @@ func (r *egressRefs) join(ctx context.Context, eid endpoint.ID, ct dockerapi.Con
 		return fmt.Errorf("container %q: label %s: %w", ct.Name, egress.Key, err)
 	}
 	name := egress.Name(r.node, identity)
-	doc := egress.Document(name, fmt.Sprintf("cilium-docker: egress allow-list (%s) of container %s on node %s", egress.Key, ct.Name, r.node),
-		identity, entries)
+	doc := egress.Document(name, fmt.Sprintf("cilium-docker: the %s allow-list of the containers of this identity on node %s "+
+		"(made at the start of %s; removed with the node's last such container)", egress.Key, r.node, ct.Name), identity, entries)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.store.Apply(ctx, name, doc); err != nil {

@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/e2e/bed"
+)
+
+// egressKeys is where the policies live in etcd and the node's directory: the generated ones are the
+// cilium-docker-egress-* of either.
+const egressKeys = "cilium-docker/policy/v1/policies/cilium-docker-egress-"
+
+// TestEgressLabel: a container labelled io.cilium.egress=allowed.test:8080/tcp reaches allowed.test on
+// 8080 and nothing else: not denied.test, not allowed.test's address on 8081, not an address it never
+// resolved; the agent's DNS proxy answers a query for a name off the list REFUSED. A replica with the
+// same labels shares the one generated policy, which goes with the last of them, from etcd and the
+// policy directory. A label with a bad port fails `docker run` with the reason and stores nothing.
+func TestEgressLabel(t *testing.T) {
+	nd := bed.Up(t, 1)
+	net := "cilium-eg"
+	nd.Network(t, net)
+	const denied, never = "192.168.77.250", "192.168.77.251"
+	nd.PeerAddAddress(t, denied+"/24")
+	nd.PeerAddAddress(t, never+"/24")
+	nd.PeerProcess(t, "/dev/null", "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--user=root",
+		"--listen-address="+bed.PeerAddr, "--bind-interfaces", "--pid-file=",
+		"--address=/allowed.test/"+bed.PeerAddr, "--address=/denied.test/"+denied)
+	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/echo", "pong")
+	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8081", "-e", "/bin/echo", "pong")
+	tcp := func(name, addr, port string) error {
+		out, err := nd.Docker(t, "exec", name, "sh", "-c", "echo ping | nc -w 2 "+addr+" "+port)
+		if err != nil || !strings.Contains(out, "pong") {
+			return fmt.Errorf("nc %s -> %s:%s: %v %q", name, addr, port, err, out)
+		}
+		return nil
+	}
+	generated := func() (etcd, dir []string) {
+		out := strings.TrimSpace(nd.Etcdctl(t, "get", "--prefix", "--keys-only", egressKeys))
+		if out != "" {
+			etcd = strings.Fields(out)
+		}
+		files, _ := filepath.Glob(filepath.Join(nd.PolicyDir(), "cilium-docker.ccnp."+strings.TrimPrefix(egressKeys, "cilium-docker/policy/v1/policies/")+"*"))
+		return etcd, files
+	}
+
+	// A bad port: the start fails saying why, and no policy is stored.
+	out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", "eg-bad", "-l", "io.cilium.egress=allowed.test:99999",
+		"--net", net, bed.Image, "sleep", "100000")
+	t.Cleanup(func() { nd.BestEffort(t, "rm", "-f", "eg-bad") })
+	if err == nil || !strings.Contains(out, "io.cilium.egress") || !strings.Contains(out, `port "99999"`) {
+		t.Fatalf("docker run with a bad io.cilium.egress: err %v, output %q: want it refused naming the port", err, out)
+	}
+	if etcd, dir := generated(); len(etcd)+len(dir) != 0 {
+		t.Fatalf("a refused label left policies: etcd %v, directory %v", etcd, dir)
+	}
+
+	label := "io.cilium.egress=allowed.test:8080/tcp"
+	for _, name := range []string{"eg1", "eg2"} {
+		nd.Run(t, name, "-l", "name=eg", "-l", label, "--dns", bed.PeerAddr, "--net", net, bed.Image, "sleep", "100000")
+	}
+	etcd, dir := generated()
+	if len(etcd) != 1 || len(dir) != 1 {
+		t.Fatalf("generated policies after two replicas started: etcd %v, directory %v; want one of each", etcd, dir)
+	}
+	t.Logf("generated policy %s:\n%s", etcd[0], nd.Etcdctl(t, "get", "--print-value-only", etcd[0]))
+
+	// The policy is in the agent's directory before the endpoint exists; the first DNS rule on an agent
+	// makes it compile the endpoint's program with the proxy redirect (10 to 30 s on this machine).
+	started := time.Now()
+	bed.Eventually(t, 90*time.Second, "eg1 resolves allowed.test and reaches it on 8080", func() error {
+		out, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "allowed.test")
+		if !strings.Contains(out, "Address: "+bed.PeerAddr) && !strings.Contains(out, "Address 1: "+bed.PeerAddr) {
+			return fmt.Errorf("nslookup allowed.test: %q", out)
+		}
+		return tcp("eg1", bed.PeerAddr, "8080")
+	})
+	t.Logf("start -> allowed.test reached in %.1f s", time.Since(started).Seconds())
+	if err := tcp("eg1", bed.PeerAddr, "8081"); err == nil {
+		t.Error("eg1 reaches allowed.test's address on 8081, which the label does not list")
+	}
+	if err := nd.Blocked(t, "eg1", never); err != nil {
+		t.Errorf("an address eg1 never resolved: %v", err)
+	}
+	// A name off the list: the agent's DNS proxy answers REFUSED (its default, --tofqdns-dns-reject-response-code).
+	direct, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "denied.test", bed.PeerAddr)
+	if !strings.Contains(direct, "REFUSED") || strings.Contains(direct, denied) {
+		t.Errorf("nslookup denied.test %s from eg1: %q, want REFUSED", bed.PeerAddr, direct)
+	}
+	embedded, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "denied.test")
+	t.Logf("off the list, asked directly: %q; through Docker's embedded DNS: %q", direct, embedded)
+	if strings.Contains(embedded, denied) {
+		t.Errorf("eg1 resolved denied.test through Docker's embedded DNS: %q", embedded)
+	}
+	if err := nd.Blocked(t, "eg1", denied); err != nil {
+		t.Errorf("denied.test's address: %v", err)
+	}
+	if err := nd.Blocked(t, "eg2", never); err != nil {
+		t.Errorf("replica eg2 is not held to the list: %v", err)
+	}
+
+	nd.Must(t, "rm", "-f", "eg1")
+	if etcd, dir := generated(); len(etcd) != 1 || len(dir) != 1 {
+		t.Fatalf("the policy went while replica eg2 runs: etcd %v, directory %v", etcd, dir)
+	}
+	nd.Must(t, "rm", "-f", "eg2")
+	bed.Eventually(t, 30*time.Second, "the generated policy is gone with the last container", func() error {
+		if etcd, dir := generated(); len(etcd)+len(dir) != 0 {
+			return fmt.Errorf("etcd %v, directory %v", etcd, dir)
+		}
+		return nil
+	})
+}
