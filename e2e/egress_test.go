@@ -33,8 +33,11 @@ func TestEgressLabel(t *testing.T) {
 	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8081", "-e", "/bin/echo", "pong")
 	tcp := func(name, addr, port string) error {
 		out, err := nd.Docker(t, "exec", name, "sh", "-c", "echo ping | nc -w 2 "+addr+" "+port)
-		if err != nil || !strings.Contains(out, "pong") {
-			return fmt.Errorf("nc %s -> %s:%s: %v %q", name, addr, port, err, out)
+		if err != nil {
+			return fmt.Errorf("nc %s -> %s:%s: %w %q", name, addr, port, err, out)
+		}
+		if !strings.Contains(out, "pong") {
+			return fmt.Errorf("nc %s -> %s:%s: no pong: %q", name, addr, port, out)
 		}
 		return nil
 	}

@@ -24,21 +24,40 @@ import (
 // container does not start before its policy is in the agent's directory.
 const egressSyncWait = 30 * time.Second
 
-// egressPolicies is driver.EgressPolicies over the policy binary and the node's policy sync.
+// egressPolicies is driver.EgressPolicies over the policy binary: in etcd, written into the directory by
+// the node's policy sync, or, with no sync (no etcd), into the node's directory at once (apply --local).
 type egressPolicies struct {
-	bin  string
-	cfg  *Config
-	ag   *agent.Cached
-	sync *policySync
+	bin     string
+	cfg     *Config
+	cluster func(context.Context) (string, error) // the agent's cluster name
+	sync    *policySync                           // nil: the node's directory only
 }
 
-// Apply stores doc in etcd and waits until the node's sync has written that revision.
+func newEgressPolicies(bin string, cfg *Config, ag *agent.Cached, sync *policySync) *egressPolicies {
+	return &egressPolicies{bin: bin, cfg: cfg, sync: sync, cluster: func(ctx context.Context) (string, error) {
+		c, err := ag.Config(ctx)
+		if err != nil {
+			return "", err
+		}
+		return c.ClusterName, nil
+	}}
+}
+
+// where is the policy binary's flags for the store: etcd, or the node's directory.
+func (e *egressPolicies) where() []string {
+	if e.sync == nil {
+		return []string{"--local", "--policy-dir=" + e.cfg.PolicyDir}
+	}
+	return e.cfg.Etcd.Args()
+}
+
+// Apply stores doc and, in etcd, waits until the node's sync has written that revision.
 func (e *egressPolicies) Apply(ctx context.Context, name, doc string) error {
-	c, err := e.ag.Config(ctx)
+	cluster, err := e.cluster(ctx)
 	if err != nil {
 		return fmt.Errorf("the agent's cluster name: %w", err)
 	}
-	args := append([]string{"apply", "--json", "--cluster-name=" + c.ClusterName}, e.cfg.Etcd.Args()...)
+	args := append([]string{"apply", "--json", "--cluster-name=" + cluster}, e.where()...)
 	out, err := e.run(ctx, strings.NewReader(doc), append(args, "-")...)
 	if err != nil {
 		return refusal(out, err)
@@ -49,6 +68,9 @@ func (e *egressPolicies) Apply(ctx context.Context, name, doc string) error {
 	}
 	if err := json.Unmarshal(out, &applied); err != nil || len(applied) != 1 || applied[0].Key != name {
 		return fmt.Errorf("policy %s: cilium-docker-policy apply answered %q", name, out)
+	}
+	if e.sync == nil {
+		return nil // written into the directory already
 	}
 	return e.synced(ctx, name, applied[0].Revision)
 }
@@ -74,7 +96,7 @@ func (e *egressPolicies) synced(ctx context.Context, name string, rev int64) err
 
 // Delete removes the policy; one that is gone already is success.
 func (e *egressPolicies) Delete(ctx context.Context, name string) error {
-	out, err := e.run(ctx, nil, append(append([]string{"delete", "--json"}, e.cfg.Etcd.Args()...), name)...)
+	out, err := e.run(ctx, nil, append(append([]string{"delete", "--json"}, e.where()...), name)...)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 && bytes.Contains(out, []byte(`"found": false`)) {
 		return nil
@@ -120,8 +142,8 @@ func refusal(out []byte, err error) error {
 type noEgressPolicies struct{}
 
 func (noEgressPolicies) Apply(context.Context, string, string) error {
-	return errors.New("the plugin keeps no policies: run it with --policy-dir and --etcd-endpoints (the compose stack and the " +
-		"systemd unit do), or remove the label " + labels.EgressKey)
+	return errors.New("the plugin keeps no policies: run it with --policy-dir (the agent's --static-cnp-path) and, for a " +
+		"cluster, the etcd flags (the compose stack and the systemd unit do), or remove the label " + labels.EgressKey)
 }
 
 func (noEgressPolicies) Delete(context.Context, string) error { return nil }

@@ -51,8 +51,10 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 		if policyBin, err = findPolicyBinary(); err != nil {
 			return nil, fmt.Errorf("--policy-dir: %w", err)
 		}
-		if err := validatePolicySync(ctx, policyBin, cfg); err != nil {
-			return nil, fmt.Errorf("--policy-dir: %w", err)
+		if cfg.Etcd.Set() {
+			if err := validatePolicySync(ctx, policyBin, cfg); err != nil {
+				return nil, fmt.Errorf("--policy-dir: %w", err)
+			}
 		}
 	}
 
@@ -96,10 +98,13 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 	labelled := driver.NewLabelled()
 	p.builds = driver.NewBuilds()
 	var egress driver.EgressPolicies = noEgressPolicies{}
-	if cfg.PolicyDir != "" {
+	switch {
+	case cfg.PolicyDir != "" && cfg.Etcd.Set():
 		p.policy = newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
 		m.PolicySync(p.policy.stats)
-		egress = &egressPolicies{bin: policyBin, cfg: cfg, ag: ag, sync: p.policy}
+		egress = newEgressPolicies(policyBin, cfg, ag, p.policy)
+	case cfg.PolicyDir != "": // no cluster store: the node's directory only
+		egress = newEgressPolicies(policyBin, cfg, ag, nil)
 	}
 	driver.Register(p.srv, driver.New(driver.Deps{Log: log.WithField("subsys", "driver"), Name: cfg.DriverName,
 		AddressSpaces: ipam.AddressSpaces(), Agent: ag, Links: p.veths, Docker: dc, Addresses: ipamCore, Policy: cfg.Labels,
