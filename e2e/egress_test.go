@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,8 @@ const egressKeys = "cilium-docker/policy/v1/policies/cilium-docker-egress-"
 
 // TestEgressLabel: a container labelled io.cilium.egress=allowed.test:8080/tcp reaches allowed.test on
 // 8080 and nothing else: not denied.test, not allowed.test's address on 8081, not an address it never
-// resolved; the agent's DNS proxy answers a query for a name off the list REFUSED. A replica with the
+// resolved; the agent's DNS proxy answers a query for a name off the list REFUSED. `flows --explain`
+// names the drop and suggests a policy that, applied, lets exactly that flow pass. A replica with the
 // same labels shares the one generated policy, which goes with the last of them, from etcd and the
 // policy directory. A label with a bad port fails `docker run` with the reason and stores nothing.
 func TestEgressLabel(t *testing.T) {
@@ -105,6 +107,8 @@ func TestEgressLabel(t *testing.T) {
 		t.Errorf("replica eg2 is not held to the list: %v", err)
 	}
 
+	explained(t, nd, "eg1", never, tcp)
+
 	nd.Must(t, "rm", "-f", "eg1")
 	if etcd, dir := generated(); len(etcd) != 1 || len(dir) != 1 {
 		t.Fatalf("the policy went while replica eg2 runs: etcd %v, directory %v", etcd, dir)
@@ -116,4 +120,37 @@ func TestEgressLabel(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// explained: `flows --explain` names the drop of from's connection to addr:8080 and suggests a
+// policy; applied, it lets exactly that flow pass: addr on 8081 stays dropped.
+func explained(t *testing.T, nd *bed.Node, from, addr string, tcp func(name, addr, port string) error) {
+	t.Helper()
+	var why, suggestion string
+	bed.Eventually(t, 10*time.Second, "the drop to "+addr+":8080 explained in flows", func() error {
+		for _, f := range flows(t, nd, from, "--verdict", "DROPPED", "--since", "2m", "--explain") {
+			if f.Source.Name == from && f.Destination.IP == addr && f.Destination.Port == 8080 && f.Explanation != nil {
+				why, suggestion = f.Explanation.Why, f.Explanation.Suggestion
+				return nil
+			}
+		}
+		return errors.New("no explained drop")
+	})
+	t.Logf("why: %s\nsuggestion:\n%s", why, suggestion)
+	if !strings.Contains(why, "egress of") || !strings.Contains(why, "/"+from+":") || !strings.Contains(why, "default deny") ||
+		!strings.Contains(suggestion, "toCIDR: ["+addr+"/32]") {
+		t.Fatalf("explanation of %s -> %s:8080: %q, suggestion:\n%s", from, addr, why, suggestion)
+	}
+	name := ""
+	for _, l := range strings.Split(suggestion, "\n") {
+		if n, ok := strings.CutPrefix(l, "  name: "); ok {
+			name = n
+		}
+	}
+	nd.MustPolicy(t, "apply", bed.PolicyFile(t, "suggestion.yaml", suggestion))
+	t.Cleanup(func() { nd.MustPolicy(t, "delete", name) })
+	bed.Eventually(t, 30*time.Second, from+" reaches "+addr+":8080 under the suggested policy", func() error { return tcp(from, addr, "8080") })
+	if err := tcp(from, addr, "8081"); err == nil {
+		t.Errorf("the suggested policy lets %s reach %s:8081 too", from, addr)
+	}
 }
