@@ -30,9 +30,11 @@ func (f Flow) Explain() *Explanation {
 	if f.Direction == "ingress" {
 		subject, peer, ingress = f.Destination, f.Source, true
 	}
-	side := "egress of " + subject.String()
+	who := subject
+	who.Port = 0 // the endpoint, not the connection
+	side := "egress of " + who.String()
 	if ingress {
-		side = "ingress of " + subject.String()
+		side = "ingress of " + who.String()
 	}
 	switch {
 	case f.DropReason == dropDenyRule:
@@ -44,7 +46,7 @@ func (f Flow) Explain() *Explanation {
 	case f.DropReason != "POLICY_DENIED":
 		return &Explanation{Why: fmt.Sprintf("%s: dropped for %s, not by a policy", side, orUnknown(f.DropReason))}
 	}
-	e := &Explanation{Why: fmt.Sprintf("%s: default deny: a policy selects %s for %s, and no rule allows this flow", side, subject.String(), direction(ingress))}
+	e := &Explanation{Why: fmt.Sprintf("%s: default deny: a policy selects %s for %s, and no rule allows this flow", side, who.String(), direction(ingress))}
 	sel := selectorLabels(subject.Labels)
 	if len(sel) == 0 {
 		e.Why += " (the endpoint is not a container: no suggestion)"

@@ -27,11 +27,11 @@ func TestExplain(t *testing.T) {
 		noSuggst bool
 	}{
 		{"egress to an address", hubble.Flow{Source: eg1, Destination: world, Protocol: "TCP", Verdict: "DROPPED", DropReason: "POLICY_DENIED", Direction: "egress"},
-			"egress of docker/eg1:38094: default deny", []string{`"container:name": "eg"`, "toCIDR: [192.168.77.251/32]", `port: "8080", protocol: TCP`, "name: allow-eg1-egress-192-168-77-251-8080"}, false},
+			"egress of docker/eg1: default deny: a policy selects docker/eg1 for egress", []string{`"container:name": "eg"`, "toCIDR: [192.168.77.251/32]", `port: "8080", protocol: TCP`, "name: allow-eg1-egress-192-168-77-251-8080"}, false},
 		{"egress to a name", hubble.Flow{Source: eg1, Destination: world, Protocol: "UDP", Verdict: "DROPPED", DropReason: "POLICY_DENIED", Direction: "egress",
 			DestinationNames: []string{"denied.test."}}, "default deny", []string{`{matchName: "denied.test"}`, `protocol: UDP`}, false},
 		{"ingress from a container", hubble.Flow{Source: eg1, Destination: web, Protocol: "TCP", Verdict: "DROPPED", DropReason: "POLICY_DENIED", Direction: "ingress"},
-			"ingress of shop/web-1:80", []string{`"container:name": "web"`, "fromEndpoints:", `"container:name": "eg"`, `port: "80"`}, false},
+			"ingress of shop/web-1: default deny", []string{`"container:name": "web"`, "fromEndpoints:", `"container:name": "eg"`, `port: "80"`}, false},
 		{"egress to the host", hubble.Flow{Source: eg1, Destination: host, Protocol: "ICMPv4", Flags: "type 8", Verdict: "DROPPED", DropReason: "POLICY_DENIED", Direction: "egress"},
 			"default deny", []string{"toEntities: [host]", "{family: IPv4, type: 8}"}, false},
 		{"deny rule", hubble.Flow{Source: eg1, Destination: world, Protocol: "TCP", Verdict: "DROPPED", DropReason: "POLICY_DENY", Direction: "egress",
