@@ -15,12 +15,15 @@ import (
 // cilium-docker-egress-* of either.
 const egressKeys = "cilium-docker/policy/v1/policies/cilium-docker-egress-"
 
-// TestEgressLabel: a container labelled io.cilium.egress=allowed.test:8080/tcp reaches allowed.test on
-// 8080 and nothing else: not denied.test, not allowed.test's address on 8081, not an address it never
+// TestEgressLabel: a container labelled io.cilium.egress=allowed.egress.test:8080/tcp reaches allowed.egress.test on
+// 8080 and nothing else: not denied.egress.test, not allowed.egress.test's address on 8081, not an address it never
 // resolved; the agent's DNS proxy answers a query for a name off the list REFUSED. `flows --explain`
 // names the drop and suggests a policy that, applied, lets exactly that flow pass. A replica with the
 // same labels shares the one generated policy, which goes with the last of them, from etcd and the
 // policy directory. A label with a bad port fails `docker run` with the reason and stores nothing.
+//
+// The names are the test's own: the agent's DNS cache is shared by every endpoint of the node, so a
+// name this test resolves would already select its address in TestToFQDNs's policy "before any lookup".
 func TestEgressLabel(t *testing.T) {
 	nd := bed.Up(t, 1)
 	net := "cilium-eg"
@@ -30,7 +33,7 @@ func TestEgressLabel(t *testing.T) {
 	nd.PeerAddAddress(t, never+"/24")
 	nd.PeerProcess(t, "/dev/null", "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--user=root",
 		"--listen-address="+bed.PeerAddr, "--bind-interfaces", "--pid-file=",
-		"--address=/allowed.test/"+bed.PeerAddr, "--address=/denied.test/"+denied)
+		"--address=/allowed.egress.test/"+bed.PeerAddr, "--address=/denied.egress.test/"+denied)
 	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/echo", "pong")
 	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8081", "-e", "/bin/echo", "pong")
 	tcp := func(name, addr, port string) error {
@@ -53,7 +56,7 @@ func TestEgressLabel(t *testing.T) {
 	}
 
 	// A bad port: the start fails saying why, and no policy is stored.
-	out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", "eg-bad", "-l", "io.cilium.egress=allowed.test:99999",
+	out, err := nd.Docker(t, "run", "-d", "--pull", "never", "--init", "--name", "eg-bad", "-l", "io.cilium.egress=allowed.egress.test:99999",
 		"--net", net, bed.Image, "sleep", "100000")
 	t.Cleanup(func() { nd.BestEffort(t, "rm", "-f", "eg-bad") })
 	if err == nil || !strings.Contains(out, "io.cilium.egress") || !strings.Contains(out, `port "99999"`) {
@@ -63,7 +66,7 @@ func TestEgressLabel(t *testing.T) {
 		t.Fatalf("a refused label left policies: etcd %v, directory %v", etcd, dir)
 	}
 
-	label := "io.cilium.egress=allowed.test:8080/tcp"
+	label := "io.cilium.egress=allowed.egress.test:8080/tcp"
 	for _, name := range []string{"eg1", "eg2"} {
 		nd.Run(t, name, "-l", "name=eg", "-l", label, "--dns", bed.PeerAddr, "--net", net, bed.Image, "sleep", "100000")
 	}
@@ -76,32 +79,32 @@ func TestEgressLabel(t *testing.T) {
 	// The policy is in the agent's directory before the endpoint exists; the first DNS rule on an agent
 	// makes it compile the endpoint's program with the proxy redirect (10 to 30 s on this machine).
 	started := time.Now()
-	bed.Eventually(t, 90*time.Second, "eg1 resolves allowed.test and reaches it on 8080", func() error {
-		out, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "allowed.test")
+	bed.Eventually(t, 90*time.Second, "eg1 resolves allowed.egress.test and reaches it on 8080", func() error {
+		out, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "allowed.egress.test")
 		if !strings.Contains(out, "Address: "+bed.PeerAddr) && !strings.Contains(out, "Address 1: "+bed.PeerAddr) {
-			return fmt.Errorf("nslookup allowed.test: %q", out)
+			return fmt.Errorf("nslookup allowed.egress.test: %q", out)
 		}
 		return tcp("eg1", bed.PeerAddr, "8080")
 	})
-	t.Logf("start -> allowed.test reached in %.1f s", time.Since(started).Seconds())
+	t.Logf("start -> allowed.egress.test reached in %.1f s", time.Since(started).Seconds())
 	if err := tcp("eg1", bed.PeerAddr, "8081"); err == nil {
-		t.Error("eg1 reaches allowed.test's address on 8081, which the label does not list")
+		t.Error("eg1 reaches allowed.egress.test's address on 8081, which the label does not list")
 	}
 	if err := nd.Blocked(t, "eg1", never); err != nil {
 		t.Errorf("an address eg1 never resolved: %v", err)
 	}
 	// A name off the list: the agent's DNS proxy answers REFUSED (its default, --tofqdns-dns-reject-response-code).
-	direct, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "denied.test", bed.PeerAddr)
+	direct, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "denied.egress.test", bed.PeerAddr)
 	if !strings.Contains(direct, "REFUSED") || strings.Contains(direct, denied) {
-		t.Errorf("nslookup denied.test %s from eg1: %q, want REFUSED", bed.PeerAddr, direct)
+		t.Errorf("nslookup denied.egress.test %s from eg1: %q, want REFUSED", bed.PeerAddr, direct)
 	}
-	embedded, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "denied.test")
+	embedded, _ := nd.Docker(t, "exec", "eg1", "nslookup", "-type=a", "denied.egress.test")
 	t.Logf("off the list, asked directly: %q; through Docker's embedded DNS: %q", direct, embedded)
 	if strings.Contains(embedded, denied) {
-		t.Errorf("eg1 resolved denied.test through Docker's embedded DNS: %q", embedded)
+		t.Errorf("eg1 resolved denied.egress.test through Docker's embedded DNS: %q", embedded)
 	}
 	if err := nd.Blocked(t, "eg1", denied); err != nil {
-		t.Errorf("denied.test's address: %v", err)
+		t.Errorf("denied.egress.test's address: %v", err)
 	}
 	if err := nd.Blocked(t, "eg2", never); err != nil {
 		t.Errorf("replica eg2 is not held to the list: %v", err)
