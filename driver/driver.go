@@ -100,6 +100,9 @@ type Deps struct {
 	// Labelled records the containers whose Join applied their labels, for the label sync (LabelSync).
 	Labelled *Labelled
 	HandOver HandOver
+	// Egress stores the policies of containers' allow-list labels; Node names this node in them.
+	Egress EgressPolicies
+	Node   string
 }
 
 // Driver is the NetworkDriver's logic with typed arguments.
@@ -118,13 +121,14 @@ type Driver struct {
 	builds HandOver
 	name   string // the driver's name in Docker
 	ports  Ports
+	egress *egressRefs
 }
 
 // New returns the driver core.
 func New(d Deps) *Driver {
 	return &Driver{log: d.Log, agent: d.Agent, links: d.Links, docker: d.Docker, addrs: d.Addresses, spaces: d.AddressSpaces,
 		policy: d.Policy, filter: &agentFilter{log: d.Log}, track: d.Tracker, reap: d.Reap, done: d.Labelled, builds: d.HandOver,
-		name: d.Name, ports: d.Ports}
+		name: d.Name, ports: d.Ports, egress: newEgressRefs(d.Log, d.Egress, d.Node)}
 }
 
 // working records that a handler works on eid and its addresses until the returned func runs.

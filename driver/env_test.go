@@ -66,7 +66,7 @@ func (noPorts) Unpublish(context.Context, endpoint.ID) error { return nil }
 func (e *env) deps(name string, ports driver.Ports, h driver.HandOver, labelled *driver.Labelled) driver.Deps {
 	return driver.Deps{Log: servertest.Log(), Name: name, AddressSpaces: ipam.AddressSpaces(), Agent: e.ac, Links: e.links,
 		Docker: e.dc, Addresses: e.ipam, Policy: labels.DefaultPolicy(), Ports: ports, Tracker: noTracker{}, Reap: e.links,
-		Labelled: labelled, HandOver: h}
+		Labelled: labelled, HandOver: h, Egress: e.egress, Node: "n1"}
 }
 
 // hexID makes a Docker-style 64-hex ID from a readable name.
@@ -88,6 +88,7 @@ type env struct {
 	docker *dockertest.Docker
 	links  *fakeLinks
 	ports  *fakePorts
+	egress *fakeEgress
 	book   *ipam.Book
 	ipam   *ipam.Core
 	drv    *driver.Driver
@@ -125,7 +126,7 @@ func newEnvHandingOver(t *testing.T, to timeouts, b *driver.Builds) *env {
 // that its driver and label sync share (nil: each has one of its own, so the sync skips nothing).
 func newEnvWith(t *testing.T, to timeouts, v agenttest.Version, name string, h driver.HandOver, labelled *driver.Labelled) *env {
 	t.Helper()
-	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), ports: newFakePorts(), book: ipam.NewBook()}
+	e := &env{agent: agenttest.New(t), docker: dockertest.New(t), links: newFakeLinks(), ports: newFakePorts(), egress: newFakeEgress(), book: ipam.NewBook()}
 	cfg := e.agent.Config()
 	cfg.Version = v
 	e.agent.SetConfig(cfg)

@@ -82,6 +82,15 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		}
 		att.Container, att.Namespace = ct.Name, d.policy.Namespace(ct.Labels, ct.ImageLabels)
 		att.Labels = d.convertLabels(d.filter.policy(d.policy, cfg), ct, cfg.ClusterName)
+		// The allow-list's policy is in place before the endpoint exists: the container's first
+		// packet is already held to it.
+		if v, ok, fromImage := d.policy.Egress(ct.Labels, ct.ImageLabels); ok {
+			if err := d.egress.join(ctx, eid, ct, v, att.Labels); err != nil {
+				return nil, err
+			}
+		} else if fromImage {
+			d.log.WithField("container", ct.Name).Warn("label " + labels.EgressKey + " is the image's, which never counts: give it with -l or compose's labels")
+		}
 	case link.IPv4.IsValid() || link.IPv6.IsValid():
 		// The agent takes a name only at create (no PATCH sets k8s-pod-name): use the one Docker 29
 		// gave with RequestAddress, under the default namespace, when Docker cannot tell more now.
@@ -237,7 +246,7 @@ func (d *Driver) reclaim(ctx context.Context, eid endpoint.ID, link *endpoint.Li
 func (d *Driver) convertLabels(p labels.Policy, ct dockerapi.Container, cluster string) []string {
 	out, dropped := p.Identity(ct.Labels, ct.ImageLabels, cluster)
 	for _, dr := range dropped {
-		if dr.Reason != labels.Excluded && dr.Reason != labels.FromImage {
+		if dr.Reason != labels.Excluded && dr.Reason != labels.FromImage && dr.Reason != labels.EgressLabel {
 			d.log.WithFields(map[string]any{"container": ct.Name, "label": dr.Key, "reason": dr.Reason}).
 				Warn("container label left out of the identity")
 		}

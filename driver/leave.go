@@ -44,6 +44,9 @@ func (d *Driver) removeAgentEndpoint(eid endpoint.ID, link *endpoint.Link) error
 // addresses of link (nil when the link is gone) with it.
 func (d *Driver) deleteAgentEndpoint(ctx context.Context, eid endpoint.ID, link *endpoint.Link) error {
 	deleted, err := d.agent.DeleteEndpoint(ctx, AgentID(eid))
+	if err == nil {
+		d.egress.leave(ctx, eid)
+	}
 	if err != nil || !deleted || link == nil {
 		return err
 	}

@@ -12,9 +12,13 @@ import (
 
 // flowLine is the part of one `cilium-docker flows --json` line the test reads.
 type flowLine struct {
-	Source, Destination struct{ Namespace, Name string }
-	Verdict             string
-	DropReason          string `json:"drop_reason"`
+	Source, Destination struct {
+		Namespace, Name, IP string
+		Port                uint32
+	}
+	Verdict     string
+	DropReason  string `json:"drop_reason"`
+	Explanation *struct{ Why, Suggestion string }
 }
 
 // flows runs `cilium-docker flows ARGS --json` on the node and returns the flows.

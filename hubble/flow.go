@@ -26,6 +26,11 @@ type Flow struct {
 	// Event is what the datapath reported: "policy-verdict" (the policy decision on a new
 	// connection), "drop", "trace" (a forwarded packet at one point of its path), …
 	Event string `json:"event,omitempty"`
+	// DestinationNames are the DNS names the source looked up, through the agent's DNS proxy, that
+	// resolved to the destination's address.
+	DestinationNames []string `json:"destination_names,omitempty"`
+	// Explanation is set by Explain (flows --explain).
+	Explanation *Explanation `json:"explanation,omitempty"`
 }
 
 // Peer is one side of a flow.
@@ -78,6 +83,7 @@ func FromProto(f *flowpb.Flow, node string) Flow {
 		Verdict:     f.GetVerdict().String(),
 	}
 	out.Event = eventName(f.GetEventType().GetType())
+	out.DestinationNames = f.GetDestinationNames()
 	if ts := f.GetTime(); ts != nil {
 		out.Time = ts.AsTime()
 	}

@@ -22,10 +22,15 @@ const (
 // plus, when the policy stamps Kubernetes identity labels (K8sIdentity),
 // k8s:io.kubernetes.pod.namespace=<Namespace> (of the same labels: an image's label sets it only when
 // ImageLabels admits it) and, when cluster is a valid label value,
-// k8s:io.cilium.k8s.policy.cluster=<cluster>. cluster is the agent's cluster name. The labels are
+// k8s:io.cilium.k8s.policy.cluster=<cluster>, and for a container with an allow-list of its own
+// (Egress), container:cilium-docker/egress=<hash of the list>. cluster is the agent's cluster name. The labels are
 // sorted as the agent sorts them.
 func (p Policy) Identity(in, image map[string]string, cluster string) (out []string, dropped []Dropped) {
 	out, dropped = p.Convert(in, image)
+	if v, ok, _ := p.Egress(in, image); ok {
+		out = append(out, egressStamp(v))
+		slices.Sort(out)
+	}
 	if !p.K8sIdentity {
 		return out, dropped
 	}

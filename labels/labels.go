@@ -42,7 +42,7 @@ var DefaultInclude = []string{"com.docker.compose.project", "com.docker.compose.
 // Kubernetes pod, namespace or Cilium-managed entity in selectors written with the any: source.
 var reservedKeyPrefixes = []string{
 	"reserved", "io.kubernetes", "io.cilium", "k8s.", "k8s-", "kubernetes.io", "k8s.io", "cilium.io",
-	"io.x-k8s", "pod-template-", "controller-", "annotation.", "etcd_node",
+	"io.x-k8s", "pod-template-", "controller-", "annotation.", "etcd_node", EgressStampKey,
 }
 
 var (
@@ -116,6 +116,10 @@ func (p Policy) Convert(in, image map[string]string) (out []string, dropped []Dr
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := in[k]
+		if k == EgressKey {
+			dropped = append(dropped, Dropped{Key: k, Reason: EgressLabel})
+			continue
+		}
 		if reason := checkLabel(k, v); reason != "" {
 			dropped = append(dropped, Dropped{Key: k, Reason: Reason(reason)})
 			continue

@@ -38,8 +38,9 @@ type Config struct {
 	// ReconcileInterval is the time between the reconciler's passes; 0 turns it off.
 	ReconcileInterval time.Duration
 	Labels            labels.Policy
-	// PolicyDir, when set, is the agent's static policy directory that the plugin keeps equal to the
-	// policies in etcd (Etcd), reporting as NodeName.
+	// PolicyDir, when set, is the agent's static policy directory: with Etcd, the plugin keeps it equal
+	// to the policies in etcd, reporting as NodeName; without, it holds the io.cilium.egress policies of
+	// this node's containers only.
 	PolicyDir, NodeName string
 	Etcd                cliflags.Etcd
 	// IdentityGCInterval is the time between the passes of Cilium's identity garbage collection, run by
@@ -86,7 +87,8 @@ func parseConfig(args []string, stderr io.Writer) (*Config, error) {
 	namespace := fs.String("default-namespace", labels.DefaultNamespace,
 		"namespace Cilium and Hubble show a container under when it has no compose project or Nomad namespace")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "",
-		"the agent's static policy directory (--static-cnp-path): keep it equal to the policies in etcd (off when empty)")
+		"the agent's static policy directory (--static-cnp-path): with the etcd flags, keep it equal to the policies in etcd; "+
+			"io.cilium.egress policies go to etcd then, without etcd into this directory only (off when empty)")
 	fs.StringVar(&c.NodeName, "node-name", cliflags.DefaultNodeName(), "this node's name in the policy status keys")
 	fs.DurationVar(&c.IdentityGCInterval, "identity-gc-interval", cliflags.DefaultIdentityGCInterval,
 		"with --policy-dir: between passes of Cilium's identity garbage collection in etcd, run by one elected node (0: this node takes no part)")
@@ -141,9 +143,6 @@ func (c *Config) Validate() error {
 	if c.PolicyDir != "" {
 		if !filepath.IsAbs(c.PolicyDir) {
 			errs = append(errs, fmt.Errorf("--policy-dir %q: want an absolute path", c.PolicyDir))
-		}
-		if !c.Etcd.Set() { // the rest of the etcd flags the policy binary checks (validatePolicySync)
-			errs = append(errs, errors.New("--policy-dir: no etcd endpoint: set --etcd-endpoints or --etcd-config"))
 		}
 	}
 	if !labels.ValidNamespace(c.Labels.DefaultNamespace) {

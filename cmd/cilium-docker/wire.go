@@ -51,8 +51,10 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 		if policyBin, err = findPolicyBinary(); err != nil {
 			return nil, fmt.Errorf("--policy-dir: %w", err)
 		}
-		if err := validatePolicySync(ctx, policyBin, cfg); err != nil {
-			return nil, fmt.Errorf("--policy-dir: %w", err)
+		if cfg.Etcd.Set() {
+			if err := validatePolicySync(ctx, policyBin, cfg); err != nil {
+				return nil, fmt.Errorf("--policy-dir: %w", err)
+			}
 		}
 	}
 
@@ -95,19 +97,24 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 	p.reaper = driver.NewReaper(log.WithField("subsys", "reaper"), p.veths, inFlight)
 	labelled := driver.NewLabelled()
 	p.builds = driver.NewBuilds()
+	var egress driver.EgressPolicies = noEgressPolicies{}
+	switch {
+	case cfg.PolicyDir != "" && cfg.Etcd.Set():
+		p.policy = newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
+		m.PolicySync(p.policy.stats)
+		egress = newEgressPolicies(policyBin, cfg, ag, p.policy)
+	case cfg.PolicyDir != "": // no cluster store: the node's directory only
+		egress = newEgressPolicies(policyBin, cfg, ag, nil)
+	}
 	driver.Register(p.srv, driver.New(driver.Deps{Log: log.WithField("subsys", "driver"), Name: cfg.DriverName,
 		AddressSpaces: ipam.AddressSpaces(), Agent: ag, Links: p.veths, Docker: dc, Addresses: ipamCore, Policy: cfg.Labels,
-		Ports: p.ports, Tracker: inFlight, Reap: p.reaper, Labelled: labelled, HandOver: p.builds}))
+		Ports: p.ports, Tracker: inFlight, Reap: p.reaper, Labelled: labelled, HandOver: p.builds, Egress: egress, Node: cfg.NodeName}))
 	p.labels = driver.NewLabelSync(driver.LabelSyncDeps{Log: log.WithField("subsys", "labels"), Agent: ag, Docker: dc,
 		Policy: cfg.Labels, Skip: labelled})
 	p.gc = reconcile.New(reconcile.Deps{Log: log.WithField("subsys", "reconcile"), Docker: dc, Agent: ag, Links: p.veths,
 		Ports: p.ports, Tracker: inFlight}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
 	if cfg.ReconcileInterval > 0 {
 		m.Reconciler(reconcilerStats(p.gc))
-	}
-	if cfg.PolicyDir != "" {
-		p.policy = newPolicySync(cfg, policyBin, log.WithField("subsys", "policy-sync"), ag, stderr)
-		m.PolicySync(p.policy.stats)
 	}
 
 	if cfg.MetricsAddress != "" { // bound before anything starts: a path it refuses fails the start

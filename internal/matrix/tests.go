@@ -38,6 +38,7 @@ func Tests() []Test {
 		{Name: "TestConnectDisconnect", Legs: full},
 		{Name: "TestContainerNames", Legs: every},
 		{Name: "TestDockerdRestartWithFreshPlugin", Legs: full},
+		{Name: "TestEgressLabel", Legs: full},
 		{Name: "TestFakeAgentContract", Legs: fullAndSubset},
 		{Name: "TestFakeDockerContract", Legs: full}, // each engine of the matrix
 		{Name: "TestFirstPacketsNotLost", Legs: full},
