@@ -111,22 +111,9 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 			nd.Start(t, bed.Plugin)
 		}
 	})
-	// One `docker rm -f` per container, all at once: the CLI removes the names of one call one after the
-	// other, each waiting out dockerd's retries of the plugin, and the engine takes them concurrently.
 	start := time.Now()
-	errs := make([]error, len(forgotten))
-	outs := make([]string, len(forgotten))
-	var wg sync.WaitGroup
-	for i, name := range forgotten {
-		wg.Go(func() { outs[i], errs[i] = nd.Docker(t, "rm", "-f", name) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("docker rm -f %s with the plugin down: %v\n%s", forgotten[i], err, outs[i])
-		}
-	}
-	t.Logf("docker rm -f of %d containers at once with the plugin down took %s", len(forgotten), time.Since(start).Round(time.Millisecond))
+	nd.Must(t, append([]string{"rm", "-f"}, forgotten...)...)
+	t.Logf("docker rm -f of %d containers with the plugin down took %s", len(forgotten), time.Since(start).Round(time.Millisecond))
 	links := nd.Links(t)
 	for _, on := range []struct {
 		nid  string
