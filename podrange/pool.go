@@ -12,10 +12,7 @@ import (
 // Another pool is refused (ErrConflict) while a claim the pool handed out would not fit inside it;
 // hand-set claims stay as they are, inside the new pool or not, and the pool never hands them out.
 func (r *Ranges) SetPool(ctx context.Context, p Pool) (changed bool, err error) {
-	if err := p.Validate(); err != nil {
-		return false, err
-	}
-	b, err := json.Marshal(p)
+	b, err := p.encode()
 	if err != nil {
 		return false, err
 	}
@@ -78,10 +75,7 @@ func (r *Ranges) GetPool(ctx context.Context) (Pool, error) {
 // the same pool: the first one sets it, the others find it). The pool already set is kept when it is p
 // (set false); another pool already set is refused (ErrConflict): only 'node pool set' changes a pool.
 func (r *Ranges) EnsurePool(ctx context.Context, p Pool) (set bool, err error) {
-	if err := p.Validate(); err != nil {
-		return false, err
-	}
-	b, err := json.Marshal(p)
+	b, err := p.encode()
 	if err != nil {
 		return false, err
 	}
@@ -98,4 +92,12 @@ func (r *Ranges) EnsurePool(ctx context.Context, p Pool) (set bool, err error) {
 		}
 	})
 	return set, err
+}
+
+// encode is the pool's key value, once it is valid.
+func (p Pool) encode() ([]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(p)
 }
