@@ -75,6 +75,15 @@ func TestComposeStack(t *testing.T) {
 		assertAgentContainer(t, n2, s2)
 	})
 
+	t.Run("a live node keeps its range: node remove is refused while its agent is registered, with no endpoint", func(t *testing.T) {
+		// No container yet, and the stack turns the health endpoint off: only the agent's node key
+		// (cilium/state/nodes/v1/<cluster>/<node>) shows node 2 is alive.
+		out, err := n1.Docker(t, "exec", "cilium-docker", "/cilium-docker", "node", "remove", n2.NodeName())
+		if err == nil || !strings.Contains(out, "its cilium-agent is registered") {
+			t.Fatalf("node remove %s of a running node: %v, want refused as registered:\n%s", n2.NodeName(), err, out)
+		}
+	})
+
 	net := "cilium-net"
 	for _, nd := range []*bed.Node{n1, n2} {
 		nd.Must(t, "network", "create", "--driver", "cilium", "--ipam-driver", "cilium", net)

@@ -56,10 +56,28 @@ func (r *Ranges) Endpoints(ctx context.Context, claims ...Claim) ([]int, error) 
 	return out, nil
 }
 
+// Registered reports whether a cilium-agent of any cluster is registered in the kvstore under node's
+// name (CiliumNodePrefix), from one read.
+func (r *Ranges) Registered(ctx context.Context, node string) (bool, error) {
+	ctx, cancel := r.call(ctx)
+	defer cancel()
+	resp, err := r.cli.Get(ctx, CiliumNodePrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return false, fmt.Errorf("etcd read cilium's nodes: %w", err)
+	}
+	for _, kv := range resp.Kvs {
+		k := strings.TrimPrefix(string(kv.Key), CiliumNodePrefix)
+		if k[strings.LastIndexByte(k, '/')+1:] == node {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Remove frees node's range and returns the claim it removed and how many endpoints were in it. It
-// refuses (ErrInUse) while Cilium's kvstore still lists an endpoint IP inside the range, unless force.
-// An endpoint that appears between the count and the delete is not seen: the count is a guard against
-// freeing a live node's range, not a lock (a running agent publishes at least its health endpoint).
+// refuses (ErrInUse) while Cilium's kvstore still lists an endpoint IP inside the range, or the node's
+// agent as registered, unless force. What appears between the reads and the delete is not seen: the
+// reads are a guard against freeing a live node's range, not a lock.
 func (r *Ranges) Remove(ctx context.Context, node string, force bool) (Claim, int, error) {
 	if err := CheckNode(node); err != nil {
 		return Claim{}, 0, err
@@ -86,6 +104,17 @@ func (r *Ranges) Remove(ctx context.Context, node string, force bool) (Claim, in
 	if n > 0 && !force {
 		return c, n, fmt.Errorf("remove %q: %w: %d endpoints in %s (cilium's %s keys); stop them, or --force",
 			node, ErrInUse, n, joinPrefixes(c.Prefixes()...), CiliumIPPrefix)
+	}
+	if !force {
+		alive, err := r.Registered(ctx, node)
+		if err != nil {
+			return c, n, err
+		}
+		if alive {
+			return c, n, fmt.Errorf("remove %q: %w: its cilium-agent is registered (a %s<cluster>/%s key, which the agent's "+
+				"lease keeps until its TTL after the agent stopped); stop the node's stack and wait, or --force",
+				node, ErrInUse, CiliumNodePrefix, node)
+		}
 	}
 	ctx, cancel := r.call(ctx)
 	defer cancel()

@@ -102,7 +102,7 @@ var (
 	ErrOverlap = errors.New("overlaps another node's range")
 	// ErrConflict: the node already holds another range, or the pool change would strand a claim.
 	ErrConflict = errors.New("conflicts with the claims")
-	// ErrInUse: a node to remove still has endpoints in its range.
+	// ErrInUse: a node to remove still has endpoints in its range, or its agent is registered.
 	ErrInUse = errors.New("range in use")
 	// ErrNotFound: the node holds no range.
 	ErrNotFound = errors.New("no such node")

@@ -25,6 +25,15 @@ const DefaultPrefix = "cilium-docker/ranges/v1/"
 // node's range proves the range is in use.
 const CiliumIPPrefix = "cilium/state/ip/v1/default/"
 
+// CiliumNodePrefix is where every cilium-agent registers its node: one key per node,
+// cilium/state/nodes/v1/<cluster>/<node>, held by the agent's session lease, so it stays while the agent
+// runs and for up to the lease's TTL after it stopped. Read at Cilium v1.19.7 and v1.20.2:
+// pkg/node/store/store.go (NodeStorePrefix, RegisterNode through a SharedStore whose local keys carry the
+// lease, pkg/kvstore/store/store.go syncLocalKey) and pkg/node/types/node.go (GetKeyNodeName). A key for
+// a node proves that node's agent is alive, even with no endpoint at all: the stack turns the health
+// endpoint off (compose/agent-config/enable-endpoint-health-checking).
+const CiliumNodePrefix = "cilium/state/nodes/v1/"
+
 // maxAttempts bounds the optimistic transactions: each attempt loses only to a change another client
 // committed, so with N nodes claiming at once a claim commits within N attempts.
 const maxAttempts = 64

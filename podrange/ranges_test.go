@@ -306,6 +306,31 @@ func TestRemove(t *testing.T) {
 	if _, list, _ := r.List(ctx); len(list) != 1 || list[0].Node != "n1" {
 		t.Fatalf("after remove: %+v", list)
 	}
+	// n1's endpoint is gone, but its agent is registered (pkg/node/store: the node's key, on the agent's
+	// lease): a live node keeps its range. Another node's or cluster's key does not count.
+	if _, err := cli.Delete(ctx, podrange.CiliumIPPrefix+"10.0.1.5"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"default/n1", "other/n1x", "n10"} {
+		if _, err := cli.Put(ctx, podrange.CiliumNodePrefix+k, `{"Name":"x"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, n, err := r.Remove(ctx, "n1", false); !errors.Is(err, podrange.ErrInUse) || n != 0 || !strings.Contains(err.Error(), "registered") {
+		t.Fatalf("Remove of a registered node: %d, %v; want ErrInUse", n, err)
+	}
+	if _, list, _ := r.List(ctx); len(list) != 1 {
+		t.Fatalf("a refused remove removed: %+v", list)
+	}
+	if _, err := cli.Delete(ctx, podrange.CiliumNodePrefix+"default/n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Remove(ctx, "n1", false); err != nil {
+		t.Fatalf("Remove of a node whose agent is gone: %v", err)
+	}
+	if _, list, _ := r.List(ctx); len(list) != 0 {
+		t.Fatalf("after remove: %+v", list)
+	}
 }
 
 // frozen is an address that accepts connections and never answers: an etcd that hangs.

@@ -32,7 +32,8 @@ commands:
                                     --wait D keeps trying while etcd is away or no pool is set yet
   list                              the pool, and every node with its range(s) and its endpoints in them
   remove NAME [--force]             free NAME's range; refused while Cilium's kvstore lists an endpoint
-                                    IP in it (cilium/state/ip/v1/default/), unless --force
+                                    IP in it (cilium/state/ip/v1/default/) or NAME's agent
+                                    (cilium/state/nodes/v1/), unless --force
   pool set CIDR [--per-node N] [--ipv6 CIDR] [--ipv6-per-node N]
                                     set the cluster pool (refused while a claim would not fit it)
   pool get                          the cluster pool
