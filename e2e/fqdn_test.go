@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -32,7 +33,10 @@ spec:
 // peer runs a DNS server (allowed.test is the peer, denied.test a second peer address) and a TCP
 // server on both addresses. Before any lookup both addresses are blocked; after looking up denied.test
 // its address stays blocked; after looking up allowed.test (through Docker's embedded DNS, whose
-// forwarded query the agent's DNS proxy sees) its address is reachable.
+// forwarded query the agent's DNS proxy sees) its address is reachable. `flows --explain` on the drop
+// to denied.test suggests a toFQDNs policy that, applied, lets exactly that flow pass (issue 21); an
+// egressDeny rule then wins over the toFQDNs allow of allowed.test, and its drop is explained by that
+// rule, with no suggestion.
 func TestToFQDNs(t *testing.T) {
 	nd := bed.Up(t, 1)
 	net := "cilium-fq"
@@ -43,6 +47,7 @@ func TestToFQDNs(t *testing.T) {
 		"--listen-address="+bed.PeerAddr, "--bind-interfaces", "--pid-file=",
 		"--address=/allowed.test/"+bed.PeerAddr, "--address=/denied.test/"+denied)
 	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/echo", "pong")
+	nd.PeerProcess(t, "/dev/null", "busybox", "nc", "-ll", "-p", "8081", "-e", "/bin/echo", "pong")
 	nd.Run(t, "fq1", "-l", "name=fq1", "--dns", bed.PeerAddr, "--net", net, bed.Image, "sleep", "100000")
 	lookup := func(name, want string) {
 		t.Helper()
@@ -57,6 +62,7 @@ func TestToFQDNs(t *testing.T) {
 	for _, addr := range []string{bed.PeerAddr, denied} { // the servers answer without a policy
 		bed.Eventually(t, 10*time.Second, "fq1 reaches "+addr, func() error { return nd.TCP(t, "fq1", addr) })
 	}
+	bed.Eventually(t, 10*time.Second, "fq1 reaches denied.test's address on 8081", func() error { return tcp8081(t, nd, "fq1", denied) })
 
 	nd.MustPolicy(t, "apply", bed.PolicyFile(t, "fqdn.yaml", fqdnPolicy))
 	t.Cleanup(func() { nd.MustPolicy(t, "delete", "fq1-to-allowed-test") })
@@ -81,4 +87,84 @@ func TestToFQDNs(t *testing.T) {
 	if err := nd.Blocked(t, "fq1", denied); err != nil {
 		t.Fatalf("after looking up allowed.test: %v", err)
 	}
+
+	t.Run("flows --explain suggests toFQDNs for a name resolved through the proxy; applied, exactly that flow passes", func(t *testing.T) {
+		f := explainedDrop(t, nd, "fq1", denied, "POLICY_DENIED")
+		if !strings.Contains(f.Explanation.Why, "default deny") || !strings.Contains(f.Explanation.Suggestion, `toFQDNs:`) ||
+			!strings.Contains(f.Explanation.Suggestion, `matchName: "denied.test"`) || strings.Contains(f.Explanation.Suggestion, "toCIDR") ||
+			!strings.Contains(f.Explanation.Suggestion, `port: "8080", protocol: TCP`) {
+			t.Fatalf("explanation of fq1 -> denied.test:8080: %q, suggestion:\n%s", f.Explanation.Why, f.Explanation.Suggestion)
+		}
+		name := policyName(f.Explanation.Suggestion)
+		nd.MustPolicy(t, "apply", bed.PolicyFile(t, "suggestion.yaml", f.Explanation.Suggestion))
+		t.Cleanup(func() { nd.MustPolicy(t, "delete", name) })
+		bed.Eventually(t, 30*time.Second, "fq1 reaches denied.test:8080 under the suggested policy", func() error { return nd.TCP(t, "fq1", denied) })
+		if err := tcp8081(t, nd, "fq1", denied); err == nil {
+			t.Error("the suggested policy lets fq1 reach denied.test:8081 too")
+		}
+	})
+
+	t.Run("a deny rule wins over the toFQDNs allow, and flows --explain names it with no suggestion", func(t *testing.T) {
+		deny := `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: fq1-deny-allowed-test}
+spec:
+  endpointSelector: {matchLabels: {name: fq1}}
+  egressDeny:
+  - toCIDR: [` + bed.PeerAddr + `/32]
+    toPorts:
+    - ports: [{port: "8080", protocol: TCP}]
+`
+		nd.MustPolicy(t, "apply", bed.PolicyFile(t, "deny.yaml", deny))
+		t.Cleanup(func() { nd.MustPolicy(t, "delete", "fq1-deny-allowed-test") })
+		bed.Eventually(t, 30*time.Second, "the deny rule blocks allowed.test, which toFQDNs allows", func() error {
+			return nd.Blocked(t, "fq1", bed.PeerAddr)
+		})
+		f := explainedDrop(t, nd, "fq1", bed.PeerAddr, "POLICY_DENY")
+		if !strings.Contains(f.Explanation.Why, "deny rule") || !strings.Contains(f.Explanation.Why, "cannot undo") || f.Explanation.Suggestion != "" {
+			t.Fatalf("explanation of a deny rule's drop: %q, suggestion %q; want the deny rule named and no suggestion", f.Explanation.Why, f.Explanation.Suggestion)
+		}
+		t.Logf("why: %s", f.Explanation.Why)
+	})
+}
+
+// explainedDrop is the newest drop of from's connection to addr:8080 for reason, as `flows --explain`
+// shows it, with its explanation.
+func explainedDrop(t *testing.T, nd *bed.Node, from, addr, reason string) flowLine {
+	t.Helper()
+	var got flowLine
+	bed.Eventually(t, 15*time.Second, "the drop of "+from+" -> "+addr+":8080 ("+reason+") explained in flows", func() error {
+		found := false
+		for _, f := range flows(t, nd, from, "--verdict", "DROPPED", "--since", "1m", "--explain") {
+			if f.Source.Name == from && f.Destination.IP == addr && f.Destination.Port == 8080 && f.DropReason == reason && f.Explanation != nil {
+				got, found = f, true
+			}
+		}
+		if !found {
+			return errors.New("no such explained drop")
+		}
+		return nil
+	})
+	t.Logf("why: %s\nsuggestion:\n%s", got.Explanation.Why, got.Explanation.Suggestion)
+	return got
+}
+
+// policyName is the metadata name of a suggested policy.
+func policyName(doc string) string {
+	for _, l := range strings.Split(doc, "\n") {
+		if n, ok := strings.CutPrefix(l, "  name: "); ok {
+			return n
+		}
+	}
+	return ""
+}
+
+// tcp8081 is bed.Node.TCP on port 8081: nil when from gets the peer's answer.
+func tcp8081(t *testing.T, nd *bed.Node, from, addr string) error {
+	t.Helper()
+	out, err := nd.Docker(t, "exec", from, "sh", "-c", "echo ping | nc -w 2 "+addr+" 8081")
+	if err != nil || !strings.Contains(out, "pong") {
+		return fmt.Errorf("nc %s -> %s:8081: %v %q", from, addr, err, out)
+	}
+	return nil
 }
