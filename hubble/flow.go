@@ -118,7 +118,9 @@ func FromProto(f *flowpb.Flow, node string) Flow {
 	}
 	for _, set := range [][]*flowpb.Policy{f.GetIngressDeniedBy(), f.GetEgressDeniedBy(), f.GetIngressAllowedBy(), f.GetEgressAllowedBy()} {
 		for _, p := range set {
-			out.Policies = append(out.Policies, policyName(p))
+			if n := policyName(p); n != "" {
+				out.Policies = append(out.Policies, n)
+			}
 		}
 		if len(out.Policies) > 0 {
 			break // the deciding set: deny rules before allow rules
@@ -148,13 +150,29 @@ func peer(ep *flowpb.Endpoint, ip string) Peer {
 	return Peer{Namespace: ep.GetNamespace(), Name: ep.GetPodName(), IP: ip, Identity: ep.GetIdentity(), Labels: ep.GetLabels()}
 }
 
+// policyName names a policy that decided a flow: "[kind ][namespace/]name", or "" when nothing names it.
+// A policy the agent read from its policy directory (--static-cnp-path: how the plugin's policies
+// reach it) has no Kubernetes labels, so Hubble gives no name or kind: they come from the labels the
+// agent's directory watcher gives it (directory:filename=<file>, directory:policy-derived-from=<kind>;
+// Cilium pkg/policy/directory, getLabels), as "<kind> in file <file>": the file names the policy and
+// its namespace.
 func policyName(p *flowpb.Policy) string {
-	name := p.GetName()
-	if p.GetNamespace() != "" {
+	name, kind := p.GetName(), p.GetKind()
+	if name != "" && p.GetNamespace() != "" {
 		name = p.GetNamespace() + "/" + name
 	}
-	if p.GetKind() != "" {
-		name = p.GetKind() + " " + name
+	for _, l := range p.GetLabels() {
+		if f, ok := strings.CutPrefix(l, "directory:filename="); ok && name == "" {
+			name = "in file " + f
+		} else if k, ok := strings.CutPrefix(l, "directory:policy-derived-from="); ok && kind == "" {
+			kind = k
+		}
+	}
+	if name == "" {
+		return ""
+	}
+	if kind != "" {
+		name = kind + " " + name
 	}
 	return name
 }
