@@ -23,7 +23,10 @@ The test matrix (internal/matrix), one value a line:
   version NAME         docker, docker-debian, cilium, cilium-previous, upgrade-to, etcd or compose
   long-test            the test that runs on a bed of its own, and its leg: NAME LEG
 
-Exit codes: 0 ok, 1 refused (a leg not in the matrix), 2 usage.
+The end-to-end tier (scripts/e2e.sh, make test-e2e; testbed e2e --help):
+  e2e [--build] [LEG...]  each leg's e2e tests on a fresh bed, the long test alongside, a summary
+
+Exit codes: 0 ok, 1 refused (a leg not in the matrix) or failed, 2 usage.
 `
 
 // commands is the command table.
@@ -36,6 +39,7 @@ func commands() cli.Table {
 			{Name: "agents", Run: args(0, 1, agents)},
 			{Name: "version", Run: args(1, 1, version)},
 			{Name: "long-test", Run: args(0, 0, longTest)},
+			{Name: "e2e", Run: e2e},
 			{Name: "help", Aliases: []string{"-h", "--help"}, Run: func(_ context.Context, _ []string, s cli.IO) error {
 				fmt.Fprint(s.Out, usage)
 				return nil
