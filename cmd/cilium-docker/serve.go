@@ -31,6 +31,7 @@ func serve(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	defer cancel()
 	workers := newGroup(log)
 	workers.Go("label sync", func() error { return p.labels.Run(ctx) })
+	workers.Go("egress restore", func() error { return p.egress.Run(ctx) })
 	if p.policy != nil {
 		workers.Go("policy sync", func() error { return p.policy.Run(ctx) })
 	}
