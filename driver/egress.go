@@ -57,11 +57,13 @@ func newEgress(log *logrus.Entry, store EgressPolicies, ag endpointLister, node 
 // join stores the policy of ct's allow-list label value for endpoint eid, whose identity labels are
 // identity (with the label's stamp), and counts eid among its users before it returns: from then on
 // no removal takes it while eid's endpoint is being made. A bad label, or a document the policy
-// binary refuses, is an error that names the label, and nothing is stored.
-func (r *Egress) join(ctx context.Context, eid endpoint.ID, ct dockerapi.Container, value string, identity []string) error {
+// binary refuses, is an error that names the label, and nothing is stored. When eid used another
+// policy before (its identity changes), release removes that one if no endpoint uses it any more:
+// call it once the endpoint has the new labels (until then the old policy still holds it).
+func (r *Egress) join(ctx context.Context, eid endpoint.ID, ct dockerapi.Container, value string, identity []string) (release func(), err error) {
 	entries, err := egress.Parse(value)
 	if err != nil {
-		return fmt.Errorf("container %q: label %s: %w", ct.Name, egress.Key, err)
+		return nil, fmt.Errorf("container %q: label %s: %w", ct.Name, egress.Key, err)
 	}
 	name := egress.Name(r.node, identity)
 	doc := egress.Document(name, fmt.Sprintf("cilium-docker: the %s allow-list of the containers of this identity on node %s "+
@@ -74,13 +76,14 @@ func (r *Egress) join(ctx context.Context, eid endpoint.ID, ct dockerapi.Contain
 	}
 	unlock()
 	if err != nil {
-		return fmt.Errorf("container %q: label %s: %w", ct.Name, egress.Key, err)
-	}
-	if old != "" {
-		r.removeUnused(ctx, old, "its endpoint joined under another identity")
+		return nil, fmt.Errorf("container %q: label %s: %w", ct.Name, egress.Key, err)
 	}
 	r.log.WithFields(logrus.Fields{"container": ct.Name, "policy": name, "endpoints": users}).Info("egress allow-list applied")
-	return nil
+	return func() {
+		if old != "" {
+			r.removeUnused(ctx, old, "its endpoint took another identity")
+		}
+	}, nil
 }
 
 // claim records eid as a user of name and returns the policy eid used before, if another.

@@ -164,8 +164,10 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 	// A container with an allow-list label: its policy is stored before its endpoint gets the stamped
 	// labels, which the policy selects; until then the endpoint keeps the init identity, which the
 	// agent holds to default deny both ways. If the label is bad or the store fails, it keeps it.
+	release := func() {}
 	if v, ok, _ := s.policy.Egress(ct.Labels, ct.ImageLabels); ok {
-		if err := s.egress.join(ctx, eid, ct, v, want); err != nil {
+		var err error
+		if release, err = s.egress.join(ctx, eid, ct, v, want); err != nil {
 			log.WithError(err).Error("egress allow-list not stored: the endpoint keeps no labels (reserved:init, all its traffic " +
 				"dropped) until it is; fix or remove the label and recreate the container")
 			return
@@ -186,6 +188,7 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 			return
 		}
 	}
+	release() // the policy of the labels the endpoint had, if they had another
 	log.Info("applied container labels")
 }
 
