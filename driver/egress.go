@@ -102,6 +102,9 @@ func (r *Egress) claim(eid endpoint.ID, name string) (old string, users int) {
 	return old, r.users[name]
 }
 
+// Forget is leave for an agent endpoint the reconciler removed (no Leave came for it).
+func (r *Egress) Forget(ctx context.Context, eid endpoint.ID) { r.leave(ctx, eid) }
+
 // leave removes eid's claim on its policy; the last endpoint's leaving removes the policy.
 func (r *Egress) leave(ctx context.Context, eid endpoint.ID) {
 	r.mu.Lock()

@@ -115,7 +115,7 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 	p.labels = driver.NewLabelSync(driver.LabelSyncDeps{Log: log.WithField("subsys", "labels"), Agent: ag, Docker: dc,
 		Policy: cfg.Labels, Skip: labelled, Egress: p.egress})
 	p.gc = reconcile.New(reconcile.Deps{Log: log.WithField("subsys", "reconcile"), Docker: dc, Agent: ag, Links: p.veths,
-		Ports: p.ports, Tracker: inFlight}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
+		Ports: p.ports, Tracker: inFlight, Removed: p.egress.Forget}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
 	if cfg.ReconcileInterval > 0 {
 		m.Reconciler(reconcilerStats(p.gc))
 	}
