@@ -23,6 +23,9 @@ const egressKeys = "cilium-docker/policy/v1/policies/cilium-docker-egress-"
 // names the drop and suggests a policy that, applied, lets exactly that flow pass. A replica with the
 // same labels shares the one generated policy, which goes with the last of them, from etcd and the
 // policy directory. A label with a bad port fails `docker run` with the reason and stores nothing.
+// Subtests: after a plugin restart the removal of a labelled container still removes its policy; a
+// container whose labels Docker cannot tell at Join gets its policy from the label sync before its
+// stamped labels, and is held to the list.
 //
 // The names are the test's own: the agent's DNS cache is shared by every endpoint of the node, so a
 // name this test resolves would already select its address in TestToFQDNs's policy "before any lookup".
