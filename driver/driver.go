@@ -121,15 +121,19 @@ type Driver struct {
 	builds HandOver
 	name   string // the driver's name in Docker
 	ports  Ports
-	egress *egressRefs
+	egress *Egress
 }
 
 // New returns the driver core.
 func New(d Deps) *Driver {
 	return &Driver{log: d.Log, agent: d.Agent, links: d.Links, docker: d.Docker, addrs: d.Addresses, spaces: d.AddressSpaces,
 		policy: d.Policy, filter: &agentFilter{log: d.Log}, track: d.Tracker, reap: d.Reap, done: d.Labelled, builds: d.HandOver,
-		name: d.Name, ports: d.Ports, egress: newEgressRefs(d.Log, d.Egress, d.Node)}
+		name: d.Name, ports: d.Ports, egress: newEgress(d.Log, d.Egress, d.Agent, d.Node)}
 }
+
+// Egress is the driver's record of the generated egress policies and their users: the label sync
+// stores through it, and the daemon runs its Restore at start.
+func (d *Driver) Egress() *Egress { return d.egress }
 
 // working records that a handler works on eid and its addresses until the returned func runs.
 func (d *Driver) working(eid endpoint.ID, ips ...netip.Addr) func() {

@@ -3,14 +3,18 @@ package driver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cilium-docker/cilium-docker/dockerapi/dockertest"
 	"github.com/cilium-docker/cilium-docker/egress"
+	"github.com/cilium-docker/cilium-docker/internal/testkit"
 	"github.com/cilium-docker/cilium-docker/labels"
 )
 
@@ -20,6 +24,10 @@ type fakeEgress struct {
 	docs    map[string]string // guarded by mu
 	applies int               // guarded by mu
 	refuse  error             // guarded by mu: Apply's answer when set
+	listErr error             // guarded by mu: List's answer when set (with what it holds: a partial read)
+	deletes []string          // guarded by mu: the names Delete was called with, in order
+	// onApply, when set, runs in Apply after the document is stored, before Apply returns.
+	onApply func(name string)
 }
 
 func newFakeEgress() *fakeEgress { return &fakeEgress{docs: map[string]string{}} }
@@ -32,14 +40,26 @@ func (f *fakeEgress) Apply(_ context.Context, name, doc string) error {
 		return f.refuse
 	}
 	f.docs[name] = doc
+	if hook := f.onApply; hook != nil {
+		f.mu.Unlock()
+		defer f.mu.Lock()
+		hook(name)
+	}
 	return nil
 }
 
 func (f *fakeEgress) Delete(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.deletes = append(f.deletes, name)
 	delete(f.docs, name)
 	return nil
+}
+
+func (f *fakeEgress) List(context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.docs)), f.listErr
 }
 
 func (f *fakeEgress) stored() map[string]string {
@@ -150,4 +170,70 @@ func TestJoinEgressRefused(t *testing.T) {
 			t.Error("an image's allow-list label made a policy")
 		}
 	})
+}
+
+// drvPolicyName is the name of the generated policy of identity on the env's node.
+func (e *env) drvPolicyName(identity []string) string { return egress.Name("n1", identity) }
+
+// TestEgressPerName: a slow store of one policy holds up no work on another (a Leave that removes
+// one), while work on the same policy waits: the last Leave of a policy a Join is storing meanwhile
+// does not remove it.
+func TestEgressPerName(t *testing.T) {
+	e := newEnv(t, defaultTimeouts)
+	nid := hexID("net")
+	other := e.joinEgress(t, nid, "other", "other.test")
+	first := e.joinEgress(t, nid, "a", "allowed.test")
+	sameName := egress.Name("n1", e.agent.ChangeRequests()[1].Labels)
+	release := make(chan struct{})
+	e.egress.onApply = func(string) { <-release }
+	joined := make(chan string, 1)
+	go func() { // a replica of "a": the same identity, the same policy
+		eid := hexID("ep-a-2")
+		e.createEndpoint(t, nid, eid)
+		e.docker.AddContainer(dockertest.Container{ID: hexID("c-a-2"), Name: "a-2", Networks: map[string]string{nid: eid},
+			Labels: map[string]string{"name": "a", labels.EgressKey: "allowed.test"}})
+		code, out := e.call(t, "NetworkDriver.Join", joinRequest(nid, eid))
+		joined <- fmt.Sprint(code, out)
+	}()
+	testkit.Eventually(t, 5*time.Second, "the replica's store under way", func() error {
+		if e.egress.applyCount() < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	left := make(chan struct{})
+	go func() { e.leave(t, nid, other); close(left) }()
+	select { // another policy's removal does not wait for the store
+	case <-left:
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("the Leave of another policy waited for a store of this one")
+	}
+	leftA := make(chan struct{})
+	go func() { e.leave(t, nid, first); close(leftA) }()
+	testkit.Eventually(t, 5*time.Second, "a's endpoint deleted by its Leave", func() error {
+		if n := len(e.agent.Endpoints()); n != 0 {
+			return fmt.Errorf("%d endpoints", n)
+		}
+		return nil
+	})
+	close(release)
+	<-leftA
+	if got := <-joined; !strings.HasPrefix(got, "200") {
+		t.Fatalf("replica's Join: %s", got)
+	}
+	if _, ok := e.egress.stored()[sameName]; !ok {
+		t.Fatalf("the last Leave of a policy removed it while a replica's Join stored it: %v", e.egress.stored())
+	}
+	e.egress.mu.Lock()
+	defer e.egress.mu.Unlock()
+	if slices.Contains(e.egress.deletes, sameName) {
+		t.Errorf("deletes %v: the policy of a joining replica was removed", e.egress.deletes)
+	}
+}
+
+func (f *fakeEgress) applyCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applies
 }

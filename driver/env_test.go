@@ -144,7 +144,8 @@ func newEnvWith(t *testing.T, to timeouts, v agenttest.Version, name string, h d
 		labelled, skip = driver.NewLabelled(), driver.NewLabelled()
 	}
 	e.drv = driver.New(e.deps(name, e.ports, h, labelled))
-	e.sync = driver.NewLabelSync(driver.LabelSyncDeps{Log: servertest.Log(), Agent: e.ac, Docker: e.dc, Policy: labels.DefaultPolicy(), Skip: skip})
+	e.sync = driver.NewLabelSync(driver.LabelSyncDeps{Log: servertest.Log(), Agent: e.ac, Docker: e.dc, Policy: labels.DefaultPolicy(), Skip: skip,
+		Egress: e.drv.Egress()})
 
 	s := server.New(servertest.Log())
 	driver.Register(s, e.drv)

@@ -85,9 +85,11 @@ func (d *Driver) ensureAgentEndpoint(ctx context.Context, cfg *agent.Config, nid
 		// The allow-list's policy is in place before the endpoint exists: the container's first
 		// packet is already held to it.
 		if v, ok, fromImage := d.policy.Egress(ct.Labels, ct.ImageLabels); ok {
-			if err := d.egress.join(ctx, eid, ct, v, att.Labels); err != nil {
+			release, err := d.egress.join(ctx, eid, ct, v, att.Labels)
+			if err != nil {
 				return nil, err
 			}
+			release()
 		} else if fromImage {
 			d.log.WithField("container", ct.Name).Warn("label " + labels.EgressKey + " is the image's, which never counts: give it with -l or compose's labels")
 		}

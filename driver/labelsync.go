@@ -34,6 +34,7 @@ type LabelSync struct {
 	policy labels.Policy
 	filter *agentFilter
 	skip   *Labelled
+	egress *Egress
 }
 
 // LabelSyncDeps is what a LabelSync is made of; every field is required.
@@ -45,11 +46,13 @@ type LabelSyncDeps struct {
 	// Skip is the driver's record of the containers whose Join applied their labels: the sync passes
 	// over their start events.
 	Skip *Labelled
+	// Egress stores the allow-list policies of the containers it labels: the driver's (Driver.Egress).
+	Egress *Egress
 }
 
 // NewLabelSync returns a label sync; Run starts it.
 func NewLabelSync(d LabelSyncDeps) *LabelSync {
-	return &LabelSync{log: d.Log, agent: d.Agent, docker: d.Docker, policy: d.Policy, filter: &agentFilter{log: d.Log}, skip: d.Skip}
+	return &LabelSync{log: d.Log, agent: d.Agent, docker: d.Docker, policy: d.Policy, filter: &agentFilter{log: d.Log}, skip: d.Skip, egress: d.Egress}
 }
 
 // Run follows Docker's container start events until ctx is done, reconnecting with backoff.
@@ -158,6 +161,18 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"container": ct.Name, "endpoint": ep.ID, "labels": want})
+	// A container with an allow-list label: its policy is stored before its endpoint gets the stamped
+	// labels, which the policy selects; until then the endpoint keeps the init identity, which the
+	// agent holds to default deny both ways. If the label is bad or the store fails, it keeps it.
+	release := func() {}
+	if v, ok, _ := s.policy.Egress(ct.Labels, ct.ImageLabels); ok {
+		var err error
+		if release, err = s.egress.join(ctx, eid, ct, v, want); err != nil {
+			log.WithError(err).Error("egress allow-list not stored: the endpoint keeps no labels (reserved:init, all its traffic " +
+				"dropped) until it is; fix or remove the label and recreate the container")
+			return
+		}
+	}
 	// By attachment, not by the numeric ID read above: the agent reuses numeric IDs, so a patch by a
 	// stale one could relabel another container's endpoint.
 	id := AgentID(eid)
@@ -173,6 +188,7 @@ func (s *LabelSync) apply(ctx context.Context, ct dockerapi.Container, eid endpo
 			return
 		}
 	}
+	release() // the policy of the labels the endpoint had, if they had another
 	log.Info("applied container labels")
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,9 @@ const egressKeys = "cilium-docker/policy/v1/policies/cilium-docker-egress-"
 // names the drop and suggests a policy that, applied, lets exactly that flow pass. A replica with the
 // same labels shares the one generated policy, which goes with the last of them, from etcd and the
 // policy directory. A label with a bad port fails `docker run` with the reason and stores nothing.
+// Subtests: after a plugin restart the removal of a labelled container still removes its policy; a
+// container whose labels Docker cannot tell at Join gets its policy from the label sync before its
+// stamped labels, and is held to the list.
 //
 // The names are the test's own: the agent's DNS cache is shared by every endpoint of the node, so a
 // name this test resolves would already select its address in TestToFQDNs's policy "before any lookup".
@@ -117,12 +122,101 @@ func TestEgressLabel(t *testing.T) {
 		t.Fatalf("the policy went while replica eg2 runs: etcd %v, directory %v", etcd, dir)
 	}
 	nd.Must(t, "rm", "-f", "eg2")
-	bed.Eventually(t, 30*time.Second, "the generated policy is gone with the last container", func() error {
-		if etcd, dir := generated(); len(etcd)+len(dir) != 0 {
-			return fmt.Errorf("etcd %v, directory %v", etcd, dir)
+	gone := func(t *testing.T, what string) {
+		t.Helper()
+		bed.Eventually(t, 30*time.Second, "the generated policy is gone "+what, func() error {
+			if etcd, dir := generated(); len(etcd)+len(dir) != 0 {
+				return fmt.Errorf("etcd %v, directory %v", etcd, dir)
+			}
+			return nil
+		})
+	}
+	gone(t, "with the last container")
+
+	// The plugin restarts while a labelled container runs: the new process derives the count from the
+	// agent's endpoints, and the container's removal removes the policy.
+	t.Run("plugin restart", func(t *testing.T) {
+		nd.Run(t, "eg-r", "-l", "name=eg-r", "-l", label, "--net", net, bed.Image, "sleep", "100000")
+		if etcd, dir := generated(); len(etcd) != 1 || len(dir) != 1 {
+			t.Fatalf("generated policies: etcd %v, directory %v; want one of each", etcd, dir)
 		}
+		logStart := nd.LogSize(t, bed.Plugin)
+		nd.Restart(t, bed.Plugin)
+		// The new process derived eg-r's count and removed nothing: the name it derives from the
+		// agent's labels is the one Join made, or its sweep would have removed a live policy.
+		bed.Eventually(t, 30*time.Second, "the restarted plugin derived its counts", func() error {
+			if logged := nd.LogSince(t, bed.Plugin, logStart); !strings.Contains(logged, `counts derived from the agent's endpoints" removed=0`) {
+				return errors.New("no restore logged yet")
+			}
+			return nil
+		})
+		if etcd, dir := generated(); len(etcd) != 1 || len(dir) != 1 {
+			t.Fatalf("generated policies after the restart while eg-r runs: etcd %v, directory %v; want one of each", etcd, dir)
+		}
+		nd.Must(t, "rm", "-f", "eg-r")
+		gone(t, "with the container removed after a plugin restart")
+	})
+
+	// Docker cannot tell the labels at Join (dockerd restarts a --restart always container while it
+	// boots, as in TestLabelsAppliedLater): the endpoint starts without labels (reserved:init), and the
+	// label sync stores the policy before it gives the endpoint the stamped labels.
+	t.Run("labels unknown at Join", func(t *testing.T) {
+		nd.Run(t, "eg-late", "--restart", "always", "-l", "name=eg-late", "-l", label, "--net", net, bed.Image, "sleep", "100000")
+		oldEID := nd.EndpointID(t, "eg-late", net)
+		nid := nd.NetworkID(t, net)
+		logStart := nd.LogSize(t, bed.Plugin)
+		nd.Restart(t, bed.Dockerd)
+		eid := runningAgain(t, nd, "eg-late", net)
+		if eid == oldEID {
+			t.Fatalf("eg-late kept endpoint %s across the dockerd restart: the test needs a new Join", eid)
+		}
+		if logged := nd.LogSince(t, bed.Plugin, logStart); !regexp.MustCompile(`container labels not known at join.*endpoint=` + eid).MatchString(logged) {
+			t.Fatalf("the plugin read eg-late's labels at Join (no fallback for endpoint %s); plugin log since the restart:\n%s", eid, logged)
+		}
+		bed.Eventually(t, 30*time.Second, "eg-late's endpoint stamped, under its stored policy", func() error {
+			eps, err := nd.EndpointsOn(nid)
+			if err != nil {
+				return err
+			}
+			ep := bed.ByDockerEndpoint(eps, eid)
+			if ep == nil {
+				return fmt.Errorf("no agent endpoint for docker endpoint %s", eid)
+			}
+			lbls := bed.IdentityLabels(ep)
+			if !slices.ContainsFunc(lbls, func(l string) bool { return strings.HasPrefix(l, "container:cilium-docker/egress=") }) {
+				return fmt.Errorf("identity labels %v", lbls)
+			}
+			if etcd, dir := generated(); len(etcd) != 1 || len(dir) != 1 {
+				return fmt.Errorf("stamped (%v), but generated policies: etcd %v, directory %v", lbls, etcd, dir)
+			}
+			return nil
+		})
+		if err := nd.Blocked(t, "eg-late", never); err != nil {
+			t.Errorf("eg-late, labelled by the sync: %v", err)
+		}
+		nd.Must(t, "rm", "-f", "eg-late")
+		gone(t, "with the container labelled by the sync")
+	})
+}
+
+// runningAgain waits until dockerd runs container name again after a restart and returns its endpoint
+// on net.
+func runningAgain(t *testing.T, nd *bed.Node, name, net string) string {
+	t.Helper()
+	var eid string
+	bed.Eventually(t, 30*time.Second, name+" running again", func() error {
+		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
+		if err != nil {
+			return fmt.Errorf("inspect: %w: %q", err, out)
+		}
+		running, id, _ := strings.Cut(out, " ")
+		if running != "true" || id == "" {
+			return fmt.Errorf("inspect: %q", out)
+		}
+		eid = id
 		return nil
 	})
+	return eid
 }
 
 // explained: `flows --explain` names the drop of from's connection to addr:8080 and suggests a

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -13,18 +14,25 @@ import (
 // and nothing else should take it.
 const NamePrefix = "cilium-docker-egress-"
 
-// Name is the generated policy of the containers of identity (their identity labels, sorted, as the
-// agent holds them) on node: one per identity and node, so that each node's plugin removes its own
-// when its last such container goes, while replicas elsewhere keep theirs (identical rules, which the
-// agent unions).
+// Name is the generated policy of the containers of identity (their identity labels, in any order)
+// on node: one per identity and node, so that each node's plugin removes its own when its last such
+// container goes, while replicas elsewhere keep theirs (identical rules, which the agent unions). It
+// starts with NodePrefix(node): a plugin tells its node's policies from other nodes' by name.
 func Name(node string, identity []string) string {
 	h := sha256.New()
 	h.Write([]byte(node))
-	for _, l := range identity {
+	for _, l := range slices.Sorted(slices.Values(identity)) {
 		h.Write([]byte{0})
 		h.Write([]byte(l))
 	}
-	return NamePrefix + hex.EncodeToString(h.Sum(nil))[:20]
+	return NodePrefix(node) + hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// NodePrefix starts the name of every policy Name makes for node: NamePrefix, a digest of the node's
+// name (any string a node may be called by, kept to the characters a policy name takes), and "-".
+func NodePrefix(node string) string {
+	sum := sha256.Sum256([]byte("node\x00" + node))
+	return NamePrefix + hex.EncodeToString(sum[:])[:8] + "-"
 }
 
 // Document is the CiliumClusterwideNetworkPolicy name that holds the endpoints of identity (every one

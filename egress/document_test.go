@@ -51,8 +51,16 @@ spec:
 
 func TestName(t *testing.T) {
 	a := Name("n1", []string{"container:name=a"})
-	if !strings.HasPrefix(a, NamePrefix) || len(a) != len(NamePrefix)+20 {
+	if !strings.HasPrefix(a, NodePrefix("n1")) || len(a) != len(NamePrefix)+9+20 || !strings.HasPrefix(NodePrefix("n1"), NamePrefix) {
 		t.Errorf("Name: %q", a)
+	}
+	if strings.HasPrefix(Name("n2", []string{"container:name=a"}), NodePrefix("n1")) {
+		t.Error("a policy of node n2 starts with node n1's prefix")
+	}
+	// The order of the labels does not matter: the plugin derives the name from the labels the agent
+	// reports after a restart.
+	if Name("n1", []string{"container:x=1", "container:name=a"}) != Name("n1", []string{"container:name=a", "container:x=1"}) {
+		t.Error("Name depends on the order of the identity labels")
 	}
 	for _, other := range []string{Name("n2", []string{"container:name=a"}), Name("n1", []string{"container:name=b"}),
 		Name("n1", []string{"container:name=a", "x"}), Name("n1container:name=a", nil)} {

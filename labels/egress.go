@@ -3,6 +3,7 @@ package labels
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 )
 
 // EgressKey is the container label that holds the container's egress to an allow-list of DNS names
@@ -39,3 +40,7 @@ func egressStamp(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return Source + ":" + EgressStampKey + "=" + hex.EncodeToString(sum[:])[:16]
 }
+
+// IsEgressStamp reports whether l is an identity label EgressStamp stamped: the endpoint's container
+// has an allow-list label of its own.
+func IsEgressStamp(l string) bool { return strings.HasPrefix(l, Source+":"+EgressStampKey+"=") }

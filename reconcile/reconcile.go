@@ -93,6 +93,7 @@ type Reconciler struct {
 	links   Links
 	ports   Ports
 	tracker *Tracker
+	removed func(ctx context.Context, eid endpoint.ID)
 	cfg     Config
 	started time.Time
 	now     func() time.Time
@@ -115,12 +116,15 @@ type Deps struct {
 	Ports Ports
 	// Tracker is the handlers' in-flight set: what they work on is not garbage.
 	Tracker *Tracker
+	// Removed is told of each agent endpoint the reconciler removed, as Leave would have been: the
+	// driver's egress counts forget it (driver.Egress.Forget).
+	Removed func(ctx context.Context, eid endpoint.ID)
 }
 
 // New returns a reconciler; Run starts it. The hold-off counts from now.
 func New(d Deps, cfg Config) *Reconciler {
 	return &Reconciler{log: d.Log, docker: d.Docker, agent: d.Agent, links: d.Links, ports: d.Ports, tracker: d.Tracker,
-		cfg: cfg, started: time.Now(), now: time.Now}
+		removed: d.Removed, cfg: cfg, started: time.Now(), now: time.Now}
 }
 
 // Stats returns what the reconciler did so far.

@@ -97,6 +97,8 @@ type env struct {
 	r       *Reconciler
 	nid     string
 	next    netip.Addr
+	mu      sync.Mutex
+	removed []endpoint.ID // guarded by mu: what the reconciler reported removed (Deps.Removed)
 }
 
 func newEnv(t *testing.T) *env {
@@ -116,7 +118,11 @@ func newEnv(t *testing.T) *env {
 	e.tracker = NewTracker()
 	e.tracker.now = e.clock.now
 	e.r = New(Deps{Log: servertest.Log(), Docker: dc, Agent: e.ac, Links: e.links, Ports: &fakePorts{pub: map[endpoint.ID][]endpoint.Mapping{}},
-		Tracker: e.tracker}, Config{Interval: time.Minute, Hold: DockerRetryWindow, Owner: owner})
+		Tracker: e.tracker, Removed: func(_ context.Context, eid endpoint.ID) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.removed = append(e.removed, eid)
+		}}, Config{Interval: time.Minute, Hold: DockerRetryWindow, Owner: owner})
 	e.r.now, e.r.started = e.clock.now, e.clock.now()
 	e.docker.AddNetwork(dockertest.Network{ID: e.nid, Name: "cilium-net"})
 	return e
@@ -248,6 +254,11 @@ func TestRemovesOnlyWhatNoDockerEndpointExplains(t *testing.T) {
 	got.LastPass, got.LastComplete = time.Time{}, false
 	if want := (Stats{Passes: 2, Endpoints: 2, Links: 2, Addresses: 1}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if want := []endpoint.ID{gone.eid, stale.eid}; len(e.removed) != 2 || !slices.Contains(e.removed, gone.eid) || !slices.Contains(e.removed, stale.eid) {
+		t.Errorf("endpoints reported removed: %v, want %v (the driver's egress counts forget them)", e.removed, want)
 	}
 }
 

@@ -38,6 +38,7 @@ func (r *Reconciler) remove(ctx context.Context, prev, cur *snapshot) error {
 		if !deleted {
 			continue // gone since the pass read it
 		}
+		r.removed(ctx, eid)
 		r.endpoints.Add(1)
 		r.log.WithFields(logrus.Fields{"endpoint": id, "docker-endpoint": eid}).
 			Info("removed agent endpoint no Docker endpoint explains")

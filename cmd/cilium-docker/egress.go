@@ -107,6 +107,35 @@ func (e *egressPolicies) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
+// List returns the name of every stored policy: in etcd, or in the node's directory.
+func (e *egressPolicies) List(ctx context.Context) ([]string, error) {
+	out, err := e.run(ctx, nil, append([]string{"list", "--json"}, e.where()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("cilium-docker-policy list: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	type key struct {
+		Key string `json:"key"`
+	}
+	var listed []key
+	if e.sync != nil { // etcd: {"policies": [...] or null, "nodes": [...]}
+		var all map[string]json.RawMessage
+		pols, ok := json.RawMessage(nil), false
+		if json.Unmarshal(out, &all) == nil {
+			pols, ok = all["policies"]
+		}
+		if !ok || json.Unmarshal(pols, &listed) != nil {
+			return nil, fmt.Errorf("cilium-docker-policy list answered %q", out)
+		}
+	} else if err := json.Unmarshal(out, &listed); err != nil { // --local: [...] or null
+		return nil, fmt.Errorf("cilium-docker-policy list --local answered %q", out)
+	}
+	names := make([]string, 0, len(listed))
+	for _, l := range listed {
+		names = append(names, l.Key)
+	}
+	return names, nil
+}
+
 // run runs the policy binary with args and stdin, and returns its standard output, with its standard
 // error after it when it fails.
 func (e *egressPolicies) run(ctx context.Context, stdin *strings.Reader, args ...string) ([]byte, error) {
@@ -147,3 +176,5 @@ func (noEgressPolicies) Apply(context.Context, string, string) error {
 }
 
 func (noEgressPolicies) Delete(context.Context, string) error { return nil }
+
+func (noEgressPolicies) List(context.Context) ([]string, error) { return nil, nil }

@@ -96,3 +96,36 @@ func mustReport(t *testing.T, s syncreport.Stats) string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// TestEgressPoliciesList: List reads the names of `list --json`, in the node's directory or in etcd
+// (an empty store answers null); a failed or garbled answer is an error, never an empty list.
+func TestEgressPoliciesList(t *testing.T) {
+	etcd := &Config{PolicyDir: "/p", Etcd: cliflags.Etcd{Endpoints: "http://127.0.0.1:2379"}}
+	for _, tt := range []struct {
+		name, answer string
+		code         int
+		cfg          *Config
+		sync         *policySync
+		want         string
+		wantErr      bool
+	}{
+		{"local", `[{"key": "a", "path": "/p/a"}, {"key": "b", "path": "/p/b"}]`, 0, &Config{PolicyDir: "/p"}, nil, "a b", false},
+		{"local empty", `null`, 0, &Config{PolicyDir: "/p"}, nil, "", false},
+		{"etcd", `{"policies": [{"key": "a", "revision": 3, "nodes": []}], "nodes": []}`, 0, etcd, &policySync{}, "a", false},
+		{"etcd empty", `{"policies": null, "nodes": null}`, 0, etcd, &policySync{}, "", false},
+		{"etcd garbled", `{"nodes": []}`, 0, etcd, &policySync{}, "", true},
+		{"fails", `etcd unreachable`, 1, etcd, &policySync{}, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bin, dir := fakePolicyBinary(t, tt.answer, tt.code)
+			e := &egressPolicies{bin: bin, cfg: tt.cfg, cluster: cluster, sync: tt.sync}
+			got, err := e.List(context.Background())
+			if (err != nil) != tt.wantErr || strings.Join(got, " ") != tt.want {
+				t.Errorf("List: %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+			if args := readFile(t, dir+"/args"); !strings.HasPrefix(args, "list --json ") {
+				t.Errorf("args: %q", args)
+			}
+		})
+	}
+}

@@ -31,6 +31,9 @@ func serve(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	defer cancel()
 	workers := newGroup(log)
 	workers.Go("label sync", func() error { return p.labels.Run(ctx) })
+	if cfg.PolicyDir != "" { // without it the plugin stores no allow-lists
+		workers.Go("egress restore", func() error { return p.egress.Run(ctx) })
+	}
 	if p.policy != nil {
 		workers.Go("policy sync", func() error { return p.policy.Run(ctx) })
 	}

@@ -32,6 +32,7 @@ type plugin struct {
 	reaper *driver.Reaper
 	builds *driver.Builds
 	labels *driver.LabelSync
+	egress *driver.Egress        // derives its counts at start (Restore)
 	gc     *reconcile.Reconciler // runs when cfg.ReconcileInterval > 0
 	policy *policySync           // nil without --policy-dir
 	// metrics serves metricsHandler; nil without --metrics-address.
@@ -106,13 +107,15 @@ func wire(ctx context.Context, cfg *Config, log *logrus.Entry, stderr io.Writer)
 	case cfg.PolicyDir != "": // no cluster store: the node's directory only
 		egress = newEgressPolicies(policyBin, cfg, ag, nil)
 	}
-	driver.Register(p.srv, driver.New(driver.Deps{Log: log.WithField("subsys", "driver"), Name: cfg.DriverName,
+	drv := driver.New(driver.Deps{Log: log.WithField("subsys", "driver"), Name: cfg.DriverName,
 		AddressSpaces: ipam.AddressSpaces(), Agent: ag, Links: p.veths, Docker: dc, Addresses: ipamCore, Policy: cfg.Labels,
-		Ports: p.ports, Tracker: inFlight, Reap: p.reaper, Labelled: labelled, HandOver: p.builds, Egress: egress, Node: cfg.NodeName}))
+		Ports: p.ports, Tracker: inFlight, Reap: p.reaper, Labelled: labelled, HandOver: p.builds, Egress: egress, Node: cfg.NodeName})
+	driver.Register(p.srv, drv)
+	p.egress = drv.Egress()
 	p.labels = driver.NewLabelSync(driver.LabelSyncDeps{Log: log.WithField("subsys", "labels"), Agent: ag, Docker: dc,
-		Policy: cfg.Labels, Skip: labelled})
+		Policy: cfg.Labels, Skip: labelled, Egress: p.egress})
 	p.gc = reconcile.New(reconcile.Deps{Log: log.WithField("subsys", "reconcile"), Docker: dc, Agent: ag, Links: p.veths,
-		Ports: p.ports, Tracker: inFlight}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
+		Ports: p.ports, Tracker: inFlight, Removed: p.egress.Forget}, reconcile.Config{Interval: cfg.ReconcileInterval, Hold: reconcile.DockerRetryWindow, Owner: ipam.Owner})
 	if cfg.ReconcileInterval > 0 {
 		m.Reconciler(reconcilerStats(p.gc))
 	}
