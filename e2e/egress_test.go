@@ -186,8 +186,13 @@ func TestEgressLabel(t *testing.T) {
 			if !slices.ContainsFunc(lbls, func(l string) bool { return strings.HasPrefix(l, "container:cilium-docker/egress=") }) {
 				return fmt.Errorf("identity labels %v", lbls)
 			}
-			if etcd, dir := generated(); len(etcd) != 1 || len(dir) != 1 {
+			etcd, dir := generated()
+			if len(etcd) != 1 || len(dir) != 1 {
 				return fmt.Errorf("stamped (%v), but generated policies: etcd %v, directory %v", lbls, etcd, dir)
+			}
+			// eg-late's own policy, not one an earlier step left behind.
+			if doc := nd.Etcdctl(t, "get", "--print-value-only", etcd[0]); !strings.Contains(doc, "eg-late") {
+				return fmt.Errorf("the generated policy %s does not select eg-late:\n%s", etcd[0], doc)
 			}
 			return nil
 		})
