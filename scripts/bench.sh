@@ -28,6 +28,8 @@ DENSITY=${BENCH_DENSITY:-200}
 DENSITY_RUNS=${BENCH_DENSITY_RUNS:-11}
 CHURN=${BENCH_CHURN:-200}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
+# The at-scale section of `make bench` (cmd/bench) in $OUT, kept as it is below this side by side.
+KEEP=$(sed -n '/^<!-- begin: make bench, cmd\/bench -->$/,/^<!-- end: make bench, cmd\/bench -->$/p' "$OUT" 2>/dev/null || true)
 IMAGE=cdbusybox:latest
 LANES=4
 TMP=$(mktemp -d /tmp/cdbench.XXXXXX)
@@ -512,6 +514,7 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
     echo
     echo "$churn_row \`make test\` runs a 100-cycle churn (\`TestChurn\`)."
   fi
+  if [ -n "$KEEP" ]; then echo; echo "$KEEP"; fi
 } >"$OUT"
 log "wrote $OUT"
 cat "$OUT"
