@@ -2,7 +2,8 @@
 # Benchmarks, side by side (not part of make test): this plugin, the upstream cilium-docker plugin (built
 # beside the agent, scripts/build-cilium.sh) and the default bridge, each measure interleaved in one run,
 # on two single-node test beds with the same engine and agent (the upstream plugin needs Cilium 1.19's
-# legacy endpoint IDs). Writes BENCHMARKS.md (BENCH_OUT to write elsewhere) with ratios, the machine and
+# legacy endpoint IDs). `make bench-upstream`. Writes BENCHMARKS.md (BENCH_OUT to write elsewhere; the at-scale
+# section of `make bench`, cmd/bench, is kept) with ratios, the machine and
 # the versions, and where each goal of issue 11 stands.
 #
 # Usage: scripts/bench.sh        As root. Environment:

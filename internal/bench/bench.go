@@ -88,7 +88,7 @@ func (b *Bed) rowsSingle(ctx context.Context, c Config, r *Report) error {
 		Value: fmt.Sprintf("ours %s / %s, bridge %s / %s: overhead p50 %s; the agent's endpoint build p50 %s",
 			ms(o50), ms(o90), ms(b50), ms(b90), ms(over), ms(build50)),
 		Goal: "overhead ≤ build + 30 ms",
-		Verdict: verdict(over <= build50+0.030, fmt.Sprintf("of the overhead, the plugin's attach handlers (RequestAddress + CreateEndpoint + Join) take p50 %s, the agent's build inside them %s; the other %s is outside the plugin",
+		Verdict: verdict(over <= build50+0.030, fmt.Sprintf("of the overhead, the plugin's attach handlers (RequestAddress, CreateEndpoint, Join, ProgramExternalConnectivity) take p50 %s, the agent's build inside them %s; the other %s is outside the plugin",
 			ms(attach50), ms(build50), ms(over-attach50))),
 	})
 	b.logf("row 2: %d labelled `docker run -d`, ready when it returns?", c.Runs)
@@ -292,10 +292,10 @@ func header(b *Bed, c Config, took time.Duration) []string {
 func notes() []string {
 	return []string{
 		"Every `docker run` is the Docker CLI on the host against the node's engine socket, timed around the CLI; the bridge is the default bridge of the same engine, its runs interleaved with ours.",
-		"The agent's endpoint build is its own histogram `" + agentBuild + "` (scope total), read from its Prometheus endpoint (`--prometheus-serve-addr`) before and after each run: the sum's growth over the count's. Attach is the plugin's " + pluginCall + " sums of RequestAddress, CreateEndpoint and Join, read the same way.",
+		"The agent's endpoint build is its own histogram `" + agentBuild + "` (scope total), read from its Prometheus endpoint (`--prometheus-serve-addr`) before and after each run: the sum's growth over the count's. Attach is the plugin's `" + pluginCall + "` sums of RequestAddress, CreateEndpoint, Join and ProgramExternalConnectivity (which on Docker 29 waits for the build Join handed over), read the same way.",
 		"Ready: the agent's endpoint list, read once right after `docker run -d` returned, shows an endpoint in state ready with the container's label.",
 		"Density: sleeping containers on the bench's cilium network of node 1; the attach rows are measured `run --rm` among them.",
-		"Policy: each rule selects name=bsrv (one server on every node) and admits name=bcli; it is in a node's agent when the agent's policy repository lists its label, enforced when every name=bsrv endpoint there has realized that revision (`GET /v1/policy`, `GET /v1/endpoint`, polled every 20 ms). The clock starts when `cilium-docker policy apply` returned.",
+		"Policy: each rule selects name=bsrv (one server on every node) and admits name=bcli; it is in a node's agent when the agent's policy repository lists the rule of the policy sync's file for it (`cilium-docker.ccnp.<name>.yaml`), enforced when every name=bsrv endpoint there has realized that revision (`GET /v1/policy`, `GET /v1/endpoint`, polled every 20 ms). The clock starts when `cilium-docker policy apply` returned.",
 		"Reach: a new name=bsrv server on node i, node i+1's name=bcli client retrying `nc` in a loop from the moment its address is known; the time is from the start of the `docker run -d` to the client's first pong.",
 		"Memory: VmRSS of the agent with its children, the plugin, its policy sync child, and the bed's one etcd (node 1's, which every node uses; the compose stack runs one per node).",
 	}

@@ -34,7 +34,7 @@ func (b *Bed) applyPolicy(ctx context.Context, dir, name string) error {
 }
 
 // enforcedPhases waits until node n's agent holds the rule named name (its policy repository lists the
-// rule's label) and then until every endpoint labelled name=bsrv has realized that repository revision:
+// rule with the label of the policy sync's file for it) and then until every endpoint labelled name=bsrv has realized that repository revision:
 // the rule is enforced there. It returns both instants.
 func (b *Bed) enforcedPhases(ctx context.Context, n int, name string) (imported, enforced time.Time, err error) {
 	var rev int64
@@ -50,7 +50,8 @@ func (b *Bed) enforcedPhases(ctx context.Context, n int, name string) (imported,
 		if err := json.Unmarshal(body, &p); err != nil {
 			return imported, enforced, fmt.Errorf("node %d: policy: %w", n, err)
 		}
-		if strings.Contains(p.Policy, `"unspec:name=`+name+`"`) {
+		if strings.Contains(p.Policy, "."+name+`.yaml"`) { // the policy sync's file, cilium-docker.ccnp.<name>.yaml
+
 			imported, rev = time.Now(), p.Revision
 			break
 		}

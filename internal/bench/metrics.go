@@ -49,8 +49,10 @@ const (
 	pluginCall = "cilium_docker_plugin_call_duration_seconds"
 )
 
-// attachMethods are the handlers dockerd waits on to attach a container.
-var attachMethods = []string{`method="IpamDriver.RequestAddress"`, `method="NetworkDriver.CreateEndpoint"`, `method="NetworkDriver.Join"`}
+// attachMethods are the handlers dockerd waits on to attach a container: on Docker 29 Join hands the
+// agent's endpoint build over to ProgramExternalConnectivity, which waits for it (driver/handover.go).
+var attachMethods = []string{`method="IpamDriver.RequestAddress"`, `method="NetworkDriver.CreateEndpoint"`,
+	`method="NetworkDriver.Join"`, `method="NetworkDriver.ProgramExternalConnectivity"`}
 
 // attachSum is the plugin's seconds so far in the attach handlers.
 func attachSum(text string) float64 {

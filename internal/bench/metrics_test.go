@@ -9,6 +9,7 @@ cilium_endpoint_regeneration_time_stats_seconds_sum{scope="bpfCompilation",statu
 cilium_endpoint_regeneration_time_stats_seconds_count{scope="total",status="success"} 3
 cilium_docker_plugin_call_duration_seconds_sum{method="NetworkDriver.Join"} 0.5
 cilium_docker_plugin_call_duration_seconds_sum{method="NetworkDriver.Leave"} 7
+cilium_docker_plugin_call_duration_seconds_sum{method="NetworkDriver.ProgramExternalConnectivity"} 0.25
 cilium_docker_plugin_call_duration_seconds_sum{method="IpamDriver.RequestAddress"} 0.125
 cilium_docker_plugin_call_duration_seconds_sum_extra 100
 `
@@ -20,8 +21,8 @@ func TestPromSum(t *testing.T) {
 	if got := buildCount(promText); got != 3 {
 		t.Errorf("buildCount = %v, want 3", got)
 	}
-	if got := attachSum(promText); got != 0.625 {
-		t.Errorf("attachSum = %v, want 0.625", got)
+	if got := attachSum(promText); got != 0.875 {
+		t.Errorf("attachSum = %v, want 0.875", got)
 	}
 	if got := promSum(promText, "nothing"); got != 0 {
 		t.Errorf("absent metric = %v, want 0", got)
