@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,7 +42,11 @@ func run() error {
 	id := fs.String("id", "gbench", "the bed's TESTBED_ID ([a-z0-9]{1,8})")
 	plugin := fs.String("plugin", filepath.Join(repo, "bin", "cilium-docker"), "the plugin binary")
 	keep := fs.Bool("keep", false, "leave the bed up afterwards")
+	rows := fs.String("rows", "", "comma-separated groups of rows to measure, among "+strings.Join(bench.RowGroups(), ",")+" (default all)")
 	_ = fs.Parse(os.Args[1:])
+	if *rows != "" {
+		c.Rows = strings.Split(*rows, ",")
+	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run as root (the test bed creates network namespaces)")
 	}
@@ -55,6 +60,9 @@ func run() error {
 		Repo: repo, Docker: matrix.DockerCurrent, Cilium: matrix.CiliumCurrent, Plugin: *plugin, Log: os.Stderr,
 	}
 	if err := b.Cfg.Check(); err != nil {
+		return err
+	}
+	if err := c.Check(); err != nil { // before the bed is touched
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

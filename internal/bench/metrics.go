@@ -63,6 +63,15 @@ func attachSum(text string) float64 {
 	return s
 }
 
+// handlerSums are the plugin's seconds so far in each attach handler, in attachMethods' order.
+func handlerSums(text string) []float64 {
+	out := make([]float64, len(attachMethods))
+	for i, m := range attachMethods {
+		out[i] = promSum(text, pluginCall+"_sum", m)
+	}
+	return out
+}
+
 // buildSum and buildCount are the agent's whole endpoint builds so far: seconds and how many.
 func buildSum(text string) float64   { return promSum(text, agentBuild+"_sum", `scope="total"`) }
 func buildCount(text string) float64 { return promSum(text, agentBuild+"_count", `scope="total"`) }

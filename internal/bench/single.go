@@ -21,6 +21,7 @@ const (
 type sample struct {
 	wall, attach, build float64
 	builds              float64
+	handler             []float64 // attach by handler, in attachMethods' order
 }
 
 // runRm times one `docker run --rm … true` on node n's network net.
@@ -52,8 +53,12 @@ func (b *Bed) runRmMeasured(ctx context.Context, n int) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
+	h0, h1 := handlerSums(pm0), handlerSums(pm1)
+	for i := range h1 {
+		h1[i] -= h0[i]
+	}
 	return sample{wall: wall, attach: attachSum(pm1) - attachSum(pm0), build: buildSum(am1) - buildSum(am0),
-		builds: buildCount(am1) - buildCount(am0)}, nil
+		builds: buildCount(am1) - buildCount(am0), handler: h1}, nil
 }
 
 // series runs k measured `run --rm` of ours interleaved with k on the bridge.
@@ -88,6 +93,16 @@ func field(ss []sample, f func(sample) float64) []float64 {
 		out[i] = f(s)
 	}
 	return out
+}
+
+// handlers is the p50 of each attach handler over ss, as "Name p50" for a reason.
+func handlers(ss []sample) string {
+	var parts []string
+	for i, m := range attachMethods {
+		name := strings.TrimSuffix(m[strings.LastIndexByte(m, '.')+1:], `"`)
+		parts = append(parts, name+" "+ms(Percentile(field(ss, func(s sample) float64 { return s.handler[i] }), 50)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // perBuild is each sample's agent build time per build (the build of its endpoint; a sample in which
