@@ -2,7 +2,8 @@
 # Benchmarks, side by side (not part of make test): this plugin, the upstream cilium-docker plugin (built
 # beside the agent, scripts/build-cilium.sh) and the default bridge, each measure interleaved in one run,
 # on two single-node test beds with the same engine and agent (the upstream plugin needs Cilium 1.19's
-# legacy endpoint IDs). Writes BENCHMARKS.md (BENCH_OUT to write elsewhere) with ratios, the machine and
+# legacy endpoint IDs). `make bench-upstream`. Writes BENCHMARKS.md (BENCH_OUT to write elsewhere; the at-scale
+# section of `make bench`, cmd/bench, is kept) with ratios, the machine and
 # the versions, and where each goal of issue 11 stands.
 #
 # Usage: scripts/bench.sh        As root. Environment:
@@ -28,6 +29,8 @@ DENSITY=${BENCH_DENSITY:-200}
 DENSITY_RUNS=${BENCH_DENSITY_RUNS:-11}
 CHURN=${BENCH_CHURN:-200}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
+# The at-scale section of `make bench` (cmd/bench) in $OUT, kept as it is below this side by side.
+KEEP=$(sed -n '/^<!-- begin: make bench, cmd\/bench -->$/,/^<!-- end: make bench, cmd\/bench -->$/p' "$OUT" 2>/dev/null || true)
 IMAGE=cdbusybox:latest
 LANES=4
 TMP=$(mktemp -d /tmp/cdbench.XXXXXX)
@@ -512,6 +515,7 @@ started() { echo "$(( $2 - ${BF[${1}_$2]} ))/$2"; } # SIDE N: "started/N" of the
     echo
     echo "$churn_row \`make test\` runs a 100-cycle churn (\`TestChurn\`)."
   fi
+  if [ -n "$KEEP" ]; then echo; echo "$KEEP"; fi
 } >"$OUT"
 log "wrote $OUT"
 cat "$OUT"

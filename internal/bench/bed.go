@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cilium-docker/cilium-docker/internal/testbed"
+)
+
+// Bed is the bench's test bed: scripts/testbed.sh brings its nodes up with the engine and agent of the
+// run; everything else (the Docker CLI, the agents' and plugins' APIs, the daemons' PIDs) is reached
+// through internal/testbed's names of the node.
+type Bed struct {
+	Cfg    testbed.Config
+	Repo   string
+	Docker string // the engine version
+	Cilium string // the agent version
+	Plugin string // the plugin binary
+	Log    io.Writer
+}
+
+// agentMetricsAddr is where the bench asks each node's agent to serve its Prometheus metrics, inside
+// the node's netns (the bed's agents serve none by default).
+const agentMetricsAddr = "127.0.0.1:9964"
+
+// pluginMetricsAddr is the bed plugin's --metrics-address (scripts/testbed.sh's default).
+const pluginMetricsAddr = "127.0.0.1:9962"
+
+func (b *Bed) logf(format string, a ...any) { fmt.Fprintf(b.Log, "bench: "+format+"\n", a...) }
+
+func (b *Bed) script(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(b.Repo, "scripts", "testbed.sh"), args...)
+	cmd.Env = append(os.Environ(), "TESTBED_ID="+b.Cfg.ID, "TESTBED_DIR="+b.Cfg.Dir, "PLUGIN_BIN="+b.Plugin,
+		"DOCKER_VERSION="+b.Docker, "CILIUM_VERSION="+b.Cilium, "AGENT_ARGS=--prometheus-serve-addr="+agentMetricsAddr)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("testbed.sh %s: %w\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String(), nil
+}
+
+// Up brings node n up.
+func (b *Bed) Up(ctx context.Context, n int) error {
+	start := time.Now()
+	if _, err := b.script(ctx, "up", strconv.Itoa(n)); err != nil {
+		return err
+	}
+	b.logf("node %d up in %s", n, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// DownAll tears the bed down.
+func (b *Bed) DownAll(ctx context.Context) error {
+	_, err := b.script(ctx, "down-all")
+	return err
+}
+
+func (b *Bed) node(n int) testbed.Node {
+	nd, err := b.Cfg.Node(n)
+	if err != nil {
+		panic(err) // n comes from the bench's own loop over 1..Nodes, checked at start
+	}
+	return nd
+}
+
+// docker runs the Docker CLI against node n's engine and returns its stdout.
+func (b *Bed) docker(ctx context.Context, n int, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, testbed.DockerCLI(), args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+b.node(n).DockerSocket())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("node %d: docker %s: %w: %s", n, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// inNode runs argv in node n's netns (ip netns exec) and returns its stdout.
+func (b *Bed) inNode(ctx context.Context, n int, argv ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", b.node(n).NS}, argv...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("node %d: %s: %w: %s", n, strings.Join(argv, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// scrape reads a Prometheus endpoint inside node n.
+func (b *Bed) scrape(ctx context.Context, n int, addr string) (string, error) {
+	return b.inNode(ctx, n, "curl", "-sf", "--max-time", "5", "http://"+addr+"/metrics")
+}
+
+// agentGet is GET path of node n's agent API (its unix socket on the host), asked again on a 429.
+func (b *Bed) agentGet(ctx context.Context, n int, path string) ([]byte, error) {
+	sock := b.node(n).AgentSocket()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	defer c.CloseIdleConnections()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1"+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("node %d: agent %s: %w", n, path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if err := pause(ctx, 50*time.Millisecond); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("node %d: agent %s: %s", n, path, resp.Status)
+		}
+		return body, nil
+	}
+}
+
+// pause waits d or until ctx is done: the poll interval of the bench's deadline loops.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pid is the PID of node n's daemon (etcd, agent, plugin, dockerd) while it runs.
+func (b *Bed) pid(n int, daemon string) (int, error) {
+	p, ok := testbed.RecordedPID(b.node(n).Dir, daemon)
+	if !ok {
+		return 0, fmt.Errorf("node %d: %s does not run", n, daemon)
+	}
+	return p, nil
+}
