@@ -164,8 +164,11 @@ func policyName(doc string) string {
 func tcp8081(t *testing.T, nd *bed.Node, from, addr string) error {
 	t.Helper()
 	out, err := nd.Docker(t, "exec", from, "sh", "-c", "echo ping | nc -w 2 "+addr+" 8081")
-	if err != nil || !strings.Contains(out, "pong") {
-		return fmt.Errorf("nc %s -> %s:8081: %v %q", from, addr, err, out)
+	if err != nil {
+		return fmt.Errorf("nc %s -> %s:8081: %w %q", from, addr, err, out)
+	}
+	if !strings.Contains(out, "pong") {
+		return fmt.Errorf("nc %s -> %s:8081: no pong: %q", from, addr, out)
 	}
 	return nil
 }
