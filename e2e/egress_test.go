@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -164,15 +163,7 @@ func TestEgressLabel(t *testing.T) {
 		nd.Run(t, "eg-late", "--restart", "always", "-l", "name=eg-late", "-l", label, "--net", net, bed.Image, "sleep", "100000")
 		oldEID := nd.EndpointID(t, "eg-late", net)
 		nid := nd.NetworkID(t, net)
-		logStart := nd.LogSize(t, bed.Plugin)
-		nd.Restart(t, bed.Dockerd)
-		eid := runningAgain(t, nd, "eg-late", net)
-		if eid == oldEID {
-			t.Fatalf("eg-late kept endpoint %s across the dockerd restart: the test needs a new Join", eid)
-		}
-		if logged := nd.LogSince(t, bed.Plugin, logStart); !regexp.MustCompile(`container labels not known at join.*endpoint=` + eid).MatchString(logged) {
-			t.Fatalf("the plugin read eg-late's labels at Join (no fallback for endpoint %s); plugin log since the restart:\n%s", eid, logged)
-		}
+		eid := rejoinedWithoutLabels(t, nd, "eg-late", net, oldEID)
 		bed.Eventually(t, 30*time.Second, "eg-late's endpoint stamped, under its stored policy", func() error {
 			eps, err := nd.EndpointsOn(nid)
 			if err != nil {
@@ -202,26 +193,6 @@ func TestEgressLabel(t *testing.T) {
 		nd.Must(t, "rm", "-f", "eg-late")
 		gone(t, "with the container labelled by the sync")
 	})
-}
-
-// runningAgain waits until dockerd runs container name again after a restart and returns its endpoint
-// on net.
-func runningAgain(t *testing.T, nd *bed.Node, name, net string) string {
-	t.Helper()
-	var eid string
-	bed.Eventually(t, 30*time.Second, name+" running again", func() error {
-		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
-		if err != nil {
-			return fmt.Errorf("inspect: %w: %q", err, out)
-		}
-		running, id, _ := strings.Cut(out, " ")
-		if running != "true" || id == "" {
-			return fmt.Errorf("inspect: %q", out)
-		}
-		eid = id
-		return nil
-	})
-	return eid
 }
 
 // explained: `flows --explain` names the drop of from's connection to addr:8080 and suggests a

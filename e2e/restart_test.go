@@ -236,32 +236,8 @@ func TestLabelsAppliedLater(t *testing.T) {
 		t.Fatalf("identity labels at the first start: %v", want)
 	}
 
-	logStart := nd.LogSize(t, bed.Plugin)
 	start := time.Now()
-	nd.Restart(t, bed.Dockerd)
-	t.Logf("dockerd restarted in %s", time.Since(start).Round(time.Millisecond))
-
-	var eid string
-	bed.Eventually(t, 30*time.Second, "late1 running again", func() error {
-		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), "late1")
-		if err != nil {
-			return fmt.Errorf("inspect: %w: %q", err, out)
-		}
-		running, id, _ := strings.Cut(out, " ")
-		if running != "true" || id == "" {
-			return fmt.Errorf("inspect: %q", out)
-		}
-		eid = id
-		return nil
-	})
-	if eid == oldEID {
-		t.Fatalf("late1 kept endpoint %s across the dockerd restart: the test needs a new Join", eid)
-	}
-	// The fault happened: the plugin joined the new endpoint without the container's labels.
-	logged := nd.LogSince(t, bed.Plugin, logStart)
-	if !regexp.MustCompile(`container labels not known at join.*endpoint=` + eid).MatchString(logged) {
-		t.Fatalf("the plugin read late1's labels at Join (no fallback for endpoint %s); plugin log since the restart:\n%s", eid, logged)
-	}
+	eid := rejoinedWithoutLabels(t, nd, "late1", net, oldEID)
 	bed.Eventually(t, 30*time.Second, "late1's endpoint gets exactly its labels", func() error {
 		eps, err := nd.EndpointsOn(nid)
 		if err != nil {
@@ -285,4 +261,35 @@ func TestLabelsAppliedLater(t *testing.T) {
 	newIP := nd.ContainerIP(t, "late1", net)
 	nd.Must(t, "rm", "-f", "late1")
 	nd.AssertNoLeak(t, nid, base, []netip.Addr{oldIP, newIP}, []string{oldEID, eid})
+}
+
+// rejoinedWithoutLabels restarts the node's dockerd, which starts --restart always container name again
+// while it boots, and returns the container's new endpoint on net, after checking the fault happened:
+// a new Join (not oldEID), at which the plugin could not tell the container's labels.
+func rejoinedWithoutLabels(t *testing.T, nd *bed.Node, name, net, oldEID string) string {
+	t.Helper()
+	logStart := nd.LogSize(t, bed.Plugin)
+	start := time.Now()
+	nd.Restart(t, bed.Dockerd)
+	t.Logf("dockerd restarted in %s", time.Since(start).Round(time.Millisecond))
+	var eid string
+	bed.Eventually(t, 30*time.Second, name+" running again", func() error {
+		out, err := nd.Docker(t, "inspect", "-f", fmt.Sprintf("{{.State.Running}} {{(index .NetworkSettings.Networks %q).EndpointID}}", net), name)
+		if err != nil {
+			return fmt.Errorf("inspect: %w: %q", err, out)
+		}
+		running, id, _ := strings.Cut(out, " ")
+		if running != "true" || id == "" {
+			return fmt.Errorf("inspect: %q", out)
+		}
+		eid = id
+		return nil
+	})
+	if eid == oldEID {
+		t.Fatalf("%s kept endpoint %s across the dockerd restart: the test needs a new Join", name, eid)
+	}
+	if logged := nd.LogSince(t, bed.Plugin, logStart); !regexp.MustCompile(`container labels not known at join.*endpoint=` + eid).MatchString(logged) {
+		t.Fatalf("the plugin read %s's labels at Join (no fallback for endpoint %s); plugin log since the restart:\n%s", name, eid, logged)
+	}
+	return eid
 }
