@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,8 +56,7 @@ func TestComposeStack(t *testing.T) {
 			}
 		})
 	}
-	n1.LoadStackImages(t, n1.Leg.Cilium)
-	n2.LoadStackImages(t, n2.Leg.Cilium)
+	bed.LoadStackImagesOn(t, n1, n2)
 	// Node 2 starts first, while the cluster's etcd (node 1's) is not there: its `up` waits in the ranges
 	// service (claim --wait) until node 1's comes up, and its stack converges by itself.
 	up2 := s2.ComposeAsync(t, 8*time.Minute, "up", "-d")
@@ -151,18 +151,29 @@ func TestComposeStack(t *testing.T) {
 		n2.Must(t, "run", "--rm", "--pull", "never", "--net", "bridge", "-v", certs+":/certs:ro", etcdImage, "etcdctl",
 			"--endpoints", url, "--dial-timeout", "3s", "--command-timeout", "5s", "--cacert", "/certs/ca.crt",
 			"--cert", "/certs/cilium-docker-policy.crt", "--key", "/certs/cilium-docker-policy.key", "get", "--prefix", "--keys-only", "cilium-docker/")
-		for _, args := range [][]string{
+		// The three refusals at once: each waits out its own dial and command timeouts.
+		refused := [][]string{
 			{"--insecure-transport=false", "--insecure-skip-tls-verify", "put", "cilium/state/intruder", "x"},
 			{"--insecure-transport=false", "--insecure-skip-tls-verify", "get", "--prefix", "cilium/"},
 			{"--insecure-transport=false", "--insecure-skip-tls-verify", "del", "--prefix", "cilium-docker/"},
-		} {
-			argv := append([]string{"run", "--rm", "--pull", "never", "--net", "bridge", etcdImage, "etcdctl",
-				"--endpoints", url, "--dial-timeout", "3s", "--command-timeout", "5s"}, args...)
-			out, err := n2.Docker(t, argv...)
-			if err == nil {
-				t.Fatalf("etcdctl %s from node 2's default bridge without a certificate succeeded:\n%s", strings.Join(args, " "), out)
+		}
+		outs, errs := make([]string, len(refused)), make([]error, len(refused))
+		var wg sync.WaitGroup
+		for i, args := range refused {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				argv := append([]string{"run", "--rm", "--pull", "never", "--net", "bridge", etcdImage, "etcdctl",
+					"--endpoints", url, "--dial-timeout", "3s", "--command-timeout", "5s"}, args...)
+				outs[i], errs[i] = n2.Docker(t, argv...)
+			}()
+		}
+		wg.Wait()
+		for i, args := range refused {
+			if errs[i] == nil {
+				t.Fatalf("etcdctl %s from node 2's default bridge without a certificate succeeded:\n%s", strings.Join(args, " "), outs[i])
 			}
-			t.Logf("etcdctl %s without a certificate: %v: %s", args[2], err, lastLines(out, 1))
+			t.Logf("etcdctl %s without a certificate: %v: %s", args[2], errs[i], lastLines(outs[i], 1))
 		}
 		// Plain HTTP, as the unsecured stack took it.
 		out, err := n2.Docker(t, "run", "--rm", "--pull", "never", "--net", "bridge", bed.Image, "wget", "-q", "-T", "3", "-O", "-",

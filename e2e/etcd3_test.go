@@ -50,8 +50,8 @@ func TestComposeStackEtcdMembers(t *testing.T) {
 				t.Logf("%s on node %d:\n%s", s.File, n, s.Logs(t, 40))
 			}
 		})
-		nd.LoadStackImages(t, nd.Leg.Cilium)
 	}
+	bed.LoadStackImagesOn(t, nodes...)
 	s1 := stacks[0]
 	t.Logf("leg %s: three nodes, images loaded in %s", n1.Leg, time.Since(start).Round(100*time.Millisecond))
 	// A member waits for a quorum: the three come up together.

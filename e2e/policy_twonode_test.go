@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,18 +89,35 @@ func TestPolicyTwoNodes(t *testing.T) {
 		t.Fatalf("identity of name=app1: node 1 %d, node 2 %d; want equal", a, b)
 	}
 
+	// The nodes are checked side by side (a blocked attempt waits out nc's 2 s), each with the whole
+	// timeout for each of its checks.
+	onEach := func(check func(nd *bed.Node) error) {
+		t.Helper()
+		errs := make([]error, len(nodes))
+		var wg sync.WaitGroup
+		for i, nd := range nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = check(nd) }()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	enforced := func(what string, timeout time.Duration) {
 		t.Helper()
-		for _, nd := range nodes {
-			bed.Eventually(t, timeout, fmt.Sprintf("%s: node %d's app3 blocked", what, nd.N), func() error { return nd.Blocked(t, client(nd, "app3"), other(nd)) })
-			bed.Eventually(t, timeout, fmt.Sprintf("%s: node %d's app1 admitted", what, nd.N), func() error { return nd.TCP(t, client(nd, "app1"), other(nd)) })
-		}
+		onEach(func(nd *bed.Node) error {
+			if err := bed.Poll(timeout, fmt.Sprintf("%s: node %d's app3 blocked", what, nd.N), func() error { return nd.Blocked(t, client(nd, "app3"), other(nd)) }); err != nil {
+				return err
+			}
+			return bed.Poll(timeout, fmt.Sprintf("%s: node %d's app1 admitted", what, nd.N), func() error { return nd.TCP(t, client(nd, "app1"), other(nd)) })
+		})
 	}
 	lifted := func(what string, timeout time.Duration) {
 		t.Helper()
-		for _, nd := range nodes {
-			bed.Eventually(t, timeout, fmt.Sprintf("%s: node %d's app3 admitted", what, nd.N), func() error { return nd.TCP(t, client(nd, "app3"), other(nd)) })
-		}
+		onEach(func(nd *bed.Node) error {
+			return bed.Poll(timeout, fmt.Sprintf("%s: node %d's app3 admitted", what, nd.N), func() error { return nd.TCP(t, client(nd, "app3"), other(nd)) })
+		})
 	}
 
 	profile := filepath.Join(bed.RepoRoot(), "compose", "policy-examples", "profile.json")

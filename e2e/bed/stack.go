@@ -76,20 +76,6 @@ var composeConfig = sync.OnceValues(func() (string, error) {
 	return lines[len(lines)-1], nil
 })
 
-// LoadStackImages puts the stack's images into the node's dockerd under the compose files' names: the
-// agent of each version (quay.io/cilium/cilium:vX), etcd and the plugin image of the binary under test
-// (scripts/build-images.sh, offline, cached by version).
-func (nd *Node) LoadStackImages(t testing.TB, cilium ...string) {
-	t.Helper()
-	start := time.Now()
-	env := []string{"DOCKER_HOST=" + nd.env["DOCKER_HOST"], "DOCKER=" + dockerCLI, "PLUGIN_BIN=" + PluginBin()}
-	if len(cilium) > 0 {
-		env = append(env, "CILIUM_VERSIONS="+strings.Join(cilium, " "))
-	}
-	out := mustRun(t, 30*time.Minute, env, filepath.Join(RepoRoot(), "scripts", "build-images.sh"))
-	t.Logf("leg %s: node %d: stack images in %s\n%s", nd.Leg, nd.N, time.Since(start).Round(100*time.Millisecond), out)
-}
-
 // NewStack copies compose/ into a project directory of the node and writes its .env as the compose
 // README says, for the node's address, device and range, the cluster's etcd members at etcdIPs and the
 // node's certificates in pki, and CILIUM_AGENT_MEMLOCK where the bed's dockerd cannot raise the limit
@@ -244,18 +230,3 @@ func (s *Stack) Policy(t testing.TB, stdin string, args ...string) (string, int)
 
 // PolicyDir is the node's policies/ of the project directory: the agent's --static-cnp-path.
 func (s *Stack) PolicyDir() string { return filepath.Join(s.Dir, "policies") }
-
-// mustRun runs a host command with env added, failing the test on error, and returns its stdout.
-func mustRun(t testing.TB, timeout time.Duration, env []string, name string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
-	}
-	return stdout.String()
-}

@@ -10,7 +10,8 @@ import (
 type Kind string
 
 const (
-	// Full legs run every test but the upgrades and the long test (and those their engine cannot run).
+	// Full legs run every test but the upgrades and the long test (and those their engine cannot run);
+	// a few run on one full leg only (tests.go says which and why).
 	Full Kind = "full"
 	// Subset legs run the walkthrough, the restarts, the contract and the upgrades.
 	Subset Kind = "subset"
@@ -22,7 +23,7 @@ const (
 const (
 	// LegCurrent is the current pair: the whole suite, and the long test on a bed of its own.
 	LegCurrent = "docker" + DockerCurrent + "-cilium" + CiliumCurrent
-	// LegDebian is Debian's engine with the previous agent: the whole suite but the compose stack.
+	// LegDebian is Debian's engine with the previous agent: the whole suite but the three-member etcd.
 	LegDebian = "docker" + DockerDebian + "-cilium" + CiliumPrevious
 	// LegUpgrade is the current engine with the previous agent, upgraded in place to UpgradeTo.
 	LegUpgrade = "docker" + DockerCurrent + "-cilium" + CiliumPrevious

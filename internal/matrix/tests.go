@@ -22,15 +22,28 @@ func Tests() []Test {
 	// The compose stack on both engines: its agent is not privileged (compose/README.md, "The agent's
 	// container"), which Docker 20.10 could not start where the bounding set lacks a capability.
 	composeStack := []string{LegCurrent, LegDebian}
+	// One full leg only: tests no issue pins to both full legs, each on the leg where what it proves can
+	// fail (CI time: each full leg ran ~28 min for a 90 min limit).
+	// The plugin's own resource use and the reconciler's cleanup are the same binary on every leg: the
+	// current pair, the one users run. TestBursts' 100 on the stack's limits too: the 20.10 leg runs its
+	// 100 on the agent's default limits (TestBurstUnderTheAgentsDefaultLimits), the same create queue
+	// under the stricter limits.
+	current := []string{LegCurrent}
+	// Docker 20.10 sends a burst's creates all at once (29 serialises them per network): the agent's
+	// default limits failed starts only there (issue 19 point 14, 25 of 100; 29.8.1 started 100 of 100
+	// on the old binary), and a kill mid-burst finds the most creates in flight there. The reconciler's
+	// view of other driver names (over Docker's network list) and the plugin's deadline on a frozen
+	// agent are the plugin's own on any engine.
+	debian := []string{LegDebian}
 	return []Test{
 		{Name: "TestAddressWindowAcrossPluginRestart", Legs: []string{LegCurrent}, Long: true},
 		{Name: "TestAgentDownFailsFast", Legs: fullAndSubset},
 		{Name: "TestAgentRestartKeepsAddresses", Legs: fullAndSubset},
 		{Name: "TestAgentUpgrade", Legs: []string{LegUpgrade}, Upgrade: true},
 		{Name: "TestBinaryLifecycle", Legs: full},
-		{Name: "TestBurstUnderTheAgentsDefaultLimits", Legs: full},
-		{Name: "TestBursts", Legs: full},
-		{Name: "TestChurn", Legs: full},
+		{Name: "TestBurstUnderTheAgentsDefaultLimits", Legs: debian},
+		{Name: "TestBursts", Legs: current},
+		{Name: "TestChurn", Legs: current},
 		{Name: "TestCompose", Legs: full},
 		{Name: "TestComposeStack", Legs: composeStack},
 		{Name: "TestComposeStackAgentUpgrade", Legs: []string{LegUpgrade}, Upgrade: true},
@@ -43,7 +56,7 @@ func Tests() []Test {
 		{Name: "TestFakeDockerContract", Legs: full}, // each engine of the matrix
 		{Name: "TestFirstPacketsNotLost", Legs: full},
 		{Name: "TestFlows", Legs: every},
-		{Name: "TestFrozenAgent", Legs: full},
+		{Name: "TestFrozenAgent", Legs: debian},
 		{Name: "TestIPv6Policy", Legs: full},
 		{Name: "TestIPv6Restarts", Legs: full},
 		{Name: "TestIPv6SingleNode", Legs: full},
@@ -51,7 +64,7 @@ func Tests() []Test {
 		{Name: "TestIdentityGC", Legs: full},
 		{Name: "TestImageLabelsAreNotIdentity", Legs: full},
 		{Name: "TestImageLabelsDoNotChooseNamespace", Legs: full},
-		{Name: "TestKillPluginMidBurst", Legs: full},
+		{Name: "TestKillPluginMidBurst", Legs: debian},
 		{Name: "TestLabelFilterAgreesWithTheAgent", Legs: full},
 		{Name: "TestLabelsAppliedLater", Legs: fullAndSubset},
 		{Name: "TestMacAddress", Legs: full},
@@ -68,8 +81,8 @@ func Tests() []Test {
 		{Name: "TestPublishPluginRestart", Legs: full},
 		{Name: "TestPublishPolicy", Legs: full},
 		{Name: "TestPublishedPortsSurviveAnNftFlush", Legs: full},
-		{Name: "TestReconcilerKeepsOtherDriverNames", Legs: full},
-		{Name: "TestReconcilerRemovesWhatDockerForgot", Legs: full},
+		{Name: "TestReconcilerKeepsOtherDriverNames", Legs: debian},
+		{Name: "TestReconcilerRemovesWhatDockerForgot", Legs: current},
 		{Name: "TestSecondCiliumNetwork", Legs: full},
 		{Name: "TestSingleNode", Legs: every},
 		{Name: "TestStaticIPAndCleanup", Legs: full},
