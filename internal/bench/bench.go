@@ -116,6 +116,9 @@ func (b *Bed) rowsSingle(ctx context.Context, c Config, r *Report) error {
 	return nil
 }
 
+func dockerOf(s sample) map[string]float64 { return s.dockerCalls }
+func agentOf(s sample) map[string]float64  { return s.agentCalls }
+
 func (b *Bed) rowsDensity(ctx context.Context, c Config, r *Report) error {
 	b.logf("row 3: attach at 10 and at %d sleeping containers", c.Density)
 	if err := b.sleepers(ctx, 1, "bench-sleep", 0, 10, c.Lanes); err != nil {
@@ -142,8 +145,10 @@ func (b *Bed) rowsDensity(ctx context.Context, c Config, r *Report) error {
 		Measure: fmt.Sprintf("attach p50 at %d sleeping containers vs at 10 (%d runs each)", c.Density, c.DensityRuns),
 		Value:   fmt.Sprintf("%s vs %s: %.2f×", ms(aN), ms(a10), ratio),
 		Goal:    "≤ 1.2×",
-		Verdict: verdict(ratio <= 1.2, fmt.Sprintf("by handler, p50 at 10: %s; at %d: %s (the agent's endpoint build beside them went from %s to %s)",
-			handlers(at10), c.Density, handlers(atN), ms(bd10), ms(bdN))),
+		Verdict: verdict(ratio <= 1.2, fmt.Sprintf("by handler, p50 at 10: %s; at %d: %s (the agent's endpoint build beside them went from %s to %s). "+
+			"The plugin's Docker calls per run, p50 at 10: %s; at %d: %s. Its agent calls, at 10: %s; at %d: %s",
+			handlers(at10), c.Density, handlers(atN), ms(bd10), ms(bdN),
+			calls(at10, dockerOf), c.Density, calls(atN, dockerOf), calls(at10, agentOf), c.Density, calls(atN, agentOf))),
 	})
 	pid, err := b.pid(1, "plugin")
 	if err != nil {

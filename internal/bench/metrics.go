@@ -47,7 +47,40 @@ const (
 	agentBuild = "cilium_endpoint_regeneration_time_stats_seconds"
 	// pluginCall is the plugin's histogram of its handlers' durations, by method.
 	pluginCall = "cilium_docker_plugin_call_duration_seconds"
+	// pluginDockerCall and pluginAgentCall are the plugin's histograms of its calls to Docker and to the
+	// agent, by call: where a handler's time goes.
+	pluginDockerCall = "cilium_docker_docker_call_duration_seconds"
+	pluginAgentCall  = "cilium_docker_agent_call_duration_seconds"
 )
+
+// callSums are the seconds so far of each call (its `call` label) of histogram metric.
+func callSums(text, metric string) map[string]float64 {
+	out := map[string]float64{}
+	prefix := metric + `_sum{call="`
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		call, value, ok := strings.Cut(rest, `"}`)
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+			out[call] += v
+		}
+	}
+	return out
+}
+
+// minus is after - before, call by call.
+func minus(after, before map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(after))
+	for k, v := range after {
+		out[k] = v - before[k]
+	}
+	return out
+}
 
 // attachMethods are the handlers dockerd waits on to attach a container: on Docker 29 Join hands the
 // agent's endpoint build over to ProgramExternalConnectivity, which waits for it (driver/handover.go).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,9 @@ type sample struct {
 	wall, attach, build float64
 	builds              float64
 	handler             []float64 // attach by handler, in attachMethods' order
+	// dockerCalls and agentCalls are the plugin's seconds in each of its Docker and agent calls during
+	// the run, by call.
+	dockerCalls, agentCalls map[string]float64
 }
 
 // runRm times one `docker run --rm … true` on node n's network net.
@@ -58,7 +62,9 @@ func (b *Bed) runRmMeasured(ctx context.Context, n int) (sample, error) {
 		h1[i] -= h0[i]
 	}
 	return sample{wall: wall, attach: attachSum(pm1) - attachSum(pm0), build: buildSum(am1) - buildSum(am0),
-		builds: buildCount(am1) - buildCount(am0), handler: h1}, nil
+		builds: buildCount(am1) - buildCount(am0), handler: h1,
+		dockerCalls: minus(callSums(pm1, pluginDockerCall), callSums(pm0, pluginDockerCall)),
+		agentCalls:  minus(callSums(pm1, pluginAgentCall), callSums(pm0, pluginAgentCall))}, nil
 }
 
 // series runs k measured `run --rm` of ours interleaved with k on the bridge.
@@ -101,6 +107,36 @@ func handlers(ss []sample) string {
 	for i, m := range attachMethods {
 		name := strings.TrimSuffix(m[strings.LastIndexByte(m, '.')+1:], `"`)
 		parts = append(parts, name+" "+ms(Percentile(field(ss, func(s sample) float64 { return s.handler[i] }), 50)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// calls is the p50 of each of the plugin's calls over ss (pick: its Docker or its agent calls), as
+// "call p50", the longest first, those of 1 ms or more.
+func calls(ss []sample, pick func(sample) map[string]float64) string {
+	names := map[string]bool{}
+	for _, s := range ss {
+		for k := range pick(s) {
+			names[k] = true
+		}
+	}
+	type p50 struct {
+		call string
+		v    float64
+	}
+	var out []p50
+	for k := range names {
+		if v := Percentile(field(ss, func(s sample) float64 { return pick(s)[k] }), 50); v >= 0.001 {
+			out = append(out, p50{k, v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].v > out[j].v || (out[i].v == out[j].v && out[i].call < out[j].call) })
+	parts := make([]string, len(out))
+	for i, c := range out {
+		parts[i] = c.call + " " + ms(c.v)
+	}
+	if len(parts) == 0 {
+		return "none of 1 ms"
 	}
 	return strings.Join(parts, ", ")
 }
