@@ -90,6 +90,7 @@ type Docker struct {
 	faults     map[string]Fault                      // guarded by mu
 	streams    map[chan events.Message]chan struct{} // open event streams and their break channels; guarded by mu
 	calls      map[string]int                        // requests per route; guarded by mu
+	inspected  map[string]int                        // container inspects per ID or name asked; guarded by mu
 	stop       chan struct{}
 }
 
@@ -104,7 +105,7 @@ func New(t testing.TB) *Docker {
 	d := &Docker{path: filepath.Join(dir, "docker.sock"), containers: map[string]*Container{}, images: map[string]map[string]string{}, drivers: map[string]string{},
 		networks: map[string]*Network{}, addrs: map[string]string{},
 		faults: map[string]Fault{}, streams: map[chan events.Message]chan struct{}{},
-		calls: map[string]int{}, stop: make(chan struct{})}
+		calls: map[string]int{}, inspected: map[string]int{}, stop: make(chan struct{})}
 	l, err := net.Listen("unix", d.path)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -276,6 +277,13 @@ func (d *Docker) Calls(route string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.calls[route]
+}
+
+// Inspects returns how many container inspects asked for id (an ID or a name, as asked).
+func (d *Docker) Inspects(id string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inspected[id]
 }
 
 // SetFault makes route slow or hang; the zero Fault clears it.

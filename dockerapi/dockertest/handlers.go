@@ -147,6 +147,7 @@ func (d *Docker) inspect(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.inspected[id]++
 	for _, c := range d.containers {
 		if c.ID != id && c.Name != id {
 			continue
