@@ -17,7 +17,7 @@ tb() {
 
 tb_ensure() { # build bin/testbed (make build does) when it is missing or older than its sources
   local src=("$REPO_DIR"/cmd/testbed "$REPO_DIR"/cmd/internal/cli "$REPO_DIR"/internal/testbed \
-             "$REPO_DIR"/internal/matrix "$REPO_DIR"/supervise "$REPO_DIR"/go.mod) tmp
+             "$REPO_DIR"/internal/matrix "$REPO_DIR"/procstop "$REPO_DIR"/go.mod) tmp
   if [ -x "$TB_BIN" ] && [ -z "$(find "${src[@]}" -newer "$TB_BIN" -print -quit)" ]; then return 0; fi
   command -v go >/dev/null || die "no go on PATH to build $TB_BIN (make build)"
   mkdir -p "$(dirname "$TB_BIN")"
