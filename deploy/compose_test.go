@@ -813,10 +813,6 @@ func agentSecurity(t *testing.T, file string, agent map[string]any) {
 // be agent flags.
 func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	root := repoRoot()
-	src, err := os.ReadFile(filepath.Join(root, "scripts", "testbed.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	nd, err := testbed.Config{Dir: "/tmp/cdtb"}.Node(2)
 	if err != nil {
 		t.Fatal(err)
@@ -878,10 +874,12 @@ func agentFlagsMatchTestBed(t *testing.T, composeCmd []string) {
 	}
 	// The shared flags: the bed's default --config-dir is the directory the compose file mounts (unless
 	// AGENT_API_LIMITS=agent asks for the agent's own API rate limits).
-	if !slices.Contains(bedArgs, "--config-dir="+confDir) ||
-		!bytes.Contains(src, []byte("AGENT_CONFIG_DIR=${AGENT_CONFIG_DIR:-$REPO_DIR/compose/agent-config}")) ||
-		!bytes.Contains(src, []byte("AGENT_API_LIMITS=${AGENT_API_LIMITS:-stack}")) {
-		t.Errorf("testbed.sh: the agent must read --config-dir from compose/agent-config by default")
+	def, err := testbed.Options{}.Normalise(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(bedArgs, "--config-dir="+confDir) || def.AgentConfigDir != confDir || def.Limits != testbed.LimitsStack {
+		t.Errorf("the bed's agent must read --config-dir from compose/agent-config by default: options %+v", def)
 	}
 	if d, err := testbed.AgentConfigDir(nd, testbed.Agent{ConfigDir: confDir, Limits: "stack"}); err != nil || d != confDir {
 		t.Errorf("testbed.AgentConfigDir with the stack's limits = %q, %v; want %s", d, err, confDir)

@@ -27,8 +27,7 @@ const addressWindowWait = 11 * time.Minute
 // alongside the legs (the reconciler is off on that bed: no Docker container stands behind these
 // calls, and the reconciler would rightly remove what they made).
 func TestAddressWindowAcrossPluginRestart(t *testing.T) {
-	t.Setenv("PLUGIN_ARGS", "--reconcile-interval=0")
-	nd := bed.Up(t, 1)
+	nd := bed.Up(t, 1, bed.WithPluginArgs("--reconcile-interval=0"))
 	net := "cd-window"
 	nd.Network(t, net)
 	nid := nd.NetworkID(t, net)

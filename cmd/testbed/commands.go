@@ -12,7 +12,44 @@ import (
 	"github.com/cilium-docker/cilium-docker/internal/matrix"
 )
 
-const usage = `usage: testbed COMMAND [ARGS]
+const usage = `usage: testbed COMMAND [ARGS]     (scripts/testbed.sh COMMAND [ARGS] runs it, built when stale)
+
+The test bed: real dockerd + cilium-agent (+ etcd on node 1) + the plugin per node, each node in its own
+network namespace and private mount namespace, wired to a fabric bridge and an "outside" peer. It never
+touches the host network namespace. As root.
+  up NODE                 build node NODE (1-9; node 1 runs etcd and must be up first); prints its env
+  down NODE               tear node NODE down (idempotent); the last node down also removes the fabric
+  down-all                tear every node and the fabric down
+  status                  one line per component; exit 3 when a daemon of an up node is dead
+  env NODE                the node's state (NODE_DIR/node.json) as KEY=VALUE lines
+  logs NODE [LINES]       tails of the node's etcd, agent, plugin and dockerd logs (default 60 lines)
+  exec NODE|peer CMD...   run CMD in the node's net+mount namespaces, DOCKER_HOST set, docker = the 20.10
+                          CLI, cilium = cilium-dbg talking to the node's agent; peer: the peer's netns
+  stop|start|restart NODE DAEMON   DAEMON is etcd, agent, plugin or dockerd: stop by PID (SIGTERM, then
+                          SIGKILL), start again with the same arguments and wait until it is healthy
+  signal NODE DAEMON SIG  send SIG (STOP, CONT, KILL, ...) by the recorded PID
+  pid NODE DAEMON         the PID of the running DAEMON (exit 1 when it does not run)
+  replace-agent NODE VERSION  stop cilium-agent by PID, start cilium VERSION's (built when missing) with
+                          the same state dir and flags, wait for health Ok; the env shows VERSION
+  restart-plugin NODE, restart-agent NODE, stop-agent NODE, start-agent NODE, restart-dockerd NODE
+
+Layout: 192.168.77.0/24 on bridge br0 in netns cdfab; cdpeer = 192.168.77.1 (every node's gateway);
+node N = netns cdnodeN, eth0 192.168.77.(1+N), pods 10.7N.0.0/16; etcd at 192.168.77.2:2379. With
+AGENT_IPV6=1 also fd00:77::/64 (peer fd00:77::1, node N fd00:77::(1+N)), pods fd00:7N::/96.
+
+The bed's environment:
+  TESTBED_ID ([a-z0-9]{1,8}: a second bed on the host, a prefix of its netns, cgroups and state dir),
+  TESTBED_DIR (default /tmp/[ID-]cdtb), CILIUM_DOCKER_CACHE (or XDG_CACHE_HOME), STOP_TIMEOUT (20 s).
+up's, each one given is pinned (a node up with another one: exit 4, down it first):
+  DOCKER_VERSION, CILIUM_VERSION (default: the matrix's current pair), AGENT_IPV6 (0 or 1),
+  AGENT_API_LIMITS (stack: the stack's raised limits, the default; agent: the agent's own defaults);
+and not pinned: PLUGIN_MODE (process, the default; none: no legacy plugin, for a managed one; stack:
+only dockerd, in a node with a /run of its own, for the compose stack), PLUGIN_BIN (default
+bin/cilium-docker), PLUGIN_ARGS, PLUGIN_METRICS_ADDRESS (127.0.0.1:9962), PLUGIN_RECONCILE_INTERVAL
+(20s), PLUGIN_POLICY_SYNC (1), PLUGIN_IDENTITY_GC_INTERVAL (10s) (set but empty: without the flag),
+AGENT_ARGS, AGENT_CONFIG_DIR (compose/agent-config), DOCKERD_LOG_LEVEL (debug), TESTBED_KEEP_ON_FAIL=1,
+TESTBED_PURGE=1 (down deletes the node directory), AGENT_TIMEOUT DOCKERD_TIMEOUT PLUGIN_TIMEOUT
+ETCD_TIMEOUT (seconds).
 
 The test matrix (internal/matrix), one value a line:
   legs                 the legs, in the order scripts/e2e.sh runs them
@@ -26,7 +63,7 @@ The test matrix (internal/matrix), one value a line:
 The end-to-end tier (scripts/e2e.sh, make test-e2e; testbed e2e --help):
   e2e [--build] [LEG...]  each leg's e2e tests on a fresh bed, the long test alongside, a summary
 
-Exit codes: 0 ok, 1 refused (a leg not in the matrix) or failed, 2 usage.
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 status: a dead daemon, 4 up: other settings.
 `
 
 // commands is the command table.
@@ -44,7 +81,7 @@ func commands() cli.Table {
 				fmt.Fprint(s.Out, usage)
 				return nil
 			}},
-		}, allPlumbing()...),
+		}, append(bedVerbs(), insideVerbs()...)...),
 		Default: func(_ context.Context, a []string, s cli.IO) error {
 			fmt.Fprint(s.Err, usage)
 			if len(a) == 0 {

@@ -1,7 +1,6 @@
 package bed
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,13 +12,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cilium-docker/cilium-docker/internal/testbed"
 )
 
 // Image is the busybox image the bed imports into every node.
-const Image = "cdbusybox:latest"
-
-// exitVersionMismatch is testbed.sh up's exit code when the node is up with other versions.
-const exitVersionMismatch = 4
+const Image = testbed.TestImage
 
 // RepoRoot is the repository's top directory.
 func RepoRoot() string {
@@ -46,33 +44,48 @@ func SkipUnlessBed(t testing.TB) {
 	}
 }
 
-// script runs scripts/testbed.sh with env added to the test's environment and returns its stdout and,
-// on failure, an error carrying its stderr.
-func script(timeout time.Duration, env []string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(RepoRoot(), "scripts", "testbed.sh"), args...)
-	cmd.Env = append(append(os.Environ(), "PLUGIN_BIN="+PluginBin()), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), &scriptError{args: args, err: err, stderr: stderr.String()}
+// theBed is the bed the tests run on (TESTBED_ID, TESTBED_DIR: the e2e runner gives each leg its own),
+// its progress lines going to log. The steps the bed runs inside a node's namespaces are bin/testbed's
+// (make build).
+func theBed(log *bytes.Buffer) (testbed.Config, error) {
+	c, err := testbed.Config{ID: os.Getenv("TESTBED_ID"), Dir: os.Getenv("TESTBED_DIR"), Log: log, Repo: RepoRoot(),
+		Self: filepath.Join(RepoRoot(), "bin", "testbed")}.WithDefaults()
+	if err != nil {
+		return c, err
 	}
-	return stdout.String(), nil
+	if fi, err := os.Stat(c.Self); err != nil || fi.Mode()&0o111 == 0 {
+		return c, fmt.Errorf("the bed needs %s (make build)", c.Self)
+	}
+	return c, nil
 }
 
-type scriptError struct {
-	args   []string
+// onBed runs f on the bed and returns its error with the bed's progress lines.
+func onBed(f func(c testbed.Config) error) error {
+	var log bytes.Buffer
+	c, err := theBed(&log)
+	if err == nil {
+		err = f(c)
+	}
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, log.String())
+	}
+	return nil
+}
+
+// execError is a command in a node (or the peer) that failed: its exit code and stderr.
+type execError struct {
+	argv   []string
 	err    error
 	stderr string
 }
 
-func (e *scriptError) Error() string {
-	return fmt.Sprintf("testbed.sh %s: %v\n%s", strings.Join(e.args, " "), e.err, e.stderr)
+func (e *execError) Error() string {
+	return fmt.Sprintf("exec %s: %v\n%s", strings.Join(e.argv, " "), e.err, e.stderr)
 }
 
-func (e *scriptError) Unwrap() error { return e.err }
+func (e *execError) Unwrap() error { return e.err }
 
+// exitCode is the exit code of a command that ran and failed, -1 for any other error.
 func exitCode(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -81,30 +94,47 @@ func exitCode(err error) int {
 	return -1
 }
 
-// parseEnv reads KEY=VALUE lines.
-func parseEnv(s string) map[string]string {
-	env := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
-			env[k] = strings.Trim(v, `"'`)
-		}
+// stderrOf is the stderr of a failed command.
+func stderrOf(err error) string {
+	var ee *execError
+	if errors.As(err, &ee) {
+		return ee.stderr
 	}
-	return env
+	return ""
+}
+
+// execOn runs argv in node n's namespaces (testbed.Peer: the peer's) within timeout and returns its
+// stdout, or an *execError.
+func execOn(timeout time.Duration, n int, argv ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var cmd *exec.Cmd
+	if err := onBed(func(c testbed.Config) (err error) {
+		cmd, err = c.Command(ctx, n, argv...)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), &execError{argv: argv, err: err, stderr: stderr.String()}
+	}
+	return stdout.String(), nil
 }
 
 // DownAll tears every node of the bed down.
 func DownAll(t testing.TB) {
 	t.Helper()
-	if _, err := script(5*time.Minute, nil, "down-all"); err != nil {
-		t.Fatalf("leg %s: %v", MustLeg(), err)
+	if err := onBed(testbed.Config.DownAll); err != nil {
+		t.Fatalf("leg %s: down-all: %v", MustLeg(), err)
 	}
 }
 
 // Down tears node n down (idempotent), whether or not this test brought it up.
 func Down(t testing.TB, n int) {
 	t.Helper()
-	if _, err := script(5*time.Minute, nil, "down", fmt.Sprint(n)); err != nil {
-		t.Errorf("leg %s: %v", MustLeg(), err)
+	if err := onBed(func(c testbed.Config) error { return c.Down(n, false) }); err != nil {
+		t.Errorf("leg %s: down %d: %v", MustLeg(), n, err)
 	}
 }

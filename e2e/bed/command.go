@@ -1,8 +1,6 @@
 package bed
 
 import (
-	"errors"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -11,14 +9,11 @@ import (
 // namespaces, as a user on the node runs it, and returns its stdout, its stderr and its exit code.
 func (nd *Node) Command(t testing.TB, timeout time.Duration, args ...string) (stdout, stderr string, rc int) {
 	t.Helper()
-	out, err := script(timeout, nil, append([]string{"exec", strconv.Itoa(nd.N), PluginBin()}, args...)...)
+	out, err := execOn(timeout, nd.N, append([]string{PluginBin()}, args...)...)
 	if err == nil {
 		return out, "", 0
 	}
-	var se *scriptError
-	if errors.As(err, &se) {
-		stderr = se.stderr
-	}
+	stderr = stderrOf(err)
 	if rc = exitCode(err); rc < 0 {
 		t.Fatalf("leg %s: node %d: cilium-docker %v: %v", nd.Leg, nd.N, args, err)
 	}

@@ -23,11 +23,11 @@ func (nd *Node) bedNodes() []*Node {
 		if n == nd.N {
 			continue
 		}
-		out, err := script(time.Minute, nil, "env", strconv.Itoa(n))
+		st, err := state(n)
 		if err != nil {
 			continue // not up
 		}
-		nodes = append(nodes, &Node{N: n, Leg: nd.Leg, env: parseEnv(out)}) // env fails on a node not up
+		nodes = append(nodes, &Node{N: n, Leg: nd.Leg, env: st.EnvMap()})
 	}
 	return nodes
 }

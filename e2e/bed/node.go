@@ -1,18 +1,20 @@
 package bed
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/client"
 
 	"github.com/cilium-docker/cilium-docker/agent"
+	"github.com/cilium-docker/cilium-docker/internal/testbed"
 )
 
 // Daemon names one of a node's processes.
@@ -43,6 +45,7 @@ type options struct {
 	pluginMode string
 	ipv6       bool
 	limits     string // the agent's API rate limits: "stack" or "agent"
+	pluginArgs []string
 }
 
 // Option changes how Up brings a node up.
@@ -52,58 +55,62 @@ type Option func(*options)
 // not at all ("none": no legacy plugin socket, for a managed plugin the test creates).
 func WithPluginMode(mode string) Option { return func(o *options) { o.pluginMode = mode } }
 
-// WithIPv6 runs the node's agent with IPv6 on (testbed AGENT_IPV6=1): its own IPv6 range, IPv6 on the
-// fabric, an IPv6 nameserver for dockerd. Without it the agent is IPv4-only; a node up with the other
-// setting is brought down first, like one with other versions.
+// WithIPv6 runs the node's agent with IPv6 on: its own IPv6 range, IPv6 on the fabric, an IPv6
+// nameserver for dockerd. Without it the agent is IPv4-only; a node up with the other setting is brought
+// down first, like one with other versions.
 func WithIPv6() Option { return func(o *options) { o.ipv6 = true } }
 
-// WithAgentDefaultLimits runs the node's agent with its own default API rate limits (testbed
-// AGENT_API_LIMITS=agent), as on an existing Cilium host install, not the stack's raised ones; a node up
-// with the other setting is brought down first.
-func WithAgentDefaultLimits() Option { return func(o *options) { o.limits = "agent" } }
+// WithAgentDefaultLimits runs the node's agent with its own default API rate limits, as on an existing
+// Cilium host install, not the stack's raised ones; a node up with the other setting is brought down
+// first.
+func WithAgentDefaultLimits() Option { return func(o *options) { o.limits = testbed.LimitsAgent } }
 
 // WithCilium overrides the leg's agent version for this node (the upgrade test starts on the old one).
 func WithCilium(version string) Option { return func(o *options) { o.leg.Cilium = version } }
+
+// WithPluginArgs adds flags to the plugin's command line (a node already up keeps its own).
+func WithPluginArgs(args ...string) Option { return func(o *options) { o.pluginArgs = args } }
 
 // Up brings node n up with the versions of the current leg (or reuses it if it is up with them; a node up
 // with other versions is brought down first), and registers its log tails for a failure.
 func Up(t testing.TB, n int, opts ...Option) *Node {
 	t.Helper()
 	SkipUnlessBed(t)
-	o := options{leg: MustLeg(), pluginMode: "process", limits: "stack"}
+	o := options{leg: MustLeg(), pluginMode: testbed.ModeProcess, limits: testbed.LimitsStack}
 	for _, f := range opts {
 		f(&o)
 	}
-	ipv6 := "0"
-	if o.ipv6 {
-		ipv6 = "1"
-	}
-	env := []string{"DOCKER_VERSION=" + o.leg.Docker, "CILIUM_VERSION=" + o.leg.Cilium, "PLUGIN_MODE=" + o.pluginMode, "AGENT_IPV6=" + ipv6,
-		"AGENT_API_LIMITS=" + o.limits}
+	plugin := testbed.BedPlugin(PluginBin())
+	plugin.Args = o.pluginArgs
+	upOpts := testbed.Options{Docker: o.leg.Docker, Cilium: o.leg.Cilium, PluginMode: o.pluginMode, IPv6: o.ipv6, Limits: o.limits,
+		Pinned: testbed.Pinned{Docker: true, Cilium: true, IPv6: true, Limits: true}, Plugin: plugin}
 	start := time.Now()
-	_, err := script(30*time.Minute, env, "up", strconv.Itoa(n))
-	if exitCode(err) == exitVersionMismatch {
+	var st testbed.State
+	up := func(c testbed.Config) (err error) {
+		st, err = c.Up(n, upOpts)
+		return err
+	}
+	err := onBed(up)
+	if errors.Is(err, testbed.ErrOtherSettings) {
 		t.Logf("leg %s: node %d is up with other versions, IPv6 or API limits: bringing the bed down", o.leg, n)
 		DownAll(t)
-		_, err = script(30*time.Minute, env, "up", strconv.Itoa(n))
+		err = onBed(up)
 	}
 	if err != nil {
-		t.Fatalf("leg %s: %v", o.leg, err)
+		t.Fatalf("leg %s: up %d: %v", o.leg, n, err)
 	}
-	nd := &Node{N: n, Leg: o.leg}
-	nd.loadEnv(t)
-	if nd.env["PLUGIN_MODE"] != o.pluginMode {
-		t.Logf("leg %s: node %d runs the plugin as a %s, asked %s", o.leg, n, nd.env["PLUGIN_MODE"], o.pluginMode)
+	nd := &Node{N: n, Leg: o.leg, env: st.EnvMap()}
+	if st.PluginMode != o.pluginMode {
+		t.Logf("leg %s: node %d runs the plugin as a %s, asked %s", o.leg, n, st.PluginMode, o.pluginMode)
 	}
-	t.Logf("leg %s: node %d up (docker %s, API %s; cilium %s; AGENT_IPV6=%s, AGENT_API_LIMITS=%s) in %s", o.leg, n,
-		nd.env["DOCKER_ENGINE_VERSION"], nd.env["DOCKER_API_VERSION"], nd.env["CILIUM_VERSION"], nd.env["AGENT_IPV6"],
-		nd.env["AGENT_API_LIMITS"], time.Since(start).Round(10*time.Millisecond))
-	c, err := agent.New("unix://"+nd.env["CILIUM_SOCK"], agent.Timeouts{})
+	t.Logf("leg %s: node %d up (docker %s, API %s; cilium %s; IPv6 %t, API limits %s) in %s", o.leg, n,
+		st.EngineVersion, st.APIVersion, st.CiliumVersion, st.IPv6, st.Limits, time.Since(start).Round(10*time.Millisecond))
+	c, err := agent.New("unix://"+st.CiliumSock, agent.Timeouts{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	nd.Agent = c
-	api, err := client.NewClientWithOpts(client.WithHost(nd.env["DOCKER_HOST"]), client.WithAPIVersionNegotiation())
+	api, err := client.NewClientWithOpts(client.WithHost(st.DockerHost), client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,69 +125,90 @@ func Up(t testing.TB, n int, opts ...Option) *Node {
 	return nd
 }
 
+// state is node n's state, when it is up.
+func state(n int) (testbed.State, error) {
+	var st testbed.State
+	err := onBed(func(c testbed.Config) error {
+		nd, err := c.Node(n)
+		if err == nil {
+			st, err = testbed.LoadState(nd)
+		}
+		return err
+	})
+	return st, err
+}
+
 func (nd *Node) loadEnv(t testing.TB) {
 	t.Helper()
-	out, err := script(time.Minute, nil, "env", strconv.Itoa(nd.N))
+	st, err := state(nd.N)
 	if err != nil {
 		t.Fatalf("leg %s: %v", nd.Leg, err)
 	}
-	nd.env = parseEnv(out)
+	nd.env = st.EnvMap()
 }
 
 // Down tears the node down.
 func (nd *Node) Down(t testing.TB) {
 	t.Helper()
-	nd.bed(t, "down", strconv.Itoa(nd.N))
+	nd.bed(t, "down", func(c testbed.Config) error { return c.Down(nd.N, false) })
 }
 
-// bed runs a testbed.sh command, failing the test on error.
-func (nd *Node) bed(t testing.TB, args ...string) string {
+// bed runs a step on the bed, failing the test on error.
+func (nd *Node) bed(t testing.TB, what string, f func(c testbed.Config) error) {
 	t.Helper()
-	out, err := script(30*time.Minute, nil, args...)
-	if err != nil {
-		t.Fatalf("leg %s: node %d: %v", nd.Leg, nd.N, err)
+	if err := onBed(f); err != nil {
+		t.Fatalf("leg %s: node %d: %s: %v", nd.Leg, nd.N, what, err)
 	}
-	return out
+}
+
+// daemonStep is a bed verb on one of the node's daemons.
+func (nd *Node) daemonStep(t testing.TB, what string, d Daemon, f func(testbed.Config, int, string) error) {
+	t.Helper()
+	nd.bed(t, what+" "+string(d), func(c testbed.Config) error { return f(c, nd.N, string(d)) })
 }
 
 // Stop stops daemon d by PID (SIGTERM, then SIGKILL after a grace period).
 func (nd *Node) Stop(t testing.TB, d Daemon) {
 	t.Helper()
-	nd.bed(t, "stop", strconv.Itoa(nd.N), string(d))
+	nd.daemonStep(t, "stop", d, testbed.Config.Stop)
 }
 
 // Start starts a stopped daemon d again with the same arguments and waits until it is healthy.
 func (nd *Node) Start(t testing.TB, d Daemon) {
 	t.Helper()
-	nd.bed(t, "start", strconv.Itoa(nd.N), string(d))
+	nd.daemonStep(t, "start", d, testbed.Config.Start)
 }
 
 // Restart stops daemon d and starts it again (the agent: health Ok; dockerd: its API answers).
 func (nd *Node) Restart(t testing.TB, d Daemon) {
 	t.Helper()
-	nd.bed(t, "restart", strconv.Itoa(nd.N), string(d))
+	nd.daemonStep(t, "restart", d, testbed.Config.Restart)
 }
 
 // Freeze stops daemon d with SIGSTOP; Thaw continues it. A frozen daemon is thawed when the node goes down.
-func (nd *Node) Freeze(t testing.TB, d Daemon) { t.Helper(); nd.signal(t, d, "STOP") }
+func (nd *Node) Freeze(t testing.TB, d Daemon) { t.Helper(); nd.signal(t, d, syscall.SIGSTOP) }
 
 // Thaw continues a frozen daemon d (SIGCONT).
-func (nd *Node) Thaw(t testing.TB, d Daemon) { t.Helper(); nd.signal(t, d, "CONT") }
+func (nd *Node) Thaw(t testing.TB, d Daemon) { t.Helper(); nd.signal(t, d, syscall.SIGCONT) }
 
 // Kill kills daemon d with SIGKILL; Start brings it back.
-func (nd *Node) Kill(t testing.TB, d Daemon) { t.Helper(); nd.signal(t, d, "KILL") }
+func (nd *Node) Kill(t testing.TB, d Daemon) { t.Helper(); nd.signal(t, d, syscall.SIGKILL) }
 
-func (nd *Node) signal(t testing.TB, d Daemon, sig string) {
+func (nd *Node) signal(t testing.TB, d Daemon, sig syscall.Signal) {
 	t.Helper()
-	nd.bed(t, "signal", strconv.Itoa(nd.N), string(d), sig)
+	nd.daemonStep(t, "signal", d, func(c testbed.Config, n int, name string) error { return c.SignalDaemon(n, name, sig) })
 }
 
 // ReplaceAgent replaces the node's cilium-agent in place by version's (same state dir and flags) and
 // waits until it is healthy; the plugin keeps running.
 func (nd *Node) ReplaceAgent(t testing.TB, version string) {
 	t.Helper()
-	nd.bed(t, "replace-agent", strconv.Itoa(nd.N), version)
-	nd.loadEnv(t)
+	var st testbed.State
+	nd.bed(t, "replace-agent "+version, func(c testbed.Config) (err error) {
+		st, err = c.Replace(nd.N, version)
+		return err
+	})
+	nd.env = st.EnvMap()
 	if got := nd.env["CILIUM_VERSION"]; got != version {
 		t.Fatalf("leg %s: node %d runs cilium %s after replace-agent %s", nd.Leg, nd.N, got, version)
 	}
@@ -189,18 +217,26 @@ func (nd *Node) ReplaceAgent(t testing.TB, version string) {
 // PID is the PID of the running daemon d.
 func (nd *Node) PID(t testing.TB, d Daemon) int {
 	t.Helper()
-	out := strings.TrimSpace(nd.bed(t, "pid", strconv.Itoa(nd.N), string(d)))
-	pid, err := strconv.Atoi(out)
-	if err != nil {
-		t.Fatalf("leg %s: node %d %s pid %q: %v", nd.Leg, nd.N, d, out, err)
-	}
+	var pid int
+	nd.bed(t, "pid "+string(d), func(c testbed.Config) error {
+		p, ok, err := c.PID(nd.N, string(d))
+		if err == nil && !ok {
+			err = fmt.Errorf("%s does not run", d)
+		}
+		pid = p
+		return err
+	})
 	return pid
 }
 
 // Exec runs a command in the node's network and mount namespaces (ip, for example) and returns its output.
 func (nd *Node) Exec(t testing.TB, args ...string) string {
 	t.Helper()
-	return nd.bed(t, append([]string{"exec", strconv.Itoa(nd.N)}, args...)...)
+	out, err := execOn(30*time.Minute, nd.N, args...)
+	if err != nil {
+		t.Fatalf("leg %s: node %d: %v", nd.Leg, nd.N, err)
+	}
+	return out
 }
 
 // Versions as the node reports them.
@@ -257,11 +293,18 @@ func (nd *Node) LogSince(t testing.TB, d Daemon, off int64) string {
 // TailLogsT logs the last lines of each of the node's daemon logs.
 func (nd *Node) TailLogsT(t testing.TB, lines int) {
 	t.Helper()
-	out, err := script(time.Minute, nil, "logs", strconv.Itoa(nd.N), strconv.Itoa(lines))
+	var out strings.Builder
+	err := onBed(func(c testbed.Config) error {
+		n, err := c.Node(nd.N)
+		if err == nil {
+			err = testbed.TailLogs(&out, n, lines)
+		}
+		return err
+	})
 	if err != nil {
 		t.Logf("leg %s: node %d logs: %v", nd.Leg, nd.N, err)
 	}
-	t.Logf("leg %s: node %d logs:\n%s", nd.Leg, nd.N, out)
+	t.Logf("leg %s: node %d logs:\n%s", nd.Leg, nd.N, out.String())
 }
 
 func (nd *Node) String() string { return fmt.Sprintf("node %d (%s)", nd.N, nd.Leg) }

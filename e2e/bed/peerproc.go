@@ -15,9 +15,11 @@ import (
 // takes it away at cleanup.
 func (nd *Node) PeerAddAddress(t testing.TB, cidr string) {
 	t.Helper()
-	nd.bed(t, "exec", "peer", "ip", "addr", "add", cidr, "dev", "eth0")
+	if _, err := TryPeer(time.Minute, "ip", "addr", "add", cidr, "dev", "eth0"); err != nil {
+		t.Fatalf("add peer address %s: %v", cidr, err)
+	}
 	t.Cleanup(func() {
-		if _, err := script(time.Minute, nil, "exec", "peer", "ip", "addr", "del", cidr, "dev", "eth0"); err != nil {
+		if _, err := TryPeer(time.Minute, "ip", "addr", "del", cidr, "dev", "eth0"); err != nil {
 			t.Errorf("remove peer address %s: %v", cidr, err)
 		}
 	})
@@ -27,7 +29,10 @@ func (nd *Node) PeerAddAddress(t testing.TB, cidr string) {
 // its PID at cleanup (SIGTERM, then SIGKILL). It returns the PID.
 func (nd *Node) PeerProcess(t testing.TB, log string, args ...string) int {
 	t.Helper()
-	out := nd.bed(t, append([]string{"exec", "peer", "sh", "-c", `log=$1; shift; "$@" >"$log" 2>&1 </dev/null & echo $!`, "sh", log}, args...)...)
+	out, err := TryPeer(time.Minute, append([]string{"sh", "-c", `log=$1; shift; "$@" >"$log" 2>&1 </dev/null & echo $!`, "sh", log}, args...)...)
+	if err != nil {
+		t.Fatalf("start %v in the peer: %v", args, err)
+	}
 	pid, err := strconv.Atoi(strings.TrimSpace(out))
 	if err != nil {
 		t.Fatalf("start %v in the peer: pid %q: %v", args, out, err)

@@ -2,7 +2,6 @@ package bed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,15 +14,14 @@ import (
 // network namespace (the bed's etcd is reachable only there) and returns its output and exit code.
 func (nd *Node) PolicyCLI(t testing.TB, sub string, args ...string) (string, int) {
 	t.Helper()
-	argv := []string{"exec", fmt.Sprint(nd.N), PluginBin(), "policy", sub}
+	argv := []string{PluginBin(), "policy", sub}
 	if sub != "check" {
 		argv = append(argv, "--etcd-endpoints", nd.env["ETCD_URL"])
 	}
 	argv = append(argv, args...)
-	out, err := script(2*time.Minute, nil, argv...)
-	var se *scriptError
-	if errors.As(err, &se) {
-		return out + se.stderr, exitCode(err)
+	out, err := execOn(2*time.Minute, nd.N, argv...)
+	if err != nil {
+		return out + stderrOf(err), exitCode(err)
 	}
 	return out, 0
 }

@@ -147,7 +147,7 @@ func (s *Stack) ComposeAsync(t testing.TB, timeout time.Duration, args ...string
 	if err != nil {
 		t.Fatalf("docker compose: %v", err)
 	}
-	argv := append([]string{"exec", strconv.Itoa(s.nd.N), "env", "DOCKER_CONFIG=" + cfg, "docker", "compose",
+	argv := append([]string{"env", "DOCKER_CONFIG=" + cfg, "docker", "compose",
 		"--project-directory", s.Dir, "-f", filepath.Join(s.Dir, s.File)}, args...)
 	type result struct {
 		out string
@@ -155,11 +155,8 @@ func (s *Stack) ComposeAsync(t testing.TB, timeout time.Duration, args ...string
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := script(timeout, nil, argv...)
-		var se *scriptError
-		if errors.As(err, &se) {
-			out += se.stderr
-		}
+		out, err := execOn(timeout, s.nd.N, argv...)
+		out += stderrOf(err)
 		done <- result{out, err}
 	}()
 	return func() (string, error) {

@@ -117,9 +117,9 @@ func AgentOK(nd Node) bool {
 	return err == nil && json.Unmarshal(b, &h) == nil && h.Cilium.State == "Ok"
 }
 
-// StartAgent launches the node's cilium-agent through wrapper (testbed.sh _agent: its own cgroup2
-// subtree and cgroup namespace, a private cgroup2 mount), its argv recorded.
-func (c Config) StartAgent(nd Node, a Agent, wrapper string) error {
+// StartAgent launches the node's cilium-agent through the agent wrapper (testbed _agent, AgentWrap: its
+// own cgroup2 subtree and cgroup namespace, a private cgroup2 mount), its argv recorded.
+func (c Config) StartAgent(nd Node, a Agent) error {
 	cgdir := ""
 	if root := Cgroup2Root(); root != "" {
 		cgdir = filepath.Join(root, nd.CGAgent)
@@ -136,7 +136,7 @@ func (c Config) StartAgent(nd Node, a Agent, wrapper string) error {
 	if err != nil {
 		return err
 	}
-	argv := append(append(append([]string{"env"}, AgentEnv(nd)...), wrapper, "_agent", cgdir,
+	argv := append(append(append([]string{"env"}, AgentEnv(nd)...), c.Self, "_agent", cgdir,
 		filepath.Join(nd.Dir, "cgroup2"), filepath.Join(a.CiliumDir, "bin", "cilium-agent")),
 		AgentFlags(nd, confDir, a.IPv6, a.Args)...)
 	_, err = c.Launch(nd, "agent", argv, true)

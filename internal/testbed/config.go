@@ -3,6 +3,7 @@ package testbed
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"time"
@@ -28,6 +29,9 @@ type Config struct {
 	Log         io.Writer     // progress lines, "testbed: ..."
 	Repo        string        // the repository: its scripts/build-*.sh build the engines and agents
 	Cache       string        // the cache root (scripts/build-*.sh's), e.g. ~/.cache/cilium-docker
+	// Self is the testbed binary (cmd/testbed): the steps that must run inside a node's namespaces (its
+	// mounts, the agent's cgroup wrapper) are its hidden verbs _mounts and _agent.
+	Self string
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9]{0,8}$`)
@@ -94,4 +98,27 @@ func (c Config) Node(n int) (Node, error) {
 		nd.EtcdURL = "http://127.0.0.1:2379"
 	}
 	return nd, nil
+}
+
+// WithDefaults fills what is not set: the state root /tmp/[ID-]cdtb, the cache root (XDG_CACHE_HOME or
+// ~/.cache, /cilium-docker), a 20 s stop grace; and checks the result.
+func (c Config) WithDefaults() (Config, error) {
+	if c.Dir == "" {
+		c.Dir = "/tmp/" + c.prefix() + "cdtb"
+	}
+	if c.Cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return c, err
+			}
+			base = filepath.Join(home, ".cache")
+		}
+		c.Cache = filepath.Join(base, "cilium-docker")
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 20 * time.Second
+	}
+	return c, c.Check()
 }

@@ -20,6 +20,14 @@ type Plugin struct {
 	Args               []string
 }
 
+// BedPlugin is how the bed runs plugin binary bin by default: /metrics on the node's loopback, the
+// reconciler at its shortest interval (more passes over every test's state), the policy sync with the
+// bed's etcd, and Cilium's identity GC every 10 s (elected among the nodes: often enough for a test's
+// patience, and any false removal shows in every test).
+func BedPlugin(bin string) Plugin {
+	return Plugin{Bin: bin, MetricsAddress: "127.0.0.1:9962", ReconcileInterval: "20s", PolicySync: true, IdentityGCInterval: "10s"}
+}
+
 // PluginSocket is the node's legacy plugin socket on the host.
 func (nd Node) PluginSocket() string { return filepath.Join(nd.Dir, "plugins", "cilium.sock") }
 

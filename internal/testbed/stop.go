@@ -92,3 +92,15 @@ func (c Config) Signal(nd Node, name string, sig syscall.Signal) error {
 	c.logf("sent %s to %s[n%d] (pid %d)", sigName(sig), name, nd.N, r.PID)
 	return nil
 }
+
+// thaw continues the node's daemon name if it runs (it may be frozen), quietly.
+func thaw(nd Node, name string) {
+	r, ok := readRecord(nd.Dir, name)
+	if !ok || !r.alive() {
+		return
+	}
+	if p, err := os.FindProcess(r.PID); err == nil {
+		_ = p.Signal(syscall.SIGCONT)
+		_ = p.Release()
+	}
+}
