@@ -18,7 +18,7 @@ import (
 const (
 	identityIDs    = "cilium/state/identities/v1/id/"
 	identityValues = "cilium/state/identities/v1/value/"
-	// bedGCInterval is the bed's --identity-gc-interval (scripts/testbed.sh PLUGIN_IDENTITY_GC_INTERVAL).
+	// bedGCInterval is the bed's --identity-gc-interval (testbed.BedPlugin's IdentityGCInterval).
 	bedGCInterval = 10 * time.Second
 	// gcPatience: a master key goes at the second pass that finds it unused (Cilium's rule), and a pass
 	// takes its locks one key at a time.

@@ -31,7 +31,7 @@ func ParseLeg(s string) (Leg, error) {
 }
 
 // CurrentLeg is the leg of this run: E2E_LEG, else DOCKER_VERSION and CILIUM_VERSION, else the
-// matrix's current pair (the bed's own default, scripts/testbed.sh).
+// matrix's current pair (the bed's own default, internal/testbed).
 func CurrentLeg() (Leg, error) {
 	if s := os.Getenv("E2E_LEG"); s != "" {
 		return ParseLeg(s)
