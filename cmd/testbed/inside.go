@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
 	"strconv"
 
@@ -15,7 +15,7 @@ func insideVerbs() []cli.Command {
 	return []cli.Command{
 		{Name: "_mounts", Run: func(_ context.Context, a []string, _ cli.IO) error {
 			if len(a) != 3 {
-				return cli.Usage(fmt.Errorf("want _mounts NODE_DIR STACK RESOLV"))
+				return cli.Usage(errors.New("want _mounts NODE_DIR STACK RESOLV"))
 			}
 			stack, err := strconv.ParseBool(a[1])
 			if err != nil {
@@ -25,7 +25,7 @@ func insideVerbs() []cli.Command {
 		}},
 		{Name: "_agent", Run: func(_ context.Context, a []string, _ cli.IO) error {
 			if len(a) < 3 {
-				return cli.Usage(fmt.Errorf("want _agent CGDIR MNT AGENT ARGS..."))
+				return cli.Usage(errors.New("want _agent CGDIR MNT AGENT ARGS"))
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -35,7 +35,7 @@ func insideVerbs() []cli.Command {
 		}},
 		{Name: "_agent2", Run: func(_ context.Context, a []string, _ cli.IO) error {
 			if len(a) < 2 {
-				return cli.Usage(fmt.Errorf("want _agent2 MNT AGENT ARGS..."))
+				return cli.Usage(errors.New("want _agent2 MNT AGENT ARGS"))
 			}
 			return testbed.AgentWrap2(a[0], a[1:])
 		}},

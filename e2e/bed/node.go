@@ -138,15 +138,6 @@ func state(n int) (testbed.State, error) {
 	return st, err
 }
 
-func (nd *Node) loadEnv(t testing.TB) {
-	t.Helper()
-	st, err := state(nd.N)
-	if err != nil {
-		t.Fatalf("leg %s: %v", nd.Leg, err)
-	}
-	nd.env = st.EnvMap()
-}
-
 // Down tears the node down.
 func (nd *Node) Down(t testing.TB) {
 	t.Helper()

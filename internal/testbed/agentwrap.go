@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // AgentWrap runs in the node as the first step of the agent's start (testbed _agent CGDIR MNT AGENT
@@ -37,7 +35,7 @@ func AgentWrap2(mnt string, argv []string) error {
 		return fmt.Errorf("agent wrapper: no agent command")
 	}
 	if !isMountpoint(mnt) {
-		if err := unix.Mount("none", mnt, "cgroup2", 0, ""); err != nil {
+		if err := syscall.Mount("none", mnt, "cgroup2", 0, ""); err != nil {
 			return fmt.Errorf("mount cgroup2 on %s: %w", mnt, err)
 		}
 	}

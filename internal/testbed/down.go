@@ -6,9 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Down tears node n down (idempotent); the last node down also removes the fabric. purge also deletes
@@ -96,7 +95,7 @@ func (c Config) down(nd Node) error {
 		err = errors.Join(err, c.DeleteNetns(nd.NS))
 		if ms := hostMountsUnder(nd.Dir); len(ms) > 0 {
 			for _, m := range ms {
-				if uerr := unix.Unmount(m, unix.MNT_DETACH); uerr != nil {
+				if uerr := syscall.Unmount(m, syscall.MNT_DETACH); uerr != nil {
 					err = errors.Join(err, fmt.Errorf("umount %s: %w", m, uerr))
 				}
 			}

@@ -7,8 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // mountStep is one mount(2) of a node's private mount namespace.
@@ -25,7 +24,7 @@ type mountStep struct {
 func NodeMounts(dir string, stack bool, resolv string) error {
 	// Copies of /run/netns/* would keep other test netns alive after `ip netns del`: drop them here.
 	if isMountpoint("/run/netns") {
-		if err := unix.Unmount("/run/netns", unix.MNT_DETACH); err != nil {
+		if err := syscall.Unmount("/run/netns", syscall.MNT_DETACH); err != nil {
 			return fmt.Errorf("umount /run/netns: %w", err)
 		}
 	}
@@ -45,13 +44,13 @@ func NodeMounts(dir string, stack bool, resolv string) error {
 	// sysfs must be mounted again for this netns; the cgroup tree is kept across it.
 	cgsave := filepath.Join(dir, "cgsave")
 	if err := mountAll(
-		mountStep{"/sys/fs/cgroup", cgsave, "", unix.MS_BIND | unix.MS_REC, ""},
+		mountStep{"/sys/fs/cgroup", cgsave, "", syscall.MS_BIND | syscall.MS_REC, ""},
 		mountStep{"sysfs", "/sys", "sysfs", 0, ""},
-		mountStep{cgsave, "/sys/fs/cgroup", "", unix.MS_BIND | unix.MS_REC, ""},
+		mountStep{cgsave, "/sys/fs/cgroup", "", syscall.MS_BIND | syscall.MS_REC, ""},
 	); err != nil {
 		return err
 	}
-	if err := unix.Unmount(cgsave, unix.MNT_DETACH); err != nil {
+	if err := syscall.Unmount(cgsave, syscall.MNT_DETACH); err != nil {
 		return fmt.Errorf("umount %s: %w", cgsave, err)
 	}
 	if err := mountAll(
@@ -64,24 +63,24 @@ func NodeMounts(dir string, stack bool, resolv string) error {
 		return err
 	}
 	steps := []mountStep{
-		{filepath.Join(dir, "plugins"), "/run/docker/plugins", "", unix.MS_BIND, ""},
+		{filepath.Join(dir, "plugins"), "/run/docker/plugins", "", syscall.MS_BIND, ""},
 		{"cdtb-containerd", "/run/containerd", "tmpfs", 0, "mode=0711"},
-		{filepath.Join(dir, "cilium-run"), "/run/cilium", "", unix.MS_BIND, ""},
+		{filepath.Join(dir, "cilium-run"), "/run/cilium", "", syscall.MS_BIND, ""},
 		{"cdtb-etc-docker", "/etc/docker", "tmpfs", 0, "mode=0755"},
 		// Global kernel.* sysctls (timer_migration, unprivileged_bpf_disabled, keys limits) stay untouched:
 		// the agent ignores the write error, dockerd only warns.
-		{"/proc/sys/kernel", "/proc/sys/kernel", "", unix.MS_BIND, ""},
-		{"", "/proc/sys/kernel", "", unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY, ""},
+		{"/proc/sys/kernel", "/proc/sys/kernel", "", syscall.MS_BIND, ""},
+		{"", "/proc/sys/kernel", "", syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_RDONLY, ""},
 	}
 	if resolv != "" {
-		steps = append(steps, mountStep{resolv, "/etc/resolv.conf", "", unix.MS_BIND, ""})
+		steps = append(steps, mountStep{resolv, "/etc/resolv.conf", "", syscall.MS_BIND, ""})
 	}
 	return mountAll(steps...)
 }
 
 func mountAll(steps ...mountStep) error {
 	for _, m := range steps {
-		if err := unix.Mount(m.src, m.target, m.fstype, m.flags, m.data); err != nil {
+		if err := syscall.Mount(m.src, m.target, m.fstype, m.flags, m.data); err != nil {
 			return fmt.Errorf("mount %s on %s (%s): %w", m.src, m.target, m.fstype, err)
 		}
 	}
