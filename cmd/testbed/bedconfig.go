@@ -17,7 +17,7 @@ import (
 // TESTBED_REPO (else the directory above this binary's bin/).
 func bedConfig(s cli.IO) (testbed.Config, error) {
 	c := testbed.Config{ID: os.Getenv("TESTBED_ID"), Dir: os.Getenv("TESTBED_DIR"), Log: s.Err,
-		Repo: os.Getenv("TESTBED_REPO"), Cache: os.Getenv("CILIUM_DOCKER_CACHE")}
+		Repo: os.Getenv("TESTBED_REPO")}
 	exe, err := os.Executable()
 	if err != nil {
 		return c, err

@@ -100,11 +100,15 @@ func (c Config) Node(n int) (Node, error) {
 	return nd, nil
 }
 
-// WithDefaults fills what is not set: the state root /tmp/[ID-]cdtb, the cache root (XDG_CACHE_HOME or
-// ~/.cache, /cilium-docker), a 20 s stop grace; and checks the result.
+// WithDefaults fills what is not set: the state root /tmp/[ID-]cdtb, the cache root as the build scripts
+// find it (CILIUM_DOCKER_CACHE, else XDG_CACHE_HOME or ~/.cache, /cilium-docker), a 20 s stop grace; and
+// checks the result.
 func (c Config) WithDefaults() (Config, error) {
 	if c.Dir == "" {
 		c.Dir = "/tmp/" + c.prefix() + "cdtb"
+	}
+	if c.Cache == "" {
+		c.Cache = os.Getenv("CILIUM_DOCKER_CACHE")
 	}
 	if c.Cache == "" {
 		base := os.Getenv("XDG_CACHE_HOME")
