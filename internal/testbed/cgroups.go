@@ -1,11 +1,13 @@
 package testbed
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
+	"time"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -29,8 +31,12 @@ func Cgroup2Root() string {
 	return ""
 }
 
+// cgroupGrace is how long RemoveNodeCgroups waits for a node's cgroup to empty.
+const cgroupGrace = 3 * time.Second
+
 // RemoveNodeCgroups removes the node's empty cgroups (dockerd's parent, the agent's subtree) in every
-// hierarchy, deepest first; one still holding a process is left, and said so.
+// hierarchy, deepest first; one still holding a process after cgroupGrace (a daemon just stopped leaves
+// its cgroup once it is reaped) is left, and said so.
 func (c Config) RemoveNodeCgroups(nd Node) {
 	var roots []string
 	for _, name := range []string{nd.CGDocker, nd.CGAgent} {
@@ -49,10 +55,14 @@ func (c Config) RemoveNodeCgroups(nd Node) {
 			return nil
 		})
 		slices.Reverse(dirs) // children before parents
-		for _, d := range dirs {
-			_ = syscall.Rmdir(d)
-		}
-		if _, err := os.Stat(root); err == nil {
+		err := poll(context.Background(), cgroupGrace, func() (bool, error) {
+			for _, d := range dirs {
+				_ = syscall.Rmdir(d)
+			}
+			_, err := os.Stat(root)
+			return err != nil, nil
+		})
+		if err != nil {
 			c.logf("cgroup %s not empty, left", root)
 		}
 	}
