@@ -10,7 +10,7 @@ test-privileged: ; go test -race -count=1 ./endpoint/...
 test-e2e: build ; scripts/e2e.sh
 fuzz: ; scripts/fuzz.sh
 bench: build ; bin/bench
-bench-upstream: build ; scripts/bench.sh
+bench-upstream: build ; bin/bench upstream
 lint: ; scripts/lint.sh
 demo: build ; scripts/demo.sh
 image: build ; scripts/image.sh

@@ -1,6 +1,10 @@
 // Command bench is `make bench`'s run at scale (issue 20 point 5): it brings a test bed of the current
 // engine and agent pair up, measures (internal/bench), writes its section into BENCHMARKS.md and tears
 // the bed down. As root, like the bed. Usage: bench [flags]; -h lists them.
+//
+// `bench upstream` is `make bench-upstream`, the side by side of this plugin, the upstream cilium-docker
+// plugin and the default bridge on Docker 20.10 (its environment: upstream.go). `bench socket-ms` is
+// one of its measures, which it runs inside a node.
 package main
 
 import (
@@ -27,6 +31,14 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "upstream":
+			return runUpstream(os.Args[2:])
+		case "socket-ms":
+			return runSocketMS(os.Args[2:])
+		}
+	}
 	var c bench.Config
 	repo, _ := os.Getwd()
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)

@@ -27,6 +27,9 @@ type Bed struct {
 	Cilium string // the agent version
 	Plugin string // the plugin binary
 	Log    io.Writer
+	// Env is more of testbed.sh's environment, after the bench's own: a variable set here wins (e.g.
+	// AGENT_ARGS= for a bed whose agents serve no metrics, PLUGIN_METRICS_ADDRESS= for a plugin without).
+	Env []string
 }
 
 // agentMetricsAddr is where the bench asks each node's agent to serve its Prometheus metrics, inside
@@ -38,10 +41,17 @@ const pluginMetricsAddr = "127.0.0.1:9962"
 
 func (b *Bed) logf(format string, a ...any) { fmt.Fprintf(b.Log, "bench: "+format+"\n", a...) }
 
-func (b *Bed) script(ctx context.Context, args ...string) (string, error) {
+// command is scripts/testbed.sh ARGS on the bed (exec.Cmd: os/exec keeps the last of a repeated
+// variable, so b.Env wins).
+func (b *Bed) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(b.Repo, "scripts", "testbed.sh"), args...)
-	cmd.Env = append(os.Environ(), "TESTBED_ID="+b.Cfg.ID, "TESTBED_DIR="+b.Cfg.Dir, "PLUGIN_BIN="+b.Plugin,
-		"DOCKER_VERSION="+b.Docker, "CILIUM_VERSION="+b.Cilium, "AGENT_ARGS=--prometheus-serve-addr="+agentMetricsAddr)
+	cmd.Env = append(append(os.Environ(), "TESTBED_ID="+b.Cfg.ID, "TESTBED_DIR="+b.Cfg.Dir, "PLUGIN_BIN="+b.Plugin,
+		"DOCKER_VERSION="+b.Docker, "CILIUM_VERSION="+b.Cilium, "AGENT_ARGS=--prometheus-serve-addr="+agentMetricsAddr), b.Env...)
+	return cmd
+}
+
+func (b *Bed) script(ctx context.Context, args ...string) (string, error) {
+	cmd := b.command(ctx, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -58,6 +68,17 @@ func (b *Bed) Up(ctx context.Context, n int) error {
 	}
 	b.logf("node %d up in %s", n, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// UpEnv brings node n up and returns its env (testbed.sh up prints it, as env does).
+func (b *Bed) UpEnv(ctx context.Context, n int) (map[string]string, error) {
+	start := time.Now()
+	out, err := b.script(ctx, "up", strconv.Itoa(n))
+	if err != nil {
+		return nil, err
+	}
+	b.logf("%s: node %d up in %s", b.Cfg.ID, n, time.Since(start).Round(time.Second))
+	return parseEnv(out), nil
 }
 
 // DownAll tears the bed down.
@@ -105,36 +126,45 @@ func (b *Bed) scrape(ctx context.Context, n int, addr string) (string, error) {
 // agentGet is GET path of node n's agent API (its unix socket on the host), asked again on a 429.
 func (b *Bed) agentGet(ctx context.Context, n int, path string) ([]byte, error) {
 	sock := b.node(n).AgentSocket()
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	defer c.CloseIdleConnections()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1"+path, nil)
+		body, status, err := agentTry(ctx, sock, path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("node %d: %w", n, err)
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("node %d: agent %s: %w", n, path, err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusTooManyRequests {
+		if status == http.StatusTooManyRequests {
 			if err := pause(ctx, 50*time.Millisecond); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("node %d: agent %s: %s", n, path, resp.Status)
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("node %d: agent %s: %d %s", n, path, status, http.StatusText(status))
 		}
 		return body, nil
 	}
+}
+
+// agentTry is one GET of path (below /v1) on the agent API at the unix socket sock: its body and status.
+func agentTry(ctx context.Context, sock, path string) ([]byte, int, error) {
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	defer c.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1"+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("agent %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("agent %s: %w", path, err)
+	}
+	return body, resp.StatusCode, nil
 }
 
 // pause waits d or until ctx is done: the poll interval of the bench's deadline loops.

@@ -6,7 +6,7 @@ import (
 )
 
 // The markers around the bench's section in BENCHMARKS.md; the rest of the file (the side by side of
-// scripts/bench.sh on Docker 20.10) is kept as it is.
+// `bench upstream` on Docker 20.10, between its own markers, and the hand-written sections) is kept as it is.
 const (
 	sectionBegin = "<!-- begin: make bench, cmd/bench -->"
 	sectionEnd   = "<!-- end: make bench, cmd/bench -->"
