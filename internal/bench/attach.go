@@ -6,14 +6,12 @@ import (
 )
 
 // What `bench upstream` reads of this plugin's /metrics around a `docker run`: the seconds so far in
-// the attach handlers dockerd waits on under Docker 20.10 (RequestAddress, CreateEndpoint, Join; no
-// ProgramExternalConnectivity, which waits for nothing there), and in the agent and Docker calls only
-// those handlers make. Their growth over a run is its attach time; attach less the calls is the
-// plugin's own time.
-
-// upstreamAttachMethods are the attach handlers of the side-by-side bench (Docker 20.10).
-var upstreamAttachMethods = []string{`method="IpamDriver.RequestAddress"`, `method="NetworkDriver.CreateEndpoint"`,
-	`method="NetworkDriver.Join"`}
+// the attach handlers dockerd waits on (attachMethods: RequestAddress, CreateEndpoint, Join and
+// ProgramExternalConnectivity, which waits for the agent's endpoint build when Join handed it over),
+// and in the agent and Docker calls only those handlers make. Their growth over a run is its attach
+// time; attach less the calls is the plugin's own time. A handed-over build runs partly between Join
+// and ProgramExternalConnectivity, outside every handler, so that difference can fall below zero: the
+// report then says it could not be measured.
 
 // attachAgentCalls and attachDockerCalls are the agent and Docker calls of those handlers.
 var (
@@ -27,7 +25,7 @@ type attachSums struct{ handlers, agent, docker float64 }
 
 func readAttachSums(text string) attachSums {
 	var s attachSums
-	for _, m := range upstreamAttachMethods {
+	for _, m := range attachMethods {
 		s.handlers += promSum(text, pluginCall+"_sum", m)
 	}
 	for call, v := range callSums(text, pluginAgentCall) {

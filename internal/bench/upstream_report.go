@@ -206,7 +206,7 @@ func (r *UpstreamResult) Markdown(w io.Writer) {
 		return fmt.Sprintf("%s s (%s×)", s2(p50(r.DN[s])), ratio(p50(r.DN[s]), p50(r.D10[s])))
 	}
 	line("| `run --rm` p50 with %d containers (× with 10) | %s | %s | %s | |", c.Density, dn(Ours), dn(Up), dn(Bridge))
-	line("| attach (RequestAddress + CreateEndpoint + Join) p50 at 10 endpoints | %s ms | — | — | |", ms1(a10))
+	line("| attach (RequestAddress + CreateEndpoint + Join + ProgramExternalConnectivity) p50 at 10 endpoints | %s ms | — | — | |", ms1(a10))
 	line("| attach p50 at %d endpoints (× at 10) | %s ms (%s×) | — | — | |", c.Density, ms1(aN), densRatio)
 	line("| socket listening after exec, agent up | %s ms | %s ms | — | |", r.Sock[Ours], r.Sock[Up])
 	line("| socket listening after exec, no agent | %s ms | %s ms | — | |", r.SockDown[Ours], r.SockDown[Up])
@@ -225,7 +225,11 @@ func (r *UpstreamResult) Markdown(w io.Writer) {
 	line("|---|---|---|")
 	line("| `run --rm` p50 ≤ 0.9× upstream | %s× | %s |", rmRatio, met(rmRatio, 1, 0.9))
 	line("| labelled-ready time ≤ 0.3× upstream's | %s× | %s |", readyRatio, met(readyRatio, 1, 0.3))
-	line("| plugin's own time per attach p50 ≤ 5 ms | %s ms | %s |", own50, met(own50, 1, 5))
+	ownMet := met(own50, 1, 5)
+	if p50(r.Own) < 0 {
+		ownMet = "not measured: below zero, the endpoint build Join hands over runs partly outside the handlers"
+	}
+	line("| plugin's own time per attach p50 ≤ 5 ms | %s ms | %s |", own50, ownMet)
 	line("| RSS ≤ 25 MB idle | %s MiB | %s |", r.rss(r.RSSIdle, Ours), met(r.rss(r.RSSIdle, Ours), 1.048576, 25))
 	line("| RSS ≤ 40 MB at %d endpoints | %s MiB | %s |", c.Density, r.rss(r.RSSN, Ours), met(r.rss(r.RSSN, Ours), 1.048576, 40))
 	line("| attach at %d endpoints ≤ 1.2× at 10 | %s× | %s |", c.Density, densRatio, met(densRatio, 1, 1.2))
@@ -242,7 +246,7 @@ func (r *UpstreamResult) Markdown(w io.Writer) {
 // notes says how each row is measured.
 func (r *UpstreamResult) notes(w io.Writer) {
 	fmt.Fprintf(w, `The plugin's own time per attach is, per `+"`docker run`"+` of the `+"`--rm`"+` series, the time of its
-RequestAddress, CreateEndpoint and Join handlers minus the agent and Docker calls they made
+RequestAddress, CreateEndpoint, Join and ProgramExternalConnectivity handlers minus the agent and Docker calls they made
 (`+"`cilium_docker_plugin_call_duration_seconds`, `…_agent_call_duration_seconds`"+`,
 `+"`…_docker_call_duration_seconds`"+` sums from `+"`/metrics`"+`, read before and after each run). Runs are
 timed in Go (`+"`time.Now`"+`) around the node's `+"`docker`"+` CLI, run on the host against the node's engine
@@ -256,7 +260,7 @@ runs beside it as its child `+"`cilium-docker-policy sync`"+` (Cilium's parser a
 its own row. Upstream has no policy sync.
 Lost first pings: a new container pings a running one every 10 ms from its first instant; the
 sequence number of the first answer is how many were lost. Attach is the time dockerd waits on this
-plugin to attach a container (the three handlers' durations from `+"`/metrics`"+`, the agent's endpoint
+plugin to attach a container (the four handlers' durations from `+"`/metrics`"+`, the agent's endpoint
 build included); the density rows put 10, then %d, sleeping containers on each side's network,
 and the bridge runs on this plugin's dockerd beside them, so its ratio is the engine's own growth.
 

@@ -52,7 +52,7 @@ func TestUpstreamMarkdown(t *testing.T) {
 		"| its policy sync child (`--policy-dir`), RSS idle / at 30 endpoints | 31.1 / 31.2 MiB | (no such feature) | — | |",
 		"| `run --rm` p50 with 10 containers on the engine (3 runs) | 0.50 s | 0.60 s | 0.30 s | |",
 		"| `run --rm` p50 with 30 containers (× with 10) | 0.60 s (1.20×) | 0.60 s (1.00×) | 0.36 s (1.20×) | |",
-		"| attach (RequestAddress + CreateEndpoint + Join) p50 at 10 endpoints | 100.0 ms | — | — | |",
+		"| attach (RequestAddress + CreateEndpoint + Join + ProgramExternalConnectivity) p50 at 10 endpoints | 100.0 ms | — | — | |",
 		"| attach p50 at 30 endpoints (× at 10) | 111.0 ms (1.11×) | — | — | |",
 		"| socket listening after exec, agent up | 10 ms | 38 ms | — | |",
 		"| socket listening after exec, no agent | 12 ms | > 5000 ms | — | |",
@@ -130,5 +130,18 @@ func TestSpliceUpstream(t *testing.T) {
 	}
 	if got := SpliceUpstream(docTitle+"\n\nhand-written\n", "s\n"); got != docTitle+"\n\n"+upstreamBegin+"\ns\n"+upstreamEnd+"\n\nhand-written\n" {
 		t.Errorf("into a file without markers: %q", got)
+	}
+}
+
+// An own time below zero (a handed-over build outside the handlers) is not judged against the goal.
+func TestUpstreamOwnTimeBelowZero(t *testing.T) {
+	r := sampleResult()
+	r.Own = []float64{-0.39, -0.38, -0.40}
+	md := r.Section()
+	if !strings.Contains(md, "| plugin's own time per attach p50 ≤ 5 ms | -390.0 ms | not measured: below zero") {
+		t.Errorf("own-time goal row:\n%s", md)
+	}
+	if strings.Contains(md, "| plugin's own time per attach p50 ≤ 5 ms | -390.0 ms | met |") {
+		t.Error("a negative own time is judged met")
 	}
 }
