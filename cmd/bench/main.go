@@ -62,18 +62,13 @@ func run() error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run as root (the test bed creates network namespaces)")
 	}
-	cache, err := os.UserCacheDir()
+	cfg, err := testbed.Config{ID: *id, StopTimeout: 10 * time.Second, Log: os.Stderr, Repo: repo,
+		Self: filepath.Join(repo, "bin", "testbed")}.WithDefaults()
 	if err != nil {
 		return err
 	}
-	b := &bench.Bed{
-		Cfg: testbed.Config{ID: *id, Dir: "/tmp/" + *id + "-cdtb", StopTimeout: 10 * time.Second, Log: os.Stderr,
-			Repo: repo, Cache: filepath.Join(cache, "cilium-docker")},
-		Repo: repo, Docker: matrix.DockerCurrent, Cilium: matrix.CiliumCurrent, Plugin: *plugin, Log: os.Stderr,
-	}
-	if err := b.Cfg.Check(); err != nil {
-		return err
-	}
+	b := &bench.Bed{Cfg: cfg, Repo: repo, Docker: matrix.DockerCurrent, Cilium: matrix.CiliumCurrent, Plugin: *plugin,
+		Log: os.Stderr, AgentMetrics: true}
 	if err := c.Check(); err != nil { // before the bed is touched
 		return err
 	}

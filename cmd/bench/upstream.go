@@ -108,19 +108,18 @@ func runUpstream(args []string) error {
 	docker, cilium := envOr("DOCKER_VERSION", matrix.DockerDebian), envOr("CILIUM_VERSION", matrix.CiliumPrevious)
 	c.Upstream = filepath.Join(cache, "cilium-v"+cilium, "bin", "cilium-docker-upstream")
 	oursID := envOr("TESTBED_ID", "bench")
-	bed := func(id, plugin string, env ...string) *bench.Bed {
-		return &bench.Bed{
-			Cfg:  testbed.Config{ID: id, Dir: "/tmp/" + id + "-cdtb", StopTimeout: 10 * time.Second, Log: os.Stderr, Repo: repo, Cache: cache},
-			Repo: repo, Docker: docker, Cilium: cilium, Plugin: plugin, Log: os.Stderr,
-			Env: append([]string{"AGENT_ARGS=" + os.Getenv("AGENT_ARGS")}, env...), // the agents serve no metrics here
-		}
+	bed := func(id, plugin string, bare bool) (*bench.Bed, error) {
+		cfg, err := testbed.Config{ID: id, StopTimeout: 10 * time.Second, Log: os.Stderr, Repo: repo, Cache: cache,
+			Self: filepath.Join(repo, "bin", "testbed")}.WithDefaults()
+		return &bench.Bed{Cfg: cfg, Repo: repo, Docker: docker, Cilium: cilium, Plugin: plugin, Log: os.Stderr, Bare: bare}, err
 	}
-	ours := bed(oursID, filepath.Join(repo, "bin", "cilium-docker"))
-	up := bed(envOr("BENCH_UP_ID", oursID+"up"), c.Upstream, "PLUGIN_METRICS_ADDRESS=", "PLUGIN_RECONCILE_INTERVAL=", "PLUGIN_POLICY_SYNC=")
-	for _, b := range []*bench.Bed{ours, up} {
-		if err := b.Cfg.Check(); err != nil {
-			return err
-		}
+	ours, err := bed(oursID, filepath.Join(repo, "bin", "cilium-docker"), false)
+	if err != nil {
+		return err
+	}
+	up, err := bed(envOr("BENCH_UP_ID", oursID+"up"), c.Upstream, true) // the upstream plugin has none of the bed's flags
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -9,83 +9,73 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cilium-docker/cilium-docker/internal/testbed"
 )
 
-// Bed is the bench's test bed: scripts/testbed.sh brings its nodes up with the engine and agent of the
-// run; everything else (the Docker CLI, the agents' and plugins' APIs, the daemons' PIDs) is reached
+// Bed is the bench's test bed, in-process on internal/testbed: its nodes run the engine and agent of
+// the run; everything else (the Docker CLI, the agents' and plugins' APIs, the daemons' PIDs) is reached
 // through internal/testbed's names of the node.
 type Bed struct {
-	Cfg    testbed.Config
+	Cfg    testbed.Config // Self must be bin/testbed: the bed's steps inside a node's namespaces
 	Repo   string
 	Docker string // the engine version
 	Cilium string // the agent version
 	Plugin string // the plugin binary
 	Log    io.Writer
-	// Env is more of testbed.sh's environment, after the bench's own: a variable set here wins (e.g.
-	// AGENT_ARGS= for a bed whose agents serve no metrics, PLUGIN_METRICS_ADDRESS= for a plugin without).
-	Env []string
+	// AgentMetrics: the agents serve their Prometheus metrics on agentMetricsAddr (the bed's serve none).
+	AgentMetrics bool
+	// Bare runs the plugin with none of the flags the bed adds (metrics, reconciler, policy sync): the
+	// upstream plugin has none of them.
+	Bare bool
 }
 
 // agentMetricsAddr is where the bench asks each node's agent to serve its Prometheus metrics, inside
-// the node's netns (the bed's agents serve none by default).
+// the node's netns.
 const agentMetricsAddr = "127.0.0.1:9964"
 
-// pluginMetricsAddr is the bed plugin's --metrics-address (scripts/testbed.sh's default).
+// pluginMetricsAddr is the bed plugin's --metrics-address (testbed.BedPlugin's).
 const pluginMetricsAddr = "127.0.0.1:9962"
 
 func (b *Bed) logf(format string, a ...any) { fmt.Fprintf(b.Log, "bench: "+format+"\n", a...) }
 
-// command is scripts/testbed.sh ARGS on the bed (exec.Cmd: os/exec keeps the last of a repeated
-// variable, so b.Env wins).
-func (b *Bed) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, filepath.Join(b.Repo, "scripts", "testbed.sh"), args...)
-	cmd.Env = append(append(os.Environ(), "TESTBED_ID="+b.Cfg.ID, "TESTBED_DIR="+b.Cfg.Dir, "PLUGIN_BIN="+b.Plugin,
-		"DOCKER_VERSION="+b.Docker, "CILIUM_VERSION="+b.Cilium, "AGENT_ARGS=--prometheus-serve-addr="+agentMetricsAddr), b.Env...)
-	return cmd
-}
-
-func (b *Bed) script(ctx context.Context, args ...string) (string, error) {
-	cmd := b.command(ctx, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("testbed.sh %s: %w\n%s", strings.Join(args, " "), err, errb.String())
+// options are the bed's up options for the run: its versions, pinned, and how its agents and plugins run.
+func (b *Bed) options() testbed.Options {
+	o := testbed.Options{Docker: b.Docker, Cilium: b.Cilium, Pinned: testbed.Pinned{Docker: true, Cilium: true},
+		Plugin: testbed.BedPlugin(b.Plugin)}
+	if b.Bare {
+		o.Plugin = testbed.Plugin{Bin: b.Plugin}
 	}
-	return out.String(), nil
+	if b.AgentMetrics {
+		o.AgentArgs = []string{"--prometheus-serve-addr=" + agentMetricsAddr}
+	}
+	return o
 }
 
 // Up brings node n up.
 func (b *Bed) Up(ctx context.Context, n int) error {
-	start := time.Now()
-	if _, err := b.script(ctx, "up", strconv.Itoa(n)); err != nil {
-		return err
-	}
-	b.logf("node %d up in %s", n, time.Since(start).Round(time.Second))
-	return nil
+	_, err := b.UpEnv(ctx, n)
+	return err
 }
 
-// UpEnv brings node n up and returns its env (testbed.sh up prints it, as env does).
+// UpEnv brings node n up and returns its env (the node's state as KEY=VALUE).
 func (b *Bed) UpEnv(ctx context.Context, n int) (map[string]string, error) {
-	start := time.Now()
-	out, err := b.script(ctx, "up", strconv.Itoa(n))
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	start := time.Now()
+	st, err := b.Cfg.Up(n, b.options())
+	if err != nil {
+		return nil, fmt.Errorf("%s: up %d: %w", b.Cfg.ID, n, err)
+	}
 	b.logf("%s: node %d up in %s", b.Cfg.ID, n, time.Since(start).Round(time.Second))
-	return parseEnv(out), nil
+	return st.EnvMap(), nil
 }
 
 // DownAll tears the bed down.
-func (b *Bed) DownAll(ctx context.Context) error {
-	_, err := b.script(ctx, "down-all")
-	return err
-}
+func (b *Bed) DownAll(_ context.Context) error { return b.Cfg.DownAll() }
 
 func (b *Bed) node(n int) testbed.Node {
 	nd, err := b.Cfg.Node(n)

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Monitor follows a node's agent events (`cilium monitor -t agent` through testbed.sh exec), each line
+// Monitor follows a node's agent events (`cilium monitor -t agent` through the bed's exec), each line
 // stamped with time.Now on arrival: the instant the agent said it built an endpoint under a label.
 // Start it with StartMonitor; Stop ends the monitor and its reader.
 type Monitor struct {
@@ -36,7 +36,11 @@ const monitorListening = "Listening for events"
 // StartMonitor starts `cilium monitor -t agent` in node n and waits up to 10 s until it listens.
 func (b *Bed) StartMonitor(ctx context.Context, n int) (*Monitor, error) {
 	mctx, stop := context.WithCancel(ctx)
-	cmd := b.command(mctx, "exec", fmt.Sprint(n), "cilium", "monitor", "-t", "agent")
+	cmd, err := b.Cfg.Command(mctx, n, "cilium", "monitor", "-t", "agent")
+	if err != nil {
+		stop()
+		return nil, err
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.WaitDelay = 5 * time.Second

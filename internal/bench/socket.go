@@ -16,7 +16,7 @@ const socketLimit = 5 * time.Second
 // SocketMS starts plugin bin with a plugin directory of its own and agent API api and returns the
 // milliseconds from its exec until it listens on cilium.sock there, or "> 5000" when it did not within
 // 5 s; then stops it (SIGTERM, SIGKILL 5 s later) and removes the directory. `bench upstream` runs it
-// inside a node (`bench socket-ms`, through testbed.sh exec), where the agent's socket is, so that the
+// inside a node (`bench socket-ms`, through the bed's exec), where the agent's socket is, so that the
 // bed's exec wrapper is not timed. The plugin's flags are those both plugins take.
 func SocketMS(ctx context.Context, bin, api string) (string, error) {
 	d, err := os.MkdirTemp("/tmp", "cdsock.")

@@ -13,7 +13,7 @@ import (
 type UpstreamResult struct {
 	Date    time.Time
 	Machine machine
-	Engine  string // ours' dockerd version (testbed.sh env: DOCKER_ENGINE_VERSION)
+	Engine  string // ours' dockerd version (its state: DOCKER_ENGINE_VERSION)
 	Cilium  string // the agent of both beds
 	Cfg     UpstreamConfig
 

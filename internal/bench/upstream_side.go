@@ -36,7 +36,7 @@ type side struct {
 	name   string
 	bed    *Bed
 	net    string
-	env    map[string]string // testbed.sh env 1
+	env    map[string]string // node 1's state (Bed.NodeEnv)
 	plugin string            // the plugin binary (none for the bridge)
 }
 
@@ -52,7 +52,7 @@ func rotation(r int) []string {
 	return out
 }
 
-// docker runs the node's Docker CLI (the env's DOCKER_CLI, the 20.10 CLI that `testbed.sh exec`'s
+// docker runs the node's Docker CLI (the env's DOCKER_CLI, the 20.10 CLI that the bed's exec's
 // `docker` is) on the host against the node's engine (its DOCKER_HOST), with a deadline, and returns its
 // stdout: the bed's exec wrapper is neither timed nor paid for.
 func (s *side) docker(ctx context.Context, args ...string) (string, error) {
@@ -75,7 +75,7 @@ func (s *side) dockerCmd(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// exec runs argv in the side's node (testbed.sh exec 1) with a deadline.
+// exec runs argv in the side's node (Bed.Exec on node 1) with a deadline.
 func (s *side) exec(ctx context.Context, argv ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, execTimeout)
 	defer cancel()
@@ -106,7 +106,7 @@ func (s *side) attachSums(ctx context.Context) (attachSums, error) {
 	return readAttachSums(text), nil
 }
 
-// pluginPID is the PID of the side's plugin (testbed.sh pid 1 plugin).
+// pluginPID is the PID of the side's plugin (Bed.DaemonPID).
 func (s *side) pluginPID(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, execTimeout)
 	defer cancel()

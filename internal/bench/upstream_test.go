@@ -39,10 +39,20 @@ func TestFirstSeq(t *testing.T) {
 	}
 }
 
-func TestParseEnv(t *testing.T) {
-	env := parseEnv("NODE=1\nNODE_DIR=/tmp/bench-cdtb/n1\nDOCKER_HOST=unix:///tmp/bench-cdtb/n1/docker.sock\nTESTBED_ID=\nnot a pair\n")
-	if env["NODE_DIR"] != "/tmp/bench-cdtb/n1" || env["DOCKER_HOST"] != "unix:///tmp/bench-cdtb/n1/docker.sock" || len(env) != 4 {
-		t.Errorf("parseEnv = %v", env)
+// The bench's beds: ours with the bed's plugin flags, the upstream one bare, make bench's agents serving
+// their metrics; the versions pinned.
+func TestBedOptions(t *testing.T) {
+	ours := (&Bed{Docker: "20.10", Cilium: "1.19.7", Plugin: "/p"}).options()
+	if ours.Plugin.MetricsAddress != pluginMetricsAddr || !ours.Plugin.PolicySync || len(ours.AgentArgs) != 0 ||
+		!ours.Pinned.Docker || !ours.Pinned.Cilium {
+		t.Errorf("ours: %+v", ours)
+	}
+	up := (&Bed{Plugin: "/u", Bare: true}).options()
+	if p := up.Plugin; p.Bin != "/u" || p.MetricsAddress != "" || p.ReconcileInterval != "" || p.PolicySync || p.IdentityGCInterval != "" {
+		t.Errorf("upstream plugin: %+v", up.Plugin)
+	}
+	if m := (&Bed{AgentMetrics: true}).options(); len(m.AgentArgs) != 1 || m.AgentArgs[0] != "--prometheus-serve-addr="+agentMetricsAddr {
+		t.Errorf("agent metrics: %v", m.AgentArgs)
 	}
 }
 

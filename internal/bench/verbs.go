@@ -1,51 +1,46 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/cilium-docker/cilium-docker/internal/testbed"
 )
 
-// The bed's verbs beyond up and down-all, as scripts/testbed.sh prints them: env (the node's env file),
-// pid (a daemon's PID while it runs) and exec (a command in the node's namespaces, with `docker` the
-// node's CLI and `cilium` its agent's).
+// The bed's verbs beyond up and down-all, in-process: env (the node's state), pid (a daemon's PID while
+// it runs) and exec (a command in the node's namespaces, with `docker` the node's CLI and `cilium` its
+// agent's).
 
-// parseEnv reads testbed.sh's env output, KEY=VALUE a line; other lines (up's progress) are skipped.
-func parseEnv(out string) map[string]string {
-	env := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		k, v, ok := strings.Cut(l, "=")
-		if ok && k != "" && !strings.ContainsAny(k, " \t") {
-			env[k] = v
-		}
-	}
-	return env
-}
-
-// NodeEnv is node n's env (testbed.sh env N).
-func (b *Bed) NodeEnv(ctx context.Context, n int) (map[string]string, error) {
-	out, err := b.script(ctx, "env", strconv.Itoa(n))
+// NodeEnv is node n's env (its state as KEY=VALUE).
+func (b *Bed) NodeEnv(_ context.Context, n int) (map[string]string, error) {
+	st, err := testbed.LoadState(b.node(n))
 	if err != nil {
 		return nil, err
 	}
-	return parseEnv(out), nil
+	return st.EnvMap(), nil
 }
 
-// DaemonPID is the PID of node n's daemon (etcd, agent, plugin, dockerd) while it runs (testbed.sh pid).
-func (b *Bed) DaemonPID(ctx context.Context, n int, daemon string) (int, error) {
-	out, err := b.script(ctx, "pid", strconv.Itoa(n), daemon)
-	if err != nil {
-		return 0, err
+// DaemonPID is the PID of node n's daemon (etcd, agent, plugin, dockerd) while it runs.
+func (b *Bed) DaemonPID(_ context.Context, n int, daemon string) (int, error) {
+	p, ok, err := b.Cfg.PID(n, daemon)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s: node %d: %s does not run", b.Cfg.ID, n, daemon)
 	}
-	p, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		return 0, fmt.Errorf("%s: node %d: pid of %s: %q: %w", b.Cfg.ID, n, daemon, out, err)
-	}
-	return p, nil
+	return p, err
 }
 
-// Exec runs argv in node n's namespaces (testbed.sh exec N ARGV...) and returns its stdout.
+// Exec runs argv in node n's namespaces and returns its stdout.
 func (b *Bed) Exec(ctx context.Context, n int, argv ...string) (string, error) {
-	return b.script(ctx, append([]string{"exec", strconv.Itoa(n)}, argv...)...)
+	cmd, err := b.Cfg.Command(ctx, n, argv...)
+	if err != nil {
+		return "", err
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s: node %d: %s: %w: %s", b.Cfg.ID, n, strings.Join(argv, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
 }
