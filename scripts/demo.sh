@@ -53,33 +53,19 @@ fi
 step "Two hosts: network namespaces cdnode1 and cdnode2 on one fabric, each with its own dockerd"
 scripts/testbed.sh down-all >/dev/null 2>&1 || true
 declare -A ip name
-# A dockerd without CAP_SYS_RESOURCE (some sandboxes) cannot raise the agent's memlock limit to the compose
-# files' unlimited: the agent gets dockerd's own hard limit (compose/.env.example, CILIUM_AGENT_MEMLOCK).
-memlock=
-if (( (0x$(sed -n 's/^CapBnd:\s*//p' /proc/self/status) >> 24 & 1) == 0 )) && [ "$(ulimit -H -l)" != unlimited ]; then
-  memlock=$(( $(ulimit -H -l) * 1024 ))
-fi
 for n in 1 2; do
   scripts/testbed.sh up "$n" >/dev/null
   ip[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_IP=//p')
   name[$n]=$(scripts/testbed.sh env "$n" | sed -n 's/^NODE_NAME=//p')
-  range=$(scripts/testbed.sh env "$n" | sed -n 's/^POD_RANGE=//p')
-  # Node 1's range by hand (POD_RANGE), node 2's from the cluster pool (its first /20 is inside the bed's
-  # range for node 2).
-  pool=
-  if [ "$n" = 2 ]; then pool=10.72.0.0/14 range=; fi
-  cp -r compose "$work/node$n"
-  cat >"$work/node$n/.env" <<EOF
-NODE_NAME=${name[$n]}
-NODE_IP=${ip[$n]}
-NODE_DEVICE=eth0
-POD_RANGE=$range
-POD_POOL=$pool
-ETCD_ADDRESS=https://${ip[1]}:2379
-CILIUM_DOCKER_PKI=$work/pki
-CILIUM_VERSION=$CILIUM_VERSION
-EOF
-  [ -z "$memlock" ] || echo "CILIUM_AGENT_MEMLOCK=$memlock" >>"$work/node$n/.env"
+done
+for n in 1 2; do
+  # The project as compose/README.md says: a copy of compose/ with the node's .env (testbed stack; it also
+  # sets CILIUM_AGENT_MEMLOCK where dockerd cannot raise the agent's memlock limit). Node 1's range by hand
+  # (POD_RANGE), node 2's from the cluster pool (its first /20 is inside the bed's range for node 2).
+  extra=()
+  if [ "$n" = 2 ]; then extra=(POD_RANGE= POD_POOL=10.72.0.0/14); fi
+  scripts/testbed.sh stack "$n" "$work/node$n" "$work/pki" "${ip[1]}" "${extra[@]}" >/dev/null
+  range=$(sed -n 's/^POD_RANGE=//p' "$work/node$n/.env") pool=$(sed -n 's/^POD_POOL=//p' "$work/node$n/.env")
   echo "node$n: ${name[$n]}, ${ip[$n]}, containers in ${range:-the first free /20 of $pool}; compose project $work/node$n"
 done
 

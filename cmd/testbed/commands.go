@@ -32,6 +32,10 @@ touches the host network namespace. As root.
   replace-agent NODE VERSION  stop cilium-agent by PID, start cilium VERSION's (built when missing) with
                           the same state dir and flags, wait for health Ok; the env shows VERSION
   restart-plugin NODE, restart-agent NODE, stop-agent NODE, start-agent NODE, restart-dockerd NODE
+  stack NODE DIR PKI ETCD_IPS [KEY=VALUE...]  node NODE's compose project in DIR: a copy of compose/ with
+                          the .env compose/README.md asks for (the node's name, address, device, range
+                          and agent version; the etcd members at ETCD_IPS, comma-separated; the
+                          certificates in PKI; KEY=VALUE adds or overrides); prints the .env
 
 Layout: 192.168.77.0/24 on bridge br0 in netns cdfab; cdpeer = 192.168.77.1 (every node's gateway);
 node N = netns cdnodeN, eth0 192.168.77.(1+N), pods 10.7N.0.0/16; etcd at 192.168.77.2:2379. With

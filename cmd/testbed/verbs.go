@@ -56,6 +56,7 @@ func bedVerbs() []cli.Command {
 		{Name: "stop-agent", Run: bedVerb(1, 1, fixed(testbed.Config.Stop, "agent"))},
 		{Name: "start-agent", Run: bedVerb(1, 1, fixed(testbed.Config.Start, "agent"))},
 		{Name: "restart-dockerd", Run: bedVerb(1, 1, fixed(restart, "dockerd"))},
+		{Name: "stack", Run: bedVerb(4, -1, stack)},
 	}
 }
 

@@ -2,32 +2,28 @@ package bed
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cilium-docker/cilium-docker/internal/testbed"
 )
 
 // A stack node (Up with WithPluginMode("stack")) runs only its dockerd; etcd, cilium-agent and the plugin
 // are containers of that dockerd, brought up by `docker compose` from the repository's compose files, as
 // a user deploys them on a host.
 
-// Stack is one node's compose stack: a copy of the repository's compose/ directory (the project
-// directory, as a user copies it to a host) with the node's .env, run with `docker compose -f FILE` in the
-// node's namespaces against its dockerd.
+// Stack is one node's compose stack (testbed.Stack): a copy of the repository's compose/ directory with
+// the node's .env, run with `docker compose -f FILE` in the node's namespaces against its dockerd.
 type Stack struct {
-	nd   *Node
-	Dir  string // the project directory on the host
-	File string // node1.yml on node 1, node2.yml on the others
-	Env  map[string]string
+	*testbed.Stack
+	nd *Node
 }
 
 // PKI is the cluster's certificate directory, made by `cilium-docker certs init` and `certs node`.
@@ -50,86 +46,53 @@ func (p *PKI) Node(t testing.TB, name, ip string, etcdIPs []string) {
 }
 
 // EtcdURL is the stack's etcd client URL on the node with address ip: TLS on 2379.
-func EtcdURL(ip string) string { return "https://" + ip + ":2379" }
+func EtcdURL(ip string) string { return testbed.EtcdURL(ip) }
 
 // EtcdURLs are the client URLs of the members at ips, comma-separated (ETCD_ADDRESS, --etcd-endpoints).
-func EtcdURLs(ips []string) string {
-	urls := make([]string, len(ips))
-	for i, ip := range ips {
-		urls[i] = EtcdURL(ip)
-	}
-	return strings.Join(urls, ",")
-}
+func EtcdURLs(ips []string) string { return testbed.EtcdURLs(ips) }
 
-// composeConfig builds `docker compose` (compose v2 from its Go module, cached by version) once per test
-// binary and returns the DOCKER_CONFIG directory whose cli-plugins holds it.
-var composeConfig = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command(filepath.Join(RepoRoot(), "scripts", "build-compose.sh")).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("build-compose.sh: %w\n%s", err, ee.Stderr)
-		}
-		return "", fmt.Errorf("build-compose.sh: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1], nil
+// composeConfig builds `docker compose` once per test binary and returns its DOCKER_CONFIG directory.
+var composeConfig = sync.OnceValues(func() (dir string, err error) {
+	err = onBed(func(c testbed.Config) (err error) {
+		dir, err = c.ComposeConfig()
+		return err
+	})
+	return dir, err
 })
 
 // NewStack copies compose/ into a project directory of the node and writes its .env as the compose
-// README says, for the node's address, device and range, the cluster's etcd members at etcdIPs and the
-// node's certificates in pki, and CILIUM_AGENT_MEMLOCK where the bed's dockerd cannot raise the limit
-// (AgentMemlock). extra adds or overrides .env lines (CILIUM_VERSION, for example).
+// README says (testbed.StackEnv) for the cluster's etcd members at etcdIPs and the node's certificates in
+// pki, which it makes. extra adds or overrides .env lines (POD_POOL, for example).
 func (nd *Node) NewStack(t testing.TB, pki *PKI, etcdIPs []string, extra map[string]string) *Stack {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "compose")
-	mustRun(t, time.Minute, nil, "cp", "-r", filepath.Join(RepoRoot(), "compose"), dir)
-	name := nd.env["NODE_NAME"]
-	pki.Node(t, name, nd.IP(), etcdIPs)
-	env := map[string]string{
-		"NODE_NAME":         name,
-		"NODE_IP":           nd.IP(),
-		"NODE_DEVICE":       "eth0",
-		"POD_RANGE":         nd.env["POD_RANGE"],
-		"ETCD_ADDRESS":      EtcdURLs(etcdIPs),
-		"CILIUM_DOCKER_PKI": pki.Dir,
-		"CILIUM_VERSION":    nd.Leg.Cilium,
-	}
-	memlock, err := AgentMemlock()
+	st, err := state(nd.N)
 	if err != nil {
-		t.Fatalf("the agent's memlock limit: %v", err)
+		t.Fatalf("leg %s: %v", nd.Leg, err)
 	}
-	if memlock != "" {
-		env["CILIUM_AGENT_MEMLOCK"] = memlock // .env.example: a dockerd that cannot raise the limit
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	s := &Stack{nd: nd, Dir: dir, File: "node2.yml", Env: env}
-	if nd.N == 1 {
-		s.File = "node1.yml"
-	}
-	s.writeEnv(t)
-	return s
-}
-
-func (s *Stack) writeEnv(t testing.TB) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("# written by the e2e test for " + s.nd.String() + "\n")
-	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
-		fmt.Fprintf(&b, "%s=%s\n", k, s.Env[k])
-	}
-	if err := os.WriteFile(filepath.Join(s.Dir, ".env"), []byte(b.String()), 0o644); err != nil {
+	pki.Node(t, st.Name, st.IP, etcdIPs)
+	env, err := testbed.StackEnv(st, etcdIPs, pki.Dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	env["CILIUM_VERSION"] = nd.Leg.Cilium
+	maps.Copy(env, extra)
+	s := &Stack{nd: nd}
+	if err := onBed(func(c testbed.Config) (err error) {
+		s.Stack, err = c.NewStack(nd.N, filepath.Join(t.TempDir(), "compose"), env)
+		return err
+	}); err != nil {
+		t.Fatalf("leg %s: %v", nd.Leg, err)
+	}
+	return s
 }
 
 // Set changes one .env value; the next Up applies it (an agent upgrade by its image tag, say).
 func (s *Stack) Set(t testing.TB, key, value string) {
 	t.Helper()
 	s.Env[key] = value
-	s.writeEnv(t)
+	if err := s.WriteEnv(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Compose runs `docker compose -f FILE ARGS...` in the project directory, in the node's namespaces,
@@ -147,17 +110,24 @@ func (s *Stack) ComposeAsync(t testing.TB, timeout time.Duration, args ...string
 	if err != nil {
 		t.Fatalf("docker compose: %v", err)
 	}
-	argv := append([]string{"env", "DOCKER_CONFIG=" + cfg, "docker", "compose",
-		"--project-directory", s.Dir, "-f", filepath.Join(s.Dir, s.File)}, args...)
 	type result struct {
 		out string
 		err error
 	}
 	done := make(chan result, 1)
-	go func() {
-		out, err := execOn(timeout, s.nd.N, argv...)
-		out += stderrOf(err)
-		done <- result{out, err}
+	go func() { // owned by the wait below, which every caller makes; ends with the command's deadline
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var cmd *exec.Cmd
+		if err := onBed(func(c testbed.Config) (err error) {
+			cmd, err = c.Compose(ctx, s.Stack, cfg, args...)
+			return err
+		}); err != nil {
+			done <- result{"", err}
+			return
+		}
+		out, err := cmd.CombinedOutput()
+		done <- result{string(out), err}
 	}()
 	return func() (string, error) {
 		r := <-done

@@ -5,7 +5,9 @@
 // A node's up is a list of named steps (as kind's cluster create): the host state, the node's
 // directory, the fabric, its netns, its mount namespace and mounts, then etcd, the agent, the plugin and
 // dockerd, each waited for with the check that it did not exit during startup (as moby's
-// testutil/daemon); its down runs in reverse. Each node keeps one JSON state file (NODE_DIR/node.json,
+// testutil/daemon); its down runs in reverse. A node up in ModeStack runs only dockerd; its compose
+// stack (Stack) is the repository's compose/ copied as the node's project with the .env compose/README.md
+// asks for (StackEnv), run with `docker compose` in the node's namespaces. Each node keeps one JSON state file (NODE_DIR/node.json,
 // State). Processes are recorded by PID and start time (a reused PID is never signalled) and stopped by
 // PID (procstop). Commands on one bed are serialised by a lock (an flock of TESTBED_DIR/.lock).
 //
