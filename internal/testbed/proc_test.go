@@ -2,7 +2,9 @@ package testbed
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -59,4 +61,29 @@ func TestNode(t *testing.T) {
 	if (Config{ID: "Bad-ID", Dir: "/tmp/x"}).Check() == nil {
 		t.Error("Check accepts ID Bad-ID")
 	}
+}
+
+// A SIGKILL returns once the process is gone: a start right after it finds nothing running.
+func TestSignalKillWaits(t *testing.T) {
+	c := Config{Dir: t.TempDir()}
+	nd, _ := c.Node(1)
+	if err := os.MkdirAll(nd.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }() // the reaper, as the bed's launcher has one
+	if err := RecordPID(nd.Dir, "plugin", cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Signal(nd, "plugin", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if pid, ok := RecordedPID(nd.Dir, "plugin"); ok {
+		t.Errorf("pid %d still runs when Signal(SIGKILL) returned", pid)
+	}
+	<-done
 }

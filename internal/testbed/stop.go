@@ -75,7 +75,12 @@ func gone(ctx context.Context, r Record) <-chan struct{} {
 	return ch
 }
 
-// Signal sends sig to the node's running daemon name by its recorded PID; the record stays.
+// killWait is how long Signal waits for a daemon it sent SIGKILL to be gone.
+const killWait = 5 * time.Second
+
+// Signal sends sig to the node's running daemon name by its recorded PID; the record stays. SIGKILL
+// returns once the process is gone (kill(2) returns before the target has died): a Start right after a
+// kill finds nothing running.
 func (c Config) Signal(nd Node, name string, sig syscall.Signal) error {
 	r, ok := readRecord(nd.Dir, name)
 	if !ok || !r.alive() {
@@ -90,6 +95,15 @@ func (c Config) Signal(nd Node, name string, sig syscall.Signal) error {
 		return fmt.Errorf("signal %s[n%d] pid %d: %w", name, nd.N, r.PID, err)
 	}
 	c.logf("sent %s to %s[n%d] (pid %d)", sigName(sig), name, nd.N, r.PID)
+	if sig != syscall.SIGKILL {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), killWait)
+	defer cancel()
+	<-gone(ctx, r)
+	if r.alive() {
+		return fmt.Errorf("%s[n%d] pid %d still runs %s after SIGKILL", name, nd.N, r.PID, killWait)
+	}
 	return nil
 }
 
