@@ -13,15 +13,7 @@ import (
 // ETCD_IPS, comma-separated, the certificates in PKI, the agent's version; KEY=VALUE adds or overrides,
 // KEY= empties). It prints the .env.
 func stack(c testbed.Config, a []string, s cli.IO) error {
-	n, err := nodeArg(a[0])
-	if err != nil {
-		return err
-	}
-	nd, err := c.Node(n)
-	if err != nil {
-		return err
-	}
-	st, err := testbed.LoadState(nd)
+	st, err := nodeState(c, a[0])
 	if err != nil {
 		return err
 	}
@@ -36,7 +28,7 @@ func stack(c testbed.Config, a []string, s cli.IO) error {
 		}
 		env[k] = v
 	}
-	stk, err := c.NewStack(n, a[1], env)
+	stk, err := c.NewStack(st.Node, a[1], env)
 	if err != nil {
 		return err
 	}

@@ -125,16 +125,21 @@ func status(c testbed.Config, _ []string, s cli.IO) error {
 	return err
 }
 
-func env(c testbed.Config, a []string, s cli.IO) error {
-	n, err := nodeArg(a[0])
+// nodeState is the state of the node named by arg, which must be up.
+func nodeState(c testbed.Config, arg string) (testbed.State, error) {
+	n, err := nodeArg(arg)
 	if err != nil {
-		return err
+		return testbed.State{}, err
 	}
 	nd, err := c.Node(n)
 	if err != nil {
-		return err
+		return testbed.State{}, err
 	}
-	st, err := testbed.LoadState(nd)
+	return testbed.LoadState(nd)
+}
+
+func env(c testbed.Config, a []string, s cli.IO) error {
+	st, err := nodeState(c, a[0])
 	if err != nil {
 		return err
 	}
