@@ -97,19 +97,10 @@ func runUpstream(args []string) error {
 	if c.Self, err = os.Executable(); err != nil {
 		return err
 	}
-	cache := os.Getenv("CILIUM_DOCKER_CACHE")
-	if cache == "" {
-		uc, err := os.UserCacheDir()
-		if err != nil {
-			return err
-		}
-		cache = filepath.Join(uc, "cilium-docker")
-	}
 	docker, cilium := envOr("DOCKER_VERSION", matrix.DockerDebian), envOr("CILIUM_VERSION", matrix.CiliumPrevious)
-	c.Upstream = filepath.Join(cache, "cilium-v"+cilium, "bin", "cilium-docker-upstream")
 	oursID := envOr("TESTBED_ID", "bench")
 	bed := func(id, plugin string, bare bool) (*bench.Bed, error) {
-		cfg, err := testbed.Config{ID: id, StopTimeout: 10 * time.Second, Log: os.Stderr, Repo: repo, Cache: cache,
+		cfg, err := testbed.Config{ID: id, StopTimeout: 10 * time.Second, Log: os.Stderr, Repo: repo,
 			Self: filepath.Join(repo, "bin", "testbed")}.WithDefaults()
 		return &bench.Bed{Cfg: cfg, Repo: repo, Docker: docker, Cilium: cilium, Plugin: plugin, Log: os.Stderr, Bare: bare}, err
 	}
@@ -117,6 +108,7 @@ func runUpstream(args []string) error {
 	if err != nil {
 		return err
 	}
+	c.Upstream = filepath.Join(ours.Cfg.Cache, "cilium-v"+cilium, "bin", "cilium-docker-upstream")
 	up, err := bed(envOr("BENCH_UP_ID", oursID+"up"), c.Upstream, true) // the upstream plugin has none of the bed's flags
 	if err != nil {
 		return err
