@@ -144,24 +144,37 @@ func (r *runner) builds(ctx, bgCtx context.Context, p Plan) error {
 	return nil
 }
 
-// buildLeg runs the build scripts of the leg (nice: at nice 19), their output discarded but for
-// stderr.
+// buildLeg runs the build scripts of the leg side by side (nice: at nice 19), their output discarded but
+// for stderr. Each script has its own lock and cache, and one's module download or link overlaps
+// another's compile. The first failure stops the others.
 func (r *runner) buildLeg(ctx context.Context, leg string, nice bool, stderr io.Writer) error {
 	steps, err := buildSteps(leg)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if stderr != nil {
+		stderr = &lockedWriter{w: stderr}
+	}
+	var wg sync.WaitGroup
 	for _, s := range steps {
 		if nice {
 			s = append([]string{"nice", "-n", "19"}, s...)
 		}
-		rc, err := r.child(ctx, s, nil, nil, stderr, buildDeadline)
-		if err != nil {
-			return fmt.Errorf("build of leg %s: %w", leg, err)
-		}
-		if rc != 0 {
-			return fmt.Errorf("build of leg %s: %s: exit %d", leg, strings.Join(s, " "), rc)
-		}
+		wg.Go(func() {
+			rc, err := r.child(ctx, s, nil, nil, stderr, buildDeadline)
+			switch {
+			case err != nil:
+				cancel(fmt.Errorf("build of leg %s: %w", leg, err))
+			case rc != 0 && ctx.Err() == nil:
+				cancel(fmt.Errorf("build of leg %s: %s: exit %d", leg, strings.Join(s, " "), rc))
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
 	}
 	return nil
 }
