@@ -22,7 +22,7 @@ type UpstreamConfig struct {
 	Churn       int   // create/destroy cycles of this plugin's churn; 0 skips it (BENCH_CHURN)
 	// Self is this bench binary: the socket rows run it in a node (`bench socket-ms`).
 	Self string
-	// Upstream is the upstream plugin's binary (scripts/build-cilium.sh builds it for 1.19).
+	// Upstream is the upstream plugin's binary (scripts/build-cilium.sh builds it for 1.19 with CILIUM_UPSTREAM_PLUGIN=1).
 	Upstream string
 }
 
@@ -75,11 +75,13 @@ func Upstream(ctx context.Context, ours, up *Bed, c UpstreamConfig) (*UpstreamRe
 	return res, nil
 }
 
-// prepare builds the agent (and the upstream plugin beside it) and a non-Debian engine when not cached,
-// as the bash bench did; `make bench-upstream` has built this repository's binaries.
+// prepare builds the agent and the upstream plugin beside it (CILIUM_UPSTREAM_PLUGIN=1: only this bench
+// needs it) and a non-Debian engine when not cached; `make bench-upstream` has built this repository's
+// binaries.
 func prepare(ctx context.Context, b *Bed, c UpstreamConfig) error {
 	build := func(script, version string) error {
 		cmd := exec.CommandContext(ctx, filepath.Join(b.Repo, "scripts", script), version)
+		cmd.Env = append(os.Environ(), "CILIUM_UPSTREAM_PLUGIN=1")
 		cmd.Stderr = b.Log
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("%s %s: %w", script, version, err)
@@ -95,7 +97,7 @@ func prepare(ctx context.Context, b *Bed, c UpstreamConfig) error {
 		}
 	}
 	if _, err := os.Stat(c.Upstream); err != nil {
-		return fmt.Errorf("no upstream plugin at %s (scripts/build-cilium.sh builds it for 1.19): %w", c.Upstream, err)
+		return fmt.Errorf("no upstream plugin at %s (scripts/build-cilium.sh builds it for 1.19 with CILIUM_UPSTREAM_PLUGIN=1): %w", c.Upstream, err)
 	}
 	return nil
 }
