@@ -12,7 +12,7 @@ fuzz: ; scripts/fuzz.sh
 bench: build ; bin/bench
 bench-upstream: build ; bin/bench upstream
 lint: ; scripts/lint.sh
-demo: build ; scripts/demo.sh
+demo: ; scripts/demo.sh
 image: build ; scripts/image.sh
 images: build ; scripts/build-images.sh
 plugin: build ; scripts/plugin.sh

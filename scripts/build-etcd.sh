@@ -66,8 +66,10 @@ GO
   go build -trimpath -ldflags "-s -w" -o "$OUT/bin/etcd" .
   go build -trimpath -ldflags "-s -w" -o "$OUT/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3
 )
-"$OUT/bin/etcd" --version | head -1 >&2
-"$OUT/bin/etcdctl" version | head -1 >&2
+# sed, not head: head exits after the first line, and under pipefail the SIGPIPE that the rest of the
+# output then meets fails the build (exit 141, seen in a cold make demo).
+"$OUT/bin/etcd" --version | sed -n 1p >&2
+"$OUT/bin/etcdctl" version | sed -n 1p >&2
 echo "$ETCD_VERSION" >"$STAMP"
 log "built in $(( $(date +%s) - start ))s"
 echo "$OUT/bin/etcd"
