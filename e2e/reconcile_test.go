@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -112,23 +111,9 @@ func TestReconcilerRemovesWhatDockerForgot(t *testing.T) {
 			nd.Start(t, bed.Plugin)
 		}
 	})
-	// Side by side: dockerd gives up on the plugin after its retries for each container (15 s each on
-	// Docker 29), and one `docker rm -f` of all five removes them one after the other.
 	start := time.Now()
-	rmErrs := make([]error, len(forgotten))
-	var rms sync.WaitGroup
-	for i, name := range forgotten {
-		rms.Go(func() {
-			if out, err := nd.Docker(t, "rm", "-f", name); err != nil {
-				rmErrs[i] = fmt.Errorf("docker rm -f %s: %w: %s", name, err, out)
-			}
-		})
-	}
-	rms.Wait()
-	if err := errors.Join(rmErrs...); err != nil {
-		t.Fatalf("leg %s: with the plugin down: %v", nd.Leg, err)
-	}
-	t.Logf("docker rm -f of %d containers, side by side, with the plugin down took %s", len(forgotten), time.Since(start).Round(time.Millisecond))
+	nd.Must(t, append([]string{"rm", "-f"}, forgotten...)...)
+	t.Logf("docker rm -f of %d containers with the plugin down took %s", len(forgotten), time.Since(start).Round(time.Millisecond))
 	links := nd.Links(t)
 	for _, on := range []struct {
 		nid  string
