@@ -57,27 +57,23 @@ log "cold this takes about 15 minutes on 2 cores (module download 1-2 min, the b
 
 src="$OUT/src"
 rm -rf "$src"
-source_copy() { # the module's source at $src, buildable
-  log "downloading module github.com/cilium/cilium@v$CILIUM_VERSION"
-  local dir
-  dir=$(cd "$OUT" && go mod download -json "github.com/cilium/cilium@v$CILIUM_VERSION" |
-        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
-  [ -d "$dir" ] || { log "module download failed"; exit 1; }
-  cp -r "$dir" "$src"
-  chmod -R u+w "$src"
-  case "$CILIUM_VERSION" in
-    1.20.*)
-      # v1.20.2 pins a gobgp/v4 pseudo-version the module proxy does not serve; tag v4.7.0 contains that
-      # commit (the 4 commits between touch BFD code only, which Cilium does not use).
-      log "raising github.com/osrg/gobgp/v4 to v4.7.0 in the module copy"
-      # `go get` would load the whole graph, tools included, and fail on a replaced module the proxy
-      # does not serve (cilium/controller-tools); -mod=mod records only what the build needs in go.sum.
-      (cd "$src" && go mod edit -require=github.com/osrg/gobgp/v4@v4.7.0)
-      GOFLAGS="$GOFLAGS -mod=mod"
-      ;;
-  esac
-}
-source_copy
+log "downloading module github.com/cilium/cilium@v$CILIUM_VERSION"
+dir=$(cd "$OUT" && go mod download -json "github.com/cilium/cilium@v$CILIUM_VERSION" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+[ -d "$dir" ] || { log "module download failed"; exit 1; }
+cp -r "$dir" "$src"
+chmod -R u+w "$src"
+case "$CILIUM_VERSION" in
+  1.20.*)
+    # v1.20.2 pins a gobgp/v4 pseudo-version the module proxy does not serve; tag v4.7.0 contains that
+    # commit (the 4 commits between touch BFD code only, which Cilium does not use).
+    log "raising github.com/osrg/gobgp/v4 to v4.7.0 in the module copy"
+    # `go get` would load the whole graph, tools included, and fail on a replaced module the proxy
+    # does not serve (cilium/controller-tools); -mod=mod records only what the build needs in go.sum.
+    (cd "$src" && go mod edit -require=github.com/osrg/gobgp/v4@v4.7.0)
+    GOFLAGS="$GOFLAGS -mod=mod"
+    ;;
+esac
 
 # -dwarf=false: no debug information from the compiler, which -s -w would strip at link anyway
 # (containerd cold: 141 -> 136 s).
